@@ -1,0 +1,57 @@
+// cli.h — what the subcommands share: option parsing, configuration and device opening, exit codes.
+#ifndef CLGAN_CLI_H
+#define CLGAN_CLI_H
+
+#include "runtime.h"
+
+enum { EXIT_OK = 0, EXIT_FAILURE_RUN = 1, EXIT_USAGE = 2 };
+
+typedef enum { OPT_FLAG, OPT_STRING, OPT_INT, OPT_REPEAT } cli_opt_kind;
+
+// One command-line option: --name VALUE (or --name=VALUE); flags take no value.
+typedef struct {
+    const char *name;
+    cli_opt_kind kind;
+    const char *metavar; // "FILE", "N", ...
+    const char *help;
+    void *target;        // int* for flags and ints, const char** for strings, cli_list* for repeats
+} cli_opt;
+
+typedef struct {
+    const char *items[64];
+    int count;
+} cli_list;
+
+// Options every subcommand takes: --config FILE, --set section.key=value (repeatable), --device SEL, --help.
+typedef struct {
+    const char *config_path;
+    cli_list sets;
+    const char *device;
+    int help;
+} cli_common;
+
+typedef struct {
+    const char *name;
+    const char *summary;
+    const char *usage;       // after "clgan NAME "
+    const char *description; // paragraphs shown by --help
+    int (*run)(int argc, char **argv);
+} cli_command;
+
+// Parses argv[1..] against the command's options plus the common ones. Prints the error and returns
+// EXIT_USAGE on a bad option, 0 otherwise. Positional arguments are refused.
+int cli_parse(const cli_command *cmd, int argc, char **argv, const cli_opt *opts, cli_common *common);
+void cli_print_help(const cli_command *cmd, const cli_opt *opts, FILE *out);
+
+// Loads --config (or an empty configuration) and applies every --set; on error prints it and returns NULL.
+cg_config *cli_load_config(const cli_common *common);
+// Opens the device chosen by --device, then $CLGAN_DEVICE, then [device] in the configuration.
+// Prints what was chosen to stderr. Returns a cg_status; details are in cg_last_error().
+cg_status cli_open_runtime(cg_config *cfg, const cli_common *common, cg_runtime **rt);
+// Prints "clgan CMD: error: <detail>" and returns the exit code that fits the status.
+int cli_report(const char *cmd, cg_status st);
+
+extern const cli_command cmd_devices;
+extern const cli_command cmd_gemm;
+
+#endif

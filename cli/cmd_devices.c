@@ -1,0 +1,88 @@
+// cmd_devices.c — `clgan devices`: one row per OpenCL device with its capabilities.
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define N_COLS 14
+
+static void format_bytes(uint64_t b, char *buf, size_t len) {
+    if (b >= (1ull << 30)) snprintf(buf, len, "%.1f GiB", (double)b / (1ull << 30));
+    else if (b >= (1ull << 20)) snprintf(buf, len, "%.0f MiB", (double)b / (1ull << 20));
+    else snprintf(buf, len, "%.0f KiB", (double)b / (1ull << 10));
+}
+
+static void row_cells(const cg_device_info *d, int is_default, char cells[N_COLS][128]) {
+    snprintf(cells[0], 128, "%s%d", is_default ? "*" : " ", d->index);
+    snprintf(cells[1], 128, "%s", d->platform_name);
+    snprintf(cells[2], 128, "%s", d->name);
+    snprintf(cells[3], 128, "%s", d->vendor);
+    snprintf(cells[4], 128, "%s", cg_device_type_name(d->type));
+    snprintf(cells[5], 128, "%s", d->driver);
+    snprintf(cells[6], 128, "%s", d->opencl_c);
+    snprintf(cells[7], 128, "%u", d->compute_units);
+    snprintf(cells[8], 128, "%u MHz", d->clock_mhz);
+    format_bytes(d->global_mem, cells[9], 128);
+    format_bytes(d->local_mem, cells[10], 128);
+    snprintf(cells[11], 128, "%zu", d->max_work_group);
+    snprintf(cells[12], 128, "%s", d->fp16 ? "yes" : "no");
+    snprintf(cells[13], 128, "%s", d->fp64 ? "yes" : "no");
+}
+
+static int run(int argc, char **argv) {
+    cli_common common = {0};
+    const cli_opt opts[] = {{0}};
+    int rc = cli_parse(&cmd_devices, argc, argv, opts, &common);
+    if (rc) return rc;
+    if (common.help) {
+        cli_print_help(&cmd_devices, opts, stdout);
+        return EXIT_OK;
+    }
+    cg_config *cfg = cli_load_config(&common);
+    if (!cfg) return EXIT_USAGE;
+
+    cg_device_info *devs = NULL;
+    int count = 0;
+    cg_status st = cg_devices_list(&devs, &count);
+    if (st != CG_OK) {
+        cg_config_free(cfg);
+        return cli_report("devices", st);
+    }
+    // The device the other commands would use with the same options.
+    cg_runtime *rt = NULL;
+    int default_index = -1;
+    if (cli_open_runtime(cfg, &common, &rt) == CG_OK) {
+        default_index = cg_rt_device(rt)->index;
+        cg_runtime_free(rt);
+    }
+    static const char *heads[N_COLS] = {" #", "platform", "device", "vendor", "type", "driver", "OpenCL C",
+                                        "CUs", "clock", "global mem", "local mem", "max WG", "fp16", "fp64"};
+    char (*cells)[N_COLS][128] = calloc((size_t)count, sizeof *cells);
+    size_t width[N_COLS];
+    for (int c = 0; c < N_COLS; c++) width[c] = strlen(heads[c]);
+    for (int i = 0; i < count; i++) {
+        row_cells(&devs[i], devs[i].index == default_index, cells[i]);
+        for (int c = 0; c < N_COLS; c++)
+            if (strlen(cells[i][c]) > width[c]) width[c] = strlen(cells[i][c]);
+    }
+    for (int c = 0; c < N_COLS; c++) printf("%-*s%s", (int)width[c], heads[c], c + 1 < N_COLS ? "  " : "\n");
+    for (int i = 0; i < count; i++)
+        for (int c = 0; c < N_COLS; c++)
+            printf("%-*s%s", (int)width[c], cells[i][c], c + 1 < N_COLS ? "  " : "\n");
+    printf("\n%d device%s; * = the device commands use with these options (--device, CLGAN_DEVICE, [device])\n",
+           count, count == 1 ? "" : "s");
+    free(cells);
+    free(devs);
+    cg_config_free(cfg);
+    return EXIT_OK;
+}
+
+const cli_command cmd_devices = {
+    "devices",
+    "list every OpenCL platform and device with its capabilities",
+    "[--device SEL]",
+    "Prints one row per device. The index in the first column selects a device everywhere\n"
+    "(--device 1, CLGAN_DEVICE=1, or [device] device = 1 in an INI file); a name substring\n"
+    "(--device nvidia), a type (--device gpu) or PLATFORM:DEVICE (--device 0:1) work too.",
+    run,
+};

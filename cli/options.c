@@ -1,0 +1,164 @@
+// options.c — command-line parsing, help text, configuration loading and device opening for subcommands.
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const cli_opt *find_opt(const cli_opt *opts, const char *name, size_t len) {
+    for (; opts && opts->name; opts++)
+        if (strlen(opts->name) == len && !strncmp(opts->name, name, len)) return opts;
+    return NULL;
+}
+
+static int usage_error(const cli_command *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(const cli_command *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "clgan %s: ", cmd->name);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'clgan %s --help'.\n", cmd->name);
+    return EXIT_USAGE;
+}
+
+static int store(const cli_command *cmd, const cli_opt *o, const char *value) {
+    switch (o->kind) {
+    case OPT_FLAG: *(int *)o->target = 1; return 0;
+    case OPT_STRING: *(const char **)o->target = value; return 0;
+    case OPT_INT: {
+        char *end;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (errno || end == value || *end || v < -2147483647L || v > 2147483647L)
+            return usage_error(cmd, "--%s expects an integer, got '%s'", o->name, value);
+        *(int *)o->target = (int)v;
+        return 0;
+    }
+    case OPT_REPEAT: {
+        cli_list *l = o->target;
+        if (l->count == (int)(sizeof l->items / sizeof l->items[0]))
+            return usage_error(cmd, "too many --%s options", o->name);
+        l->items[l->count++] = value;
+        return 0;
+    }
+    }
+    return 0;
+}
+
+int cli_parse(const cli_command *cmd, int argc, char **argv, const cli_opt *opts, cli_common *common) {
+    const cli_opt common_opts[] = {
+        {"config", OPT_STRING, "FILE", "INI configuration file", &common->config_path},
+        {"set", OPT_REPEAT, "SECTION.KEY=VALUE", "override one configuration value (repeatable)", &common->sets},
+        {"device", OPT_STRING, "SEL", "OpenCL device: index, name, gpu, cpu, or PLATFORM:DEVICE", &common->device},
+        {"help", OPT_FLAG, NULL, "show this help", &common->help},
+        {0},
+    };
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h")) a = "--help";
+        if (strncmp(a, "--", 2) != 0) return usage_error(cmd, "unexpected argument '%s'", a);
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const cli_opt *o = find_opt(opts, name, len);
+        if (!o) o = find_opt(common_opts, name, len);
+        if (!o) return usage_error(cmd, "unknown option '%s'", a);
+        const char *value = NULL;
+        if (o->kind != OPT_FLAG) {
+            if (eq) value = eq + 1;
+            else if (i + 1 < argc) value = argv[++i];
+            else return usage_error(cmd, "option '%s' needs a value", a);
+        } else if (eq) {
+            return usage_error(cmd, "option '%s' takes no value", a);
+        }
+        if (store(cmd, o, value)) return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static void print_opts(const cli_opt *opts, FILE *out) {
+    for (; opts->name; opts++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s%s", opts->name, opts->metavar ? " " : "", opts->metavar ? opts->metavar : "");
+        fprintf(out, "  %-28s %s\n", left, opts->help);
+    }
+}
+
+void cli_print_help(const cli_command *cmd, const cli_opt *opts, FILE *out) {
+    fprintf(out, "usage: clgan %s %s\n\n%s\n\n%s\n\noptions:\n", cmd->name, cmd->usage, cmd->summary, cmd->description);
+    if (opts) print_opts(opts, out);
+    const cli_opt common[] = {
+        {"config", OPT_STRING, "FILE", "INI configuration file", NULL},
+        {"set", OPT_REPEAT, "SECTION.KEY=VALUE", "override one configuration value (repeatable)", NULL},
+        {"device", OPT_STRING, "SEL", "OpenCL device: index, name, gpu, cpu, or PLATFORM:DEVICE", NULL},
+        {"help", OPT_FLAG, NULL, "show this help", NULL},
+        {0},
+    };
+    print_opts(common, out);
+    fprintf(out, "\nexit status: 0 ok, 1 failure, 2 usage or configuration error\n");
+}
+
+cg_config *cli_load_config(const cli_common *common) {
+    cg_config *cfg = NULL;
+    cg_status st = common->config_path ? cg_config_load(common->config_path, &cfg) : CG_OK;
+    if (!common->config_path) cfg = cg_config_empty();
+    for (int i = 0; st == CG_OK && i < common->sets.count; i++) st = cg_config_set(cfg, common->sets.items[i]);
+    if (st != CG_OK) {
+        fprintf(stderr, "clgan: configuration error: %s\n", cg_last_error());
+        cg_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+// The selector text from --device, $CLGAN_DEVICE, or [device] platform/device/type in the INI file.
+static cg_status resolve_selector(cg_config *cfg, const cli_common *common, cg_device_selector *sel, char *storage,
+                                  size_t len, const char **origin) {
+    const char *env = getenv("CLGAN_DEVICE");
+    const char *plat, *dev, *type;
+    CG_TRY(cg_cfg_str(cfg, "device", "platform", "", NULL, &plat));
+    CG_TRY(cg_cfg_str(cfg, "device", "device", "", NULL, &dev));
+    CG_TRY(cg_cfg_str(cfg, "device", "type", "any", "any|gpu|cpu", &type));
+    if (common->device) {
+        *origin = "--device";
+        return cg_selector_parse(common->device, sel, storage, len);
+    }
+    if (env && *env) {
+        *origin = "CLGAN_DEVICE";
+        return cg_selector_parse(env, sel, storage, len);
+    }
+    *origin = "configuration";
+    memset(sel, 0, sizeof *sel);
+    sel->platform = *plat ? plat : NULL;
+    sel->device = *dev ? dev : NULL;
+    sel->type = !strcasecmp(type, "gpu") ? CG_DEVICE_GPU : !strcasecmp(type, "cpu") ? CG_DEVICE_CPU : CG_DEVICE_ANY;
+    return CG_OK;
+}
+
+cg_status cli_open_runtime(cg_config *cfg, const cli_common *common, cg_runtime **rt) {
+    cg_device_selector sel;
+    char storage[256];
+    const char *origin = "";
+    CG_TRY(resolve_selector(cfg, common, &sel, storage, sizeof storage, &origin));
+    cg_device_info *devs = NULL;
+    int count = 0, picked = -1;
+    CG_TRY(cg_devices_list(&devs, &count));
+    cg_status st = cg_device_select(devs, count, &sel, &picked);
+    if (st != CG_OK) {
+        free(devs);
+        return cg_fail_context(st, "device from %s", origin);
+    }
+    st = cg_runtime_create(&devs[picked], NULL, rt);
+    if (st == CG_OK)
+        fprintf(stderr, "device %d: %s (%s, %s)\n", devs[picked].index, devs[picked].name, devs[picked].platform_name,
+                devs[picked].driver);
+    free(devs);
+    return st;
+}
+
+int cli_report(const char *cmd, cg_status st) {
+    if (st == CG_OK) return EXIT_OK;
+    fprintf(stderr, "clgan %s: error: %s\n", cmd, cg_last_error()[0] ? cg_last_error() : cg_status_name(st));
+    return (st == CG_ERR_CONFIG || st == CG_ERR_INVALID_ARG) ? EXIT_USAGE : EXIT_FAILURE_RUN;
+}

@@ -1,0 +1,154 @@
+// runtime.c — creates the context and queue for one device, holds the vendor table, and launches kernels.
+#include "runtime_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+// The vendor table: one row per vendor family, matched as a case-insensitive substring of the
+// device vendor or platform name. `options` go to every program build on that device.
+typedef struct {
+    const char *match;
+    size_t work_group;
+    const char *options;
+} cg_vendor_row;
+
+static const cg_vendor_row vendor_table[] = {
+    {"nvidia", 256, "-cl-std=CL1.2"},
+    {"advanced micro devices", 256, "-cl-std=CL1.2"},
+    {"amd", 256, "-cl-std=CL1.2"},
+    {"intel", 128, "-cl-std=CL1.2"},
+    {"apple", 128, "-cl-std=CL1.2"},
+    {"portable computing language", 64, "-cl-std=CL1.2"},
+    {"oclgrind", 64, "-cl-std=CL1.2"},
+};
+static const cg_vendor_row vendor_default = {"", 64, "-cl-std=CL1.2"};
+
+static int has_nocase(const char *hay, const char *needle) {
+    size_t n = strlen(needle);
+    for (; *hay; hay++)
+        if (strncasecmp(hay, needle, n) == 0) return 1;
+    return 0;
+}
+
+static const cg_vendor_row *vendor_row(const cg_device_info *dev) {
+    for (size_t i = 0; i < sizeof vendor_table / sizeof vendor_table[0]; i++)
+        if (has_nocase(dev->vendor, vendor_table[i].match) || has_nocase(dev->platform_name, vendor_table[i].match))
+            return &vendor_table[i];
+    return &vendor_default;
+}
+
+size_t cg_vendor_work_group(const cg_device_info *dev) {
+    size_t wg = vendor_row(dev)->work_group;
+    if (dev->max_work_group && wg > dev->max_work_group) wg = dev->max_work_group;
+    return wg ? wg : 1;
+}
+
+const char *cg_vendor_build_options(const cg_device_info *dev) { return vendor_row(dev)->options; }
+
+static void default_cache_dir(char *buf, size_t len) {
+    const char *env = getenv("CLGAN_CACHE_DIR");
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    if (env && *env) snprintf(buf, len, "%s", env);
+    else if (xdg && *xdg) snprintf(buf, len, "%s/clgan", xdg);
+    else if (home && *home) snprintf(buf, len, "%s/.cache/clgan", home);
+    else snprintf(buf, len, "/tmp/clgan-cache");
+}
+
+cg_status cg_runtime_create(const cg_device_info *dev, const cg_runtime_options *opt, cg_runtime **out) {
+    *out = NULL;
+    cg_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt) return cg_fail(CG_ERR_NOMEM, "out of host memory");
+    rt->dev = *dev;
+    cl_int err;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform, 0};
+    rt->ctx = clCreateContext(props, 1, &dev->device, NULL, NULL, &err);
+    if (err != CL_SUCCESS) {
+        free(rt);
+        return cg_fail(err, "cannot create an OpenCL context on %s: %s", dev->name, cg_status_name(err));
+    }
+    rt->queue = clCreateCommandQueue(rt->ctx, dev->device, 0, &err);
+    if (err != CL_SUCCESS) {
+        clReleaseContext(rt->ctx);
+        free(rt);
+        return cg_fail(err, "cannot create a command queue on %s: %s", dev->name, cg_status_name(err));
+    }
+    if (opt && opt->cache_dir) snprintf(rt->cache_dir, sizeof rt->cache_dir, "%s", opt->cache_dir);
+    else default_cache_dir(rt->cache_dir, sizeof rt->cache_dir);
+    const char *no_cache = getenv("CLGAN_NO_DISK_CACHE");
+    rt->disk_cache = !(opt && opt->disable_disk_cache) && !(no_cache && *no_cache && strcmp(no_cache, "0"));
+    const char *kdir = opt && opt->kernel_dir ? opt->kernel_dir : getenv("CLGAN_KERNEL_DIR");
+    if (kdir) snprintf(rt->kernel_dir, sizeof rt->kernel_dir, "%s", kdir);
+    rt->work_group = cg_vendor_work_group(dev);
+    snprintf(rt->build_options, sizeof rt->build_options, "%s -DCG_WG=%zu", cg_vendor_build_options(dev),
+             rt->work_group);
+    *out = rt;
+    return CG_OK;
+}
+
+void cg_runtime_free(cg_runtime *rt) {
+    if (!rt) return;
+    clFinish(rt->queue);
+    for (int i = 0; i < rt->n_kernels; i++) {
+        clReleaseKernel(rt->kernels[i].kernel);
+        free(rt->kernels[i].family);
+        free(rt->kernels[i].name);
+    }
+    for (int i = 0; i < rt->n_programs; i++) {
+        clReleaseProgram(rt->programs[i].program);
+        free(rt->programs[i].key);
+    }
+    free(rt->kernels);
+    free(rt->programs);
+    if (rt->gemm_temp) clReleaseMemObject(rt->gemm_temp);
+    clReleaseCommandQueue(rt->queue);
+    clReleaseContext(rt->ctx);
+    free(rt);
+}
+
+cl_context cg_rt_context(const cg_runtime *rt) { return rt->ctx; }
+cl_command_queue cg_rt_queue(const cg_runtime *rt) { return rt->queue; }
+const cg_device_info *cg_rt_device(const cg_runtime *rt) { return &rt->dev; }
+const char *cg_rt_cache_dir(const cg_runtime *rt) { return rt->cache_dir; }
+cg_program_stats cg_rt_program_stats(const cg_runtime *rt) { return rt->stats; }
+size_t cg_rt_work_group(const cg_runtime *rt) { return rt->work_group; }
+
+cg_status cg_rt_finish(cg_runtime *rt) {
+    CG_CL(clFinish(rt->queue));
+    return CG_OK;
+}
+
+cg_status cg_launch1d(cg_runtime *rt, cl_kernel k, size_t n, ...) {
+    va_list ap;
+    va_start(ap, n);
+    cl_uint idx = 0;
+    for (;;) {
+        size_t size = va_arg(ap, size_t);
+        if (size == 0) break;
+        const void *ptr = va_arg(ap, const void *);
+        cl_int err = clSetKernelArg(k, idx, size, ptr);
+        if (err != CL_SUCCESS) {
+            va_end(ap);
+            char name[128] = "?";
+            clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
+            return cg_fail(err, "setting argument %u of kernel %s failed: %s", idx, name, cg_status_name(err));
+        }
+        idx++;
+    }
+    va_end(ap);
+    if (n == 0) return CG_OK;
+    size_t local = rt->work_group, kernel_max = 0;
+    // A kernel may allow less than the vendor default (register pressure on GPUs).
+    if (clGetKernelWorkGroupInfo(k, rt->dev.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max, &kernel_max,
+                                 NULL) == CL_SUCCESS && kernel_max > 0 && kernel_max < local)
+        local = kernel_max;
+    size_t global = (n + local - 1) / local * local;
+    cl_int err = clEnqueueNDRangeKernel(rt->queue, k, 1, NULL, &global, &local, 0, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        char name[128] = "?";
+        clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
+        return cg_fail(err, "launching kernel %s (global %zu, local %zu) on %s failed: %s", name, global, local,
+                       rt->dev.name, cg_status_name(err));
+    }
+    return CG_OK;
+}

@@ -1,0 +1,294 @@
+// runtime.h — public API of clgan's OpenCL runtime: status codes, devices, programs and kernels,
+// tensors, GEMM, random numbers, configuration, progress and atomic files. Knows nothing about nets.
+#ifndef CLGAN_RUNTIME_H
+#define CLGAN_RUNTIME_H
+
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifndef CLGAN_VERSION
+#define CLGAN_VERSION "0.0.0-dev"
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Status. 0 is success; negative OpenCL codes pass through unchanged; project codes are -9001 and
+// below (clear of the -1000..-1100 range that OpenCL extensions and the ICD loader use).
+// Every failing call also leaves a human-readable detail in cg_last_error() (thread-local).
+
+typedef int cg_status;
+
+enum {
+    CG_OK = 0,
+    CG_ERR_INVALID_ARG = -9001, // a caller passed a value the function cannot accept
+    CG_ERR_NOT_FOUND = -9002,   // a device, file, key or kernel that does not exist
+    CG_ERR_IO = -9003,          // reading or writing a file failed
+    CG_ERR_CONFIG = -9004,      // a configuration value is malformed or out of range
+    CG_ERR_BUILD = -9005,       // an OpenCL program failed to compile (log in cg_last_error)
+    CG_ERR_NO_DEVICE = -9006,   // no OpenCL platform or device is available
+    CG_ERR_CLBLAST = -9007,     // CLBlast returned an error code of its own
+    CG_ERR_NOMEM = -9008,       // host allocation failed
+    CG_ERR_FORMAT = -9009,      // a file's content is malformed (bad header, checksum, ...)
+    CG_ERR_NUMERIC = -9010,     // a value became NaN or Inf
+};
+
+const char *cg_status_name(cg_status s);  // "CL_OUT_OF_RESOURCES", "CG_ERR_CONFIG", ...
+const char *cg_last_error(void);          // detail of the last failure on this thread ("" if none)
+void cg_clear_error(void);
+// Records a detail message and returns s, so callers can write `return cg_fail(s, "...", ...)`.
+cg_status cg_fail(cg_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+// Appends context to the current detail ("while loading X: <previous detail>") and returns s.
+cg_status cg_fail_context(cg_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+// Programmer errors (shape mismatches, impossible states) abort with file:line; never bad input.
+#define CG_ASSERT(cond)                                                                              \
+    do {                                                                                             \
+        if (!(cond)) cg_assert_fail(#cond, __FILE__, __LINE__);                                      \
+    } while (0)
+void cg_assert_fail(const char *expr, const char *file, int line) __attribute__((noreturn));
+
+// Evaluate an OpenCL call; on error record which call failed and return its status.
+#define CG_CL(call)                                                                                  \
+    do {                                                                                             \
+        cl_int cg_cl_err_ = (call);                                                                  \
+        if (cg_cl_err_ != CL_SUCCESS)                                                                \
+            return cg_fail(cg_cl_err_, "%s failed: %s (%s:%d)", #call,                               \
+                           cg_status_name(cg_cl_err_), __FILE__, __LINE__);                          \
+    } while (0)
+// Propagate a failing cg_status unchanged.
+#define CG_TRY(expr)                                                                                 \
+    do {                                                                                             \
+        cg_status cg_try_st_ = (expr);                                                               \
+        if (cg_try_st_ != CG_OK) return cg_try_st_;                                                  \
+    } while (0)
+
+// ---------------------------------------------------------------------------------------------
+// Devices.
+
+typedef enum { CG_DEVICE_ANY = 0, CG_DEVICE_GPU, CG_DEVICE_CPU } cg_device_type;
+
+typedef struct {
+    int index;             // stable index over all platforms (platform order, then device order)
+    int platform_index;
+    int device_index;      // index within its platform
+    cl_platform_id platform;
+    cl_device_id device;
+    char platform_name[128];
+    char platform_version[128];
+    char name[128];
+    char vendor[128];
+    char driver[64];
+    char opencl_c[64];
+    cl_device_type type;
+    unsigned compute_units;
+    unsigned clock_mhz;
+    uint64_t global_mem;
+    uint64_t local_mem;
+    uint64_t max_alloc;
+    size_t max_work_group;
+    int fp16;
+    int fp64;
+} cg_device_info;
+
+// Lists every device of every platform. *out is malloc'd; free it with free().
+cg_status cg_devices_list(cg_device_info **out, int *count);
+
+typedef struct {
+    const char *platform; // NULL/"" = any; an index ("0") or a case-insensitive name substring
+    const char *device;   // NULL/"" = any; an index within the platform or a name substring
+    cg_device_type type;  // any, gpu or cpu
+} cg_device_selector;
+
+// Parses a compact selector: "1" (global index), "gpu", "cpu", "any", "nvidia" (name substring of
+// device or platform), or "PLATFORM:DEVICE" (each an index or substring).
+cg_status cg_selector_parse(const char *text, cg_device_selector *sel, char *storage, size_t storage_len);
+// Picks a device: first match of sel; with an empty selector the first GPU, else the first CPU,
+// else the first device. Fails with CG_ERR_NOT_FOUND naming the selector and the devices present.
+cg_status cg_device_select(const cg_device_info *devs, int count, const cg_device_selector *sel, int *picked);
+const char *cg_device_type_name(cl_device_type t);
+
+// ---------------------------------------------------------------------------------------------
+// Runtime: one device, one context, one in-order queue, program and kernel caches.
+
+typedef struct cg_runtime cg_runtime;
+
+typedef struct {
+    int programs_built;   // compiled from source in this process
+    int disk_hits;        // loaded from the on-disk binary cache
+    int disk_writes;      // binaries written to the on-disk cache
+    int disk_rejects;     // cache entries found corrupt or foreign and rebuilt
+    int memory_hits;      // served from the in-memory program cache
+} cg_program_stats;
+
+typedef struct {
+    const char *cache_dir;  // NULL: $CLGAN_CACHE_DIR, else $XDG_CACHE_HOME/clgan, else ~/.cache/clgan
+    int disable_disk_cache; // 1: never read or write binaries on disk
+    const char *kernel_dir; // NULL: embedded sources; else read cl/*.cl from this folder ($CLGAN_KERNEL_DIR)
+} cg_runtime_options;
+
+cg_status cg_runtime_create(const cg_device_info *dev, const cg_runtime_options *opt, cg_runtime **out);
+void cg_runtime_free(cg_runtime *rt);
+
+cl_context cg_rt_context(const cg_runtime *rt);
+cl_command_queue cg_rt_queue(const cg_runtime *rt);
+const cg_device_info *cg_rt_device(const cg_runtime *rt);
+const char *cg_rt_cache_dir(const cg_runtime *rt);
+cg_program_stats cg_rt_program_stats(const cg_runtime *rt);
+size_t cg_rt_work_group(const cg_runtime *rt);   // preferred 1-D work-group size (vendor table)
+cg_status cg_rt_finish(cg_runtime *rt);
+
+// The vendor table: build options and tuning defines for a device (e.g. "-cl-std=CL1.2 -DCG_WG=64").
+const char *cg_vendor_build_options(const cg_device_info *dev);
+size_t cg_vendor_work_group(const cg_device_info *dev);
+
+// Programs. A program is one kernel family: common.cl followed by <family>.cl, with #line markers
+// so build logs name the .cl file and line. Built once per (runtime, family, options).
+cg_status cg_program_get(cg_runtime *rt, const char *family, const char *extra_options, cl_program *out);
+// Builds arbitrary source (named for logs), through the same memory and disk caches.
+cg_status cg_program_from_source(cg_runtime *rt, const char *name, const char *source,
+                                 const char *extra_options, cl_program *out);
+// Kernels are looked up once by (family, name) and cached; do not release the returned kernel.
+cg_status cg_kernel_get(cg_runtime *rt, const char *family, const char *kernel, cl_kernel *out);
+
+// The embedded kernel sources (generated at build time from cl/*.cl).
+const char *cg_embedded_source(const char *file); // "rng.cl" -> source text, or NULL
+
+// Launch helper: 1-D global size rounded up to the work-group size; kernels guard `if (i >= n)`.
+// Args are given as (size, pointer) pairs terminated by 0: cg_launch1d(rt, k, n, sizeof(cl_mem), &buf, 0).
+cg_status cg_launch1d(cg_runtime *rt, cl_kernel k, size_t n, ...);
+
+// ---------------------------------------------------------------------------------------------
+// Tensors: a view (buffer + element offset + NCHW shape) into a buffer the caller owns. float32.
+
+typedef struct {
+    cl_mem buf;
+    size_t off; // in elements (floats)
+    int n, c, h, w;
+} cg_tensor;
+
+static inline size_t cg_numel(cg_tensor t) { return (size_t)t.n * t.c * t.h * t.w; }
+static inline cg_tensor cg_view(cl_mem buf, size_t off, int n, int c, int h, int w) {
+    cg_tensor t = {buf, off, n, c, h, w};
+    return t;
+}
+
+cg_status cg_buffer_alloc(cg_runtime *rt, size_t floats, cl_mem *out); // device buffer of floats
+void cg_buffer_release(cl_mem buf);
+cg_status cg_tensor_write(cg_runtime *rt, cg_tensor t, const float *host);  // blocking
+cg_status cg_tensor_read(cg_runtime *rt, cg_tensor t, float *host);         // blocking
+cg_status cg_tensor_fill(cg_runtime *rt, cg_tensor t, float value);
+cg_status cg_tensor_copy(cg_runtime *rt, cg_tensor dst, cg_tensor src);     // same numel
+
+// A growable scratch buffer (im2col columns, ...) shared by layers; contents are not preserved.
+typedef struct {
+    cl_mem buf;
+    size_t floats;
+} cg_workspace;
+cg_status cg_workspace_reserve(cg_runtime *rt, cg_workspace *ws, size_t floats);
+void cg_workspace_free(cg_workspace *ws);
+
+// ---------------------------------------------------------------------------------------------
+// GEMM over CLBlast, row-major: C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C.
+// Offsets are in elements; lda/ldb/ldc are row strides of the stored (untransposed) matrices.
+
+typedef struct {
+    int trans_a, trans_b;
+    size_t m, n, k;
+    float alpha, beta;
+    cl_mem a; size_t a_off, lda;
+    cl_mem b; size_t b_off, ldb;
+    cl_mem c; size_t c_off, ldc;
+} cg_gemm_args;
+
+cg_status cg_gemm(cg_runtime *rt, const cg_gemm_args *g);
+// batch products; matrix i uses offsets off + i * stride.
+cg_status cg_gemm_batched(cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, size_t b_stride,
+                          size_t c_stride, size_t batch);
+// Plain C reference with the same conventions (host arrays; offsets applied by the caller).
+void cg_gemm_ref(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *a,
+                 size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc);
+
+// ---------------------------------------------------------------------------------------------
+// Philox4x32-10 counter-based RNG. Element i of the stream (seed, stream) is identical on the host
+// and on every OpenCL device, bit for bit: uniform in (0, 1) and standard normal.
+
+typedef struct {
+    uint64_t seed;
+    uint64_t stream; // selects an independent sequence for the same seed
+} cg_rng;
+
+void cg_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
+float cg_rng_uniform_at(cg_rng r, uint64_t i);
+float cg_rng_normal_at(cg_rng r, uint64_t i);
+// Host: out[j] = value at index (first + j).
+void cg_rng_uniform_host(cg_rng r, uint64_t first, float *out, size_t n);
+void cg_rng_normal_host(cg_rng r, uint64_t first, float *out, size_t n, float mean, float std);
+// Device: t[j] = value at index (first + j); uniform scaled to [lo, hi), normal to (mean, std).
+cg_status cg_rng_uniform(cg_runtime *rt, cg_rng r, uint64_t first, cg_tensor t, float lo, float hi);
+cg_status cg_rng_normal(cg_runtime *rt, cg_rng r, uint64_t first, cg_tensor t, float mean, float std);
+
+// ---------------------------------------------------------------------------------------------
+// Configuration over iniparser. Keys are "section.key" on the command line and [section] key in
+// files. Every getter records the key as known and its effective value for cg_config_dump().
+
+typedef struct cg_config cg_config;
+
+cg_status cg_config_load(const char *path, cg_config **out);  // path NULL: an empty configuration
+cg_config *cg_config_empty(void);
+void cg_config_free(cg_config *cfg);
+const char *cg_config_path(const cg_config *cfg);              // "" when built without a file
+// "section.key=value" from --set; an error names the malformed text.
+cg_status cg_config_set(cg_config *cfg, const char *assignment);
+
+cg_status cg_cfg_int(cg_config *cfg, const char *section, const char *key, long def, long lo, long hi,
+                     long *out);
+cg_status cg_cfg_float(cg_config *cfg, const char *section, const char *key, double def, double lo,
+                       double hi, double *out);
+cg_status cg_cfg_bool(cg_config *cfg, const char *section, const char *key, int def, int *out);
+// The returned string lives as long as cfg. choices: NULL, or a "|"-separated list of valid values.
+cg_status cg_cfg_str(cg_config *cfg, const char *section, const char *key, const char *def,
+                     const char *choices, const char **out);
+
+// Warns (to `log`) about every key present in the file or --set that no getter asked for, naming
+// the closest known key. Returns how many were unknown.
+int cg_config_warn_unknown(const cg_config *cfg, FILE *log);
+// Writes the effective configuration (every key a getter asked for, with its value) as INI.
+void cg_config_dump(const cg_config *cfg, FILE *f);
+char *cg_config_dump_string(const cg_config *cfg); // malloc'd
+
+// ---------------------------------------------------------------------------------------------
+// Progress: a bar with rate and ETA on a terminal; plain periodic lines otherwise.
+
+typedef struct cg_progress cg_progress;
+cg_progress *cg_progress_begin(const char *label, uint64_t total, const char *unit, FILE *out);
+// status: short text shown after the bar (may be NULL), e.g. "loss_d 0.69".
+void cg_progress_update(cg_progress *p, uint64_t done, const char *status);
+void cg_progress_end(cg_progress *p); // prints the final line and frees
+// Force the non-terminal mode (tests) and the period of plain lines in seconds.
+void cg_progress_set_plain(cg_progress *p, int plain, double period_s);
+// Formats seconds as "1h02m", "3m05s" or "4.2s".
+void cg_format_duration(double seconds, char *buf, size_t len);
+
+// ---------------------------------------------------------------------------------------------
+// Atomic files: write to a temporary file in the same folder, fsync, rename over the target.
+
+typedef struct cg_atomic_file cg_atomic_file;
+cg_status cg_atomic_open(const char *path, cg_atomic_file **out);
+FILE *cg_atomic_stream(cg_atomic_file *f);
+cg_status cg_atomic_commit(cg_atomic_file *f); // on failure the target is untouched; frees f
+void cg_atomic_abort(cg_atomic_file *f);       // removes the temporary file; frees f
+cg_status cg_write_file_atomic(const char *path, const void *data, size_t len);
+// Reads a whole file into a malloc'd, NUL-terminated buffer.
+cg_status cg_read_file(const char *path, char **data, size_t *len);
+// Creates a directory and its parents (like mkdir -p).
+cg_status cg_mkdir_p(const char *path);
+
+// ---------------------------------------------------------------------------------------------
+// Hashing (cache keys, checksums): FNV-1a 64-bit, chainable.
+uint64_t cg_fnv1a64(const void *data, size_t len, uint64_t h);
+#define CG_FNV_INIT 0xcbf29ce484222325ULL
+
+#endif

@@ -1,0 +1,47 @@
+// runtime_internal.h — the cg_runtime struct, shared by the runtime's own files only.
+#ifndef CLGAN_RUNTIME_INTERNAL_H
+#define CLGAN_RUNTIME_INTERNAL_H
+
+#include "runtime.h"
+
+typedef struct {
+    char *key; // family name + options, or source hash + options
+    cl_program program;
+} cg_program_entry;
+
+typedef struct {
+    char *family;
+    char *name;
+    cl_kernel kernel;
+} cg_kernel_entry;
+
+struct cg_runtime {
+    cg_device_info dev;
+    cl_context ctx;
+    cl_command_queue queue;
+    char cache_dir[1024];
+    int disk_cache;
+    char kernel_dir[1024]; // "" = embedded sources
+    size_t work_group;
+    char build_options[512];
+
+    cg_program_entry *programs;
+    int n_programs, cap_programs;
+    cg_kernel_entry *kernels;
+    int n_kernels, cap_kernels;
+    cg_program_stats stats;
+
+    cl_mem gemm_temp; // CLBlast's temporary buffer, grown on demand
+    size_t gemm_temp_bytes;
+};
+
+// Program cache on disk (program_cache.c). Both return CG_OK or a status with a detail message;
+// a missing, corrupt or foreign entry is reported as CG_ERR_NOT_FOUND / CG_ERR_FORMAT and never used.
+cg_status cg_disk_cache_load(cg_runtime *rt, const char *key, cl_program *out);
+cg_status cg_disk_cache_store(cg_runtime *rt, const char *key, cl_program prog);
+
+// Returns a malloc'd copy of a compiler log whose positions name the files behind the #line
+// markers of `source` (build_log.c).
+char *cg_build_log_map(const char *source, const char *log);
+
+#endif
