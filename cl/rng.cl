@@ -18,7 +18,9 @@
 // several ulp, differently per vendor, so the transform uses only integer operations and float
 // add, subtract and multiply, which IEEE 754 and OpenCL round correctly everywhere. Each
 // statement holds at most one rounding operation and contraction is off (the pragma below; the
-// host builds with -ffp-contract=off), so no compiler may fuse a*b+c into an fma. No operation
+// host builds with -ffp-contract=off), so no compiler may fuse a*b+c into an fma; with one
+// operation per statement even a compiler that ignores the pragma but contracts only within an
+// expression (clang's default, -ffp-contract=on) finds nothing to fuse. No operation
 // produces a denormal (devices may flush them). The program must not be built with
 // -cl-mad-enable, -cl-unsafe-math-optimizations or -cl-fast-relaxed-math.
 //   ln u1:  u1 = 2^e * m with m in [sqrt(1/2), sqrt(2)) from the bits; f = m - 1 (exact);
@@ -34,8 +36,11 @@
 //   Chebyshev nodes, reference values from mpmath at 40 digits), coefficients rounded to float
 //   one at a time from the lowest order up, refitting the higher ones after each rounding.
 //   Approximation error with those float coefficients (exact arithmetic): ln: 4.2e-9 relative;
-//   sin: 5.0e-9 absolute; cos: 4.1e-10 absolute. Measured over all 2^23 values of u1 and of u2
-//   against double precision: see tests/test_rng.c (z within ~1e-6 absolute, |z| <= 5.8).
+//   sin: 5.0e-9 absolute; cos: 4.1e-10 absolute.
+//   Measured in float arithmetic against double precision over all 2^23 values of u1 and of u2
+//   (tests/test_rng.c): r = sqrt(-2 ln u1) within 3.5e-7 (r <= 5.769; the sqrt step alone is
+//   within 0.5 ulp), cos(2 pi u2) within 6.9e-8, hence every z within
+//   3.5e-7 + 5.769 * 6.9e-8 + ulp(z)/2 < 9.9e-7 of double Box-Muller on the same uniforms.
 //
 // Kernels. One work-item computes one Philox block and writes the elements of that block that
 // fall inside [first, first + n): up to 4 uniforms or 2 normals. Work-item g handles block

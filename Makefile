@@ -1,0 +1,44 @@
+# Makefile — the README's two front doors. Each target installs dependencies, configures and builds.
+#   make demo   the main job on the default OpenCL device
+#   make test   the whole test suite: unit tests, the same under ASan+UBSan, kernels under Oclgrind
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+CTEST = ctest --output-on-failure --timeout 900
+
+.PHONY: all deps build build-asan demo test test-unit test-asan test-oclgrind clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCLGAN_WERROR=ON >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+build-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCLGAN_SANITIZE=ON -DCLGAN_WERROR=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+demo: build
+	$(BUILD)/clgan devices
+	$(BUILD)/clgan gemm --m 512 --n 512 --k 512
+
+test-asan: build-asan
+	@echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+	cd $(ASAN_BUILD) && $(CTEST) -L unit
+
+test-oclgrind: build
+	@echo "== kernel tests under Oclgrind"
+	cd $(BUILD) && $(CTEST) -L oclgrind
+
+test-unit: build
+	@echo "== unit tests"
+	cd $(BUILD) && $(CTEST) -L unit
+
+# The unit run comes last so its ctest summary ends the output.
+test: test-asan test-oclgrind test-unit
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
