@@ -167,16 +167,28 @@ typedef struct {
     cl_mem buf;
     size_t off; // in elements (floats)
     int n, c, h, w;
+    // Elements between consecutive samples; 0 means contiguous (c*h*w). A non-zero stride lets a
+    // branch write its channels straight into a wider concatenated output ([N, Ctotal, H, W]).
+    size_t sn;
 } cg_tensor;
 
 static inline size_t cg_numel(cg_tensor t) { return (size_t)t.n * t.c * t.h * t.w; }
+static inline size_t cg_sample_size(cg_tensor t) { return (size_t)t.c * t.h * t.w; }
+static inline size_t cg_sample_stride(cg_tensor t) { return t.sn ? t.sn : cg_sample_size(t); }
+static inline int cg_is_contiguous(cg_tensor t) { return t.sn == 0 || t.sn == cg_sample_size(t) || t.n <= 1; }
 static inline cg_tensor cg_view(cl_mem buf, size_t off, int n, int c, int h, int w) {
-    cg_tensor t = {buf, off, n, c, h, w};
+    cg_tensor t = {buf, off, n, c, h, w, 0};
     return t;
+}
+// Channels [c0, c0 + c) of t, as a strided view (for concatenation without copies).
+static inline cg_tensor cg_channels(cg_tensor t, int c0, int c) {
+    cg_tensor v = {t.buf, t.off + (size_t)c0 * t.h * t.w, t.n, c, t.h, t.w, cg_sample_stride(t)};
+    return v;
 }
 
 cg_status cg_buffer_alloc(cg_runtime *rt, size_t floats, cl_mem *out); // device buffer of floats
 void cg_buffer_release(cl_mem buf);
+// Read/write/fill/copy take contiguous views (CG_ASSERT); host arrays are dense NCHW.
 cg_status cg_tensor_write(cg_runtime *rt, cg_tensor t, const float *host);  // blocking
 cg_status cg_tensor_read(cg_runtime *rt, cg_tensor t, float *host);         // blocking
 cg_status cg_tensor_fill(cg_runtime *rt, cg_tensor t, float value);

@@ -22,6 +22,7 @@ void cg_buffer_release(cl_mem buf) {
 }
 
 cg_status cg_tensor_write(cg_runtime *rt, cg_tensor t, const float *host) {
+    CG_ASSERT(cg_is_contiguous(t));
     size_t n = cg_numel(t);
     if (n == 0) return CG_OK;
     CG_CL(clEnqueueWriteBuffer(rt->queue, t.buf, CL_TRUE, t.off * sizeof(float), n * sizeof(float), host, 0, NULL,
@@ -30,6 +31,7 @@ cg_status cg_tensor_write(cg_runtime *rt, cg_tensor t, const float *host) {
 }
 
 cg_status cg_tensor_read(cg_runtime *rt, cg_tensor t, float *host) {
+    CG_ASSERT(cg_is_contiguous(t));
     size_t n = cg_numel(t);
     if (n == 0) return CG_OK;
     CG_CL(clEnqueueReadBuffer(rt->queue, t.buf, CL_TRUE, t.off * sizeof(float), n * sizeof(float), host, 0, NULL,
@@ -38,6 +40,7 @@ cg_status cg_tensor_read(cg_runtime *rt, cg_tensor t, float *host) {
 }
 
 cg_status cg_tensor_fill(cg_runtime *rt, cg_tensor t, float value) {
+    CG_ASSERT(cg_is_contiguous(t));
     size_t n = cg_numel(t);
     if (n == 0) return CG_OK;
     CG_CL(clEnqueueFillBuffer(rt->queue, t.buf, &value, sizeof value, t.off * sizeof(float), n * sizeof(float), 0,
@@ -47,7 +50,7 @@ cg_status cg_tensor_fill(cg_runtime *rt, cg_tensor t, float value) {
 
 cg_status cg_tensor_copy(cg_runtime *rt, cg_tensor dst, cg_tensor src) {
     size_t n = cg_numel(src);
-    CG_ASSERT(n == cg_numel(dst));
+    CG_ASSERT(n == cg_numel(dst) && cg_is_contiguous(src) && cg_is_contiguous(dst));
     if (n == 0) return CG_OK;
     CG_CL(clEnqueueCopyBuffer(rt->queue, src.buf, dst.buf, src.off * sizeof(float), dst.off * sizeof(float),
                               n * sizeof(float), 0, NULL, NULL));

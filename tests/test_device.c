@@ -1,4 +1,5 @@
 // test_device.c — device listing and selection by index, name, type, and the error for no match.
+// oclgrind: run
 #include "test_util.h"
 
 // Fake devices so selection is tested on a mixed machine even when only PoCL is installed.

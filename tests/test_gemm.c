@@ -1,5 +1,6 @@
 // test_gemm.c — CLBlast SGEMM through cg_gemm against the plain C reference: 1x1x1, odd sizes, both
 // transposes, non-zero offsets, padded leading dimensions, alpha/beta, and strided batches.
+// oclgrind: run
 #include "test_util.h"
 
 typedef struct {

@@ -1,5 +1,7 @@
 // test_program.c — program builds, the in-memory and on-disk binary caches (served to a second
 // process, corrupt and foreign entries rebuilt), and build logs that name the .cl file and line.
+// oclgrind: run
+// oclgrind: api-errors-expected
 #include "test_util.h"
 
 #include <dirent.h>

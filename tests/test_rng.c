@@ -2,6 +2,7 @@
 // streams, accuracy of the portable normal transform against double precision, device == host bit
 // for bit (sizes, first index, tensor offset with untouched guard cells, seeds, streams), and
 // independence of every element from how many are generated.
+// oclgrind: run
 #include "test_util.h"
 
 // The transform's pieces (cg_rng_minus2ln, cg_rng_sqrt, cg_rng_cos2pi), for the exhaustive check.

@@ -1,4 +1,5 @@
 // test_tensor.c — tensor views at non-zero offsets: write/read round trips, fill, copy, and the workspace.
+// oclgrind: run
 #include "test_util.h"
 
 static void test_round_trips(cg_runtime *rt) {

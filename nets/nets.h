@@ -1,0 +1,200 @@
+// nets.h — public API of clgan's network part: layers with forward and backward passes, losses,
+// optimizers, initialisers, the sequential container and safetensors checkpoints.
+// Layouts follow PyTorch (NCHW activations; state_dict names and weight layouts), so weights move
+// both ways.
+#ifndef CLGAN_NETS_H
+#define CLGAN_NETS_H
+
+#include "runtime.h"
+
+// ---------------------------------------------------------------------------------------------
+// Execution context shared by the layers of one network: the runtime and one scratch workspace
+// (im2col columns and the like) sized to the largest layer.
+typedef struct {
+    cg_runtime *rt;
+    cg_workspace ws;
+} cg_ctx;
+
+// ---------------------------------------------------------------------------------------------
+// Parameters. A layer declares its parameters (name and PyTorch shape) when constructed; the
+// container then binds each one to a view into the network's single parameter buffer (trainable)
+// or buffer-of-buffers (running statistics), and the matching view into the gradient buffer.
+
+#define CG_MAX_PARAMS 4
+
+typedef struct {
+    char name[32];     // state_dict suffix: "weight", "bias", "running_mean", "running_var"
+    int ndim;
+    int shape[4];      // PyTorch shape, e.g. conv weight [Cout, Cin, kh, kw]
+    int trainable;     // 0 for running statistics (not optimised, no gradient)
+    cg_tensor w;       // value (bound by the container)
+    cg_tensor dw;      // gradient (trainable only; bound by the container)
+} cg_param;
+
+static inline size_t cg_param_numel(const cg_param *p) {
+    size_t n = 1;
+    for (int i = 0; i < p->ndim; i++) n *= (size_t)p->shape[i];
+    return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layers. forward writes y; backward ACCUMULATES parameter gradients into dw and OVERWRITES dx
+// (dx == NULL skips the input gradient). x and y passed to backward are the same tensors the
+// preceding forward saw. Layers that keep state between forward and backward (BatchNorm's batch
+// statistics) allocate it lazily for the largest batch seen.
+
+typedef struct cg_layer cg_layer;
+
+struct cg_layer {
+    const char *kind;  // "conv2d", "batchnorm2d", ...
+    char name[64];     // state_dict prefix given by the container, e.g. "main.0"
+    int n_params;
+    cg_param params[CG_MAX_PARAMS];
+
+    // Output shape for an input [n, c, h, w]; fails with CG_ERR_INVALID_ARG naming the layer on a
+    // shape it cannot take.
+    cg_status (*out_shape)(const cg_layer *l, const int in[4], int out[4]);
+    // Scratch floats needed in ctx->ws for a batch of input shape in (0 if none).
+    size_t (*workspace)(const cg_layer *l, const int in[4]);
+    // x: [N, C, H, W] -> y: out_shape(x)
+    cg_status (*forward)(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int training);
+    // dy: like y -> dx: like x (optional); dw += dL/dw
+    cg_status (*backward)(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor dy, const cg_tensor *dx);
+    void (*destroy)(cg_layer *l); // frees private state (not the layer struct itself)
+    void *state;
+};
+
+void cg_layer_free(cg_layer *l); // destroy + free
+
+// Constructors (parameters declared, not yet bound).
+typedef struct { int in, out, bias; } cg_linear_params;
+typedef struct { int in_c, out_c, kh, kw, stride, pad, bias; } cg_conv_params;
+typedef struct { int c; float eps, momentum; } cg_bn_params;            // PyTorch: eps 1e-5, momentum 0.1
+typedef struct { int c, h, w; float eps; int affine; } cg_ln_params;    // normalises over C, H, W
+typedef struct { int k, stride, pad; } cg_pool_params;
+
+cg_status cg_linear_create(cg_linear_params p, cg_layer **out);          // weight [out, in], bias [out]
+cg_status cg_conv2d_create(cg_conv_params p, cg_layer **out);            // weight [Cout, Cin, kh, kw]
+cg_status cg_conv_transpose2d_create(cg_conv_params p, cg_layer **out);  // weight [Cin, Cout, kh, kw]
+cg_status cg_batchnorm_create(cg_bn_params p, cg_layer **out);           // 2d ([N,C,H,W]) and 1d ([N,C,1,1])
+cg_status cg_layernorm_create(cg_ln_params p, cg_layer **out);           // weight/bias [C, H, W]
+cg_status cg_relu_create(cg_layer **out);
+cg_status cg_leaky_relu_create(float slope, cg_layer **out);
+cg_status cg_tanh_create(cg_layer **out);
+cg_status cg_sigmoid_create(cg_layer **out);
+// Forward only (Inception-v3 scoring): backward returns CG_ERR_INVALID_ARG.
+cg_status cg_maxpool2d_create(cg_pool_params p, cg_layer **out);
+cg_status cg_avgpool2d_create(cg_pool_params p, cg_layer **out);         // count_include_pad = false
+cg_status cg_global_avgpool_create(cg_layer **out);                      // [N,C,H,W] -> [N,C,1,1]
+cg_status cg_flatten_create(cg_layer **out);                             // [N,C,H,W] -> [N,C*H*W,1,1], a view
+
+// ---------------------------------------------------------------------------------------------
+// Losses: mean over the batch; write the scalar loss to loss[0] (a device view of 1 float) and the
+// gradient with respect to the logits/scores into dlogits (overwritten), already divided by N.
+
+// BCE with logits against a constant target (1 = real, 0 = fake): mean(softplus(x) - t x).
+cg_status cg_bce_logits(cg_ctx *ctx, cg_tensor logits, float target, cg_tensor loss, cg_tensor dlogits);
+// Wasserstein critic term: loss = sign * mean(score); dscore = sign / N.
+cg_status cg_wasserstein(cg_ctx *ctx, cg_tensor score, float sign, cg_tensor loss, cg_tensor dscore);
+
+// ---------------------------------------------------------------------------------------------
+// Sequential network: one parameter buffer, one gradient buffer, one buffer for running stats.
+
+typedef struct {
+    cg_layer **layers;
+    int n_layers;
+    char prefix[32];      // state_dict prefix of the layers, e.g. "main" -> "main.0.weight"
+    cl_mem params, grads, buffers;
+    size_t n_params, n_buffers; // floats
+    // Activations for the current batch size: acts[0] is the input, acts[i + 1] layer i's output;
+    // dacts likewise for gradients.
+    cl_mem act_buf, dact_buf;
+    cg_tensor *acts, *dacts;
+    int batch;
+    int in_shape[3];      // C, H, W of the input
+} cg_seq;
+
+// Takes ownership of the layers. Layer i gets the state_dict name "<prefix>.<index[i]>" where
+// index[i] is PyTorch's position (layers without parameters still count in PyTorch's numbering);
+// index NULL numbers them 0, 1, 2, ...
+cg_status cg_seq_create(cg_ctx *ctx, const char *prefix, cg_layer **layers, const int *index, int n,
+                        const int in_chw[3], cg_seq **out);
+void cg_seq_free(cg_seq *s);
+cg_status cg_seq_set_batch(cg_ctx *ctx, cg_seq *s, int batch); // (re)allocates activations
+cg_tensor cg_seq_input(const cg_seq *s);   // write the batch here
+cg_tensor cg_seq_output(const cg_seq *s);
+cg_tensor cg_seq_doutput(const cg_seq *s); // write dL/dy here before backward
+cg_status cg_seq_forward(cg_ctx *ctx, cg_seq *s, int training);
+// Accumulates parameter gradients; dx (NULL to skip) receives dL/dinput.
+cg_status cg_seq_backward(cg_ctx *ctx, cg_seq *s, const cg_tensor *dx);
+cg_status cg_seq_zero_grad(cg_ctx *ctx, cg_seq *s);
+// Looks a parameter up by its full state_dict name ("main.1.running_mean").
+cg_param *cg_seq_find(cg_seq *s, const char *name);
+
+// ---------------------------------------------------------------------------------------------
+// Optimizers with PyTorch's update rules, over a flat parameter/gradient buffer pair.
+
+typedef enum { CG_OPT_SGD, CG_OPT_ADAM, CG_OPT_RMSPROP } cg_opt_kind;
+
+typedef struct {
+    cg_opt_kind kind;
+    float lr;
+    float beta1, beta2, eps;   // Adam (PyTorch defaults 0.9, 0.999, 1e-8)
+    float alpha;               // RMSprop smoothing (PyTorch default 0.99; eps 1e-8)
+    float momentum;            // SGD (and RMSprop momentum, default 0)
+    float weight_decay;        // L2 added to the gradient, as torch.optim does
+} cg_opt_params;
+
+typedef struct {
+    cg_opt_params p;
+    cl_mem m, v;               // moments (Adam: m, v; RMSprop: square avg, momentum buf; SGD: momentum buf)
+    size_t n;
+    long step;                 // number of steps taken (Adam bias correction)
+} cg_optimizer;
+
+cg_status cg_optimizer_create(cg_ctx *ctx, cg_opt_params p, size_t n_params, cg_optimizer **out);
+void cg_optimizer_free(cg_optimizer *o);
+cg_status cg_optimizer_step(cg_ctx *ctx, cg_optimizer *o, cl_mem params, cl_mem grads);
+cg_status cg_clip(cg_ctx *ctx, cl_mem params, size_t n, float lo, float hi); // WGAN weight clipping
+
+// ---------------------------------------------------------------------------------------------
+// Initialisers driven by the runtime's Philox RNG (reproducible on every device).
+cg_status cg_init_normal(cg_ctx *ctx, cg_tensor t, cg_rng r, float mean, float std);
+cg_status cg_init_uniform(cg_ctx *ctx, cg_tensor t, cg_rng r, float lo, float hi);
+// DCGAN scheme over a sequential net: conv weights N(0, 0.02); BatchNorm weight N(1, 0.02), bias 0.
+cg_status cg_init_dcgan(cg_ctx *ctx, cg_seq *s, cg_rng r);
+
+// ---------------------------------------------------------------------------------------------
+// safetensors: 8-byte little-endian header length, JSON header {name: {dtype, shape,
+// data_offsets}}, raw little-endian data. F32 only for network tensors.
+
+typedef struct {
+    const char *name;
+    const int *shape;
+    int ndim;
+    const float *data;   // host data, numel floats
+} cg_st_tensor;
+
+// Writes atomically; metadata (string key/values, may be NULL) goes into "__metadata__".
+cg_status cg_safetensors_write(const char *path, const cg_st_tensor *tensors, int n, const char *const *meta_keys,
+                               const char *const *meta_values, int n_meta);
+
+typedef struct cg_st_file cg_st_file;
+// Reads and validates the whole file: header size, JSON, dtype, shapes, offsets (in range, not
+// overlapping, covering the payload), file size. Errors name the file and the problem.
+cg_status cg_safetensors_open(const char *path, cg_st_file **out);
+void cg_safetensors_close(cg_st_file *f);
+int cg_safetensors_count(const cg_st_file *f);
+const char *cg_safetensors_name(const cg_st_file *f, int i);
+// Finds a tensor; returns CG_ERR_NOT_FOUND (with the name) when absent. *data points into the file.
+cg_status cg_safetensors_get(const cg_st_file *f, const char *name, const int **shape, int *ndim,
+                             const float **data);
+const char *cg_safetensors_meta(const cg_st_file *f, const char *key); // NULL when absent
+
+// Saves / loads every parameter and running statistic of a sequential net by state_dict name.
+// Loading checks every name, shape and dtype; it ignores "num_batches_tracked" and names a missing
+// or mis-shaped tensor in the error.
+cg_status cg_seq_save(cg_ctx *ctx, cg_seq *s, const char *path);
+cg_status cg_seq_load(cg_ctx *ctx, cg_seq *s, const char *path);
+
+#endif
