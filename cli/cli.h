@@ -48,6 +48,9 @@ cg_config *cli_load_config(const cli_common *common);
 // Opens the device chosen by --device, then $CLGAN_DEVICE, then [device] in the configuration.
 // Prints what was chosen to stderr. Returns a cg_status; details are in cg_last_error().
 cg_status cli_open_runtime(cg_config *cfg, const cli_common *common, cg_runtime **rt);
+// Prints the effective configuration (every key the command read, with its value) to stderr, after
+// warning about unknown keys. Call once the command has read all its keys.
+void cli_print_config(const cg_config *cfg);
 // Prints "clgan CMD: error: <detail>" and returns the exit code that fits the status.
 int cli_report(const char *cmd, cg_status st);
 

@@ -107,7 +107,7 @@ static int run(int argc, char **argv) {
     cg_runtime *rt = NULL;
     cg_status st = cli_open_runtime(cfg, &common, &rt);
     if (st == CG_OK) {
-        cg_config_warn_unknown(cfg, stderr);
+        cli_print_config(cfg);
         rc = run_gemm(rt, m, n, k, reps);
         cg_runtime_free(rt);
     } else {

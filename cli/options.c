@@ -157,6 +157,11 @@ cg_status cli_open_runtime(cg_config *cfg, const cli_common *common, cg_runtime 
     return st;
 }
 
+void cli_print_config(const cg_config *cfg) {
+    cg_config_warn_unknown(cfg, stderr);
+    cg_config_dump(cfg, stderr);
+}
+
 int cli_report(const char *cmd, cg_status st) {
     if (st == CG_OK) return EXIT_OK;
     fprintf(stderr, "clgan %s: error: %s\n", cmd, cg_last_error()[0] ? cg_last_error() : cg_status_name(st));
