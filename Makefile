@@ -6,19 +6,32 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 CTEST = ctest --output-on-failure --timeout 900
 
-.PHONY: all deps build build-asan demo test test-unit test-asan test-oclgrind clean
+PYDEPS = $(CURDIR)/$(BUILD)/pydeps
+
+.PHONY: all deps test-deps build build-tests build-asan demo test test-unit test-asan test-oclgrind clean
 
 all: build
 
 deps:
 	@scripts/install-deps
 
+# Test-only dependencies: Debian's PyTorch/numpy/scipy and Oclgrind, then pytorch-fid and
+# torch-fidelity (pip wheels, --no-deps) unpacked into the build tree for the metric parity tests.
+test-deps:
+	@scripts/install-deps --test
+	@scripts/install-pydeps $(PYDEPS) >/dev/null
+
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCLGAN_WERROR=ON >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-build-asan: deps
-	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCLGAN_SANITIZE=ON -DCLGAN_WERROR=ON >/dev/null
+build-tests: test-deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCLGAN_WERROR=ON -DCLGAN_PYDEPS=$(PYDEPS)/site >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+build-asan: test-deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCLGAN_SANITIZE=ON -DCLGAN_WERROR=ON \
+	  -DCLGAN_PYDEPS=$(PYDEPS)/site >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 demo: build
@@ -29,11 +42,11 @@ test-asan: build-asan
 	@echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	cd $(ASAN_BUILD) && $(CTEST) -L unit
 
-test-oclgrind: build
+test-oclgrind: build-tests
 	@echo "== kernel tests under Oclgrind"
 	cd $(BUILD) && $(CTEST) -L oclgrind
 
-test-unit: build
+test-unit: build-tests
 	@echo "== unit tests"
 	cd $(BUILD) && $(CTEST) -L unit
 
