@@ -1,5 +1,5 @@
 # Makefile — the README's two front doors. Each target installs dependencies, configures and builds.
-#   make demo   the main job on the default OpenCL device
+#   make demo   the main job on the default OpenCL device: synth -> preprocess -> DCGAN -> samples
 #   make test   the whole test suite: unit tests, the same under ASan+UBSan, kernels under Oclgrind
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
@@ -36,7 +36,7 @@ build-asan: test-deps
 
 demo: build
 	$(BUILD)/clgan devices
-	$(BUILD)/clgan gemm --m 512 --n 512 --k 512
+	$(BUILD)/clgan demo
 
 test-asan: build-asan
 	@echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"

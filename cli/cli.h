@@ -54,7 +54,16 @@ void cli_print_config(const cg_config *cfg);
 // Prints "clgan CMD: error: <detail>" and returns the exit code that fits the status.
 int cli_report(const char *cmd, cg_status st);
 
+extern const cli_command cmd_demo;
 extern const cli_command cmd_devices;
+extern const cli_command cmd_synth;
+extern const cli_command cmd_preprocess;
+extern const cli_command cmd_train;
+extern const cli_command cmd_sample;
+extern const cli_command cmd_stats;
+extern const cli_command cmd_score;
+extern const cli_command cmd_bench;
+extern const cli_command cmd_tune;
 extern const cli_command cmd_gemm;
 
 #endif

@@ -3,7 +3,10 @@
 
 #include <string.h>
 
-static const cli_command *const commands[] = {&cmd_devices, &cmd_gemm};
+static const cli_command *const commands[] = {
+    &cmd_demo, &cmd_devices, &cmd_synth, &cmd_preprocess, &cmd_train, &cmd_sample,
+    &cmd_stats, &cmd_score, &cmd_bench, &cmd_tune, &cmd_gemm,
+};
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static void print_usage(FILE *out) {

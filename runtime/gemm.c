@@ -1,5 +1,6 @@
-// gemm.c — row-major SGEMM over CLBlast with our own temporary buffer, strided batches, and the
-// plain C reference the tests and benchmarks check against.
+// gemm.c — row-major SGEMM: dispatch between CLBlast (with our own temporary buffer, strided
+// batches) and the own kernels (gemm_own.c), and the plain C reference the tests and benchmarks
+// check against.
 #include "runtime_internal.h"
 
 #include <clblast_c.h>
@@ -50,12 +51,19 @@ static cg_status check_args(const cg_gemm_args *g) {
     return CG_OK;
 }
 
-static cg_status ensure_temp(cg_runtime *rt, size_t bytes) {
+// The temporary buffer of CLBlast and of the own kernels' packed panels. It grows geometrically
+// from 1 MiB, so a sequence of growing products reallocates it a few times only. (Oclgrind's
+// uninitialised-value tracking also loses count when a buffer still bound as a kernel argument is
+// released and its successor released again; a buffer big enough for the tests avoids that.)
+cg_status cg_gemm_temp_reserve(cg_runtime *rt, size_t bytes) {
     if (bytes <= rt->gemm_temp_bytes && rt->gemm_temp) return CG_OK;
+    size_t grown = rt->gemm_temp_bytes + rt->gemm_temp_bytes / 2;
+    if (bytes < grown) bytes = grown;
+    if (bytes < ((size_t)1 << 20)) bytes = (size_t)1 << 20;
     cl_int err;
-    cl_mem buf = clCreateBuffer(rt->ctx, CL_MEM_READ_WRITE, bytes ? bytes : 4, NULL, &err);
+    cl_mem buf = clCreateBuffer(rt->ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
     if (err != CL_SUCCESS)
-        return cg_fail(err, "allocating %zu bytes for CLBlast's temporary buffer failed: %s", bytes,
+        return cg_fail(err, "allocating %zu bytes for the GEMM temporary buffer failed: %s", bytes,
                        cg_status_name(err));
     if (rt->gemm_temp) clReleaseMemObject(rt->gemm_temp);
     rt->gemm_temp = buf;
@@ -65,16 +73,29 @@ static cg_status ensure_temp(cg_runtime *rt, size_t bytes) {
 
 #define TRANS(t) ((t) ? CLBlastTransposeYes : CLBlastTransposeNo)
 
+const char *cg_gemm_impl_name(cg_gemm_impl impl) {
+    return impl == CG_GEMM_CLBLAST ? "clblast" : impl == CG_GEMM_OWN ? "own" : "auto";
+}
+
+void cg_gemm_force(cg_runtime *rt, cg_gemm_impl impl) { rt->gemm_policy.force = impl; }
+
+cg_gemm_impl cg_gemm_pick(const cg_runtime *rt, size_t m, size_t n, size_t k) {
+    const cg_gemm_policy *p = &rt->gemm_policy;
+    if (p->force != CG_GEMM_AUTO) return p->force;
+    return p->own && (double)m * (double)n * (double)k >= p->own_min_mnk ? CG_GEMM_OWN : CG_GEMM_CLBLAST;
+}
+
 cg_status cg_gemm(cg_runtime *rt, const cg_gemm_args *g) {
     if (g->m == 0 || g->n == 0) return CG_OK;
     CG_TRY(check_args(g));
     if (g->k == 0) return scale_c(rt, g, g->c_off);
+    if (cg_gemm_pick(rt, g->m, g->n, g->k) == CG_GEMM_OWN) return cg_gemm_own(rt, g, 0, 0, 0, 1);
     size_t temp = 0;
     CLBlastStatusCode code =
         CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, TRANS(g->trans_a), TRANS(g->trans_b), g->m, g->n, g->k,
                                    g->a_off, g->lda, g->b_off, g->ldb, g->c_off, g->ldc, &rt->queue, &temp);
     CG_TRY(clblast_status(code, "CLBlastSGemmTempBufferSize", g));
-    CG_TRY(ensure_temp(rt, temp));
+    CG_TRY(cg_gemm_temp_reserve(rt, temp));
     code = CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, TRANS(g->trans_a), TRANS(g->trans_b), g->m, g->n, g->k,
                                       g->alpha, g->a, g->a_off, g->lda, g->b, g->b_off, g->ldb, g->beta, g->c,
                                       g->c_off, g->ldc, &rt->queue, NULL, rt->gemm_temp);
@@ -89,6 +110,8 @@ cg_status cg_gemm_batched(cg_runtime *rt, const cg_gemm_args *g, size_t a_stride
         for (size_t i = 0; i < batch; i++) CG_TRY(scale_c(rt, g, g->c_off + i * c_stride));
         return CG_OK;
     }
+    if (cg_gemm_pick(rt, g->m, g->n, g->k) == CG_GEMM_OWN)
+        return cg_gemm_own(rt, g, a_stride, b_stride, c_stride, batch);
     // CLBlast 1.5 has no temp-buffer variant of the strided batched call; it allocates its own.
     CLBlastStatusCode code = CLBlastSgemmStridedBatched(
         CLBlastLayoutRowMajor, TRANS(g->trans_a), TRANS(g->trans_b), g->m, g->n, g->k, g->alpha, g->a, g->a_off,

@@ -82,6 +82,7 @@ cg_status cg_runtime_create(const cg_device_info *dev, const cg_runtime_options 
     rt->work_group = cg_vendor_work_group(dev);
     snprintf(rt->build_options, sizeof rt->build_options, "%s -DCG_WG=%zu", cg_vendor_build_options(dev),
              rt->work_group);
+    (void)cg_gemm_tuning_apply(rt); // warns and keeps the defaults when the stored tuning cannot be used
     *out = rt;
     return CG_OK;
 }

@@ -223,6 +223,48 @@ cg_status cg_gemm_batched(cg_runtime *rt, const cg_gemm_args *g, size_t a_stride
 void cg_gemm_ref(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *a,
                  size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc);
 
+// Which implementation runs a product: CLBlast, or clgan's own packed-panel kernels (cl/gemm.cl),
+// chosen per device and shape: the own kernels for m*n*k >= own_min_mnk where the device's rule
+// enables them (defaults by device type, replaced by `clgan tune` measurements; gemm_tuning.c).
+typedef enum { CG_GEMM_AUTO = 0, CG_GEMM_CLBLAST, CG_GEMM_OWN } cg_gemm_impl;
+const char *cg_gemm_impl_name(cg_gemm_impl impl);            // "auto", "clblast", "own"
+void cg_gemm_force(cg_runtime *rt, cg_gemm_impl impl);       // benchmarks, tuning; AUTO = the rule
+cg_gemm_impl cg_gemm_pick(const cg_runtime *rt, size_t m, size_t n, size_t k);
+// One line on how this runtime picks: "own kernels for m*n*k >= 32768 (wg 32x2), else CLBlast;
+// tuning: <file> | defaults for a CPU device".
+void cg_gemm_describe(const cg_runtime *rt, char *buf, size_t len);
+
+// Per-device GEMM tuning, stored as one small text file per device in the cache directory and
+// applied when a runtime is created. CLBlast parameters are "Kernel.NAME" (Xgemm.MWG,
+// XgemmDirect.WGD, GemmRoutine.XGEMM_MIN_INDIRECT_SIZE); every kernel named must list all of its
+// parameters (CLBlastOverrideParameters rejects partial sets).
+#define CG_TUNE_MAX_PARAMS 48
+typedef struct {
+    char name[48];
+    size_t value;
+} cg_tune_param;
+
+typedef struct {
+    char device[128], driver[64], platform[128]; // key: the device the values were measured on
+    int n_params;
+    cg_tune_param params[CG_TUNE_MAX_PARAMS];
+    int own_enabled;            // the own kernels may run
+    double own_min_mnk;         // ... for m*n*k at least this
+    int own_lx, own_ly;         // work-group of the own micro-kernel
+    int own_kc;                 // k block of the own kernels (0: the whole k at once)
+    char note[512];             // what was measured (free text, one line)
+} cg_gemm_tuning;
+
+void cg_gemm_tuning_init(const cg_device_info *dev, cg_gemm_tuning *t); // key set, defaults for its type
+int cg_gemm_tuning_matches(const cg_gemm_tuning *t, const cg_device_info *dev);
+// <cache dir>/gemm-tuning-<hash of the key>.txt
+void cg_gemm_tuning_path(const cg_runtime *rt, char *buf, size_t len);
+cg_status cg_gemm_tuning_save(const char *path, const cg_gemm_tuning *t); // atomic, with a checksum
+// CG_ERR_NOT_FOUND: no file; CG_ERR_FORMAT: malformed, truncated or checksum mismatch.
+cg_status cg_gemm_tuning_load(const char *path, cg_gemm_tuning *t);
+// Applies t to rt (CLBlast overrides for rt's device, own-kernel rule); refuses a foreign key.
+cg_status cg_gemm_tuning_set(cg_runtime *rt, const cg_gemm_tuning *t, const char *source);
+
 // ---------------------------------------------------------------------------------------------
 // Philox4x32-10 counter-based RNG. Element i of the stream (seed, stream) is identical on the host
 // and on every OpenCL device, bit for bit: uniform in (0, 1) and standard normal.

@@ -15,6 +15,16 @@ typedef struct {
     cl_kernel kernel;
 } cg_kernel_entry;
 
+// How cg_gemm chooses between CLBlast and the own kernels (set by gemm_tuning.c, read by gemm.c).
+typedef struct {
+    cg_gemm_impl force;   // AUTO: the rule below
+    int own;              // the own kernels may run on this device
+    double own_min_mnk;   // ... for products with m*n*k at least this
+    int own_lx, own_ly;   // work-group of the own micro-kernel
+    int own_kc;           // k block of the own kernels (0: the whole k at once)
+    char source[320];     // where the rule came from (tuning file or defaults)
+} cg_gemm_policy;
+
 struct cg_runtime {
     cg_device_info dev;
     cl_context ctx;
@@ -33,6 +43,7 @@ struct cg_runtime {
 
     cl_mem gemm_temp; // CLBlast's temporary buffer, grown on demand
     size_t gemm_temp_bytes;
+    cg_gemm_policy gemm_policy;
 };
 
 // Program cache on disk (program_cache.c). Both return CG_OK or a status with a detail message;
@@ -43,5 +54,12 @@ cg_status cg_disk_cache_store(cg_runtime *rt, const char *key, cl_program prog);
 // Returns a malloc'd copy of a compiler log whose positions name the files behind the #line
 // markers of `source` (build_log.c).
 char *cg_build_log_map(const char *source, const char *log);
+
+// GEMM (gemm.c, gemm_own.c, gemm_tuning.c). cg_gemm_tuning_apply sets the default rule for the
+// device and applies its stored tuning; it warns (once per process) instead of failing.
+cg_status cg_gemm_temp_reserve(cg_runtime *rt, size_t bytes);
+cg_status cg_gemm_own(cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, size_t b_stride, size_t c_stride,
+                      size_t batch);
+cg_status cg_gemm_tuning_apply(cg_runtime *rt);
 
 #endif

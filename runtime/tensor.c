@@ -43,9 +43,11 @@ cg_status cg_tensor_fill(cg_runtime *rt, cg_tensor t, float value) {
     CG_ASSERT(cg_is_contiguous(t));
     size_t n = cg_numel(t);
     if (n == 0) return CG_OK;
-    CG_CL(clEnqueueFillBuffer(rt->queue, t.buf, &value, sizeof value, t.off * sizeof(float), n * sizeof(float), 0,
-                              NULL, NULL));
-    return CG_OK;
+    cl_kernel k;
+    CG_TRY(cg_kernel_get(rt, "tensor", "tensor_fill", &k));
+    cl_ulong off = t.off, count = n;
+    return cg_launch1d(rt, k, n, sizeof(cl_mem), &t.buf, sizeof off, &off, sizeof count, &count, sizeof value,
+                       &value, (size_t)0);
 }
 
 cg_status cg_tensor_copy(cg_runtime *rt, cg_tensor dst, cg_tensor src) {

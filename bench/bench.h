@@ -1,0 +1,163 @@
+// bench.h — public API of clgan's benchmarks: the suite registry, result rows and reports
+// (JSON, CSV, markdown, screen), the checked GEMM cases with OpenBLAS as the host reference, and
+// the per-device GEMM tuner behind `clgan tune`.
+#ifndef CLGAN_BENCH_H
+#define CLGAN_BENCH_H
+
+#include "runtime.h"
+
+// ---------------------------------------------------------------------------------------------
+// Rows. One row is one case on one device (or one skipped suite). Times are seconds per run.
+
+typedef struct {
+    char suite[16];        // "gemm"
+    char name[96];         // "1024^3", "D2 fwd"
+    char shape[96];        // "m=128 n=16384 k=1024 nn"
+    char device[128];      // device name; "-" for a skipped suite
+    int device_index;      // -1 for a skipped suite
+    char impl[24];         // what ran: "own", "clblast", ...
+    char status[200];      // "ok", "skipped: <why>", "failed: <why>"
+    int checked;           // the result was compared with a reference before timing
+    double check_err;      // worst relative error that check found
+    int reps;
+    double median_s, min_s, max_s;
+    double work;           // per run: flops (unit GFLOP/s) or images (unit images/s)
+    char unit[12];
+    char ref_name[24];     // reference implementation timed in the same run ("openblas"); "" if none
+    double ref_median_s, ref_min_s, ref_max_s, ref_err;
+} bench_row;
+
+double bench_row_rate(const bench_row *r);     // work / median in the row's unit (0 if not timed)
+double bench_row_ref_rate(const bench_row *r); // the reference's rate (0 if none)
+double bench_row_ratio(const bench_row *r);    // rate / reference rate, from the medians (0 if none)
+double bench_row_ratio_min(const bench_row *r); // the same from the fastest runs of each
+
+typedef struct {
+    cg_device_info info;
+    char gemm_rule[640];   // cg_gemm_describe at the time of the run
+} bench_device;
+
+#define BENCH_MAX_DEVICES 16
+
+typedef struct {
+    bench_row *rows;
+    int n_rows, cap_rows;
+    char started[40];      // UTC, ISO 8601
+    char command[1024];
+    char host[256];        // CPU model and count
+    double load_start[3], load_end[3];
+    char blas[256];        // OpenBLAS build and thread count
+    int quick;
+    int reps;
+    bench_device devices[BENCH_MAX_DEVICES];
+    int n_devices;
+} bench_report;
+
+void bench_report_init(bench_report *r, int argc, char **argv);
+bench_row *bench_report_add(bench_report *r); // zeroed row, or NULL when out of memory
+void bench_report_add_device(bench_report *r, cg_runtime *rt);
+void bench_report_finish(bench_report *r);    // records the load average at the end
+void bench_report_free(bench_report *r);
+// Writes DIR/bench.json, DIR/bench.csv and DIR/bench.md, each atomically; creates DIR.
+cg_status bench_report_write(const bench_report *r, const char *dir);
+void bench_report_print(const bench_report *r, FILE *out); // the markdown table
+char *bench_report_json(const bench_report *r);           // malloc'd
+char *bench_report_csv(const bench_report *r);            // malloc'd
+char *bench_report_markdown(const bench_report *r);       // malloc'd
+
+// ---------------------------------------------------------------------------------------------
+// Suites.
+
+typedef struct {
+    int reps;              // timed runs per case
+    int warmup;            // untimed runs after the checked one
+    int quick;             // tiny shapes (tests, smoke runs)
+    cg_gemm_impl impls[3]; // GEMM paths to time; AUTO = what cg_gemm picks
+    int n_impls;
+    FILE *log;             // one line per case while running (NULL: quiet)
+    const char *cases;     // comma-separated case names to run ("1024^3,D2"); NULL: all
+} bench_options;
+
+// 1 when case `name` is selected by opt->cases: an entry equal to the name or to its first word
+// ("D2" selects "D2 fwd", "D2 dX", "D2 dW").
+int bench_case_selected(const bench_options *opt, const char *name);
+
+typedef struct {
+    const char *name;
+    const char *measures;  // one line: what the suite times
+    // 1 when the feature it measures is built; otherwise 0 and why in reason.
+    int (*available)(char *reason, size_t len);
+    // Runs every case on one device and appends rows. A wrong result or a failing case becomes a
+    // "failed" row; only infrastructure errors (out of memory) are returned.
+    cg_status (*run)(cg_runtime *rt, int device_index, const bench_options *opt, bench_report *rep);
+} bench_suite;
+
+extern const bench_suite bench_suite_gemm; // suite_gemm.c
+extern const bench_suite bench_suite_conv; // suite_conv.c
+const bench_suite *const *bench_suites(int *count); // in the order `clgan bench` runs them
+const bench_suite *bench_suite_find(const char *name);
+
+// ---------------------------------------------------------------------------------------------
+// Timing (registry.c): warmup untimed calls, then reps timed ones; each call must finish its work.
+typedef cg_status (*bench_fn)(void *ctx);
+double bench_now(void);
+cg_status bench_time(bench_fn fn, void *ctx, int warmup, int reps, double *median, double *min, double *max);
+
+// ---------------------------------------------------------------------------------------------
+// GEMM cases (gemm_case.c). A case owns random host operands and device buffers for one shape.
+
+typedef struct {
+    const char *name;
+    int ta, tb;
+    size_t m, n, k;
+    const char *note;
+} bench_gemm_shape;
+
+// The shapes of the gemm suite: 1024^3, 2048^3 and the DCGAN 64x64 batch-64 layer products;
+// quick: a few small odd shapes.
+const bench_gemm_shape *bench_gemm_shapes(int quick, int *count);
+
+typedef struct bench_gemm_case bench_gemm_case;
+cg_status bench_gemm_case_create(cg_runtime *rt, const bench_gemm_shape *s, uint64_t seed, bench_gemm_case **out);
+void bench_gemm_case_free(bench_gemm_case *c);
+cg_status bench_gemm_case_run(bench_gemm_case *c);         // one product on the device, finished
+// Reads C back and compares `samples` entries with double-precision dot products; *err is the worst
+// error relative to sum |a b| of the entry. CG_ERR_NUMERIC when above the tolerance.
+cg_status bench_gemm_case_check(bench_gemm_case *c, int samples, double *err);
+// Relative error of entry (i, j) of c (row-major, ldc) against op(A) op(B) of host a, b.
+double bench_gemm_entry_err(const bench_gemm_shape *s, const float *a, const float *b, const float *c, size_t ldc,
+                            size_t i, size_t j);
+double bench_gemm_tolerance(size_t k);
+const float *bench_gemm_case_a(const bench_gemm_case *c); // the case's host operands
+const float *bench_gemm_case_b(const bench_gemm_case *c);
+
+// OpenBLAS on the host.
+void bench_blas_sgemm(const bench_gemm_shape *s, const float *a, const float *b, float *c);
+void bench_blas_describe(char *buf, size_t len);
+
+// ---------------------------------------------------------------------------------------------
+// The GEMM tuner (tune.c).
+
+typedef struct {
+    int quick;             // a tiny search space and small sizes (tests)
+    size_t size;           // the square product the Xgemm and own-kernel searches time
+    int reps;              // timed runs per candidate
+    FILE *progress;        // progress bar (NULL: none)
+    FILE *log;             // one line per candidate and ladder step (NULL: none)
+} bench_tune_options;
+
+typedef struct {
+    int candidates, valid, rejected;
+    double default_gflops;      // CLBlast as found (before this search), at size^3
+    double clblast_gflops;      // best CLBlast candidate at size^3
+    double own_gflops;          // best own-kernel work-group at size^3
+    size_t crossover_direct;    // XGEMM_MIN_INDIRECT_SIZE chosen
+    double own_min_mnk;         // chosen threshold for the own kernels (0: always, inf: never)
+} bench_tune_summary;
+
+// Searches CLBlast's Xgemm, XgemmDirect and GemmRoutine parameters and the own kernels' work-group
+// on rt's device; every candidate's result is checked before it is timed. *out receives the best
+// (not yet saved or applied).
+cg_status bench_tune(cg_runtime *rt, const bench_tune_options *opt, cg_gemm_tuning *out, bench_tune_summary *sum);
+
+#endif

@@ -1,0 +1,40 @@
+// bias.cl — per-channel bias: adding it to a [N, C, P] tensor and its gradient, the sum of dy over
+// N and P for every channel. The gradient is a work-group reduction in a fixed order, so it is
+// deterministic and needs no float atomics. Counts are 32-bit (the host keeps them below 2^31).
+
+// bias_add: y[n, c, p] += bias[c] for y [N, C, P] with sample stride y_sn. One work-item per
+// element of y, in NCHW order.
+__kernel void bias_add(__global float *y, ulong y_off, ulong y_sn, int C, uint P, __global const float *bias,
+                       ulong bias_off, uint total) {
+    size_t gid = get_global_id(0);
+    if (gid >= total) return;
+    uint i = (uint)gid;
+    uint t = i / P, p = i % P;
+    uint n = t / (uint)C, c = t % (uint)C;
+    y[y_off + n * y_sn + (ulong)c * P + p] += bias[bias_off + c];
+}
+
+// bias_grad: db[c] += sum over n < N, p < P of dy[n, c, p], for dy [N, C, P] with sample stride
+// dy_sn (count = N * P). One work-group per channel (group g sums channel g; groups past C do
+// nothing): each work-item adds up the elements lid, lid + L, lid + 2L, ... of the channel's
+// count values (L the work-group size), then the group combines its partial sums in a fixed
+// binary tree and item 0 adds the total to db[c].
+__kernel void bias_grad(__global const float *dy, ulong dy_off, ulong dy_sn, int C, uint P, uint count,
+                        __global float *db, ulong db_off) {
+    __local float part[CG_WG];
+    size_t c = get_group_id(0);
+    if (c >= (size_t)C) return; // the whole group leaves together, before any barrier
+    uint lid = (uint)get_local_id(0), L = (uint)get_local_size(0);
+    float acc = 0.0f;
+    for (uint j = lid; j < count; j += L) {
+        uint n = j / P, p = j % P;
+        acc += dy[dy_off + n * dy_sn + (ulong)c * P + p];
+    }
+    part[lid] = acc;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint s = 1; s < L; s *= 2) {
+        if (lid % (2 * s) == 0 && lid + s < L) part[lid] += part[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0) db[db_off + c] += part[0];
+}

@@ -1,0 +1,228 @@
+// bn.cl — normalisation kernels: batch norm (statistics per channel over N, H, W) and layer norm
+// (statistics per sample over C, H, W), forward and backward.
+//
+// Layout: activations are NCHW views (buffer, element offset, sample stride sn); within a sample
+// the C*H*W elements are dense. Parameters and running statistics are (buffer, offset) views of
+// C floats (batch norm) or C*H*W floats (layer norm).
+// Reductions are deterministic: one work-group per channel (or sample) whose work-items sum fixed
+// strided subsets in a fixed order and then combine them by a tree in local memory; no atomics.
+// Work-group kernels are launched with a power-of-two local size L and a scratch of L floats.
+// Element counts fit in 32 bits (the host checks), so index arithmetic is 32-bit; offsets are
+// 64-bit.
+// Batch-norm state (nets/batchnorm.c) is one buffer of 4*C floats:
+//   [0, C) mean   [C, 2C) 1/sqrt(var + eps)   [2C, 3C) sum dy   [3C, 4C) sum dy * xhat
+// Layer-norm state (nets/layernorm.c) is the same four rows of N floats, one entry per sample.
+
+// Sum of v over the work-group, identical in every work-item; scratch holds L floats.
+float group_sum(__local float *scratch, float v) {
+    uint lid = get_local_id(0);
+    scratch[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint k = get_local_size(0) / 2; k > 0; k >>= 1) {
+        if (lid < k) scratch[lid] += scratch[lid + k];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float total = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE); // the next call overwrites scratch
+    return total;
+}
+
+// This work-item's share of sum (x - shift) (squares = 0) or sum (x - shift)^2 (squares = 1) over
+// channel plane cbase of every sample: the elements j = lid, lid + L, ... of the N*HW of the
+// channel, with j = n * HW + p walked incrementally (no division in the loop).
+float channel_partial(__global const float *x, ulong xoff, ulong xsn, ulong cbase, uint N, uint HW, float shift,
+                      int squares) {
+    uint lid = get_local_id(0), L = get_local_size(0);
+    uint q = L / HW, r = L % HW;
+    float s = 0.0f;
+    for (uint n = lid / HW, p = lid % HW; n < N;) {
+        float d = x[xoff + n * xsn + cbase + p] - shift;
+        s += squares ? d * d : d;
+        n += q;
+        p += r;
+        if (p >= HW) {
+            p -= HW;
+            n++;
+        }
+    }
+    return s;
+}
+
+// bn_stats: batch statistics of channel c = group id. Two passes over x (mean, then the biased
+// variance about it); writes mean and 1/sqrt(var + eps) to the state and moves the running
+// statistics: r = (1 - momentum) r + momentum * batch value, with the unbiased
+// variance var * M / (M - 1), M = N*HW > 1 (PyTorch). x: [N, C, H, W].
+__kernel void bn_stats(__global const float *x, ulong xoff, ulong xsn, uint N, uint C, uint HW, float eps,
+                       float momentum, __global float *st, __global float *rmean, ulong rmoff,
+                       __global float *rvar, ulong rvoff, __local float *scratch) {
+    uint c = get_group_id(0);
+    ulong cbase = (ulong)c * HW;
+    float m = (float)N * (float)HW;
+    float mean = group_sum(scratch, channel_partial(x, xoff, xsn, cbase, N, HW, 0.0f, 0)) / m;
+    float var = group_sum(scratch, channel_partial(x, xoff, xsn, cbase, N, HW, mean, 1)) / m;
+    if (get_local_id(0) != 0) return;
+    st[c] = mean;
+    st[C + c] = rsqrt(var + eps);
+    float unbiased = var * (m / (m - 1.0f));
+    rmean[rmoff + c] = (1.0f - momentum) * rmean[rmoff + c] + momentum * mean;
+    rvar[rvoff + c] = (1.0f - momentum) * rvar[rvoff + c] + momentum * unbiased;
+}
+
+// bn_eval_stats: one work-item per channel c: state mean = running mean, state inverse std =
+// 1/sqrt(running var + eps) (evaluation mode normalises with the running statistics).
+__kernel void bn_eval_stats(__global const float *rmean, ulong rmoff, __global const float *rvar, ulong rvoff,
+                            uint C, float eps, __global float *st) {
+    uint c = get_global_id(0);
+    if (c >= C) return;
+    st[c] = rmean[rmoff + c];
+    st[C + c] = rsqrt(rvar[rvoff + c] + eps);
+}
+
+// bn_apply: one work-item per element i of x: y = (x - mean[c]) * invstd[c] * w[c] + b[c].
+// x, y: [N, C, H, W]; n = N*C*HW.
+__kernel void bn_apply(__global const float *x, ulong xoff, ulong xsn, __global float *y, ulong yoff, ulong ysn,
+                       uint C, uint HW, uint n, __global const float *st, __global const float *w, ulong woff,
+                       __global const float *b, ulong boff) {
+    size_t gid = get_global_id(0);
+    if (gid >= n) return;
+    uint i = (uint)gid;
+    uint per = C * HW, s = i / per, j = i - s * per, c = j / HW;
+    float xhat = (x[xoff + (ulong)s * xsn + j] - st[c]) * st[C + c];
+    y[yoff + (ulong)s * ysn + j] = xhat * w[woff + c] + b[boff + c];
+}
+
+// bn_bwd_reduce: channel c = group id: sum dy and sum dy * xhat over N, H, W, with xhat from x and
+// the saved statistics. Stores both in the state (for bn_bwd_dx) and accumulates the parameter
+// gradients: dw[c] += sum dy * xhat, db[c] += sum dy. x, dy: [N, C, H, W].
+__kernel void bn_bwd_reduce(__global const float *x, ulong xoff, ulong xsn, __global const float *dy, ulong dyoff,
+                            ulong dysn, uint N, uint C, uint HW, __global float *st, __global float *dw, ulong dwoff,
+                            __global float *db, ulong dboff, __local float *scratch) {
+    uint c = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
+    ulong cbase = (ulong)c * HW;
+    float mean = st[c], invstd = st[C + c];
+    uint q = L / HW, r = L % HW;
+    float sdy = 0.0f, sdyx = 0.0f;
+    for (uint n = lid / HW, p = lid % HW; n < N;) {
+        float g = dy[dyoff + n * dysn + cbase + p];
+        sdy += g;
+        sdyx += g * ((x[xoff + n * xsn + cbase + p] - mean) * invstd);
+        n += q;
+        p += r;
+        if (p >= HW) {
+            p -= HW;
+            n++;
+        }
+    }
+    sdy = group_sum(scratch, sdy);
+    sdyx = group_sum(scratch, sdyx);
+    if (lid != 0) return;
+    st[2 * C + c] = sdy;
+    st[3 * C + c] = sdyx;
+    dw[dwoff + c] += sdyx;
+    db[dboff + c] += sdy;
+}
+
+// bn_bwd_dx: one work-item per element i. Training (batch statistics, M = N*HW):
+//   dx = w[c] * invstd[c] * (dy - sum dy / M - xhat * sum(dy * xhat) / M)
+// evaluation (fixed running statistics): dx = w[c] * invstd[c] * dy. x, dy, dx: [N, C, H, W].
+__kernel void bn_bwd_dx(__global const float *x, ulong xoff, ulong xsn, __global const float *dy, ulong dyoff,
+                        ulong dysn, __global float *dx, ulong dxoff, ulong dxsn, uint C, uint HW, uint n,
+                        __global const float *st, __global const float *w, ulong woff, float inv_m, int training) {
+    size_t gid = get_global_id(0);
+    if (gid >= n) return;
+    uint i = (uint)gid;
+    uint per = C * HW, s = i / per, j = i - s * per, c = j / HW;
+    float invstd = st[C + c], g = dy[dyoff + (ulong)s * dysn + j];
+    if (training) {
+        float xhat = (x[xoff + (ulong)s * xsn + j] - st[c]) * invstd;
+        g = g - st[2 * C + c] * inv_m - xhat * (st[3 * C + c] * inv_m);
+    }
+    dx[dxoff + (ulong)s * dxsn + j] = w[woff + c] * invstd * g;
+}
+
+// ---- layer norm: statistics per sample over its D = C*H*W elements ----------------------------
+
+// ln_stats: sample s = group id: mean and 1/sqrt(biased var + eps) over its D elements, two passes.
+__kernel void ln_stats(__global const float *x, ulong xoff, ulong xsn, uint N, uint D, float eps,
+                       __global float *st, __local float *scratch) {
+    uint s = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
+    ulong base = xoff + (ulong)s * xsn;
+    float part = 0.0f;
+    for (uint j = lid; j < D; j += L) part += x[base + j];
+    float mean = group_sum(scratch, part) / (float)D;
+    part = 0.0f;
+    for (uint j = lid; j < D; j += L) {
+        float d = x[base + j] - mean;
+        part += d * d;
+    }
+    float var = group_sum(scratch, part) / (float)D;
+    if (lid != 0) return;
+    st[s] = mean;
+    st[N + s] = rsqrt(var + eps);
+}
+
+// ln_apply: one work-item per element i = s * D + j: y = xhat (affine 0) or xhat * w[j] + b[j].
+__kernel void ln_apply(__global const float *x, ulong xoff, ulong xsn, __global float *y, ulong yoff, ulong ysn,
+                       uint N, uint D, __global const float *st, int affine, __global const float *w, ulong woff,
+                       __global const float *b, ulong boff) {
+    size_t gid = get_global_id(0);
+    if (gid >= N * D) return;
+    uint i = (uint)gid;
+    uint s = i / D, j = i - s * D;
+    float xhat = (x[xoff + (ulong)s * xsn + j] - st[s]) * st[N + s];
+    y[yoff + (ulong)s * ysn + j] = affine ? xhat * w[woff + j] + b[boff + j] : xhat;
+}
+
+// ln_bwd_params: one work-item per element j of a sample: over the batch, dw[j] += sum dy * xhat,
+// db[j] += sum dy (samples summed in order).
+__kernel void ln_bwd_params(__global const float *x, ulong xoff, ulong xsn, __global const float *dy, ulong dyoff,
+                            ulong dysn, uint N, uint D, __global const float *st, __global float *dw, ulong dwoff,
+                            __global float *db, ulong dboff) {
+    uint j = get_global_id(0);
+    if (j >= D) return;
+    float sdy = 0.0f, sdyx = 0.0f;
+    for (uint s = 0; s < N; s++) {
+        float g = dy[dyoff + (ulong)s * dysn + j];
+        sdy += g;
+        sdyx += g * ((x[xoff + (ulong)s * xsn + j] - st[s]) * st[N + s]);
+    }
+    dw[dwoff + j] += sdyx;
+    db[dboff + j] += sdy;
+}
+
+// ln_bwd_reduce: sample s = group id: with g = dy * w[j] (or dy without affine), the sums of g and
+// of g * xhat over the sample, stored in the state rows 2 and 3.
+__kernel void ln_bwd_reduce(__global const float *x, ulong xoff, ulong xsn, __global const float *dy, ulong dyoff,
+                            ulong dysn, uint N, uint D, __global float *st, int affine, __global const float *w,
+                            ulong woff, __local float *scratch) {
+    uint s = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
+    float mean = st[s], invstd = st[N + s];
+    float sg = 0.0f, sgx = 0.0f;
+    for (uint j = lid; j < D; j += L) {
+        float g = dy[dyoff + (ulong)s * dysn + j];
+        if (affine) g *= w[woff + j];
+        sg += g;
+        sgx += g * ((x[xoff + (ulong)s * xsn + j] - mean) * invstd);
+    }
+    sg = group_sum(scratch, sg);
+    sgx = group_sum(scratch, sgx);
+    if (lid != 0) return;
+    st[2 * N + s] = sg;
+    st[3 * N + s] = sgx;
+}
+
+// ln_bwd_dx: one work-item per element i = s * D + j:
+//   dx = invstd[s] * (g - sum g / D - xhat * sum(g * xhat) / D), g = dy * w[j] (or dy).
+__kernel void ln_bwd_dx(__global const float *x, ulong xoff, ulong xsn, __global const float *dy, ulong dyoff,
+                        ulong dysn, __global float *dx, ulong dxoff, ulong dxsn, uint N, uint D,
+                        __global const float *st, int affine, __global const float *w, ulong woff) {
+    size_t gid = get_global_id(0);
+    if (gid >= N * D) return;
+    uint i = (uint)gid;
+    uint s = i / D, j = i - s * D;
+    float invstd = st[N + s], inv_d = 1.0f / (float)D;
+    float xhat = (x[xoff + (ulong)s * xsn + j] - st[s]) * invstd;
+    float g = dy[dyoff + (ulong)s * dysn + j];
+    if (affine) g *= w[woff + j];
+    dx[dxoff + (ulong)s * dxsn + j] = invstd * (g - st[2 * N + s] * inv_d - xhat * (st[3 * N + s] * inv_d));
+}

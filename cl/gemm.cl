@@ -1,0 +1,143 @@
+// gemm.cl — clgan's own SGEMM: both operands packed into panels, then a register-tiled micro-kernel.
+// Written for CPU OpenCL (PoCL): no local memory (emulated in RAM there) and no reliance on
+// vectorisation across work-items; each work-item works with explicit float8 vectors, like a BLAS
+// micro-kernel. Other devices use it only where `clgan tune` measured it faster than CLBlast.
+//
+// Packed layout. op(A) [m, k] is cut into panels of 6 rows and op(B) [k, n] into panels of 16
+// columns; a panel stores, for each k in turn, its 6 (or 16) values next to each other:
+//   ap[p][kk][r] = op(A)[6p + r, kk],   bp[q][kk][c] = op(B)[kk, 16q + c],   zero past m or n.
+// Every load of the micro-kernel is then unit-stride whatever the caller's transposes, offsets and
+// leading dimensions, and the k loop needs no bounds tests.
+//
+// Batches: dimension 2 of every launch is the batch index. Sources advance by their batch stride,
+// panels by the size of one packed operand (dst_bstride; 0 when all batches share one operand).
+//
+// Rounding: products are accumulated with fma() in k order, one accumulator per output element.
+
+// Source element (r, kk) at s[kk * ld + r]: the panel's values for one kk are contiguous
+// (A transposed, B not transposed). One work-item: one kk of one panel.
+#define GEMM_PACK_KMAJOR(NAME, W, FULL_COPY)                                                        \
+    __kernel void NAME(__global const float *src, ulong off, ulong ld, ulong src_bstride, int rows, \
+                       int k, __global float *dst, ulong dst_off, ulong dst_bstride) {              \
+        int kk = get_global_id(0), p = get_global_id(1), b = get_global_id(2);                      \
+        if (kk >= k || p * W >= rows) return;                                                       \
+        const __global float *s = src + off + b * src_bstride + (ulong)kk * ld + (ulong)p * W;      \
+        __global float *d = dst + dst_off + b * dst_bstride + ((ulong)p * k + kk) * W;              \
+        int rn = rows - p * W;                                                                      \
+        if (rn >= W) {                                                                              \
+            FULL_COPY                                                                               \
+        } else {                                                                                    \
+            for (int r = 0; r < W; r++) d[r] = r < rn ? s[r] : 0.0f;                                \
+        }                                                                                           \
+    }
+
+GEMM_PACK_KMAJOR(gemm_pack_kmajor6, 6, vstore4(vload4(0, s), 0, d); vstore2(vload2(0, s + 4), 0, d + 4);)
+GEMM_PACK_KMAJOR(gemm_pack_kmajor16, 16, vstore16(vload16(0, s), 0, d);)
+
+// Source element (r, kk) at s[r * ld + kk]: consecutive kk are contiguous (A not transposed,
+// B transposed). One work-item: 8 consecutive kk of one panel, read as one float8 per row.
+#define GEMM_PACK_RMAJOR(NAME, W)                                                                   \
+    __kernel void NAME(__global const float *src, ulong off, ulong ld, ulong src_bstride, int rows, \
+                       int k, __global float *dst, ulong dst_off, ulong dst_bstride) {              \
+        int k0 = get_global_id(0) * 8, p = get_global_id(1), b = get_global_id(2);                  \
+        if (k0 >= k || p * W >= rows) return;                                                       \
+        const __global float *s = src + off + b * src_bstride + (ulong)p * W * ld + k0;             \
+        __global float *d = dst + dst_off + b * dst_bstride + ((ulong)p * k + k0) * W;              \
+        int rn = min(W, rows - p * W);                                                              \
+        if (k0 + 8 <= k) {                                                                          \
+            for (int r = 0; r < W; r++) {                                                           \
+                float8 v = r < rn ? vload8(0, s + r * ld) : (float8)0.0f;                           \
+                d[r] = v.s0;                                                                        \
+                d[W + r] = v.s1;                                                                    \
+                d[2 * W + r] = v.s2;                                                                \
+                d[3 * W + r] = v.s3;                                                                \
+                d[4 * W + r] = v.s4;                                                                \
+                d[5 * W + r] = v.s5;                                                                \
+                d[6 * W + r] = v.s6;                                                                \
+                d[7 * W + r] = v.s7;                                                                \
+            }                                                                                       \
+        } else {                                                                                    \
+            for (int kk = 0; kk < k - k0; kk++)                                                     \
+                for (int r = 0; r < W; r++) d[kk * W + r] = r < rn ? s[r * ld + kk] : 0.0f;         \
+        }                                                                                           \
+    }
+
+GEMM_PACK_RMAJOR(gemm_pack_rmajor6, 6)
+GEMM_PACK_RMAJOR(gemm_pack_rmajor16, 16)
+
+// One k step of the 6x16 tile: two float8 of B, six broadcasts of A, twelve fma.
+#define GEMM_STEP(j)                                                                                \
+    {                                                                                               \
+        float8 b0 = vload8(2 * (j), bq), b1 = vload8(2 * (j) + 1, bq), x;                           \
+        x = (float8)(ap_[6 * (j)]);                                                                 \
+        c00 = fma(x, b0, c00);                                                                      \
+        c01 = fma(x, b1, c01);                                                                      \
+        x = (float8)(ap_[6 * (j) + 1]);                                                             \
+        c10 = fma(x, b0, c10);                                                                      \
+        c11 = fma(x, b1, c11);                                                                      \
+        x = (float8)(ap_[6 * (j) + 2]);                                                             \
+        c20 = fma(x, b0, c20);                                                                      \
+        c21 = fma(x, b1, c21);                                                                      \
+        x = (float8)(ap_[6 * (j) + 3]);                                                             \
+        c30 = fma(x, b0, c30);                                                                      \
+        c31 = fma(x, b1, c31);                                                                      \
+        x = (float8)(ap_[6 * (j) + 4]);                                                             \
+        c40 = fma(x, b0, c40);                                                                      \
+        c41 = fma(x, b1, c41);                                                                      \
+        x = (float8)(ap_[6 * (j) + 5]);                                                             \
+        c50 = fma(x, b0, c50);                                                                      \
+        c51 = fma(x, b1, c51);                                                                      \
+    }
+
+// Writes row r of the tile: alpha * acc (+ beta * C); beta = 0 never reads C (BLAS rule).
+static void gemm_store_row(__global float *cr, float8 lo, float8 hi, int cols, float alpha, float beta) {
+    if (cols >= 16) {
+        if (beta == 0.0f) {
+            vstore8(alpha * lo, 0, cr);
+            vstore8(alpha * hi, 1, cr);
+        } else {
+            vstore8(alpha * lo + beta * vload8(0, cr), 0, cr);
+            vstore8(alpha * hi + beta * vload8(1, cr), 1, cr);
+        }
+        return;
+    }
+    float t[16];
+    vstore8(lo, 0, t);
+    vstore8(hi, 1, t);
+    for (int j = 0; j < cols; j++) cr[j] = alpha * t[j] + (beta == 0.0f ? 0.0f : beta * cr[j]);
+}
+
+// C[6p .. 6p+5, 16q .. 16q+15] of batch b, from panel p of ap and panel q of bp.
+// One work-item: one 6x16 tile over the whole k range (12 float8 accumulators).
+__kernel void gemm_6x16(__global const float *ap, ulong ap_off, ulong ap_bstride, __global const float *bp,
+                        ulong bp_off, ulong bp_bstride, __global float *c, ulong c_off, ulong ldc, ulong c_bstride,
+                        int m, int n, int k, float alpha, float beta) {
+    int p = get_global_id(0), q = get_global_id(1), b = get_global_id(2);
+    if (p * 6 >= m || q * 16 >= n) return;
+    const __global float *ap_ = ap + ap_off + b * ap_bstride + (ulong)p * k * 6;
+    const __global float *bq = bp + bp_off + b * bp_bstride + (ulong)q * k * 16;
+    float8 c00 = 0.0f, c01 = 0.0f, c10 = 0.0f, c11 = 0.0f, c20 = 0.0f, c21 = 0.0f;
+    float8 c30 = 0.0f, c31 = 0.0f, c40 = 0.0f, c41 = 0.0f, c50 = 0.0f, c51 = 0.0f;
+    int kk = 0;
+    for (; kk + 4 <= k; kk += 4) {
+        GEMM_STEP(0)
+        GEMM_STEP(1)
+        GEMM_STEP(2)
+        GEMM_STEP(3)
+        ap_ += 24;
+        bq += 64;
+    }
+    for (; kk < k; kk++) {
+        GEMM_STEP(0)
+        ap_ += 6;
+        bq += 16;
+    }
+    int rows = min(6, m - p * 6), cols = min(16, n - q * 16);
+    __global float *cr = c + c_off + b * c_bstride + (ulong)p * 6 * ldc + (ulong)q * 16;
+    gemm_store_row(cr, c00, c01, cols, alpha, beta);
+    if (rows > 1) gemm_store_row(cr + ldc, c10, c11, cols, alpha, beta);
+    if (rows > 2) gemm_store_row(cr + 2 * ldc, c20, c21, cols, alpha, beta);
+    if (rows > 3) gemm_store_row(cr + 3 * ldc, c30, c31, cols, alpha, beta);
+    if (rows > 4) gemm_store_row(cr + 4 * ldc, c40, c41, cols, alpha, beta);
+    if (rows > 5) gemm_store_row(cr + 5 * ldc, c50, c51, cols, alpha, beta);
+}

@@ -1,0 +1,101 @@
+// inception_blocks.c — the forward passes of Inception-v3's Mixed blocks as pytorch-fid runs
+// them: FIDInceptionA (5b-d), InceptionB (6a), FIDInceptionC (6b-e), InceptionD (7a),
+// FIDInceptionE_1 (7b, average branch pool) and FIDInceptionE_2 (7c, max branch pool). Every
+// branch writes straight into its channels of the block's output (torch.cat order).
+#include "inception_internal.h"
+
+int incep_block_out_size(const incep_block *b, int s) {
+    return (b->kind == BLOCK_B || b->kind == BLOCK_D) ? (s - 3) / 2 + 1 : s;
+}
+
+// A scratch tensor [n, c, h, w] at the start of buffer t.
+static cg_tensor tmp(cl_mem t, cg_tensor like, int c, int h, int w) { return cg_view(t, 0, like.n, c, h, w); }
+
+// x: [N, cin, S, S] -> y: [N, 224 + pool_features, S, S]
+static cg_status block_a(cg_inception *net, int f, cg_tensor x, cg_tensor y, cl_mem t0, cl_mem t1) {
+    int pf = net->convs[f + 6].cout;
+    CG_TRY(incep_conv_relu(net, f + 0, x, cg_channels(y, 0, 64)));
+    cg_tensor a = tmp(t0, x, 48, x.h, x.w);
+    CG_TRY(incep_conv_relu(net, f + 1, x, a));
+    CG_TRY(incep_conv_relu(net, f + 2, a, cg_channels(y, 64, 64)));
+    a = tmp(t0, x, 64, x.h, x.w);
+    cg_tensor b = tmp(t1, x, 96, x.h, x.w);
+    CG_TRY(incep_conv_relu(net, f + 3, x, a));
+    CG_TRY(incep_conv_relu(net, f + 4, a, b));
+    CG_TRY(incep_conv_relu(net, f + 5, b, cg_channels(y, 128, 96)));
+    a = tmp(t0, x, x.c, x.h, x.w);
+    CG_TRY(net->avg3->forward(net->avg3, &net->ctx, x, a, 0));
+    return incep_conv_relu(net, f + 6, a, cg_channels(y, 224, pf));
+}
+
+// x: [N, 288, 35, 35] -> y: [N, 768, 17, 17]
+static cg_status block_b(cg_inception *net, int f, cg_tensor x, cg_tensor y, cl_mem t0, cl_mem t1) {
+    CG_TRY(incep_conv_relu(net, f + 0, x, cg_channels(y, 0, 384)));
+    cg_tensor a = tmp(t0, x, 64, x.h, x.w), b = tmp(t1, x, 96, x.h, x.w);
+    CG_TRY(incep_conv_relu(net, f + 1, x, a));
+    CG_TRY(incep_conv_relu(net, f + 2, a, b));
+    CG_TRY(incep_conv_relu(net, f + 3, b, cg_channels(y, 384, 96)));
+    return net->max3s2->forward(net->max3s2, &net->ctx, x, cg_channels(y, 480, x.c), 0);
+}
+
+// x: [N, 768, 17, 17] -> y: [N, 768, 17, 17]
+static cg_status block_c(cg_inception *net, int f, cg_tensor x, cg_tensor y, cl_mem t0, cl_mem t1) {
+    int c7 = net->convs[f + 1].cout;
+    CG_TRY(incep_conv_relu(net, f + 0, x, cg_channels(y, 0, 192)));
+    cg_tensor a = tmp(t0, x, c7, x.h, x.w), b = tmp(t1, x, c7, x.h, x.w);
+    CG_TRY(incep_conv_relu(net, f + 1, x, a));
+    CG_TRY(incep_conv_relu(net, f + 2, a, b));
+    CG_TRY(incep_conv_relu(net, f + 3, b, cg_channels(y, 192, 192)));
+    CG_TRY(incep_conv_relu(net, f + 4, x, a));
+    CG_TRY(incep_conv_relu(net, f + 5, a, b));
+    CG_TRY(incep_conv_relu(net, f + 6, b, a));
+    CG_TRY(incep_conv_relu(net, f + 7, a, b));
+    CG_TRY(incep_conv_relu(net, f + 8, b, cg_channels(y, 384, 192)));
+    a = tmp(t0, x, x.c, x.h, x.w);
+    CG_TRY(net->avg3->forward(net->avg3, &net->ctx, x, a, 0));
+    return incep_conv_relu(net, f + 9, a, cg_channels(y, 576, 192));
+}
+
+// x: [N, 768, 17, 17] -> y: [N, 1280, 8, 8]
+static cg_status block_d(cg_inception *net, int f, cg_tensor x, cg_tensor y, cl_mem t0, cl_mem t1) {
+    cg_tensor a = tmp(t0, x, 192, x.h, x.w), b = tmp(t1, x, 192, x.h, x.w);
+    CG_TRY(incep_conv_relu(net, f + 0, x, a));
+    CG_TRY(incep_conv_relu(net, f + 1, a, cg_channels(y, 0, 320)));
+    CG_TRY(incep_conv_relu(net, f + 2, x, a));
+    CG_TRY(incep_conv_relu(net, f + 3, a, b));
+    CG_TRY(incep_conv_relu(net, f + 4, b, a));
+    CG_TRY(incep_conv_relu(net, f + 5, a, cg_channels(y, 320, 192)));
+    return net->max3s2->forward(net->max3s2, &net->ctx, x, cg_channels(y, 512, x.c), 0);
+}
+
+// x: [N, cin, 8, 8] -> y: [N, 2048, 8, 8]; the branch pool is average (E_1) or max (E_2)
+static cg_status block_e(cg_inception *net, int f, int max_pool, cg_tensor x, cg_tensor y, cl_mem t0, cl_mem t1) {
+    CG_TRY(incep_conv_relu(net, f + 0, x, cg_channels(y, 0, 320)));
+    cg_tensor a = tmp(t0, x, 384, x.h, x.w);
+    CG_TRY(incep_conv_relu(net, f + 1, x, a));
+    CG_TRY(incep_conv_relu(net, f + 2, a, cg_channels(y, 320, 384)));
+    CG_TRY(incep_conv_relu(net, f + 3, a, cg_channels(y, 704, 384)));
+    a = tmp(t0, x, 448, x.h, x.w);
+    cg_tensor b = tmp(t1, x, 384, x.h, x.w);
+    CG_TRY(incep_conv_relu(net, f + 4, x, a));
+    CG_TRY(incep_conv_relu(net, f + 5, a, b));
+    CG_TRY(incep_conv_relu(net, f + 6, b, cg_channels(y, 1088, 384)));
+    CG_TRY(incep_conv_relu(net, f + 7, b, cg_channels(y, 1472, 384)));
+    a = tmp(t0, x, x.c, x.h, x.w);
+    cg_layer *pool = max_pool ? net->max3s1 : net->avg3;
+    CG_TRY(pool->forward(pool, &net->ctx, x, a, 0));
+    return incep_conv_relu(net, f + 8, a, cg_channels(y, 1856, 192));
+}
+
+cg_status incep_block_forward(cg_inception *net, const incep_block *b, cg_tensor x, cg_tensor y, cl_mem t0,
+                              cl_mem t1) {
+    switch (b->kind) {
+    case BLOCK_A: return block_a(net, b->first, x, y, t0, t1);
+    case BLOCK_B: return block_b(net, b->first, x, y, t0, t1);
+    case BLOCK_C: return block_c(net, b->first, x, y, t0, t1);
+    case BLOCK_D: return block_d(net, b->first, x, y, t0, t1);
+    case BLOCK_E1: return block_e(net, b->first, 0, x, y, t0, t1);
+    case BLOCK_E2: return block_e(net, b->first, 1, x, y, t0, t1);
+    }
+    return cg_fail(CG_ERR_INVALID_ARG, "inception: unknown block kind");
+}

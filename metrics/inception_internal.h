@@ -1,0 +1,53 @@
+// inception_internal.h — the Inception-v3 network's private structure shared by its construction
+// and weights (inception.c) and its block forwards (inception_blocks.c).
+#ifndef CLGAN_INCEPTION_INTERNAL_H
+#define CLGAN_INCEPTION_INTERNAL_H
+
+#include "inception.h"
+#include "../nets/nets_internal.h"
+
+#define INCEP_MAX_CONVS 100
+
+// One BasicConv2d: conv (bias added = folded BatchNorm) then ReLU.
+typedef struct {
+    char name[48]; // state_dict prefix, e.g. "Mixed_5b.branch1x1"
+    int cin, cout, kh, kw, stride, ph, pw;
+    size_t w_off, b_off; // in the parameter buffer
+    cg_layer *conv;
+} incep_conv;
+
+typedef enum { BLOCK_A, BLOCK_B, BLOCK_C, BLOCK_D, BLOCK_E1, BLOCK_E2 } incep_block_kind;
+
+typedef struct {
+    char name[16];
+    incep_block_kind kind;
+    int first;        // index of its first conv
+    int cin, cout;
+} incep_block;
+
+struct cg_inception {
+    cg_ctx ctx;
+    int max_batch;
+    incep_conv convs[INCEP_MAX_CONVS];
+    int n_convs;
+    incep_block blocks[11];
+    int n_blocks;
+    size_t n_params, fc_w_off, fc_b_off;
+    cl_mem params;
+    cg_layer *relu, *avg3, *max3s1, *max3s2, *gap, *fc, *fc_nobias;
+    cl_mem buf[4];    // activations: 4 x max_batch x buf_floats
+    size_t buf_floats; // per sample
+    cl_mem out;       // [max_batch, 2048 + 1008 + 1008]
+    int loaded;
+};
+
+// y = relu(conv_i(x)); y may be a channel view of a concatenation.
+cg_status incep_conv_relu(cg_inception *net, int i, cg_tensor x, cg_tensor y);
+// Runs block b: x [N, cin, H, W] -> y [N, cout, H', W']; t0, t1 are scratch buffers of
+// net->buf_floats per sample.
+cg_status incep_block_forward(cg_inception *net, const incep_block *b, cg_tensor x, cg_tensor y, cl_mem t0,
+                              cl_mem t1);
+// Output spatial size of block b for input size s.
+int incep_block_out_size(const incep_block *b, int s);
+
+#endif

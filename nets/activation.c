@@ -1,0 +1,122 @@
+// activation.c — the elementwise activation layers: ReLU, LeakyReLU, tanh and sigmoid (cl/act.cl).
+// ReLU and LeakyReLU differentiate from the input x; tanh and sigmoid from the output y. Every view
+// may carry a sample stride (a channel slice of a concatenated tensor).
+#include "nets.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+typedef enum { ACT_LEAKY, ACT_TANH, ACT_SIGMOID } act_kind;
+
+typedef struct {
+    act_kind kind;
+    float slope; // LeakyReLU negative slope; 0 for ReLU
+} act_state;
+
+static const char *const fwd_kernels[] = {"act_leaky_fwd", "act_tanh_fwd", "act_sigmoid_fwd"};
+static const char *const bwd_kernels[] = {"act_leaky_bwd", "act_tanh_bwd", "act_sigmoid_bwd"};
+
+static cg_status act_out_shape(const cg_layer *l, const int in[4], int out[4]) {
+    for (int i = 0; i < 4; i++) {
+        if (in[i] < 0) return cg_fail(CG_ERR_INVALID_ARG, "%s %s: negative input dimension", l->kind, l->name);
+        out[i] = in[i];
+    }
+    return CG_OK;
+}
+
+static size_t act_workspace(const cg_layer *l, const int in[4]) { return 0; }
+
+static int same_shape(cg_tensor a, cg_tensor b) { return a.n == b.n && a.c == b.c && a.h == b.h && a.w == b.w; }
+
+// x: [N, C, H, W] -> y: [N, C, H, W]
+static cg_status act_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int training) {
+    const act_state *s = l->state;
+    if (!same_shape(x, y))
+        return cg_fail(CG_ERR_INVALID_ARG, "%s %s: output [%d,%d,%d,%d] differs from input [%d,%d,%d,%d]", l->kind,
+                       l->name, y.n, y.c, y.h, y.w, x.n, x.c, x.h, x.w);
+    cl_ulong n = cg_numel(x), per = cg_sample_size(x);
+    if (n == 0) return CG_OK;
+    cl_ulong xoff = x.off, xsn = cg_sample_stride(x), yoff = y.off, ysn = cg_sample_stride(y);
+    cl_kernel k;
+    CG_TRY(cg_kernel_get(ctx->rt, "act", fwd_kernels[s->kind], &k));
+    cg_status st;
+    if (s->kind == ACT_LEAKY)
+        st = cg_launch1d(ctx->rt, k, n, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof(cl_mem),
+                         &y.buf, sizeof yoff, &yoff, sizeof ysn, &ysn, sizeof per, &per, sizeof n, &n,
+                         sizeof s->slope, &s->slope, (size_t)0);
+    else
+        st = cg_launch1d(ctx->rt, k, n, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof(cl_mem),
+                         &y.buf, sizeof yoff, &yoff, sizeof ysn, &ysn, sizeof per, &per, sizeof n, &n, (size_t)0);
+    if (st != CG_OK) return cg_fail_context(st, "%s %s forward", l->kind, l->name);
+    return CG_OK;
+}
+
+// dy: [N, C, H, W] -> dx: [N, C, H, W] (no parameters)
+static cg_status act_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor dy, const cg_tensor *dx) {
+    const act_state *s = l->state;
+    if (!dx) return CG_OK;
+    if (!same_shape(x, y) || !same_shape(x, dy) || !same_shape(x, *dx))
+        return cg_fail(CG_ERR_INVALID_ARG, "%s %s backward: x, y, dy and dx must have the same shape", l->kind,
+                       l->name);
+    cl_ulong n = cg_numel(x), per = cg_sample_size(x);
+    if (n == 0) return CG_OK;
+    // LeakyReLU reads x; tanh and sigmoid read y.
+    cg_tensor src = s->kind == ACT_LEAKY ? x : y;
+    cl_ulong soff = src.off, ssn = cg_sample_stride(src);
+    cl_ulong gdoff = dy.off, gdsn = cg_sample_stride(dy), gxoff = dx->off, gxsn = cg_sample_stride(*dx);
+    cl_kernel k;
+    CG_TRY(cg_kernel_get(ctx->rt, "act", bwd_kernels[s->kind], &k));
+    cg_status st;
+    if (s->kind == ACT_LEAKY)
+        st = cg_launch1d(ctx->rt, k, n, sizeof(cl_mem), &src.buf, sizeof soff, &soff, sizeof ssn, &ssn,
+                         sizeof(cl_mem), &dy.buf, sizeof gdoff, &gdoff, sizeof gdsn, &gdsn, sizeof(cl_mem), &dx->buf,
+                         sizeof gxoff, &gxoff, sizeof gxsn, &gxsn, sizeof per, &per, sizeof n, &n, sizeof s->slope,
+                         &s->slope, (size_t)0);
+    else
+        st = cg_launch1d(ctx->rt, k, n, sizeof(cl_mem), &src.buf, sizeof soff, &soff, sizeof ssn, &ssn,
+                         sizeof(cl_mem), &dy.buf, sizeof gdoff, &gdoff, sizeof gdsn, &gdsn, sizeof(cl_mem), &dx->buf,
+                         sizeof gxoff, &gxoff, sizeof gxsn, &gxsn, sizeof per, &per, sizeof n, &n, (size_t)0);
+    if (st != CG_OK) return cg_fail_context(st, "%s %s backward", l->kind, l->name);
+    return CG_OK;
+}
+
+static void act_destroy(cg_layer *l) {
+    free(l->state);
+    l->state = NULL;
+}
+
+static cg_status act_create(const char *kind, act_kind k, float slope, cg_layer **out) {
+    *out = NULL;
+    cg_layer *l = calloc(1, sizeof *l);
+    act_state *s = calloc(1, sizeof *s);
+    if (!l || !s) {
+        free(l);
+        free(s);
+        return cg_fail(CG_ERR_NOMEM, "out of host memory creating a %s layer", kind);
+    }
+    s->kind = k;
+    s->slope = slope;
+    l->kind = kind;
+    l->out_shape = act_out_shape;
+    l->workspace = act_workspace;
+    l->forward = act_forward;
+    l->backward = act_backward;
+    l->destroy = act_destroy;
+    l->state = s;
+    *out = l;
+    return CG_OK;
+}
+
+cg_status cg_relu_create(cg_layer **out) { return act_create("relu", ACT_LEAKY, 0.0f, out); }
+
+cg_status cg_leaky_relu_create(float slope, cg_layer **out) {
+    if (isnan(slope)) {
+        *out = NULL;
+        return cg_fail(CG_ERR_INVALID_ARG, "leaky_relu: the negative slope is NaN");
+    }
+    return act_create("leaky_relu", ACT_LEAKY, slope, out);
+}
+
+cg_status cg_tanh_create(cg_layer **out) { return act_create("tanh", ACT_TANH, 0.0f, out); }
+
+cg_status cg_sigmoid_create(cg_layer **out) { return act_create("sigmoid", ACT_SIGMOID, 0.0f, out); }

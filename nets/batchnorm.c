@@ -1,0 +1,209 @@
+// batchnorm.c — BatchNorm over channels, for [N, C, H, W] (BatchNorm2d) and [N, C, 1, 1]
+// (BatchNorm1d), with PyTorch's semantics (cl/bn.cl):
+//   training: normalise with the batch mean and biased variance over N, H, W; move the running
+//             statistics by momentum with the unbiased variance (M / (M - 1), M = N*H*W > 1);
+//   eval:     normalise with the running statistics.
+// Parameters: weight and bias [C] (trainable); running_mean and running_var [C] (buffers). The
+// layer never initialises them: whoever fills the network (the container's defaults or
+// cg_init_dcgan) must set weight = 1 (or N(1, 0.02)), bias = 0, running_mean = 0, running_var = 1.
+// Backward uses the statistics of the most recent forward and its mode: the full batch-norm
+// gradient after a training forward, the affine gradient dx = w * dy / sqrt(running_var + eps)
+// after an eval forward. dgamma and dbeta accumulate in both modes.
+#include "nets.h"
+
+#include <stdlib.h>
+
+enum { P_WEIGHT, P_BIAS, P_RMEAN, P_RVAR };
+
+typedef struct {
+    cg_bn_params p;
+    cl_mem st;    // 4*C floats on the device: mean, 1/sqrt(var + eps), sum dy, sum dy*xhat (cl/bn.cl)
+    int training; // mode of the most recent forward; -1 before the first
+} bn_state;
+
+// Sets the (size, pointer) args of a work-group kernel, adds its local scratch (one float per
+// work-item) as the last argument and runs `groups` work-groups of a power-of-two size.
+static cg_status launch_groups(cg_runtime *rt, cl_kernel k, size_t groups, ...) {
+    va_list ap;
+    va_start(ap, groups);
+    cl_uint idx = 0;
+    for (size_t size; (size = va_arg(ap, size_t)) != 0; idx++) {
+        const void *ptr = va_arg(ap, const void *);
+        cl_int err = clSetKernelArg(k, idx, size, ptr);
+        if (err != CL_SUCCESS) {
+            va_end(ap);
+            return cg_fail(err, "setting argument %u of a batchnorm kernel failed: %s", idx, cg_status_name(err));
+        }
+    }
+    va_end(ap);
+    size_t limit = cg_rt_work_group(rt), kernel_max = 0, local = 1;
+    if (clGetKernelWorkGroupInfo(k, cg_rt_device(rt)->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max,
+                                 &kernel_max, NULL) == CL_SUCCESS && kernel_max > 0 && kernel_max < limit)
+        limit = kernel_max;
+    while (local * 2 <= limit) local *= 2;
+    CG_CL(clSetKernelArg(k, idx, local * sizeof(float), NULL));
+    size_t global = groups * local;
+    CG_CL(clEnqueueNDRangeKernel(cg_rt_queue(rt), k, 1, NULL, &global, &local, 0, NULL, NULL));
+    return CG_OK;
+}
+
+static cg_status bn_out_shape(const cg_layer *l, const int in[4], int out[4]) {
+    const bn_state *s = l->state;
+    if (in[0] < 0 || in[1] != s->p.c || in[2] < 1 || in[3] < 1)
+        return cg_fail(CG_ERR_INVALID_ARG, "%s %s: input [%d,%d,%d,%d] does not have %d channels", l->kind, l->name,
+                       in[0], in[1], in[2], in[3], s->p.c);
+    for (int i = 0; i < 4; i++) out[i] = in[i];
+    return CG_OK;
+}
+
+static size_t bn_workspace(const cg_layer *l, const int in[4]) { return 0; }
+
+static int same_shape(cg_tensor a, cg_tensor b) { return a.n == b.n && a.c == b.c && a.h == b.h && a.w == b.w; }
+
+// The kernels index elements with 32 bits.
+static cg_status check_size(const cg_layer *l, cg_tensor x) {
+    if (cg_numel(x) > UINT32_MAX)
+        return cg_fail(CG_ERR_INVALID_ARG, "%s %s: %zu elements exceed 2^32 - 1", l->kind, l->name, cg_numel(x));
+    return CG_OK;
+}
+
+static cg_status check_bound(const cg_layer *l, int need_grads) {
+    for (int i = 0; i < l->n_params; i++) {
+        const cg_param *p = &l->params[i];
+        if (!p->w.buf || (need_grads && p->trainable && !p->dw.buf))
+            return cg_fail(CG_ERR_INVALID_ARG, "%s %s: parameter %s is not bound", l->kind, l->name, p->name);
+    }
+    return CG_OK;
+}
+
+// x: [N, C, H, W] -> y: [N, C, H, W]
+static cg_status bn_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int training) {
+    bn_state *s = l->state;
+    cg_runtime *rt = ctx->rt;
+    if (x.c != s->p.c || !same_shape(x, y))
+        return cg_fail(CG_ERR_INVALID_ARG, "%s %s: x [%d,%d,%d,%d] and y [%d,%d,%d,%d] must match, with %d channels",
+                       l->kind, l->name, x.n, x.c, x.h, x.w, y.n, y.c, y.h, y.w, s->p.c);
+    CG_TRY(check_bound(l, 0));
+    CG_TRY(check_size(l, x));
+    size_t m = (size_t)x.n * x.h * x.w;
+    if (training && m < 2)
+        return cg_fail(CG_ERR_INVALID_ARG,
+                       "%s %s: training needs more than one value per channel (input [%d,%d,%d,%d])", l->kind,
+                       l->name, x.n, x.c, x.h, x.w);
+    if (!s->st) CG_TRY(cg_buffer_alloc(rt, 4 * (size_t)s->p.c, &s->st));
+    s->training = training ? 1 : 0;
+    if (cg_numel(x) == 0) return CG_OK;
+
+    const cg_param *pw = &l->params[P_WEIGHT], *pb = &l->params[P_BIAS];
+    const cg_param *prm = &l->params[P_RMEAN], *prv = &l->params[P_RVAR];
+    cl_uint N = x.n, C = x.c, HW = (cl_uint)(x.h * x.w);
+    cl_ulong xoff = x.off, xsn = cg_sample_stride(x), yoff = y.off, ysn = cg_sample_stride(y);
+    cl_ulong rmoff = prm->w.off, rvoff = prv->w.off, woff = pw->w.off, boff = pb->w.off;
+    cl_uint n = (cl_uint)cg_numel(x);
+    cl_float eps = s->p.eps, momentum = s->p.momentum;
+    cl_kernel k;
+    cg_status st;
+    if (training) {
+        CG_TRY(cg_kernel_get(rt, "bn", "bn_stats", &k));
+        st = launch_groups(rt, k, C, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof N, &N,
+                           sizeof C, &C, sizeof HW, &HW, sizeof eps, &eps, sizeof momentum, &momentum,
+                           sizeof(cl_mem), &s->st, sizeof(cl_mem), &prm->w.buf,
+                           sizeof rmoff, &rmoff, sizeof(cl_mem), &prv->w.buf, sizeof rvoff, &rvoff, (size_t)0);
+    } else {
+        CG_TRY(cg_kernel_get(rt, "bn", "bn_eval_stats", &k));
+        st = cg_launch1d(rt, k, C, sizeof(cl_mem), &prm->w.buf, sizeof rmoff, &rmoff, sizeof(cl_mem), &prv->w.buf,
+                         sizeof rvoff, &rvoff, sizeof C, &C, sizeof eps, &eps, sizeof(cl_mem), &s->st, (size_t)0);
+    }
+    if (st != CG_OK) return cg_fail_context(st, "%s %s forward statistics", l->kind, l->name);
+    CG_TRY(cg_kernel_get(rt, "bn", "bn_apply", &k));
+    st = cg_launch1d(rt, k, n, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof(cl_mem), &y.buf,
+                     sizeof yoff, &yoff, sizeof ysn, &ysn, sizeof C, &C, sizeof HW, &HW, sizeof n, &n,
+                     sizeof(cl_mem), &s->st, sizeof(cl_mem), &pw->w.buf, sizeof woff, &woff, sizeof(cl_mem),
+                     &pb->w.buf, sizeof boff, &boff, (size_t)0);
+    if (st != CG_OK) return cg_fail_context(st, "%s %s forward", l->kind, l->name);
+    return CG_OK;
+}
+
+// dy: [N, C, H, W] -> dx: [N, C, H, W]; dweight, dbias: [C] accumulated
+static cg_status bn_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor dy, const cg_tensor *dx) {
+    bn_state *s = l->state;
+    cg_runtime *rt = ctx->rt;
+    if (x.c != s->p.c || !same_shape(x, dy) || (dx && !same_shape(x, *dx)))
+        return cg_fail(CG_ERR_INVALID_ARG, "%s %s backward: x, dy and dx must have the same shape with %d channels",
+                       l->kind, l->name, s->p.c);
+    if (!s->st || s->training < 0)
+        return cg_fail(CG_ERR_INVALID_ARG, "%s %s: backward before any forward", l->kind, l->name);
+    CG_TRY(check_bound(l, 1));
+    CG_TRY(check_size(l, x));
+    if (cg_numel(x) == 0) return CG_OK;
+
+    const cg_param *pw = &l->params[P_WEIGHT], *pb = &l->params[P_BIAS];
+    cl_uint N = x.n, C = x.c, HW = (cl_uint)(x.h * x.w);
+    cl_ulong xoff = x.off, xsn = cg_sample_stride(x), dyoff = dy.off, dysn = cg_sample_stride(dy);
+    cl_ulong dwoff = pw->dw.off, dboff = pb->dw.off, woff = pw->w.off;
+    cl_uint n = (cl_uint)cg_numel(x);
+    cl_kernel k;
+    CG_TRY(cg_kernel_get(rt, "bn", "bn_bwd_reduce", &k));
+    cg_status st = launch_groups(rt, k, C, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn,
+                                 sizeof(cl_mem), &dy.buf, sizeof dyoff, &dyoff, sizeof dysn, &dysn, sizeof N, &N,
+                                 sizeof C, &C, sizeof HW, &HW, sizeof(cl_mem), &s->st, sizeof(cl_mem), &pw->dw.buf,
+                                 sizeof dwoff, &dwoff, sizeof(cl_mem), &pb->dw.buf, sizeof dboff, &dboff, (size_t)0);
+    if (st != CG_OK) return cg_fail_context(st, "%s %s backward reduction", l->kind, l->name);
+    if (!dx) return CG_OK;
+
+    cl_ulong dxoff = dx->off, dxsn = cg_sample_stride(*dx);
+    cl_float inv_m = 1.0f / (float)((size_t)N * HW);
+    cl_int training = s->training;
+    CG_TRY(cg_kernel_get(rt, "bn", "bn_bwd_dx", &k));
+    st = cg_launch1d(rt, k, n, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof(cl_mem), &dy.buf,
+                     sizeof dyoff, &dyoff, sizeof dysn, &dysn, sizeof(cl_mem), &dx->buf, sizeof dxoff, &dxoff,
+                     sizeof dxsn, &dxsn, sizeof C, &C, sizeof HW, &HW, sizeof n, &n, sizeof(cl_mem), &s->st,
+                     sizeof(cl_mem), &pw->w.buf, sizeof woff, &woff, sizeof inv_m, &inv_m, sizeof training,
+                     &training, (size_t)0);
+    if (st != CG_OK) return cg_fail_context(st, "%s %s backward", l->kind, l->name);
+    return CG_OK;
+}
+
+static void bn_destroy(cg_layer *l) {
+    bn_state *s = l->state;
+    if (s) cg_buffer_release(s->st);
+    free(s);
+    l->state = NULL;
+}
+
+static void declare(cg_param *p, const char *name, int c, int trainable) {
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->ndim = 1;
+    p->shape[0] = c;
+    p->trainable = trainable;
+}
+
+cg_status cg_batchnorm_create(cg_bn_params p, cg_layer **out) {
+    *out = NULL;
+    if (p.c < 1 || !(p.eps >= 0.0f) || !(p.momentum >= 0.0f && p.momentum <= 1.0f))
+        return cg_fail(CG_ERR_INVALID_ARG, "batchnorm: need c >= 1, eps >= 0 and momentum in [0, 1] (got %d, %g, %g)",
+                       p.c, p.eps, p.momentum);
+    cg_layer *l = calloc(1, sizeof *l);
+    bn_state *s = calloc(1, sizeof *s);
+    if (!l || !s) {
+        free(l);
+        free(s);
+        return cg_fail(CG_ERR_NOMEM, "out of host memory creating a batchnorm layer");
+    }
+    s->p = p;
+    s->training = -1;
+    l->kind = "batchnorm2d";
+    l->n_params = 4;
+    declare(&l->params[P_WEIGHT], "weight", p.c, 1);
+    declare(&l->params[P_BIAS], "bias", p.c, 1);
+    declare(&l->params[P_RMEAN], "running_mean", p.c, 0);
+    declare(&l->params[P_RVAR], "running_var", p.c, 0);
+    l->out_shape = bn_out_shape;
+    l->workspace = bn_workspace;
+    l->forward = bn_forward;
+    l->backward = bn_backward;
+    l->destroy = bn_destroy;
+    l->state = s;
+    *out = l;
+    return CG_OK;
+}

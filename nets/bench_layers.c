@@ -1,0 +1,222 @@
+// bench_layers.c — the network benchmarks declared in bench_nets.h: per-layer forward/backward
+// timing of the DCGAN nets with GFLOP/s for the convolutions and linear layers, and whole training
+// iterations per model type (ms per iteration, images/s).
+#include "bench_nets.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+// Forward multiply-adds x2 of layer l for input in / output out (0 without a GEMM).
+static double layer_flops(const cg_layer *l, const int in[4], const int out[4]) {
+    if (!l->n_params || !l->params[0].ndim) return 0;
+    const cg_param *w = &l->params[0];
+    if (!strcmp(l->kind, "conv2d")) // w [Cout, Cin, kh, kw], per output element
+        return 2.0 * out[0] * out[1] * out[2] * out[3] * (double)w->shape[1] * w->shape[2] * w->shape[3];
+    if (!strcmp(l->kind, "conv_transpose2d")) // w [Cin, Cout, kh, kw], per input element
+        return 2.0 * in[0] * in[1] * in[2] * in[3] * (double)w->shape[1] * w->shape[2] * w->shape[3];
+    if (!strcmp(l->kind, "linear")) return 2.0 * out[0] * (double)w->shape[0] * w->shape[1];
+    return 0;
+}
+
+typedef struct {
+    cg_ctx *ctx;
+    cg_layer *l;
+    cg_tensor x, y, dy, dx;
+    int backward;
+} layer_call;
+
+static cg_status call(layer_call *c) {
+    if (c->backward) return c->l->backward(c->l, c->ctx, c->x, c->y, c->dy, &c->dx);
+    return c->l->forward(c->l, c->ctx, c->x, c->y, 1);
+}
+
+// Median and minimum of reps timed calls after one warm-up.
+static cg_status time_call(layer_call *c, int reps, double *median, double *min) {
+    double *t = malloc((size_t)reps * sizeof *t);
+    if (!t) return cg_fail(CG_ERR_NOMEM, "out of host memory");
+    cg_status st = call(c);
+    if (st == CG_OK) st = cg_rt_finish(c->ctx->rt);
+    for (int r = 0; st == CG_OK && r < reps; r++) {
+        double t0 = now_s();
+        st = call(c);
+        if (st == CG_OK) st = cg_rt_finish(c->ctx->rt);
+        t[r] = now_s() - t0;
+    }
+    if (st == CG_OK) {
+        qsort(t, (size_t)reps, sizeof *t, cmp_double);
+        *median = t[reps / 2], *min = t[0];
+    }
+    free(t);
+    return st;
+}
+
+static cg_status check_finite(cg_runtime *rt, cg_tensor t, const char *what) {
+    size_t n = cg_numel(t);
+    float *h = malloc(n * sizeof *h);
+    if (!h) return cg_fail(CG_ERR_NOMEM, "out of host memory");
+    cg_status st = cg_tensor_read(rt, t, h);
+    for (size_t i = 0; st == CG_OK && i < n; i++)
+        if (!isfinite(h[i])) st = cg_fail(CG_ERR_NUMERIC, "bench: %s output [%zu] = %g", what, i, h[i]);
+    free(h);
+    return st;
+}
+
+// z or images in [-1, 1) from a fixed stream.
+static cg_status fill_input(cg_ctx *ctx, cg_tensor t, uint64_t stream) {
+    return cg_init_uniform(ctx, t, (cg_rng){12345, stream}, -1.0f, 1.0f);
+}
+
+static cg_status bench_net(cg_ctx *ctx, cg_seq *s, char net, int reps, cg_bench_layer *out, int cap, int *count) {
+    CG_TRY(cg_init_dcgan(ctx, s, (cg_rng){1, (uint64_t)net}));
+    CG_TRY(fill_input(ctx, cg_seq_input(s), 7));
+    CG_TRY(cg_seq_forward(ctx, s, 1));
+    CG_TRY(check_finite(ctx->rt, cg_seq_output(s), net == 'G' ? "generator" : "discriminator"));
+    for (int i = 1; i <= s->n_layers; i++) // upstream gradients of every layer
+        CG_TRY(cg_tensor_fill(ctx->rt, s->dacts[i], 1e-3f));
+    cg_tensor in0 = cg_seq_input(s); // the container keeps no input gradient: layer 0's dx goes here
+    cl_mem dx0 = NULL;
+    CG_TRY(cg_buffer_alloc(ctx->rt, cg_numel(in0), &dx0));
+    cg_status st = CG_OK;
+    for (int i = 0; st == CG_OK && i < s->n_layers; i++)
+        for (int bw = 0; st == CG_OK && bw < 2; bw++) {
+            cg_layer *l = s->layers[i];
+            if (!strncmp(l->kind, "maxpool", 7) || !strncmp(l->kind, "avgpool", 7)) continue;
+            cg_tensor dx = i ? s->dacts[i] : cg_view(dx0, 0, in0.n, in0.c, in0.h, in0.w);
+            layer_call c = {ctx, l, s->acts[i], s->acts[i + 1], s->dacts[i + 1], dx, bw};
+            cg_bench_layer r = {0};
+            r.net = net;
+            snprintf(r.name, sizeof r.name, "%s", l->name);
+            snprintf(r.kind, sizeof r.kind, "%s", l->kind);
+            cg_tensor x = s->acts[i], y = s->acts[i + 1];
+            int in[4] = {x.n, x.c, x.h, x.w}, o[4] = {y.n, y.c, y.h, y.w};
+            memcpy(r.in, in, sizeof in);
+            memcpy(r.out, o, sizeof o);
+            r.backward = bw;
+            r.flops = layer_flops(l, in, o) * (bw ? 2.0 : 1.0); // backward: input and weight gradients
+            st = time_call(&c, reps, &r.median_s, &r.min_s);
+            r.gflops = r.flops > 0 && r.median_s > 0 ? r.flops / r.median_s * 1e-9 : 0;
+            if (st == CG_OK && *count < cap) out[*count] = r;
+            if (st == CG_OK) (*count)++;
+        }
+    cg_buffer_release(dx0);
+    return st;
+}
+
+cg_status cg_bench_model_layers(cg_ctx *ctx, const cg_model_config *mc, int batch, int reps, cg_bench_layer *out,
+                                int cap, int *count) {
+    *count = 0;
+    if (batch < 1 || reps < 1) return cg_fail(CG_ERR_INVALID_ARG, "bench: batch %d, reps %d", batch, reps);
+    cg_seq *g = NULL, *d = NULL;
+    cg_status st = cg_model_generator(ctx, mc, &g);
+    if (st == CG_OK) st = cg_model_discriminator(ctx, mc, &d);
+    if (st == CG_OK) st = cg_seq_set_batch(ctx, g, batch);
+    if (st == CG_OK) st = cg_seq_set_batch(ctx, d, batch);
+    if (st == CG_OK) st = bench_net(ctx, g, 'G', reps, out, cap, count);
+    if (st == CG_OK) st = bench_net(ctx, d, 'D', reps, out, cap, count);
+    if (*count > cap) *count = cap;
+    cg_seq_free(g);
+    cg_seq_free(d);
+    return st;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Whole iterations
+
+typedef struct {
+    cg_ctx *ctx;
+    const cg_model_config *mc;
+    cg_seq *g, *d;
+    cg_optimizer *og, *od;
+    cl_mem loss_buf;
+    uint64_t step;
+} iter_state;
+
+// D's loss on its current output for a real (1) or fake (0) batch; writes dL/doutput.
+static cg_status d_loss(iter_state *s, int real, int slot) {
+    cg_tensor loss = cg_view(s->loss_buf, (size_t)slot, 1, 1, 1, 1);
+    if (s->mc->type == CG_MODEL_WGAN || s->mc->type == CG_MODEL_WGAN_GP) // critic: minimise fake - real
+        return cg_wasserstein(s->ctx, cg_seq_output(s->d), real ? -1.0f : 1.0f, loss, cg_seq_doutput(s->d));
+    return cg_bce_logits(s->ctx, cg_seq_output(s->d), real ? 1.0f : 0.0f, loss, cg_seq_doutput(s->d));
+}
+
+static cg_status iteration(iter_state *s) {
+    cg_ctx *ctx = s->ctx;
+    s->step++;
+    // D step: real batch, then G(z) detached.
+    CG_TRY(cg_seq_zero_grad(ctx, s->d));
+    CG_TRY(fill_input(ctx, cg_seq_input(s->d), 100 + s->step));
+    CG_TRY(cg_seq_forward(ctx, s->d, 1));
+    CG_TRY(d_loss(s, 1, 0));
+    CG_TRY(cg_seq_backward(ctx, s->d, NULL));
+    CG_TRY(fill_input(ctx, cg_seq_input(s->g), 200 + s->step));
+    CG_TRY(cg_seq_forward(ctx, s->g, 1));
+    CG_TRY(cg_tensor_copy(ctx->rt, cg_seq_input(s->d), cg_seq_output(s->g)));
+    CG_TRY(cg_seq_forward(ctx, s->d, 1));
+    CG_TRY(d_loss(s, 0, 1));
+    CG_TRY(cg_seq_backward(ctx, s->d, NULL));
+    CG_TRY(cg_optimizer_step(ctx, s->od, s->d->params, s->d->grads));
+    if (s->mc->type == CG_MODEL_WGAN) CG_TRY(cg_clip(ctx, s->d->params, s->d->n_params, -0.01f, 0.01f));
+    // G step through the updated D, G's fake labelled real.
+    CG_TRY(cg_seq_zero_grad(ctx, s->g));
+    CG_TRY(cg_seq_forward(ctx, s->d, 1));
+    CG_TRY(d_loss(s, 1, 2));
+    cg_tensor dfake = cg_seq_doutput(s->g);
+    CG_TRY(cg_seq_backward(ctx, s->d, &dfake));
+    CG_TRY(cg_seq_backward(ctx, s->g, NULL));
+    CG_TRY(cg_optimizer_step(ctx, s->og, s->g->params, s->g->grads));
+    return cg_rt_finish(ctx->rt);
+}
+
+cg_status cg_bench_train_iteration(cg_ctx *ctx, const cg_model_config *mc, int batch, int reps, cg_bench_iter *out) {
+    if (batch < 2 || reps < 1) return cg_fail(CG_ERR_INVALID_ARG, "bench: batch %d (at least 2), reps %d", batch, reps);
+    iter_state s = {ctx, mc, NULL, NULL, NULL, NULL, NULL, 0};
+    cg_opt_params adam = {CG_OPT_ADAM, 2e-4f, 0.5f, 0.999f, 1e-8f, 0, 0, 0}, dopt = adam;
+    if (mc->type == CG_MODEL_WGAN) dopt = (cg_opt_params){CG_OPT_RMSPROP, 5e-5f, 0, 0, 1e-8f, 0.99f, 0, 0};
+    if (mc->type == CG_MODEL_WGAN_GP) adam = dopt = (cg_opt_params){CG_OPT_ADAM, 1e-4f, 0.0f, 0.9f, 1e-8f, 0, 0, 0};
+    if (mc->type == CG_MODEL_WGAN) adam = dopt;
+    double *t = malloc((size_t)reps * sizeof *t);
+    cg_status st = t ? cg_model_generator(ctx, mc, &s.g) : cg_fail(CG_ERR_NOMEM, "out of host memory");
+    if (st == CG_OK) st = cg_model_discriminator(ctx, mc, &s.d);
+    if (st == CG_OK) st = cg_seq_set_batch(ctx, s.g, batch);
+    if (st == CG_OK) st = cg_seq_set_batch(ctx, s.d, batch);
+    if (st == CG_OK) st = cg_init_dcgan(ctx, s.g, (cg_rng){1, 'G'});
+    if (st == CG_OK) st = cg_init_dcgan(ctx, s.d, (cg_rng){1, 'D'});
+    if (st == CG_OK) st = cg_optimizer_create(ctx, adam, s.g->n_params, &s.og);
+    if (st == CG_OK) st = cg_optimizer_create(ctx, dopt, s.d->n_params, &s.od);
+    if (st == CG_OK) st = cg_buffer_alloc(ctx->rt, 3, &s.loss_buf);
+    if (st == CG_OK) st = iteration(&s); // warm-up, and the check: finite losses
+    float losses[3] = {0};
+    if (st == CG_OK) st = cg_tensor_read(ctx->rt, cg_view(s.loss_buf, 0, 1, 1, 1, 3), losses);
+    for (int i = 0; st == CG_OK && i < 3; i++)
+        if (!isfinite(losses[i]))
+            st = cg_fail(CG_ERR_NUMERIC, "bench: %s loss %d is %g", cg_model_type_name(mc->type), i, losses[i]);
+    for (int r = 0; st == CG_OK && r < reps; r++) {
+        double t0 = now_s();
+        st = iteration(&s);
+        t[r] = now_s() - t0;
+    }
+    if (st == CG_OK) {
+        qsort(t, (size_t)reps, sizeof *t, cmp_double);
+        *out = (cg_bench_iter){mc->type, batch, mc->image_size, 1e3 * t[reps / 2], 1e3 * t[0], batch / t[reps / 2]};
+    }
+    free(t);
+    cg_optimizer_free(s.og);
+    cg_optimizer_free(s.od);
+    if (s.loss_buf) cg_buffer_release(s.loss_buf);
+    cg_seq_free(s.g);
+    cg_seq_free(s.d);
+    return st;
+}

@@ -1,0 +1,140 @@
+// im2col.c — launches of the im2col.cl and bias.cl kernels for the convolution and linear layers,
+// and the batch chunking that keeps their scratch columns under a cap.
+#include "nets_internal.h"
+
+#include <limits.h>
+
+static size_t chunk_cap = CG_CHUNK_CAP_DEFAULT;
+static cg_im2col_mode forced_mode = CG_IM2COL_AUTO;
+
+cg_im2col_mode cg_im2col_force(cg_im2col_mode mode) {
+    cg_im2col_mode old = forced_mode;
+    forced_mode = mode;
+    return old;
+}
+
+static int by_rows(const cg_ctx *ctx) {
+    if (forced_mode != CG_IM2COL_AUTO) return forced_mode == CG_IM2COL_ROWS;
+    return (cg_rt_device(ctx->rt)->type & CL_DEVICE_TYPE_CPU) != 0;
+}
+
+size_t cg_set_chunk_cap(size_t floats) {
+    size_t old = chunk_cap;
+    chunk_cap = floats ? floats : CG_CHUNK_CAP_DEFAULT;
+    return old;
+}
+
+int cg_chunk_samples(size_t per_sample, int n) {
+    if (n <= 1 || per_sample == 0) return n < 1 ? 1 : n;
+    size_t nb = chunk_cap / per_sample;
+    if (nb < 1) nb = 1;
+    return nb < (size_t)n ? (int)nb : n;
+}
+
+// Kernels index a chunk with 32-bit integers (with room for a work-group's stride past the end).
+static cg_status check_total(size_t total, const char *what) {
+    if (total > UINT_MAX / 2)
+        return cg_fail(CG_ERR_INVALID_ARG, "%s: %zu elements in one chunk exceed the 32-bit index range", what,
+                       total);
+    return CG_OK;
+}
+
+static size_t sample_offset(cg_tensor t, int n0) { return t.off + (size_t)n0 * cg_sample_stride(t); }
+
+cg_status cg_im2col(cg_ctx *ctx, const cg_im2col_geom *g, cg_tensor img, int n0, int nb, cl_mem cols,
+                    size_t cols_off) {
+    CG_ASSERT(img.c == g->c && img.h == g->h && img.w == g->w && n0 >= 0 && nb >= 1 && n0 + nb <= img.n);
+    size_t total = cg_geom_rows(g) * nb * cg_geom_positions(g);
+    CG_TRY(check_total(total, "im2col"));
+    cl_kernel k;
+    int rows = by_rows(ctx);
+    CG_TRY(cg_kernel_get(ctx->rt, "im2col", rows ? "im2col_rows" : "im2col", &k));
+    cl_ulong off = sample_offset(img, n0), sn = cg_sample_stride(img), coff = cols_off;
+    size_t items = rows ? total / (size_t)g->ow : total;
+    cl_uint n = (cl_uint)items;
+    return cg_launch1d(ctx->rt, k, items, sizeof(cl_mem), &img.buf, sizeof off, &off, sizeof sn, &sn, sizeof(int),
+                       &g->h, sizeof(int), &g->w, sizeof(int), &g->kh, sizeof(int), &g->kw, sizeof(int), &g->sh,
+                       sizeof(int), &g->sw, sizeof(int), &g->ph, sizeof(int), &g->pw, sizeof(int), &g->oh,
+                       sizeof(int), &g->ow, sizeof(int), &nb, sizeof(cl_mem), &cols, sizeof coff, &coff, sizeof n,
+                       &n, (size_t)0);
+}
+
+cg_status cg_col2im(cg_ctx *ctx, const cg_im2col_geom *g, cl_mem cols, size_t cols_off, cg_tensor img, int n0,
+                    int nb, const cg_tensor *bias) {
+    CG_ASSERT(img.c == g->c && img.h == g->h && img.w == g->w && n0 >= 0 && nb >= 1 && n0 + nb <= img.n);
+    size_t total = (size_t)nb * cg_sample_size(img);
+    CG_TRY(check_total(total, "col2im"));
+    CG_TRY(check_total(cg_geom_rows(g) * nb * cg_geom_positions(g), "col2im columns"));
+    cl_kernel k;
+    int rows = by_rows(ctx);
+    CG_TRY(cg_kernel_get(ctx->rt, "im2col", rows ? "col2im_rows" : "col2im", &k));
+    cl_ulong coff = cols_off, off = sample_offset(img, n0), sn = cg_sample_stride(img);
+    int has_bias = bias != NULL;
+    cl_mem bbuf = bias ? bias->buf : cols; // any valid buffer when unused
+    cl_ulong boff = bias ? bias->off : 0;
+    size_t items = rows ? total / (size_t)g->w : total;
+    cl_uint n = (cl_uint)items;
+    return cg_launch1d(ctx->rt, k, items, sizeof(cl_mem), &cols, sizeof coff, &coff, sizeof(int), &g->c,
+                       sizeof(int), &g->h, sizeof(int), &g->w, sizeof(int), &g->kh, sizeof(int), &g->kw,
+                       sizeof(int), &g->sh, sizeof(int), &g->sw, sizeof(int), &g->ph, sizeof(int), &g->pw,
+                       sizeof(int), &g->oh, sizeof(int), &g->ow, sizeof(int), &nb, sizeof(cl_mem), &img.buf,
+                       sizeof off, &off, sizeof sn, &sn, sizeof has_bias, &has_bias, sizeof(cl_mem), &bbuf,
+                       sizeof boff, &boff, sizeof n, &n, (size_t)0);
+}
+
+cg_status cg_nchw_to_wide(cg_ctx *ctx, cg_tensor t, int n0, int nb, cl_mem dst, size_t dst_off) {
+    CG_ASSERT(n0 >= 0 && nb >= 1 && n0 + nb <= t.n);
+    size_t p = (size_t)t.h * t.w, total = (size_t)nb * cg_sample_size(t);
+    CG_TRY(check_total(total, "nchw_to_wide"));
+    cl_kernel k;
+    CG_TRY(cg_kernel_get(ctx->rt, "im2col", "nchw_to_wide", &k));
+    cl_ulong off = sample_offset(t, n0), sn = cg_sample_stride(t), doff = dst_off;
+    cl_uint pp = (cl_uint)p, n = (cl_uint)total;
+    return cg_launch1d(ctx->rt, k, total, sizeof(cl_mem), &t.buf, sizeof off, &off, sizeof sn, &sn, sizeof pp, &pp,
+                       sizeof(int), &nb, sizeof(cl_mem), &dst, sizeof doff, &doff, sizeof n, &n, (size_t)0);
+}
+
+cg_status cg_wide_to_nchw(cg_ctx *ctx, cl_mem src, size_t src_off, cg_tensor t, int n0, int nb,
+                          const cg_tensor *bias) {
+    CG_ASSERT(n0 >= 0 && nb >= 1 && n0 + nb <= t.n);
+    size_t p = (size_t)t.h * t.w, total = (size_t)nb * cg_sample_size(t);
+    CG_TRY(check_total(total, "wide_to_nchw"));
+    cl_kernel k;
+    CG_TRY(cg_kernel_get(ctx->rt, "im2col", "wide_to_nchw", &k));
+    cl_ulong soff = src_off, off = sample_offset(t, n0), sn = cg_sample_stride(t);
+    cl_uint pp = (cl_uint)p, n = (cl_uint)total;
+    int has_bias = bias != NULL;
+    cl_mem bbuf = bias ? bias->buf : src;
+    cl_ulong boff = bias ? bias->off : 0;
+    return cg_launch1d(ctx->rt, k, total, sizeof(cl_mem), &src, sizeof soff, &soff, sizeof(int), &t.c, sizeof pp,
+                       &pp, sizeof(int), &nb, sizeof(cl_mem), &t.buf, sizeof off, &off, sizeof sn, &sn,
+                       sizeof has_bias, &has_bias, sizeof(cl_mem), &bbuf, sizeof boff, &boff, sizeof n, &n,
+                       (size_t)0);
+}
+
+cg_status cg_bias_add(cg_ctx *ctx, cg_tensor y, cg_tensor bias) {
+    size_t total = cg_numel(y);
+    if (total == 0) return CG_OK;
+    CG_TRY(check_total(total, "bias_add"));
+    cl_kernel k;
+    CG_TRY(cg_kernel_get(ctx->rt, "bias", "bias_add", &k));
+    cl_ulong off = y.off, sn = cg_sample_stride(y), boff = bias.off;
+    cl_uint p = (cl_uint)((size_t)y.h * y.w), n = (cl_uint)total;
+    return cg_launch1d(ctx->rt, k, total, sizeof(cl_mem), &y.buf, sizeof off, &off, sizeof sn, &sn, sizeof(int), &y.c,
+                       sizeof p, &p, sizeof(cl_mem), &bias.buf, sizeof boff, &boff, sizeof n, &n, (size_t)0);
+}
+
+cg_status cg_bias_grad(cg_ctx *ctx, cg_tensor dy, cg_tensor db) {
+    if (dy.c == 0 || dy.h == 0 || dy.w == 0) return CG_OK;
+    size_t p = (size_t)dy.h * dy.w, count = (size_t)dy.n * p;
+    CG_TRY(check_total(count, "bias_grad"));
+    cl_kernel k;
+    CG_TRY(cg_kernel_get(ctx->rt, "bias", "bias_grad", &k));
+    cl_ulong off = dy.off, sn = cg_sample_stride(dy), dboff = db.off;
+    cl_uint pp = (cl_uint)p, cnt = (cl_uint)count;
+    // One work-group per channel: the launch rounds up to whole groups of the runtime's size.
+    size_t global = (size_t)dy.c * cg_rt_work_group(ctx->rt);
+    return cg_launch1d(ctx->rt, k, global, sizeof(cl_mem), &dy.buf, sizeof off, &off, sizeof sn, &sn, sizeof(int),
+                       &dy.c, sizeof pp, &pp, sizeof cnt, &cnt, sizeof(cl_mem), &db.buf, sizeof dboff, &dboff,
+                       (size_t)0);
+}

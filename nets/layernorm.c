@@ -1,0 +1,207 @@
+// layernorm.c — LayerNorm over the (C, H, W) of each sample, as torch.nn.LayerNorm([C, H, W]):
+// y = (x - mean) / sqrt(biased var + eps), then * weight + bias when affine (weight and bias
+// [C, H, W], elementwise). The same in training and eval (cl/bn.cl). The per-sample statistics
+// of the most recent forward are kept on the device for backward, sized for the largest batch.
+// The layer never initialises its parameters: weight = 1 and bias = 0 are the container's or the
+// initialiser's job.
+#include "nets.h"
+
+#include <stdlib.h>
+
+enum { P_WEIGHT, P_BIAS };
+
+typedef struct {
+    cg_ln_params p;
+    cl_mem st;       // 4*cap floats on the device: mean, 1/sqrt(var + eps), sum g, sum g*xhat per sample
+    int cap;         // samples st has room for
+    int have_stats;  // a forward has run
+} ln_state;
+
+// Sets the (size, pointer) args of a work-group kernel, adds its local scratch (one float per
+// work-item) as the last argument and runs `groups` work-groups of a power-of-two size.
+static cg_status launch_groups(cg_runtime *rt, cl_kernel k, size_t groups, ...) {
+    va_list ap;
+    va_start(ap, groups);
+    cl_uint idx = 0;
+    for (size_t size; (size = va_arg(ap, size_t)) != 0; idx++) {
+        const void *ptr = va_arg(ap, const void *);
+        cl_int err = clSetKernelArg(k, idx, size, ptr);
+        if (err != CL_SUCCESS) {
+            va_end(ap);
+            return cg_fail(err, "setting argument %u of a layernorm kernel failed: %s", idx, cg_status_name(err));
+        }
+    }
+    va_end(ap);
+    size_t limit = cg_rt_work_group(rt), kernel_max = 0, local = 1;
+    if (clGetKernelWorkGroupInfo(k, cg_rt_device(rt)->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max,
+                                 &kernel_max, NULL) == CL_SUCCESS && kernel_max > 0 && kernel_max < limit)
+        limit = kernel_max;
+    while (local * 2 <= limit) local *= 2;
+    CG_CL(clSetKernelArg(k, idx, local * sizeof(float), NULL));
+    size_t global = groups * local;
+    CG_CL(clEnqueueNDRangeKernel(cg_rt_queue(rt), k, 1, NULL, &global, &local, 0, NULL, NULL));
+    return CG_OK;
+}
+
+static cg_status ln_out_shape(const cg_layer *l, const int in[4], int out[4]) {
+    const ln_state *s = l->state;
+    if (in[0] < 0 || in[1] != s->p.c || in[2] != s->p.h || in[3] != s->p.w)
+        return cg_fail(CG_ERR_INVALID_ARG, "%s %s: input [%d,%d,%d,%d] is not [N,%d,%d,%d]", l->kind, l->name, in[0],
+                       in[1], in[2], in[3], s->p.c, s->p.h, s->p.w);
+    for (int i = 0; i < 4; i++) out[i] = in[i];
+    return CG_OK;
+}
+
+static size_t ln_workspace(const cg_layer *l, const int in[4]) { return 0; }
+
+static int same_shape(cg_tensor a, cg_tensor b) { return a.n == b.n && a.c == b.c && a.h == b.h && a.w == b.w; }
+
+static cg_status check_input(const cg_layer *l, cg_tensor x, int need_grads) {
+    const ln_state *s = l->state;
+    if (x.c != s->p.c || x.h != s->p.h || x.w != s->p.w)
+        return cg_fail(CG_ERR_INVALID_ARG, "%s %s: input [%d,%d,%d,%d] is not [N,%d,%d,%d]", l->kind, l->name, x.n,
+                       x.c, x.h, x.w, s->p.c, s->p.h, s->p.w);
+    if (cg_numel(x) > UINT32_MAX) // the kernels index elements with 32 bits
+        return cg_fail(CG_ERR_INVALID_ARG, "%s %s: %zu elements exceed 2^32 - 1", l->kind, l->name, cg_numel(x));
+    for (int i = 0; i < l->n_params; i++) {
+        const cg_param *p = &l->params[i];
+        if (!p->w.buf || (need_grads && !p->dw.buf))
+            return cg_fail(CG_ERR_INVALID_ARG, "%s %s: parameter %s is not bound", l->kind, l->name, p->name);
+    }
+    return CG_OK;
+}
+
+// Parameter i's value (grad 0) or gradient buffer; without the affine part a stand-in buffer that
+// the kernels never read, since OpenCL needs a valid cl_mem for every buffer argument.
+static cl_mem param_buf(const cg_layer *l, int i, int grad, cl_mem fallback) {
+    if (i >= l->n_params) return fallback;
+    return grad ? l->params[i].dw.buf : l->params[i].w.buf;
+}
+
+// x: [N, C, H, W] -> y: [N, C, H, W]
+static cg_status ln_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int training) {
+    ln_state *s = l->state;
+    cg_runtime *rt = ctx->rt;
+    CG_TRY(check_input(l, x, 0));
+    if (!same_shape(x, y))
+        return cg_fail(CG_ERR_INVALID_ARG, "%s %s: output [%d,%d,%d,%d] differs from input [%d,%d,%d,%d]", l->kind,
+                       l->name, y.n, y.c, y.h, y.w, x.n, x.c, x.h, x.w);
+    if (x.n > s->cap) {
+        cl_mem st;
+        CG_TRY(cg_buffer_alloc(rt, 4 * (size_t)x.n, &st));
+        cg_buffer_release(s->st); // work already queued keeps the old buffer alive
+        s->st = st;
+        s->cap = x.n;
+    }
+    s->have_stats = 1;
+    if (cg_numel(x) == 0) return CG_OK;
+
+    cl_uint N = x.n, D = (cl_uint)cg_sample_size(x);
+    cl_ulong xoff = x.off, xsn = cg_sample_stride(x), yoff = y.off, ysn = cg_sample_stride(y);
+    cl_float eps = s->p.eps;
+    cl_int affine = s->p.affine ? 1 : 0;
+    cl_mem w = param_buf(l, P_WEIGHT, 0, s->st), b = param_buf(l, P_BIAS, 0, s->st);
+    cl_ulong woff = affine ? l->params[P_WEIGHT].w.off : 0, boff = affine ? l->params[P_BIAS].w.off : 0;
+    cl_kernel k;
+    CG_TRY(cg_kernel_get(rt, "bn", "ln_stats", &k));
+    cg_status st = launch_groups(rt, k, N, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof N,
+                                 &N, sizeof D, &D, sizeof eps, &eps, sizeof(cl_mem), &s->st, (size_t)0);
+    if (st != CG_OK) return cg_fail_context(st, "%s %s forward statistics", l->kind, l->name);
+    CG_TRY(cg_kernel_get(rt, "bn", "ln_apply", &k));
+    st = cg_launch1d(rt, k, cg_numel(x), sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn,
+                     sizeof(cl_mem), &y.buf, sizeof yoff, &yoff, sizeof ysn, &ysn, sizeof N, &N, sizeof D, &D,
+                     sizeof(cl_mem), &s->st, sizeof affine, &affine, sizeof(cl_mem), &w, sizeof woff, &woff,
+                     sizeof(cl_mem), &b, sizeof boff, &boff, (size_t)0);
+    if (st != CG_OK) return cg_fail_context(st, "%s %s forward", l->kind, l->name);
+    return CG_OK;
+}
+
+// dy: [N, C, H, W] -> dx: [N, C, H, W]; dweight, dbias: [C, H, W] accumulated (affine)
+static cg_status ln_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor dy, const cg_tensor *dx) {
+    ln_state *s = l->state;
+    cg_runtime *rt = ctx->rt;
+    CG_TRY(check_input(l, x, 1));
+    if (!same_shape(x, dy) || (dx && !same_shape(x, *dx)))
+        return cg_fail(CG_ERR_INVALID_ARG, "%s %s backward: x, dy and dx must have the same shape", l->kind, l->name);
+    if (!s->have_stats || x.n > s->cap)
+        return cg_fail(CG_ERR_INVALID_ARG, "%s %s: backward without a matching forward", l->kind, l->name);
+    if (cg_numel(x) == 0) return CG_OK;
+
+    cl_uint N = x.n, D = (cl_uint)cg_sample_size(x);
+    cl_ulong xoff = x.off, xsn = cg_sample_stride(x), dyoff = dy.off, dysn = cg_sample_stride(dy);
+    cl_int affine = s->p.affine ? 1 : 0;
+    cl_mem w = param_buf(l, P_WEIGHT, 0, s->st);
+    cl_ulong woff = affine ? l->params[P_WEIGHT].w.off : 0;
+    cl_kernel k;
+    cg_status st;
+    if (affine) {
+        cl_mem dw = param_buf(l, P_WEIGHT, 1, s->st), db = param_buf(l, P_BIAS, 1, s->st);
+        cl_ulong dwoff = l->params[P_WEIGHT].dw.off, dboff = l->params[P_BIAS].dw.off;
+        CG_TRY(cg_kernel_get(rt, "bn", "ln_bwd_params", &k));
+        st = cg_launch1d(rt, k, D, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof(cl_mem),
+                         &dy.buf, sizeof dyoff, &dyoff, sizeof dysn, &dysn, sizeof N, &N, sizeof D, &D,
+                         sizeof(cl_mem), &s->st, sizeof(cl_mem), &dw, sizeof dwoff, &dwoff, sizeof(cl_mem), &db,
+                         sizeof dboff, &dboff, (size_t)0);
+        if (st != CG_OK) return cg_fail_context(st, "%s %s parameter gradients", l->kind, l->name);
+    }
+    if (!dx) return CG_OK;
+
+    CG_TRY(cg_kernel_get(rt, "bn", "ln_bwd_reduce", &k));
+    st = launch_groups(rt, k, N, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof(cl_mem),
+                       &dy.buf, sizeof dyoff, &dyoff, sizeof dysn, &dysn, sizeof N, &N, sizeof D, &D, sizeof(cl_mem),
+                       &s->st, sizeof affine, &affine, sizeof(cl_mem), &w, sizeof woff, &woff, (size_t)0);
+    if (st != CG_OK) return cg_fail_context(st, "%s %s backward reduction", l->kind, l->name);
+    cl_ulong dxoff = dx->off, dxsn = cg_sample_stride(*dx);
+    CG_TRY(cg_kernel_get(rt, "bn", "ln_bwd_dx", &k));
+    st = cg_launch1d(rt, k, cg_numel(x), sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn,
+                     sizeof(cl_mem), &dy.buf, sizeof dyoff, &dyoff, sizeof dysn, &dysn, sizeof(cl_mem), &dx->buf,
+                     sizeof dxoff, &dxoff, sizeof dxsn, &dxsn, sizeof N, &N, sizeof D, &D, sizeof(cl_mem), &s->st,
+                     sizeof affine, &affine, sizeof(cl_mem), &w, sizeof woff, &woff, (size_t)0);
+    if (st != CG_OK) return cg_fail_context(st, "%s %s backward", l->kind, l->name);
+    return CG_OK;
+}
+
+static void ln_destroy(cg_layer *l) {
+    ln_state *s = l->state;
+    if (s) cg_buffer_release(s->st);
+    free(s);
+    l->state = NULL;
+}
+
+static void declare(cg_param *p, const char *name, cg_ln_params lp) {
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->ndim = 3;
+    p->shape[0] = lp.c;
+    p->shape[1] = lp.h;
+    p->shape[2] = lp.w;
+    p->trainable = 1;
+}
+
+cg_status cg_layernorm_create(cg_ln_params p, cg_layer **out) {
+    *out = NULL;
+    if (p.c < 1 || p.h < 1 || p.w < 1 || !(p.eps >= 0.0f))
+        return cg_fail(CG_ERR_INVALID_ARG, "layernorm: need c, h, w >= 1 and eps >= 0 (got %d, %d, %d, %g)", p.c,
+                       p.h, p.w, p.eps);
+    cg_layer *l = calloc(1, sizeof *l);
+    ln_state *s = calloc(1, sizeof *s);
+    if (!l || !s) {
+        free(l);
+        free(s);
+        return cg_fail(CG_ERR_NOMEM, "out of host memory creating a layernorm layer");
+    }
+    s->p = p;
+    l->kind = "layernorm";
+    if (p.affine) {
+        l->n_params = 2;
+        declare(&l->params[P_WEIGHT], "weight", p);
+        declare(&l->params[P_BIAS], "bias", p);
+    }
+    l->out_shape = ln_out_shape;
+    l->workspace = ln_workspace;
+    l->forward = ln_forward;
+    l->backward = ln_backward;
+    l->destroy = ln_destroy;
+    l->state = s;
+    *out = l;
+    return CG_OK;
+}

@@ -1,0 +1,95 @@
+// linear.c — fully connected layer (PyTorch Linear: weight [out, in], optional bias [out]):
+// y = x W^T + b on x viewed as [N, in] (in = C*H*W, so it also flattens), as CLBlast GEMMs whose
+// leading dimensions are the tensors' sample strides.
+#include "nets_internal.h"
+
+#include <stdlib.h>
+
+typedef struct {
+    int in, out, bias;
+} linear_state;
+
+static cg_status linear_out_shape(const cg_layer *l, const int in[4], int out[4]) {
+    const linear_state *s = l->state;
+    if ((long)in[1] * in[2] * in[3] != s->in) {
+        char label[96];
+        return cg_fail(CG_ERR_INVALID_ARG, "%s: input [%d, %d, %d, %d] has %ld features per sample, expected %d",
+                       cg_layer_label(l, label, sizeof label), in[0], in[1], in[2], in[3],
+                       (long)in[1] * in[2] * in[3], s->in);
+    }
+    out[0] = in[0], out[1] = s->out, out[2] = 1, out[3] = 1;
+    return CG_OK;
+}
+
+static size_t linear_workspace(const cg_layer *l, const int in[4]) { return 0; }
+
+// x: [N, C, H, W] (C*H*W = in) -> y: [N, out, 1, 1]
+static cg_status linear_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int training) {
+    const linear_state *s = l->state;
+    CG_TRY(cg_check_output(l, x, y, "output"));
+    const cg_tensor w = l->params[0].w;
+    CG_ASSERT(w.buf);
+    size_t n = (size_t)x.n, in = (size_t)s->in, out = (size_t)s->out;
+    // y [N, out] = x [N, in] * W^T [in, out]
+    cg_gemm_args mm = {0, 1, n, out, in, 1.0f, 0.0f, x.buf, x.off, cg_sample_stride(x), w.buf, w.off, in,
+                       y.buf, y.off, cg_sample_stride(y)};
+    CG_TRY(cg_gemm(ctx->rt, &mm));
+    if (s->bias) CG_TRY(cg_bias_add(ctx, y, l->params[1].w));
+    return CG_OK;
+}
+
+// dy: [N, out, 1, 1] -> dx: [N, C, H, W] (optional); dW [out, in] += dy^T x; db [out] += sum_N dy
+static cg_status linear_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor dy,
+                                 const cg_tensor *dx) {
+    const linear_state *s = l->state;
+    CG_TRY(cg_check_output(l, x, dy, "dy"));
+    if (dx) CG_TRY(cg_check_same_shape(l, *dx, x, "dx"));
+    const cg_tensor w = l->params[0].w, dw = l->params[0].dw;
+    CG_ASSERT(w.buf && dw.buf);
+    size_t n = (size_t)x.n, in = (size_t)s->in, out = (size_t)s->out;
+    size_t xs = cg_sample_stride(x), dys = cg_sample_stride(dy);
+    // dW [out, in] += dy^T [out, N] * x [N, in]
+    cg_gemm_args gw = {1, 0, out, in, n, 1.0f, 1.0f, dy.buf, dy.off, dys, x.buf, x.off, xs, dw.buf, dw.off, in};
+    CG_TRY(cg_gemm(ctx->rt, &gw));
+    if (dx) {
+        // dx [N, in] = dy [N, out] * W [out, in]
+        cg_gemm_args gx = {0, 0, n, in, out, 1.0f, 0.0f, dy.buf, dy.off, dys, w.buf, w.off, in,
+                           dx->buf, dx->off, cg_sample_stride(*dx)};
+        CG_TRY(cg_gemm(ctx->rt, &gx));
+    }
+    if (s->bias) {
+        CG_ASSERT(l->params[1].dw.buf);
+        CG_TRY(cg_bias_grad(ctx, dy, l->params[1].dw));
+    }
+    return CG_OK;
+}
+
+static void linear_destroy(cg_layer *l) {
+    free(l->state);
+    l->state = NULL;
+}
+
+cg_status cg_linear_create(cg_linear_params p, cg_layer **out) {
+    *out = NULL;
+    if (p.in < 1 || p.out < 1)
+        return cg_fail(CG_ERR_INVALID_ARG, "linear: invalid sizes in=%d out=%d", p.in, p.out);
+    cg_layer *l = calloc(1, sizeof *l);
+    linear_state *s = calloc(1, sizeof *s);
+    if (!l || !s) {
+        free(l);
+        free(s);
+        return cg_fail(CG_ERR_NOMEM, "linear: out of host memory");
+    }
+    *s = (linear_state){p.in, p.out, p.bias != 0};
+    l->kind = "linear";
+    l->state = s;
+    l->out_shape = linear_out_shape;
+    l->workspace = linear_workspace;
+    l->forward = linear_forward;
+    l->backward = linear_backward;
+    l->destroy = linear_destroy;
+    cg_declare_param(l, "weight", 2, p.out, p.in, 0, 0);
+    if (s->bias) cg_declare_param(l, "bias", 1, p.out, 0, 0, 0);
+    *out = l;
+    return CG_OK;
+}

@@ -1,0 +1,92 @@
+// nets_internal.h — private helpers of the convolution and linear layers: im2col/col2im and the
+// NCHW <-> wide-matrix layout launches (nets/im2col.c), bias kernels, batch chunking under a
+// workspace cap, and the conv2d constructor with separate vertical and horizontal padding that
+// Inception-v3 needs (kernel 1x7 with padding (0, 3)).
+#ifndef CLGAN_NETS_INTERNAL_H
+#define CLGAN_NETS_INTERNAL_H
+
+#include "nets.h"
+
+#include <stdio.h>
+
+// The sliding-window geometry of one convolution, seen from the image it slides over: the input
+// of a conv2d, the output of a conv_transpose2d. The column matrix of nb samples is
+// [c * kh * kw, nb * oh * ow] (row (c * kh + ki) * kw + kj, column n * oh * ow + y * ow + x).
+typedef struct {
+    int c, h, w;   // image channels and size
+    int kh, kw;    // window
+    int sh, sw;    // stride
+    int ph, pw;    // zero padding on both sides of rows / columns
+    int oh, ow;    // window positions
+} cg_im2col_geom;
+
+static inline size_t cg_geom_rows(const cg_im2col_geom *g) { return (size_t)g->c * g->kh * g->kw; }
+static inline size_t cg_geom_positions(const cg_im2col_geom *g) { return (size_t)g->oh * g->ow; }
+
+// How im2col and col2im split their work (cl/im2col.cl): one work-item per element (GPUs) or per
+// row segment (CPUs); AUTO picks by device type. The results are bit-identical.
+typedef enum { CG_IM2COL_AUTO = 0, CG_IM2COL_ELEMENTS, CG_IM2COL_ROWS } cg_im2col_mode;
+// Test hook: forces a decomposition (AUTO restores the choice by device type); returns the previous.
+cg_im2col_mode cg_im2col_force(cg_im2col_mode mode);
+
+// cols [c*kh*kw, nb*P] (dense, at cols_off) <- samples [n0, n0 + nb) of img.
+cg_status cg_im2col(cg_ctx *ctx, const cg_im2col_geom *g, cg_tensor img, int n0, int nb, cl_mem cols,
+                    size_t cols_off);
+// Samples [n0, n0 + nb) of img <- col2im(cols) (+ bias[c] when bias != NULL); overwrites img.
+cg_status cg_col2im(cg_ctx *ctx, const cg_im2col_geom *g, cl_mem cols, size_t cols_off, cg_tensor img, int n0,
+                    int nb, const cg_tensor *bias);
+// dst [C, nb*P] (dense) <- samples [n0, n0 + nb) of t [N, C, P] (P = h*w).
+cg_status cg_nchw_to_wide(cg_ctx *ctx, cg_tensor t, int n0, int nb, cl_mem dst, size_t dst_off);
+// Samples [n0, n0 + nb) of t <- src [C, nb*P] (+ bias[c] when bias != NULL); overwrites t.
+cg_status cg_wide_to_nchw(cg_ctx *ctx, cl_mem src, size_t src_off, cg_tensor t, int n0, int nb,
+                          const cg_tensor *bias);
+
+// y[n, c, :, :] += bias[c]. Only bias.buf and bias.off are used (bias holds y.c floats).
+cg_status cg_bias_add(cg_ctx *ctx, cg_tensor y, cg_tensor bias);
+// db[c] += sum over n, h, w of dy[n, c, h, w]; deterministic (fixed-order work-group reduction).
+cg_status cg_bias_grad(cg_ctx *ctx, cg_tensor dy, cg_tensor db);
+
+// Samples per chunk so that per_sample floats of scratch each stay under the cap (at least 1,
+// at most n), and the scratch floats that chunk needs.
+int cg_chunk_samples(size_t per_sample, int n);
+static inline size_t cg_chunk_floats(size_t per_sample, int n) {
+    return per_sample * (size_t)cg_chunk_samples(per_sample, n);
+}
+// Default cap on a chunk's scratch: 64 Mi floats (256 MiB).
+#define CG_CHUNK_CAP_DEFAULT ((size_t)64 << 20)
+// Test hook: sets the cap in floats (0 restores the default) and returns the previous cap.
+size_t cg_set_chunk_cap(size_t floats);
+
+// Declares parameter l->params[l->n_params++] with a PyTorch shape of ndim sizes (trainable).
+static inline void cg_declare_param(cg_layer *l, const char *name, int ndim, int s0, int s1, int s2, int s3) {
+    CG_ASSERT(l->n_params < CG_MAX_PARAMS);
+    cg_param *p = &l->params[l->n_params++];
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->ndim = ndim;
+    p->shape[0] = s0, p->shape[1] = s1, p->shape[2] = s2, p->shape[3] = s3;
+    p->trainable = 1;
+}
+// "conv2d main.3" (or just the kind before the container names the layer), for error messages.
+static inline const char *cg_layer_label(const cg_layer *l, char *buf, size_t len) {
+    snprintf(buf, len, "%s%s%s", l->kind, l->name[0] ? " " : "", l->name);
+    return buf;
+}
+// Fails with CG_ERR_INVALID_ARG naming the layer unless t has the shape of like.
+static inline cg_status cg_check_same_shape(const cg_layer *l, cg_tensor t, cg_tensor like, const char *what) {
+    if (t.n == like.n && t.c == like.c && t.h == like.h && t.w == like.w) return CG_OK;
+    char label[96];
+    return cg_fail(CG_ERR_INVALID_ARG, "%s: %s is [%d, %d, %d, %d], expected [%d, %d, %d, %d]",
+                   cg_layer_label(l, label, sizeof label), what, t.n, t.c, t.h, t.w, like.n, like.c, like.h, like.w);
+}
+// Checks x against the layer (out_shape) and `other` against the output shape x implies.
+static inline cg_status cg_check_output(const cg_layer *l, cg_tensor x, cg_tensor other, const char *what) {
+    int in[4] = {x.n, x.c, x.h, x.w}, out[4];
+    CG_TRY(l->out_shape(l, in, out));
+    return cg_check_same_shape(l, other, cg_view(NULL, 0, out[0], out[1], out[2], out[3]), what);
+}
+
+// Conv2d with separate vertical and horizontal padding (p.pad is ignored). The layer is the same
+// as cg_conv2d_create's; proposed for nets.h as pad_h / pad_w fields of cg_conv_params.
+cg_status cg_conv2d_create2(cg_conv_params p, int pad_h, int pad_w, cg_layer **out);
+
+#endif

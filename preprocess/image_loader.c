@@ -1,0 +1,272 @@
+// image_loader.c — host image decoding with stb_image on a pool of threads. Every file is read
+// whole, then checked before stb_image decodes it: empty, not an image (no known signature), too
+// large (from the header, so a huge image is never allocated), truncated (a JPEG without an end
+// marker after its last scan, a PNG without IEND: stb_image would pad those silently), and
+// corrupt (stb_image refuses the data). Each failure is classified and described, never fatal.
+// The size limit is checked on the PNG/JPEG header directly as well, since stb_image refuses some
+// huge headers itself with a reason that does not say so.
+#include "preprocess.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <stb_image.h>
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef enum { FMT_UNKNOWN, FMT_JPEG, FMT_PNG, FMT_OTHER } file_format;
+
+static file_format sniff(const uint8_t *b, size_t n) {
+    static const uint8_t png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (n >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff) return FMT_JPEG;
+    if (n >= 8 && !memcmp(b, png, 8)) return FMT_PNG;
+    if (n >= 4 && (!memcmp(b, "GIF8", 4) || !memcmp(b, "8BPS", 4))) return FMT_OTHER;
+    if (n >= 2 && (!memcmp(b, "BM", 2) || (b[0] == 'P' && (b[1] == '5' || b[1] == '6')))) return FMT_OTHER;
+    if (n >= 2 && b[0] == '#' && b[1] == '?') return FMT_OTHER; // Radiance HDR
+    return FMT_UNKNOWN;
+}
+
+static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
+static uint32_t be32(const uint8_t *p) { return be16(p) << 16 | be16(p + 2); }
+
+// The size a PNG or JPEG header declares, read without stb_image (which refuses some huge headers
+// with a generic error); 0 when not found.
+static int header_size(const uint8_t *b, size_t n, file_format fmt, uint32_t *w, uint32_t *h) {
+    if (fmt == FMT_PNG && n >= 24 && !memcmp(b + 12, "IHDR", 4)) {
+        *w = be32(b + 16);
+        *h = be32(b + 20);
+        return 1;
+    }
+    for (size_t i = 2; fmt == FMT_JPEG && i + 9 < n;) { // marker segments up to the first frame header
+        if (b[i] != 0xff) return 0;
+        uint8_t m = b[i + 1];
+        if (m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc) {
+            *h = be16(b + i + 5);
+            *w = be16(b + i + 7);
+            return 1;
+        }
+        if (m == 0xda || m == 0xd9) return 0;
+        i += 2 + be16(b + i + 2);
+    }
+    return 0;
+}
+
+// A JPEG is complete when an end-of-image marker follows the start of its last scan. Inside
+// entropy-coded data 0xFF is always stuffed (FF 00) or a restart marker, so FF DA and FF D9 there
+// are real markers; a thumbnail's markers come before the main image's last scan.
+static int jpeg_truncated(const uint8_t *b, size_t n) {
+    size_t last_sos = 0;
+    for (size_t i = 0; i + 1 < n; i++)
+        if (b[i] == 0xff && b[i + 1] == 0xda) last_sos = i;
+    if (!last_sos) return 1;
+    for (size_t i = last_sos + 2; i + 1 < n; i++)
+        if (b[i] == 0xff && b[i + 1] == 0xd9) return 0;
+    return 1;
+}
+
+static int png_truncated(const uint8_t *b, size_t n) {
+    for (size_t i = n >= 4 ? n - 4 : 0; i > 8; i--)
+        if (!memcmp(b + i, "IEND", 4)) return 0;
+    return 1;
+}
+
+// Records why a load failed; returns 0 so callers can `return fail(...)`.
+static int fail(cg_decoded *out, cg_issue_kind kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(cg_decoded *out, cg_issue_kind kind, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->detail, sizeof out->detail, fmt, ap);
+    va_end(ap);
+    out->ok = 0;
+    out->issue = kind;
+    return 0;
+}
+
+static int load_bytes(const uint8_t *b, size_t n, int max_side, cg_decoded *out) {
+    if (n == 0) return fail(out, CG_ISSUE_EMPTY, "the file is empty (0 bytes)");
+    file_format fmt = sniff(b, n);
+    int w = 0, h = 0, comp = 0;
+    uint32_t hw, hh;
+    if (header_size(b, n, fmt, &hw, &hh) && (hw > (uint32_t)max_side || hh > (uint32_t)max_side))
+        return fail(out, CG_ISSUE_TOO_LARGE, "%ux%u exceeds the %d pixel limit per side", hw, hh, max_side);
+    if (n > INT_MAX) return fail(out, CG_ISSUE_TOO_LARGE, "the file has %zu bytes, more than stb_image reads", n);
+    if (!stbi_info_from_memory(b, (int)n, &w, &h, &comp)) {
+        if (fmt == FMT_UNKNOWN)
+            return fail(out, CG_ISSUE_NOT_IMAGE, "not an image in a known format (%zu bytes)", n);
+        if ((fmt == FMT_JPEG && jpeg_truncated(b, n)) || (fmt == FMT_PNG && png_truncated(b, n)))
+            return fail(out, CG_ISSUE_TRUNCATED, "the header is cut short (%zu bytes)", n);
+        return fail(out, CG_ISSUE_CORRUPT, "unreadable header: %s", stbi_failure_reason());
+    }
+    if (w > max_side || h > max_side)
+        return fail(out, CG_ISSUE_TOO_LARGE, "%dx%d exceeds the %d pixel limit per side", w, h, max_side);
+    if (w < 1 || h < 1) return fail(out, CG_ISSUE_CORRUPT, "the header claims %dx%d pixels", w, h);
+    if (fmt == FMT_JPEG && jpeg_truncated(b, n))
+        return fail(out, CG_ISSUE_TRUNCATED, "JPEG data ends without an end-of-image marker (%zu bytes)", n);
+    if (fmt == FMT_PNG && png_truncated(b, n))
+        return fail(out, CG_ISSUE_TRUNCATED, "PNG data ends without an IEND chunk (%zu bytes)", n);
+    int dw, dh, dc;
+    uint8_t *px = stbi_load_from_memory(b, (int)n, &dw, &dh, &dc, 3);
+    if (!px) return fail(out, CG_ISSUE_CORRUPT, "cannot decode: %s", stbi_failure_reason());
+    if (dw != w || dh != h) {
+        stbi_image_free(px);
+        return fail(out, CG_ISSUE_CORRUPT, "decoded %dx%d, the header said %dx%d", dw, dh, w, h);
+    }
+    // stb_image's buffer is malloc'd (default STBI_MALLOC), so callers release it with free().
+    out->pixels = px;
+    out->w = w;
+    out->h = h;
+    out->ok = 1;
+    return 1;
+}
+
+void cg_image_load(const char *path, int max_side, cg_decoded *out) {
+    double t0 = now_s();
+    out->pixels = NULL;
+    out->w = out->h = 0;
+    out->ok = 0;
+    out->detail[0] = 0;
+    FILE *f = fopen(path, "rb");
+    struct stat sb;
+    if (!f) {
+        fail(out, errno == ENOENT ? CG_ISSUE_MISSING : CG_ISSUE_UNREADABLE, "cannot open: %s", strerror(errno));
+    } else if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fail(out, CG_ISSUE_UNREADABLE, "not a regular file");
+    } else {
+        size_t n = (size_t)sb.st_size;
+        uint8_t *buf = malloc(n ? n : 1);
+        if (!buf) fail(out, CG_ISSUE_UNREADABLE, "out of memory reading %zu bytes", n);
+        else if (n && fread(buf, 1, n, f) != n) fail(out, CG_ISSUE_UNREADABLE, "read error: %s", strerror(errno));
+        else load_bytes(buf, n, max_side, out);
+        free(buf);
+    }
+    if (f) fclose(f);
+    out->seconds = now_s() - t0;
+}
+
+void cg_decoded_release(cg_decoded *d) {
+    if (!d) return;
+    free(d->pixels);
+    d->pixels = NULL;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pool: a FIFO of (path, slot) jobs served by worker threads.
+
+typedef struct {
+    const char *path;
+    cg_decoded *slot;
+} job;
+
+struct cg_decode_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    job *q;
+    size_t head, tail, cap;
+    int stop, max_side, n_threads;
+    pthread_t *threads;
+};
+
+static void *worker(void *arg) {
+    cg_decode_pool *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (p->head == p->tail && !p->stop) pthread_cond_wait(&p->work, &p->mu);
+        if (p->head == p->tail) break; // stopping with an empty queue
+        job j = p->q[p->head++];
+        pthread_mutex_unlock(&p->mu);
+        cg_image_load(j.path, p->max_side, j.slot);
+        pthread_mutex_lock(&p->mu);
+        j.slot->state = 2;
+        pthread_cond_broadcast(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+cg_status cg_decode_pool_create(int threads, int max_side, cg_decode_pool **out) {
+    *out = NULL;
+    if (threads <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (int)n : 1;
+    }
+    if (threads > 256) threads = 256;
+    cg_decode_pool *p = calloc(1, sizeof *p);
+    if (!p || !(p->threads = calloc((size_t)threads, sizeof *p->threads))) {
+        free(p);
+        return cg_fail(CG_ERR_NOMEM, "out of host memory creating the decode pool");
+    }
+    p->max_side = max_side;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->done, NULL);
+    for (int i = 0; i < threads; i++) {
+        if (pthread_create(&p->threads[i], NULL, worker, p) != 0) {
+            cg_decode_pool_free(p);
+            return cg_fail(CG_ERR_NOMEM, "cannot start decode thread %d of %d", i + 1, threads);
+        }
+        p->n_threads++;
+    }
+    *out = p;
+    return CG_OK;
+}
+
+cg_status cg_decode_pool_submit(cg_decode_pool *p, const char *path, cg_decoded *slot) {
+    pthread_mutex_lock(&p->mu);
+    if (p->tail == p->cap) {
+        // Reuse the consumed front first; grow only when the queue itself is full.
+        if (p->head > 0) {
+            memmove(p->q, p->q + p->head, (p->tail - p->head) * sizeof *p->q);
+            p->tail -= p->head;
+            p->head = 0;
+        }
+        if (p->tail == p->cap) {
+            size_t cap = p->cap ? 2 * p->cap : 256;
+            job *q = realloc(p->q, cap * sizeof *q);
+            if (!q) {
+                pthread_mutex_unlock(&p->mu);
+                return cg_fail(CG_ERR_NOMEM, "out of host memory queueing a decode");
+            }
+            p->q = q;
+            p->cap = cap;
+        }
+    }
+    slot->state = 1;
+    p->q[p->tail++] = (job){path, slot};
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    return CG_OK;
+}
+
+void cg_decode_pool_wait(cg_decode_pool *p, cg_decoded *slot) {
+    pthread_mutex_lock(&p->mu);
+    while (slot->state == 1) pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}
+
+int cg_decode_pool_threads(const cg_decode_pool *p) { return p->n_threads; }
+
+void cg_decode_pool_free(cg_decode_pool *p) {
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->n_threads; i++) pthread_join(p->threads[i], NULL);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->done);
+    free(p->q);
+    free(p->threads);
+    free(p);
+}

@@ -1,0 +1,114 @@
+// gemm_own.c — host side of clgan's own SGEMM (cl/gemm.cl): packs op(A) and op(B) into panels in
+// the GEMM temporary buffer, then runs the 6x16 register-tiled micro-kernel; strided batches too.
+#include "runtime_internal.h"
+
+#define GEMM_MR 6
+#define GEMM_NR 16
+
+static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+
+static cg_status enqueue(cg_runtime *rt, cl_kernel k, const char *name, const size_t global[3], const size_t local[3]) {
+    cl_int err = clEnqueueNDRangeKernel(rt->queue, k, 3, NULL, global, local, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return cg_fail(err, "launching %s (global %zux%zux%zu, local %zux%zux%zu) on %s failed: %s", name, global[0],
+                       global[1], global[2], local[0], local[1], local[2], rt->dev.name, cg_status_name(err));
+    return CG_OK;
+}
+
+static cg_status set_args(cl_kernel k, const char *name, int count, const size_t *sizes, const void *const *values) {
+    for (int i = 0; i < count; i++) {
+        cl_int err = clSetKernelArg(k, (cl_uint)i, sizes[i], values[i]);
+        if (err != CL_SUCCESS)
+            return cg_fail(err, "setting argument %d of %s failed: %s", i, name, cg_status_name(err));
+    }
+    return CG_OK;
+}
+
+// Packs one operand into panels of w rows at element dst_off of the temporary buffer.
+// rmajor: source element (r, kk) at off + r*ld + kk, else at off + kk*ld + r. batch copies, the
+// source advancing by src_bstride and the panels by dst_bstride.
+static cg_status pack(cg_runtime *rt, int w, int rmajor, cl_mem src, size_t off, size_t ld, size_t src_bstride,
+                      size_t rows, size_t k, size_t batch, size_t dst_off, size_t dst_bstride) {
+    char name[32];
+    snprintf(name, sizeof name, "gemm_pack_%s%d", rmajor ? "rmajor" : "kmajor", w);
+    cl_kernel kern;
+    CG_TRY(cg_kernel_get(rt, "gemm", name, &kern));
+    cl_ulong a_off = off, a_ld = ld, a_bs = src_bstride, d_off = dst_off, d_bs = dst_bstride;
+    cl_int a_rows = (cl_int)rows, a_k = (cl_int)k;
+    const size_t sizes[] = {sizeof(cl_mem), 8, 8, 8, 4, 4, sizeof(cl_mem), 8, 8};
+    const void *const values[] = {&src, &a_off, &a_ld, &a_bs, &a_rows, &a_k, &rt->gemm_temp, &d_off, &d_bs};
+    CG_TRY(set_args(kern, name, 9, sizes, values));
+    size_t along_k = rmajor ? ceil_div(k, 8) : k, lx = rt->work_group < 64 ? rt->work_group : 64;
+    size_t local[3] = {lx, 1, 1};
+    size_t global[3] = {ceil_div(along_k, lx) * lx, ceil_div(rows, (size_t)w), batch};
+    return enqueue(rt, kern, name, global, local);
+}
+
+// The micro-kernel's work-group: the device rule's size, clamped to what the kernel allows, and
+// shrunk while there would be fewer than 8 work-groups per compute unit, so that skinny products
+// (few tiles, long k) still spread evenly over the cores.
+static void tile_local(const cg_runtime *rt, cl_kernel k, size_t mp, size_t np, size_t batch, size_t local[3]) {
+    size_t lx = rt->gemm_policy.own_lx > 0 ? (size_t)rt->gemm_policy.own_lx : 8;
+    size_t ly = rt->gemm_policy.own_ly > 0 ? (size_t)rt->gemm_policy.own_ly : 8;
+    size_t kmax = 0;
+    if (clGetKernelWorkGroupInfo(k, rt->dev.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax, NULL) !=
+            CL_SUCCESS || kmax == 0)
+        kmax = rt->dev.max_work_group ? rt->dev.max_work_group : 1;
+    size_t want = 8 * (size_t)(rt->dev.compute_units ? rt->dev.compute_units : 1);
+    for (;;) {
+        size_t groups = ceil_div(mp, lx) * ceil_div(np, ly) * batch;
+        if (lx * ly <= kmax && (groups >= want || lx * ly == 1)) break;
+        if (lx >= ly && lx > 1) lx /= 2;
+        else if (ly > 1) ly /= 2;
+        else break;
+    }
+    local[0] = lx;
+    local[1] = ly;
+    local[2] = 1;
+}
+
+// One block of k, [k0, k0 + kc): packs both operands' slices and accumulates their product into C
+// with `beta` (the caller's beta for the first block, 1 for the following ones).
+static cg_status own_block(cg_runtime *rt, const cg_gemm_args *g, size_t k0, size_t kc, float beta, size_t a_stride,
+                           size_t b_stride, size_t c_stride, size_t batch) {
+    size_t mp = ceil_div(g->m, GEMM_MR), np = ceil_div(g->n, GEMM_NR);
+    // A batch stride of 0 means every product shares that operand: pack it once.
+    size_t a_batches = a_stride ? batch : 1, b_batches = b_stride ? batch : 1;
+    size_t a_panels = mp * GEMM_MR * kc, b_panels = np * GEMM_NR * kc;
+    size_t b_at = a_panels * a_batches;
+    CG_TRY(cg_gemm_temp_reserve(rt, (b_at + b_panels * b_batches) * sizeof(float)));
+    // op(A)[i, kk] is A[i*lda + kk] untransposed (rows contiguous along k), A[kk*lda + i] transposed;
+    // op(B)[kk, j] is B[kk*ldb + j] untransposed, B[j*ldb + kk] transposed.
+    size_t a_off = g->a_off + (g->trans_a ? k0 * g->lda : k0), b_off = g->b_off + (g->trans_b ? k0 : k0 * g->ldb);
+    CG_TRY(pack(rt, GEMM_MR, !g->trans_a, g->a, a_off, g->lda, a_stride, g->m, kc, a_batches, 0,
+                a_stride ? a_panels : 0));
+    CG_TRY(pack(rt, GEMM_NR, g->trans_b, g->b, b_off, g->ldb, b_stride, g->n, kc, b_batches, b_at,
+                b_stride ? b_panels : 0));
+
+    cl_kernel kern;
+    CG_TRY(cg_kernel_get(rt, "gemm", "gemm_6x16", &kern));
+    cl_ulong ap_off = 0, ap_bs = a_stride ? a_panels : 0, bp_off = b_at, bp_bs = b_stride ? b_panels : 0;
+    cl_ulong c_off = g->c_off, ldc = g->ldc, c_bs = c_stride;
+    cl_int m = (cl_int)g->m, n = (cl_int)g->n, k = (cl_int)kc;
+    const size_t sizes[] = {sizeof(cl_mem), 8, 8, sizeof(cl_mem), 8, 8, sizeof(cl_mem), 8, 8, 8, 4, 4, 4, 4, 4};
+    const void *const values[] = {&rt->gemm_temp, &ap_off, &ap_bs, &rt->gemm_temp, &bp_off, &bp_bs, &g->c, &c_off,
+                                  &ldc, &c_bs, &m, &n, &k, &g->alpha, &beta};
+    CG_TRY(set_args(kern, "gemm_6x16", 15, sizes, values));
+    size_t local[3];
+    tile_local(rt, kern, mp, np, batch, local);
+    size_t global[3] = {ceil_div(mp, local[0]) * local[0], ceil_div(np, local[1]) * local[1], batch};
+    return enqueue(rt, kern, "gemm_6x16", global, local);
+}
+
+cg_status cg_gemm_own(cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, size_t b_stride, size_t c_stride,
+                      size_t batch) {
+    if (g->m > 0x7fffffff || g->n > 0x7fffffff || g->k > 0x7fffffff)
+        return cg_fail(CG_ERR_INVALID_ARG, "own gemm: m=%zu n=%zu k=%zu exceeds 2^31", g->m, g->n, g->k);
+    // Long k runs in blocks, so a tile's panels stay in cache; the blocks accumulate into C.
+    size_t kc = rt->gemm_policy.own_kc > 0 ? (size_t)rt->gemm_policy.own_kc : g->k;
+    for (size_t k0 = 0; k0 < g->k; k0 += kc) {
+        size_t n = g->k - k0 < kc ? g->k - k0 : kc;
+        CG_TRY(own_block(rt, g, k0, n, k0 ? 1.0f : g->beta, a_stride, b_stride, c_stride, batch));
+    }
+    return CG_OK;
+}

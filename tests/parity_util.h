@@ -1,0 +1,112 @@
+// parity_util.h — helpers shared by the PyTorch parity tests (test_parity.c, test_interop.c): run
+// tests/reference/layers_reference.py under $CLGAN_PYTHON (skip with a message when Python or
+// torch is missing), fetch golden tensors from safetensors, and compare within a tolerance relative
+// to the golden tensor's largest magnitude.
+#ifndef CLGAN_PARITY_UTIL_H
+#define CLGAN_PARITY_UTIL_H
+
+#include "nets.h"
+#include "test_util.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+static inline const char *parity_python(void) {
+    const char *py = getenv("CLGAN_PYTHON");
+    return py && *py ? py : "/usr/bin/python3";
+}
+
+// Runs layers_reference.py with args; 0 ok, 77 skip (message printed), else a failure.
+static inline int parity_script(const char *args) {
+    const char *py = parity_python();
+    if (access(py, X_OK) != 0) {
+        fprintf(stderr, "SKIP torch parity: no Python interpreter at '%s'\n", py);
+        return 77;
+    }
+    const char *src = getenv("CLGAN_SOURCE_DIR");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' '%s/tests/reference/layers_reference.py' %s", py, src && *src ? src : ".", args);
+    int rc = system(cmd);
+    int code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    if (code == 77 || code == 127) {
+        fprintf(stderr, "SKIP torch parity: %s cannot run the reference (torch missing?)\n", py);
+        return 77;
+    }
+    CHECK(code == 0, "layers_reference.py %s exited with %d", args, code);
+    return code;
+}
+
+// The golden tensor `name` (NULL and a failure when absent, unless optional).
+static inline const float *golden(const cg_st_file *f, const char *name, size_t *numel, int optional) {
+    const int *shape;
+    int nd;
+    const float *d;
+    *numel = 0;
+    if (cg_safetensors_get(f, name, &shape, &nd, &d) != CG_OK) {
+        if (!optional) CHECK(0, "golden tensor %s missing: %s", name, cg_last_error());
+        return NULL;
+    }
+    size_t n = 1;
+    for (int i = 0; i < nd; i++) n *= (size_t)shape[i];
+    *numel = n;
+    return d;
+}
+
+// max |a - b| / max |b| (max |b| floored at 1e-30); returns it and checks it against tol.
+static inline double parity_compare(const char *what, const float *a, const float *b, size_t n, double tol) {
+    double worst = 0, mag = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) mag = fmax(mag, fabs(b[i]));
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - b[i]);
+        if (!(e <= worst)) worst = e, at = i;
+    }
+    double rel = worst / fmax(mag, 1e-30);
+    CHECK(rel <= tol, "%s: [%zu] = %.9g, torch %.9g; max error %.3g of max |torch| %.3g (limit %.1g)", what, at,
+          n ? a[at] : 0.0, n ? b[at] : 0.0, rel, mag, tol);
+    fprintf(stderr, "  %-40s max |err| / max |torch| = %.2e (limit %.0e)\n", what, rel, tol);
+    return rel;
+}
+
+// Like parity_compare, for results downstream of a ReLU whose input lies within rounding of 0 for
+// a few elements (the mask, and so the gradient, flips there): at most frac of the elements may
+// exceed tol, and none loose_tol (both relative to max |b|).
+static inline double parity_compare_kinked(const char *what, const float *a, const float *b, size_t n, double tol,
+                                    double loose_tol, double frac) {
+    double worst = 0, mag = 0;
+    size_t over = 0;
+    for (size_t i = 0; i < n; i++) mag = fmax(mag, fabs(b[i]));
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - b[i]) / fmax(mag, 1e-30);
+        worst = fmax(worst, e);
+        over += !(e <= tol);
+    }
+    CHECK(worst <= loose_tol && (double)over <= frac * (double)n,
+          "%s: %zu of %zu elements beyond %.0e of max |torch| (allowed %.2g%%), worst %.3g (limit %.0e)", what, over,
+          n, tol, 100 * frac, worst, loose_tol);
+    fprintf(stderr, "  %-40s max |err| / max |torch| = %.2e; %zu of %zu beyond %.0e\n", what, worst, over, n, tol);
+    return worst;
+}
+
+// Device tensor t against golden data, relative to the golden's max magnitude.
+static inline double parity_compare_dev(cg_runtime *rt, const char *what, cg_tensor t, const float *want, size_t n,
+                                 double tol) {
+    if (cg_numel(t) != n) {
+        CHECK(0, "%s: %zu floats on the device, %zu in torch", what, cg_numel(t), n);
+        return INFINITY;
+    }
+    float *h = malloc(n * sizeof *h);
+    CHECK_OK(cg_tensor_read(rt, t, h));
+    double r = parity_compare(what, h, want, n, tol);
+    free(h);
+    return r;
+}
+
+// Removes every file of a temporary folder (flat) and the folder.
+static inline void parity_rmdir(const char *dir) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+#endif

@@ -1,0 +1,67 @@
+// params.c — reads [train] into cg_train_params, with the reference hyperparameters of each model
+// type as defaults (DESIGN.md §6).
+#include "train.h"
+
+#include <string.h>
+
+static cg_opt_params adam(float lr, float b1, float b2) {
+    cg_opt_params p = {CG_OPT_ADAM, lr, b1, b2, 1e-8f, 0.99f, 0.0f, 0.0f};
+    return p;
+}
+
+cg_status cg_train_params_read(cg_config *cfg, const cg_model_config *mc, cg_train_params *p) {
+    memset(p, 0, sizeof *p);
+    const char *S = "train";
+    if (mc->type == CG_MODEL_WGAN_GP)
+        return cg_fail(CG_ERR_CONFIG, "[model] type = wgan-gp: not implemented: the gradient penalty needs double "
+                                      "backward, which clgan's layers do not provide (use dcgan or wgan)");
+    int wgan = mc->type == CG_MODEL_WGAN;
+    p->loss = wgan ? CG_LOSS_WASSERSTEIN : CG_LOSS_BCE;
+    double lr_def = wgan ? 5e-5 : 2e-4, lr_g, lr_d, b1, b2, eps, alpha, clip, max_s;
+    long v;
+    const char *opt;
+    CG_TRY(cg_cfg_str(cfg, S, "dataset", "data/celeba64.cgds", NULL, &p->dataset));
+    CG_TRY(cg_cfg_str(cfg, S, "out", "out/train", NULL, &p->out));
+    CG_TRY(cg_cfg_int(cfg, S, "iterations", 0, 0, 1000000000L, &p->iterations));
+    CG_TRY(cg_cfg_int(cfg, S, "epochs", 5, 0, 1000000L, &p->epochs));
+    if (!p->iterations && !p->epochs)
+        return cg_fail(CG_ERR_CONFIG, "[train] iterations and epochs are both 0: set one of them");
+    CG_TRY(cg_cfg_int(cfg, S, "batch_size", 64, 1, 65536, &v));
+    p->batch_size = (int)v;
+    CG_TRY(cg_cfg_int(cfg, S, "seed", 1, 0, 2147483647L, &p->seed));
+    CG_TRY(cg_cfg_bool(cfg, S, "flip", 1, &p->flip));
+    CG_TRY(cg_cfg_str(cfg, S, "optimizer", wgan ? "rmsprop" : "adam", "adam|rmsprop|sgd", &opt));
+    CG_TRY(cg_cfg_float(cfg, S, "lr", lr_def, 0.0, 1e38, &lr_g));
+    lr_d = lr_g;
+    CG_TRY(cg_cfg_float(cfg, S, "lr_g", lr_g, 0.0, 1e38, &lr_g));
+    CG_TRY(cg_cfg_float(cfg, S, "lr_d", lr_d, 0.0, 1e38, &lr_d));
+    CG_TRY(cg_cfg_float(cfg, S, "beta1", 0.5, 0.0, 0.999999, &b1));
+    CG_TRY(cg_cfg_float(cfg, S, "beta2", 0.999, 0.0, 0.999999, &b2));
+    CG_TRY(cg_cfg_float(cfg, S, "eps", 1e-8, 0.0, 1.0, &eps));
+    CG_TRY(cg_cfg_float(cfg, S, "rmsprop_alpha", 0.99, 0.0, 1.0, &alpha));
+    cg_opt_kind kind = !strcmp(opt, "adam") ? CG_OPT_ADAM : !strcmp(opt, "rmsprop") ? CG_OPT_RMSPROP : CG_OPT_SGD;
+    p->opt_g = adam((float)lr_g, (float)b1, (float)b2);
+    p->opt_g.kind = kind;
+    p->opt_g.eps = (float)eps;
+    p->opt_g.alpha = (float)alpha;
+    p->opt_d = p->opt_g;
+    p->opt_d.lr = (float)lr_d;
+    CG_TRY(cg_cfg_int(cfg, S, "n_critic", wgan ? 5 : 1, 1, 10000, &v));
+    p->n_critic = (int)v;
+    CG_TRY(cg_cfg_int(cfg, S, "n_critic_warmup", wgan ? 100 : p->n_critic, 1, 100000, &v));
+    p->n_critic_warmup = (int)v;
+    CG_TRY(cg_cfg_int(cfg, S, "warmup_steps", wgan ? 25 : 0, 0, 1000000000L, &p->warmup_steps));
+    CG_TRY(cg_cfg_int(cfg, S, "warmup_every", wgan ? 500 : 0, 0, 1000000000L, &p->warmup_every));
+    CG_TRY(cg_cfg_float(cfg, S, "clip", wgan ? 0.01 : 0.0, 0.0, 1e6, &clip));
+    p->clip = (float)clip;
+    CG_TRY(cg_cfg_int(cfg, S, "log_every", 50, 1, 1000000000L, &p->log_every));
+    CG_TRY(cg_cfg_int(cfg, S, "sample_every", 500, 0, 1000000000L, &p->sample_every));
+    CG_TRY(cg_cfg_int(cfg, S, "checkpoint_every", 1000, 0, 1000000000L, &p->checkpoint_every));
+    CG_TRY(cg_cfg_int(cfg, S, "nan_check_every", 1, 1, 1000000000L, &p->nan_check_every));
+    CG_TRY(cg_cfg_int(cfg, S, "samples", 64, 1, 1024, &v));
+    p->n_samples = (int)v;
+    CG_TRY(cg_cfg_float(cfg, S, "max_seconds", 0.0, 0.0, 1e9, &max_s));
+    p->max_seconds = max_s;
+    if (!*p->out) return cg_fail(CG_ERR_CONFIG, "[train] out is empty: name an output folder");
+    return CG_OK;
+}

@@ -1,0 +1,143 @@
+// train.h — public API of clgan's trainer: data sources (packed datasets, in-memory float data),
+// training parameters ([train]), the GAN training loop (vanilla/DCGAN with BCE, WGAN with weight
+// clipping), checkpoints that resume bit for bit, image grids and loss-curve plots.
+//
+// Reproducibility: every random draw is a pure function of (seed, counter) through Philox
+// (runtime.h), so the only state a resumed run needs is the counters saved in the checkpoint:
+//   data order   epoch e's permutation: Fisher-Yates driven by the stream {seed, SHUFFLE + e}
+//   flips        batch b, sample j: uniform at index b * batch + j of {seed, FLIP} < 0.5
+//   noise        noise batch k: normals at k * batch * nz ... of {seed, NOISE}
+//   fixed noise  the sample grid's z: normals of {seed, FIXED} from 0
+#ifndef CLGAN_TRAIN_H
+#define CLGAN_TRAIN_H
+
+#include "models.h"
+#include "nets.h"
+
+#include <signal.h>
+
+enum { CG_STREAM_INIT_G = 1, CG_STREAM_INIT_D = 2, CG_STREAM_FLIP = 3, CG_STREAM_NOISE = 4, CG_STREAM_FIXED = 5,
+       CG_STREAM_SHUFFLE = 1000 };
+
+// ---------------------------------------------------------------------------------------------
+// Data sources: a fixed set of `count` samples of shape [c, h, w] that load batches onto the device.
+
+typedef struct cg_data_source cg_data_source;
+struct cg_data_source {
+    int count, c, h, w;
+    // Writes samples idx[0..n) into x ([n, c, h, w], contiguous), sample j mirrored left-right when
+    // flip[j] != 0 (flip may be NULL). Values in [-1, 1] for images.
+    cg_status (*load)(cg_data_source *src, cg_ctx *ctx, const uint32_t *idx, const uint8_t *flip, int n,
+                      cg_tensor x);
+    void (*destroy)(cg_data_source *src);
+    void *state;
+};
+
+// A packed dataset (preprocess.h) mapped from disk: uint8 NHWC -> float NCHW on the device.
+cg_status cg_data_packed_open(cg_runtime *rt, const char *path, cg_data_source **out);
+// count samples of [c, h, w] floats, copied from data (dense NCHW).
+cg_status cg_data_memory_create(const float *data, int count, int c, int h, int w, cg_data_source **out);
+void cg_data_source_free(cg_data_source *src);
+
+// The permutation of epoch `epoch` of [0, count) (perm holds count entries).
+void cg_data_permutation(uint64_t seed, uint64_t epoch, uint32_t *perm, uint32_t count);
+
+// ---------------------------------------------------------------------------------------------
+// Training parameters ([train] in configs/*.ini).
+
+typedef enum { CG_LOSS_BCE, CG_LOSS_WASSERSTEIN } cg_loss_kind;
+
+typedef struct {
+    const char *dataset;     // packed dataset path
+    const char *out;         // output folder: checkpoints, samples, log.csv, loss.png
+    long iterations;         // generator steps; 0: epochs * batches per epoch
+    long epochs;
+    int batch_size;
+    long seed;
+    int flip;                // random horizontal flips
+    cg_loss_kind loss;
+    cg_opt_params opt_g, opt_d;
+    int n_critic;            // critic steps per generator step (1 for BCE models)
+    int n_critic_warmup;     // ... during the first warmup_steps generator steps and every warmup_every-th
+    long warmup_steps, warmup_every;
+    float clip;              // critic weight clipping (WGAN), 0 = none
+    long log_every, sample_every, checkpoint_every, nan_check_every;
+    int n_samples;           // images in the sample grid
+    double max_seconds;      // stop (with a checkpoint) after this much wall time; 0 = no limit
+    int quiet;               // no progress bar (tests)
+} cg_train_params;
+
+// Reads [train] (defaults by model type: dcgan/vanilla Adam 2e-4 (0.5, 0.999), wgan RMSprop 5e-5,
+// clip 0.01, n_critic 5 (100 warm-up)). wgan-gp fails with CG_ERR_CONFIG (needs double backward).
+cg_status cg_train_params_read(cg_config *cfg, const cg_model_config *mc, cg_train_params *p);
+
+// ---------------------------------------------------------------------------------------------
+// The trainer.
+
+typedef struct cg_trainer cg_trainer;
+
+// Logged every log_every generator steps.
+typedef struct {
+    long step;
+    float loss_d, loss_g;
+    float d_x, d_g_z;  // mean sigmoid(D(x)), mean sigmoid(D(G(z))) (BCE); mean scores (WGAN)
+} cg_train_record;
+
+// Builds the trainer around G and D (ownership passes to the trainer, also on failure) and data
+// (not owned). With G or D NULL the model of mc is built (models.h) and initialised: DCGAN-style
+// N(0, 0.02) for dcgan/wgan, PyTorch's Linear defaults for vanilla, from the Philox streams INIT_G/INIT_D.
+// config_text (may be NULL) is stored in checkpoints' metadata.
+cg_status cg_trainer_create(cg_ctx *ctx, const cg_train_params *p, const cg_model_config *mc, cg_seq *G, cg_seq *D,
+                            cg_data_source *data, const char *config_text, cg_trainer **out);
+void cg_trainer_free(cg_trainer *t);
+// PyTorch's default Linear/Conv initialisation, U(+-1/sqrt(fan_in)) for weights and biases, from r.
+cg_status cg_init_pytorch_default(cg_ctx *ctx, cg_seq *s, cg_rng r);
+// Restores everything a checkpoint holds; the next step continues exactly where it was saved.
+cg_status cg_trainer_resume(cg_trainer *t, const char *path);
+// Trains until p->iterations, the time limit or a stop request (*stop != 0, e.g. from SIGINT; may be
+// NULL). Writes log.csv, samples, checkpoints (checkpoint.safetensors, latest) and loss.png into p->out.
+// A NaN or Inf loss stops with CG_ERR_NUMERIC, naming the step, without saving over the last good checkpoint.
+cg_status cg_trainer_run(cg_trainer *t, volatile sig_atomic_t *stop);
+cg_status cg_trainer_save(cg_trainer *t, const char *path); // atomic
+long cg_trainer_step(const cg_trainer *t);
+cg_seq *cg_trainer_generator(cg_trainer *t);
+cg_seq *cg_trainer_discriminator(cg_trainer *t);
+const char *cg_trainer_checkpoint_path(const cg_trainer *t); // "" before the first save
+// Generator images of the fixed noise ([n_samples, C, H, W], host, malloc'd).
+cg_status cg_trainer_sample_fixed(cg_trainer *t, float **images);
+// Training history so far (valid until the next run).
+const cg_train_record *cg_trainer_history(const cg_trainer *t, int *n);
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints (checkpoint.c). Tensors: "generator.<state_dict name>", "discriminator.<name>",
+// "optimizer.generator.m" / ".v" (flat moments), likewise ".discriminator."; metadata: format,
+// counters, seed, model and the effective configuration.
+
+typedef struct {
+    long step, batches, noise_batches, opt_g_step, opt_d_step;
+    long seed;
+} cg_ckpt_counters;
+
+cg_status cg_checkpoint_save(cg_ctx *ctx, const char *path, cg_seq *G, cg_seq *D, cg_optimizer *og,
+                             cg_optimizer *od, const cg_ckpt_counters *c, const cg_model_config *mc,
+                             const char *config_text);
+cg_status cg_checkpoint_load(cg_ctx *ctx, const char *path, cg_seq *G, cg_seq *D, cg_optimizer *og,
+                             cg_optimizer *od, cg_ckpt_counters *c);
+// Loads the generator of a checkpoint into G: "generator.<name>" tensors, or a generator-only file
+// with bare state_dict names ("main.0.weight", e.g. exported from PyTorch).
+cg_status cg_checkpoint_load_generator(cg_ctx *ctx, const char *path, cg_seq *G);
+// The model configuration stored in a checkpoint's metadata (CG_ERR_NOT_FOUND when it has none).
+cg_status cg_checkpoint_model(const char *path, cg_model_config *mc);
+
+// ---------------------------------------------------------------------------------------------
+// Pictures (grid.c, plot.c).
+
+// Writes images [n, c, h, w] in [-1, 1] (c = 1 or 3) as a PNG grid, ceil(sqrt(n)) per row, 2-pixel
+// black padding (torchvision's make_grid look).
+cg_status cg_grid_write_png(const char *path, const float *images, int n, int c, int h, int w);
+cg_status cg_image_write_png(const char *path, const float *image, int c, int h, int w); // one image
+// Loss curves: Loss_D (blue) and Loss_G (orange) against the step, on a white canvas with axes
+// and tick marks; written atomically.
+cg_status cg_plot_losses(const char *path, const cg_train_record *r, int n);
+
+#endif

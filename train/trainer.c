@@ -1,0 +1,189 @@
+// trainer.c — the GAN training loop. One generator step ("iteration") is n_critic discriminator
+// steps followed by one generator step, as in pytorch/examples dcgan (BCE: real then fake through
+// D, G reuses the fake batch of the last D step) and the WGAN reference (critic clipped before
+// each step, 100 critic steps during warm-up and every 500th generator step, fresh noise for G).
+// Scalars are read back only to log, to check for NaN/Inf and before checkpoints.
+#include "trainer_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static cg_tensor scalar(cg_trainer *t, int i) { return cg_view(t->scal, (size_t)i, 1, 1, 1, 1); }
+
+// Real batch number t->batches into D's input: epoch permutation, flips, device conversion.
+static cg_status load_real(cg_trainer *t) {
+    int B = t->p.batch_size;
+    long epoch = t->batches / t->bpe, pos = t->batches % t->bpe;
+    if (epoch != t->perm_epoch) {
+        cg_data_permutation((uint64_t)t->p.seed, (uint64_t)epoch, t->perm, (uint32_t)t->data->count);
+        t->perm_epoch = epoch;
+    }
+    cg_rng fr = {(uint64_t)t->p.seed, CG_STREAM_FLIP};
+    for (int j = 0; j < B; j++) {
+        t->idx[j] = t->perm[(size_t)pos * B + j];
+        t->flip[j] = t->p.flip && cg_rng_uniform_at(fr, (uint64_t)t->batches * B + j) < 0.5f;
+    }
+    t->batches++;
+    return t->data->load(t->data, t->ctx, t->idx, t->flip, B, cg_seq_input(t->D));
+}
+
+// Noise batch number t->noise_batches into G's input, then G forward.
+static cg_status generate(cg_trainer *t) {
+    cg_tensor z = cg_seq_input(t->G);
+    cg_rng r = {(uint64_t)t->p.seed, CG_STREAM_NOISE};
+    CG_TRY(cg_rng_normal(t->ctx->rt, r, (uint64_t)t->noise_batches * cg_numel(z), z, 0.0f, 1.0f));
+    t->noise_batches++;
+    return cg_seq_forward(t->ctx, t->G, 1);
+}
+
+// Loss of D's output against the target (BCE: 1 real, 0 fake; Wasserstein: sign) into scalar i.
+static cg_status d_loss(cg_trainer *t, int real_target, int i) {
+    cg_tensor out = cg_seq_output(t->D), dout = cg_seq_doutput(t->D);
+    if (t->p.loss == CG_LOSS_BCE) return cg_bce_logits(t->ctx, out, real_target ? 1.0f : 0.0f, scalar(t, i), dout);
+    return cg_wasserstein(t->ctx, out, real_target ? -1.0f : 1.0f, scalar(t, i), dout);
+}
+
+// Mean of sigmoid(D output) (BCE) or of the scores (WGAN), read back for the log.
+static cg_status d_mean(cg_trainer *t, float *out) {
+    cg_tensor o = cg_seq_output(t->D);
+    CG_TRY(cg_tensor_read(t->ctx->rt, o, t->host_out));
+    double s = 0;
+    for (size_t i = 0; i < cg_numel(o); i++) {
+        double v = t->host_out[i];
+        s += t->p.loss == CG_LOSS_BCE ? 1.0 / (1.0 + exp(-v)) : v;
+    }
+    *out = (float)(s / (double)cg_numel(o));
+    return CG_OK;
+}
+
+static cg_status d_step(cg_trainer *t, int log) {
+    cg_ctx *ctx = t->ctx;
+    if (t->p.clip > 0.0f) CG_TRY(cg_clip(ctx, t->D->params, t->D->n_params, -t->p.clip, t->p.clip));
+    CG_TRY(cg_seq_zero_grad(ctx, t->D));
+    CG_TRY(load_real(t));
+    CG_TRY(cg_seq_forward(ctx, t->D, 1));
+    if (log) CG_TRY(d_mean(t, &t->rec.d_x));
+    CG_TRY(d_loss(t, 1, 0));
+    CG_TRY(cg_seq_backward(ctx, t->D, NULL));
+    CG_TRY(generate(t));
+    CG_TRY(cg_tensor_copy(ctx->rt, cg_seq_input(t->D), cg_seq_output(t->G)));
+    CG_TRY(cg_seq_forward(ctx, t->D, 1));
+    if (log) CG_TRY(d_mean(t, &t->rec.d_g_z));
+    CG_TRY(d_loss(t, 0, 1));
+    CG_TRY(cg_seq_backward(ctx, t->D, NULL));
+    t->od->step++;
+    return cg_optimizer_step(ctx, t->od, t->D->params, t->D->grads);
+}
+
+static cg_status g_step(cg_trainer *t) {
+    cg_ctx *ctx = t->ctx;
+    CG_TRY(cg_seq_zero_grad(ctx, t->G));
+    if (t->p.loss == CG_LOSS_WASSERSTEIN) {
+        CG_TRY(generate(t));
+        CG_TRY(cg_tensor_copy(ctx->rt, cg_seq_input(t->D), cg_seq_output(t->G)));
+    } // BCE: D's input still holds the fake batch of the last D step (pytorch/examples)
+    CG_TRY(cg_seq_forward(ctx, t->D, 1));
+    CG_TRY(d_loss(t, 1, 2));
+    cg_tensor dfake = cg_seq_doutput(t->G);
+    CG_TRY(cg_seq_backward(ctx, t->D, &dfake));
+    CG_TRY(cg_seq_backward(ctx, t->G, NULL));
+    t->og->step++;
+    return cg_optimizer_step(ctx, t->og, t->G->params, t->G->grads);
+}
+
+static int critic_steps(const cg_trainer *t) {
+    long s = t->step;
+    if (t->p.loss != CG_LOSS_WASSERSTEIN) return t->p.n_critic;
+    if (s < t->p.warmup_steps || (t->p.warmup_every && s % t->p.warmup_every == 0)) return t->p.n_critic_warmup;
+    return t->p.n_critic;
+}
+
+// Reads the three loss scalars into t->rec; CG_ERR_NUMERIC naming the step when one is not finite.
+static cg_status read_losses(cg_trainer *t) {
+    float s[3];
+    CG_TRY(cg_tensor_read(t->ctx->rt, cg_view(t->scal, 0, 1, 1, 1, 3), s));
+    t->rec.step = t->step;
+    t->rec.loss_d = s[0] + s[1];
+    t->rec.loss_g = s[2];
+    if (isfinite(s[0]) && isfinite(s[1]) && isfinite(s[2])) return CG_OK;
+    return cg_fail(CG_ERR_NUMERIC,
+                   "training diverged: a loss is not finite at iteration %ld (Loss_D real %g, fake %g, Loss_G %g); "
+                   "stopped without saving; the last good checkpoint is %s",
+                   t->step, (double)s[0], (double)s[1], (double)s[2], t->ckpt[0] ? t->ckpt : "(none saved yet)");
+}
+
+static int due(long step, long every) { return every > 0 && step % every == 0; }
+
+static cg_status save_outputs(cg_trainer *t, int samples) {
+    char path[1200];
+    if (samples) CG_TRY(cg_trainer_write_samples(t));
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", t->p.out);
+    CG_TRY(cg_trainer_save(t, path));
+    snprintf(t->ckpt, sizeof t->ckpt, "%s", path);
+    snprintf(path, sizeof path, "%s/loss.png", t->p.out);
+    return cg_plot_losses(path, t->hist, t->n_hist);
+}
+
+static long total_steps(const cg_trainer *t) {
+    if (t->p.iterations) return t->p.iterations;
+    long batches = t->p.epochs * t->bpe, per = t->p.loss == CG_LOSS_WASSERSTEIN ? t->p.n_critic : t->p.n_critic;
+    return (batches + per - 1) / per;
+}
+
+cg_status cg_trainer_run(cg_trainer *t, volatile sig_atomic_t *stop) {
+    long total = total_steps(t);
+    CG_TRY(cg_mkdir_p(t->p.out));
+    CG_TRY(cg_trainer_log_open(t));
+    cg_progress *bar = t->p.quiet ? NULL : cg_progress_begin("train", (uint64_t)total, "it", stderr);
+    if (bar) cg_progress_update(bar, (uint64_t)t->step, NULL);
+    double t0 = now_s();
+    cg_status st = CG_OK;
+    const char *why = "done";
+    char status[96] = "";
+    while (t->step < total) {
+        int log = due(t->step + 1, t->p.log_every) || t->step + 1 == total;
+        int n = critic_steps(t);
+        for (int i = 0; st == CG_OK && i < n; i++) st = d_step(t, log && i == n - 1);
+        if (st == CG_OK) st = g_step(t);
+        if (st != CG_OK) break;
+        t->step++;
+        int ckpt = due(t->step, t->p.checkpoint_every), sample = due(t->step, t->p.sample_every);
+        if (log || ckpt || due(t->step, t->p.nan_check_every)) {
+            st = read_losses(t);
+            if (st != CG_OK) break;
+        }
+        if (log) {
+            st = cg_trainer_log_record(t);
+            if (st != CG_OK) break;
+            snprintf(status, sizeof status, "Loss_D %.3f Loss_G %.3f", (double)t->rec.loss_d, (double)t->rec.loss_g);
+        }
+        if (bar) cg_progress_update(bar, (uint64_t)t->step, status[0] ? status : NULL);
+        int stopping = (stop && *stop) || (t->p.max_seconds > 0 && now_s() - t0 >= t->p.max_seconds);
+        if (stopping && t->step < total) {
+            why = stop && *stop ? "interrupted" : "time limit";
+            st = read_losses(t);
+            if (st == CG_OK) st = save_outputs(t, 1);
+            break;
+        }
+        if (ckpt && t->step < total) st = save_outputs(t, 0);
+        if (st == CG_OK && sample && t->step < total) st = cg_trainer_write_samples(t);
+        if (st != CG_OK) break;
+    }
+    if (st == CG_OK && !strcmp(why, "done")) {
+        st = read_losses(t);
+        if (st == CG_OK) st = save_outputs(t, 1);
+    }
+    if (bar) cg_progress_end(bar);
+    cg_trainer_log_close(t);
+    if (st == CG_OK && !t->p.quiet)
+        fprintf(stderr, "train: %s at iteration %ld of %ld (%.1f s)\n", why, t->step, total, now_s() - t0);
+    return st;
+}

@@ -1,0 +1,40 @@
+// trainer_internal.h — the trainer's state, shared by trainer.c (the loop), trainer_setup.c
+// (construction, resume, samples) and train_log.c (log.csv and the in-memory history).
+#ifndef CLGAN_TRAINER_INTERNAL_H
+#define CLGAN_TRAINER_INTERNAL_H
+
+#include "train.h"
+
+#include <stdio.h>
+
+struct cg_trainer {
+    cg_ctx *ctx;
+    cg_train_params p;
+    cg_model_config mc;
+    cg_seq *G, *D;
+    cg_optimizer *og, *od;
+    cg_data_source *data;
+    char *config_text;
+    cl_mem scal;          // [0] D loss on real, [1] D loss on fake, [2] G loss
+    long step;            // generator steps done
+    long batches;         // real batches consumed (data order, flips)
+    long noise_batches;   // noise batches drawn
+    long bpe;             // batches per epoch (the last partial batch is dropped)
+    uint32_t *perm;       // permutation of perm_epoch
+    long perm_epoch;
+    uint32_t *idx;
+    uint8_t *flip;
+    float *host_out;      // D output, read back to log
+    cg_train_record rec;  // the latest scalars
+    cg_train_record *hist;
+    int n_hist, cap_hist;
+    FILE *log;
+    char ckpt[1200];
+};
+
+cg_status cg_trainer_write_samples(cg_trainer *t); // samples.png (+ samples/step_N.png)
+cg_status cg_trainer_log_open(cg_trainer *t);      // log.csv: keeps rows up to t->step, loads them
+cg_status cg_trainer_log_record(cg_trainer *t);    // appends t->rec to the file and the history
+void cg_trainer_log_close(cg_trainer *t);
+
+#endif
