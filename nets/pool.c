@@ -48,7 +48,7 @@ static cg_status pool_out_shape(const cg_layer *l, const int in[4], int out[4]) 
 static size_t pool_workspace(const cg_layer *l, const int in[4]) { return 0; }
 
 static cg_status check_output(const cg_layer *l, cg_tensor x, cg_tensor y) {
-    int in[4] = {x.n, x.c, x.h, x.w}, out[4];
+    int in[4] = {x.n, x.c, x.h, x.w}, out[4] = {0, 0, 0, 0};
     CG_TRY(pool_out_shape(l, in, out));
     if (cg_numel(x) > UINT32_MAX) // the kernels index elements with 32 bits
         return cg_fail(CG_ERR_INVALID_ARG, "%s %s: %zu elements exceed 2^32 - 1", l->kind, l->name, cg_numel(x));

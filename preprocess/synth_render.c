@@ -431,7 +431,7 @@ static void shade_pixel(const synth_scene *sc, int ix, int iy, const float *row_
     p.head = p.x > box[0] && p.x < box[1] && p.y > box[2] && p.y < box[3] ? synth_cover(head_dist(sc, p.x, p.y), 1.0f)
                                                                           : 0.0f;
     p.hair_d = hair_region(sc, &p);
-    float hair_a = synth_cover(p.hair_d, 1.5f * sc->s), hair_col[3];
+    float hair_a = synth_cover(p.hair_d, 1.5f * sc->s), hair_col[3] = {0.0f, 0.0f, 0.0f};
     if (hair_a > 0.0f) hair_colour(sc, &p, hair_col);
     int ears = fabsf(p.y - (sc->ey + sc->ear_v)) < sc->ear_ry + 2.0f;
 
