@@ -7,36 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-// Placeholders until the parts they measure exist; each names the API it waits for.
-static int not_built(char *reason, size_t len, const char *what) {
-    snprintf(reason, len, "not built yet (%s)", what);
-    return 0;
-}
-
-static int train_available(char *reason, size_t len) {
-    return not_built(reason, len, "train/: the DCGAN trainer's bench entry point has not landed");
-}
-static int inception_available(char *reason, size_t len) {
-    return not_built(reason, len, "metrics/: the Inception-v3 feature bench entry point has not landed");
-}
-static int preprocess_available(char *reason, size_t len) {
-    return not_built(reason, len, "preprocess/: cg_preprocess_bench is not wired into clgan bench yet");
-}
-
-static cg_status run_unavailable(cg_runtime *rt, int device_index, const bench_options *opt, bench_report *rep) {
-    return cg_fail(CG_ERR_NOT_FOUND, "this suite is not built yet");
-}
-
-static const bench_suite suite_train = {
-    "train", "DCGAN 64x64 training iterations (G and D, batch 64, Adam), images/s", train_available, run_unavailable};
-static const bench_suite suite_inception = {
-    "inception", "Inception-v3 (FID variant) feature extraction, images/s", inception_available, run_unavailable};
-static const bench_suite suite_preprocess = {
-    "preprocess", "CelebA preprocessing (decode, filter, crop, resize), images/s", preprocess_available,
-    run_unavailable};
-
-static const bench_suite *const suites[] = {&bench_suite_gemm, &bench_suite_conv, &suite_train, &suite_inception,
-                                            &suite_preprocess};
+static const bench_suite *const suites[] = {&bench_suite_gemm, &bench_suite_conv, &bench_suite_train,
+                                            &bench_suite_inception, &bench_suite_preprocess};
 
 const bench_suite *const *bench_suites(int *count) {
     *count = (int)(sizeof suites / sizeof suites[0]);

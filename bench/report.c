@@ -215,7 +215,7 @@ char *bench_report_csv(const bench_report *r) {
 
 static void md_table(const bench_report *r, FILE *f) {
     fprintf(f, "| suite | case | shape | device | impl | check | median ms | min ms | max ms | rate | "
-               "OpenBLAS | ratio | ratio of mins | status |\n");
+               "reference (OpenBLAS or PyTorch) | ratio | ratio of mins | status |\n");
     fprintf(f, "|---|---|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|---|\n");
     for (int i = 0; i < r->n_rows; i++) {
         const bench_row *w = &r->rows[i];

@@ -1,5 +1,5 @@
 // test_bench.c — `clgan bench --quick` end to end (every report parses and holds the expected,
-// checked rows; unbuilt suites are listed as skipped) and the pieces behind it: report formats,
+// checked rows of every suite, train, inception and preprocess included) and the pieces behind it: report formats,
 // the GEMM check catching a wrong product, and the timing loop. Nothing here depends on speed.
 #include "bench.h"
 #include "test_util.h"
@@ -104,6 +104,21 @@ static int check_json(const char *text, int n_devices) {
             CHECK(status && !strcmp(status, "ok") && cJSON_IsTrue(cJSON_GetObjectItem(r, "checked")),
                   "suite %s: status '%s'", suites[i]->name, status ? status : "(none)");
     }
+    // The whole-pipeline suites: every case present, checked, timed.
+    static const char *const wired[][2] = {
+        {"train", "dcgan"},          {"train", "wgan"},         {"train", "vanilla"},
+        {"inception", "features"},   {"inception", "fid"},      {"preprocess", "decode"},
+        {"preprocess", "filter"},    {"preprocess", "upload"},  {"preprocess", "crop_resize"},
+        {"preprocess", "brightness"}, {"preprocess", "pipeline"},
+    };
+    for (size_t i = 0; i < sizeof wired / sizeof wired[0]; i++) {
+        const cJSON *r = find_row(rows, wired[i][0], wired[i][1]);
+        const char *status = r ? cJSON_GetStringValue(cJSON_GetObjectItem(r, "status")) : NULL;
+        CHECK(status && !strcmp(status, "ok") && cJSON_IsTrue(cJSON_GetObjectItem(r, "checked")) &&
+                  num(r, "rate") > 0,
+              "%s %s: status '%s', rate %g", wired[i][0], wired[i][1], status ? status : "(no row)",
+              r ? num(r, "rate") : 0.0);
+    }
     int n_rows = cJSON_GetArraySize(rows);
     cJSON_Delete(root_json);
     return n_rows;
@@ -126,7 +141,7 @@ static void test_cli(void) {
     CHECK(json && csv && md && out, "bench reports missing");
     int n_rows = json ? check_json(json, 1) : -1;
     int lines = 0, fields = csv ? csv_shape(csv, &lines) : -1;
-    CHECK(fields == 23 && lines == 1 + n_rows && n_rows >= 3 + 4, "bench.csv: %d fields per line, %d lines, %d rows",
+    CHECK(fields == 23 && lines == 1 + n_rows && n_rows >= 3 + 4 + 11, "bench.csv: %d fields per line, %d lines, %d rows",
           fields, lines, n_rows);
     CHECK(md && strstr(md, "| gemm | 64^3 |") && strstr(md, "| gemm | odd nt |") && strstr(md, "- device "),
           "bench.md lacks the gemm rows or the device header");
