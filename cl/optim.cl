@@ -78,11 +78,3 @@ __kernel void clip_values(__global float *p, ulong n, float lo, float hi) {
     float x = p[i];
     p[i] = x < lo ? lo : (x > hi ? hi : x);
 }
-
-// fill_values: p[off + i] = value for i < n. A kernel rather than clEnqueueFillBuffer, whose
-// writes Oclgrind 21.10 does not record (later reads would be reported as uninitialised).
-__kernel void fill_values(__global float *p, ulong off, ulong n, float value) {
-    size_t i = get_global_id(0);
-    if (i >= n) return;
-    p[off + i] = value;
-}

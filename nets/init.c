@@ -6,15 +6,6 @@
 
 #include <string.h>
 
-// buf[off, off + n) = v, by the fill_values kernel of cl/optim.cl (which Oclgrind can follow).
-static cg_status fill(cg_runtime *rt, cl_mem buf, size_t off, size_t n, float v) {
-    if (n == 0) return CG_OK;
-    cl_kernel k;
-    CG_TRY(cg_kernel_get(rt, "optim", "fill_values", &k));
-    cl_ulong o = off, count = n;
-    return cg_launch1d(rt, k, n, sizeof(cl_mem), &buf, sizeof o, &o, sizeof count, &count, sizeof v, &v, (size_t)0);
-}
-
 static cg_status check_target(const char *fn, cg_tensor t) {
     if (!cg_is_contiguous(t)) return cg_fail(CG_ERR_INVALID_ARG, "%s: the tensor view is strided", fn);
     return CG_OK;
@@ -58,7 +49,7 @@ cg_status cg_init_dcgan(cg_ctx *ctx, cg_seq *s, cg_rng r) {
             if (!strcmp(p->name, "weight"))
                 st = cg_init_normal(ctx, p->w, param_rng(r, full), conv ? 0.0f : 1.0f, 0.02f);
             else if (!strcmp(p->name, "bias"))
-                st = fill(ctx->rt, p->w.buf, p->w.off, cg_numel(p->w), 0.0f);
+                st = cg_tensor_fill(ctx->rt, cg_view(p->w.buf, p->w.off, 1, 1, 1, (int)cg_numel(p->w)), 0.0f);
             if (st != CG_OK) return cg_fail_context(st, "initialising %s", full);
         }
     }

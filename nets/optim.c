@@ -54,18 +54,9 @@ static double typed(float x) {
     return (double)x;
 }
 
-// buf[off, off + n) = v, by the fill_values kernel of cl/optim.cl (which Oclgrind can follow).
-static cg_status fill(cg_runtime *rt, cl_mem buf, size_t off, size_t n, float v) {
-    if (n == 0) return CG_OK;
-    cl_kernel k;
-    CG_TRY(cg_kernel_get(rt, "optim", "fill_values", &k));
-    cl_ulong o = off, count = n;
-    return cg_launch1d(rt, k, n, sizeof(cl_mem), &buf, sizeof o, &o, sizeof count, &count, sizeof v, &v, (size_t)0);
-}
-
 static cg_status alloc_zeroed(cg_ctx *ctx, size_t n, cl_mem *out) {
     CG_TRY(cg_buffer_alloc(ctx->rt, n, out));
-    return fill(ctx->rt, *out, 0, n, 0.0f);
+    return cg_tensor_fill(ctx->rt, cg_view(*out, 0, 1, 1, 1, (int)n), 0.0f);
 }
 
 cg_status cg_optimizer_create(cg_ctx *ctx, cg_opt_params p, size_t n_params, cg_optimizer **out) {

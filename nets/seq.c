@@ -36,15 +36,6 @@ static cg_status infer_shapes(const cg_seq *s, int batch, int (*shapes)[4]) {
     return CG_OK;
 }
 
-// buf[off, off + n) = v, by the fill_values kernel of cl/optim.cl (which Oclgrind can follow).
-static cg_status fill(cg_runtime *rt, cl_mem buf, size_t off, size_t n, float v) {
-    if (n == 0) return CG_OK;
-    cl_kernel k;
-    CG_TRY(cg_kernel_get(rt, "optim", "fill_values", &k));
-    cl_ulong o = off, count = n;
-    return cg_launch1d(rt, k, n, sizeof(cl_mem), &buf, sizeof o, &o, sizeof count, &count, sizeof v, &v, (size_t)0);
-}
-
 static cg_tensor param_view(cl_mem buf, size_t off, const cg_param *p) {
     int d[4] = {1, 1, 1, 1};
     for (int k = 0; k < p->ndim && k < 4; k++) d[k] = p->shape[k];
@@ -72,9 +63,9 @@ static cg_status bind_params(cg_ctx *ctx, cg_seq *s) {
     CG_TRY(cg_buffer_alloc(ctx->rt, np, &s->params));
     CG_TRY(cg_buffer_alloc(ctx->rt, np, &s->grads));
     CG_TRY(cg_buffer_alloc(ctx->rt, nb, &s->buffers));
-    CG_TRY(fill(ctx->rt, s->params, 0, np, 0.0f));
-    CG_TRY(fill(ctx->rt, s->grads, 0, np, 0.0f));
-    CG_TRY(fill(ctx->rt, s->buffers, 0, nb, 0.0f));
+    CG_TRY(cg_tensor_fill(ctx->rt, cg_view(s->params, 0, 1, 1, 1, (int)np), 0.0f));
+    CG_TRY(cg_tensor_fill(ctx->rt, cg_view(s->grads, 0, 1, 1, 1, (int)np), 0.0f));
+    CG_TRY(cg_tensor_fill(ctx->rt, cg_view(s->buffers, 0, 1, 1, 1, (int)nb), 0.0f));
     np = nb = 0;
     for (int i = 0; i < s->n_layers; i++) {
         cg_layer *l = s->layers[i];
@@ -84,12 +75,14 @@ static cg_status bind_params(cg_ctx *ctx, cg_seq *s) {
             if (p->trainable) {
                 p->w = param_view(s->params, np, p);
                 p->dw = param_view(s->grads, np, p);
-                if (is_norm(l->kind) && !strcmp(p->name, "weight")) CG_TRY(fill(ctx->rt, s->params, np, numel, 1.0f));
+                if (is_norm(l->kind) && !strcmp(p->name, "weight"))
+                    CG_TRY(cg_tensor_fill(ctx->rt, cg_view(s->params, np, 1, 1, 1, (int)numel), 1.0f));
                 np += numel;
             } else {
                 p->w = param_view(s->buffers, nb, p);
                 memset(&p->dw, 0, sizeof p->dw);
-                if (!strcmp(p->name, "running_var")) CG_TRY(fill(ctx->rt, s->buffers, nb, numel, 1.0f));
+                if (!strcmp(p->name, "running_var"))
+                    CG_TRY(cg_tensor_fill(ctx->rt, cg_view(s->buffers, nb, 1, 1, 1, (int)numel), 1.0f));
                 nb += numel;
             }
         }
@@ -258,7 +251,9 @@ cg_status cg_seq_backward(cg_ctx *ctx, cg_seq *s, const cg_tensor *dx) {
     return CG_OK;
 }
 
-cg_status cg_seq_zero_grad(cg_ctx *ctx, cg_seq *s) { return fill(ctx->rt, s->grads, 0, s->n_params, 0.0f); }
+cg_status cg_seq_zero_grad(cg_ctx *ctx, cg_seq *s) {
+    return cg_tensor_fill(ctx->rt, cg_view(s->grads, 0, 1, 1, 1, (int)s->n_params), 0.0f);
+}
 
 cg_param *cg_seq_find(cg_seq *s, const char *name) {
     for (int i = 0; i < s->n_layers; i++) {
