@@ -21,32 +21,6 @@ typedef struct {
     int training; // mode of the most recent forward; -1 before the first
 } bn_state;
 
-// Sets the (size, pointer) args of a work-group kernel, adds its local scratch (one float per
-// work-item) as the last argument and runs `groups` work-groups of a power-of-two size.
-static cg_status launch_groups(cg_runtime *rt, cl_kernel k, size_t groups, ...) {
-    va_list ap;
-    va_start(ap, groups);
-    cl_uint idx = 0;
-    for (size_t size; (size = va_arg(ap, size_t)) != 0; idx++) {
-        const void *ptr = va_arg(ap, const void *);
-        cl_int err = clSetKernelArg(k, idx, size, ptr);
-        if (err != CL_SUCCESS) {
-            va_end(ap);
-            return cg_fail(err, "setting argument %u of a batchnorm kernel failed: %s", idx, cg_status_name(err));
-        }
-    }
-    va_end(ap);
-    size_t limit = cg_rt_work_group(rt), kernel_max = 0, local = 1;
-    if (clGetKernelWorkGroupInfo(k, cg_rt_device(rt)->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max,
-                                 &kernel_max, NULL) == CL_SUCCESS && kernel_max > 0 && kernel_max < limit)
-        limit = kernel_max;
-    while (local * 2 <= limit) local *= 2;
-    CG_CL(clSetKernelArg(k, idx, local * sizeof(float), NULL));
-    size_t global = groups * local;
-    CG_CL(clEnqueueNDRangeKernel(cg_rt_queue(rt), k, 1, NULL, &global, &local, 0, NULL, NULL));
-    return CG_OK;
-}
-
 static cg_status bn_out_shape(const cg_layer *l, const int in[4], int out[4]) {
     const bn_state *s = l->state;
     if (in[0] < 0 || in[1] != s->p.c || in[2] < 1 || in[3] < 1)
@@ -105,7 +79,7 @@ static cg_status bn_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, 
     cg_status st;
     if (training) {
         CG_TRY(cg_kernel_get(rt, "bn", "bn_stats", &k));
-        st = launch_groups(rt, k, C, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof N, &N,
+        st = cg_launch_groups(rt, k, C, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof N, &N,
                            sizeof C, &C, sizeof HW, &HW, sizeof eps, &eps, sizeof momentum, &momentum,
                            sizeof(cl_mem), &s->st, sizeof(cl_mem), &prm->w.buf,
                            sizeof rmoff, &rmoff, sizeof(cl_mem), &prv->w.buf, sizeof rvoff, &rvoff, (size_t)0);
@@ -144,7 +118,7 @@ static cg_status bn_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y,
     cl_uint n = (cl_uint)cg_numel(x);
     cl_kernel k;
     CG_TRY(cg_kernel_get(rt, "bn", "bn_bwd_reduce", &k));
-    cg_status st = launch_groups(rt, k, C, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn,
+    cg_status st = cg_launch_groups(rt, k, C, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn,
                                  sizeof(cl_mem), &dy.buf, sizeof dyoff, &dyoff, sizeof dysn, &dysn, sizeof N, &N,
                                  sizeof C, &C, sizeof HW, &HW, sizeof(cl_mem), &s->st, sizeof(cl_mem), &pw->dw.buf,
                                  sizeof dwoff, &dwoff, sizeof(cl_mem), &pb->dw.buf, sizeof dboff, &dboff, (size_t)0);

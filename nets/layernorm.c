@@ -17,32 +17,6 @@ typedef struct {
     int have_stats;  // a forward has run
 } ln_state;
 
-// Sets the (size, pointer) args of a work-group kernel, adds its local scratch (one float per
-// work-item) as the last argument and runs `groups` work-groups of a power-of-two size.
-static cg_status launch_groups(cg_runtime *rt, cl_kernel k, size_t groups, ...) {
-    va_list ap;
-    va_start(ap, groups);
-    cl_uint idx = 0;
-    for (size_t size; (size = va_arg(ap, size_t)) != 0; idx++) {
-        const void *ptr = va_arg(ap, const void *);
-        cl_int err = clSetKernelArg(k, idx, size, ptr);
-        if (err != CL_SUCCESS) {
-            va_end(ap);
-            return cg_fail(err, "setting argument %u of a layernorm kernel failed: %s", idx, cg_status_name(err));
-        }
-    }
-    va_end(ap);
-    size_t limit = cg_rt_work_group(rt), kernel_max = 0, local = 1;
-    if (clGetKernelWorkGroupInfo(k, cg_rt_device(rt)->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max,
-                                 &kernel_max, NULL) == CL_SUCCESS && kernel_max > 0 && kernel_max < limit)
-        limit = kernel_max;
-    while (local * 2 <= limit) local *= 2;
-    CG_CL(clSetKernelArg(k, idx, local * sizeof(float), NULL));
-    size_t global = groups * local;
-    CG_CL(clEnqueueNDRangeKernel(cg_rt_queue(rt), k, 1, NULL, &global, &local, 0, NULL, NULL));
-    return CG_OK;
-}
-
 static cg_status ln_out_shape(const cg_layer *l, const int in[4], int out[4]) {
     const ln_state *s = l->state;
     if (in[0] < 0 || in[1] != s->p.c || in[2] != s->p.h || in[3] != s->p.w)
@@ -104,7 +78,7 @@ static cg_status ln_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, 
     cl_ulong woff = affine ? l->params[P_WEIGHT].w.off : 0, boff = affine ? l->params[P_BIAS].w.off : 0;
     cl_kernel k;
     CG_TRY(cg_kernel_get(rt, "bn", "ln_stats", &k));
-    cg_status st = launch_groups(rt, k, N, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof N,
+    cg_status st = cg_launch_groups(rt, k, N, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof N,
                                  &N, sizeof D, &D, sizeof eps, &eps, sizeof(cl_mem), &s->st, (size_t)0);
     if (st != CG_OK) return cg_fail_context(st, "%s %s forward statistics", l->kind, l->name);
     CG_TRY(cg_kernel_get(rt, "bn", "ln_apply", &k));
@@ -147,7 +121,7 @@ static cg_status ln_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y,
     if (!dx) return CG_OK;
 
     CG_TRY(cg_kernel_get(rt, "bn", "ln_bwd_reduce", &k));
-    st = launch_groups(rt, k, N, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof(cl_mem),
+    st = cg_launch_groups(rt, k, N, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof(cl_mem),
                        &dy.buf, sizeof dyoff, &dyoff, sizeof dysn, &dysn, sizeof N, &N, sizeof D, &D, sizeof(cl_mem),
                        &s->st, sizeof affine, &affine, sizeof(cl_mem), &w, sizeof woff, &woff, (size_t)0);
     if (st != CG_OK) return cg_fail_context(st, "%s %s backward reduction", l->kind, l->name);

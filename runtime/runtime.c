@@ -119,37 +119,60 @@ cg_status cg_rt_finish(cg_runtime *rt) {
     return CG_OK;
 }
 
-cg_status cg_launch1d(cg_runtime *rt, cl_kernel k, size_t n, ...) {
-    va_list ap;
-    va_start(ap, n);
+// Sets the (size, pointer) argument pairs of ap, terminated by a size of 0; *next is the next index.
+static cg_status set_args(cl_kernel k, va_list ap, cl_uint *next) {
     cl_uint idx = 0;
-    for (;;) {
-        size_t size = va_arg(ap, size_t);
-        if (size == 0) break;
+    for (size_t size; (size = va_arg(ap, size_t)) != 0; idx++) {
         const void *ptr = va_arg(ap, const void *);
         cl_int err = clSetKernelArg(k, idx, size, ptr);
         if (err != CL_SUCCESS) {
-            va_end(ap);
             char name[128] = "?";
             clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
             return cg_fail(err, "setting argument %u of kernel %s failed: %s", idx, name, cg_status_name(err));
         }
-        idx++;
     }
-    va_end(ap);
-    if (n == 0) return CG_OK;
+    *next = idx;
+    return CG_OK;
+}
+
+// The vendor's work-group size, or less where the kernel allows less (register pressure on GPUs).
+static size_t kernel_work_group(const cg_runtime *rt, cl_kernel k) {
     size_t local = rt->work_group, kernel_max = 0;
-    // A kernel may allow less than the vendor default (register pressure on GPUs).
     if (clGetKernelWorkGroupInfo(k, rt->dev.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max, &kernel_max,
                                  NULL) == CL_SUCCESS && kernel_max > 0 && kernel_max < local)
         local = kernel_max;
-    size_t global = (n + local - 1) / local * local;
+    return local;
+}
+
+static cg_status enqueue(cg_runtime *rt, cl_kernel k, size_t global, size_t local) {
     cl_int err = clEnqueueNDRangeKernel(rt->queue, k, 1, NULL, &global, &local, 0, NULL, NULL);
-    if (err != CL_SUCCESS) {
-        char name[128] = "?";
-        clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
-        return cg_fail(err, "launching kernel %s (global %zu, local %zu) on %s failed: %s", name, global, local,
-                       rt->dev.name, cg_status_name(err));
-    }
-    return CG_OK;
+    if (err == CL_SUCCESS) return CG_OK;
+    char name[128] = "?";
+    clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
+    return cg_fail(err, "launching kernel %s (global %zu, local %zu) on %s failed: %s", name, global, local,
+                   rt->dev.name, cg_status_name(err));
+}
+
+cg_status cg_launch1d(cg_runtime *rt, cl_kernel k, size_t n, ...) {
+    va_list ap;
+    va_start(ap, n);
+    cl_uint next;
+    cg_status st = set_args(k, ap, &next);
+    va_end(ap);
+    if (st != CG_OK || n == 0) return st;
+    size_t local = kernel_work_group(rt, k);
+    return enqueue(rt, k, (n + local - 1) / local * local, local);
+}
+
+cg_status cg_launch_groups(cg_runtime *rt, cl_kernel k, size_t groups, ...) {
+    va_list ap;
+    va_start(ap, groups);
+    cl_uint next;
+    cg_status st = set_args(k, ap, &next);
+    va_end(ap);
+    if (st != CG_OK) return st;
+    size_t limit = kernel_work_group(rt, k), local = 1;
+    while (local * 2 <= limit) local *= 2;
+    CG_CL(clSetKernelArg(k, next, local * sizeof(float), NULL));
+    return enqueue(rt, k, groups * local, local);
 }

@@ -159,6 +159,9 @@ const char *cg_embedded_source(const char *file); // "rng.cl" -> source text, or
 // Launch helper: 1-D global size rounded up to the work-group size; kernels guard `if (i >= n)`.
 // Args are given as (size, pointer) pairs terminated by 0: cg_launch1d(rt, k, n, sizeof(cl_mem), &buf, 0).
 cg_status cg_launch1d(cg_runtime *rt, cl_kernel k, size_t n, ...);
+// Work-group launch for reductions: `groups` work-groups of the largest power-of-two size the vendor
+// table and the kernel allow; one float of local scratch per work-item is added as the last argument.
+cg_status cg_launch_groups(cg_runtime *rt, cl_kernel k, size_t groups, ...);
 
 // ---------------------------------------------------------------------------------------------
 // Tensors: a view (buffer + element offset + NCHW shape) into a buffer the caller owns. float32.
