@@ -68,26 +68,6 @@ static inline double parity_compare(const char *what, const float *a, const floa
     return rel;
 }
 
-// Like parity_compare, for results downstream of a ReLU whose input lies within rounding of 0 for
-// a few elements (the mask, and so the gradient, flips there): at most frac of the elements may
-// exceed tol, and none loose_tol (both relative to max |b|).
-static inline double parity_compare_kinked(const char *what, const float *a, const float *b, size_t n, double tol,
-                                    double loose_tol, double frac) {
-    double worst = 0, mag = 0;
-    size_t over = 0;
-    for (size_t i = 0; i < n; i++) mag = fmax(mag, fabs(b[i]));
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs((double)a[i] - b[i]) / fmax(mag, 1e-30);
-        worst = fmax(worst, e);
-        over += !(e <= tol);
-    }
-    CHECK(worst <= loose_tol && (double)over <= frac * (double)n,
-          "%s: %zu of %zu elements beyond %.0e of max |torch| (allowed %.2g%%), worst %.3g (limit %.0e)", what, over,
-          n, tol, 100 * frac, worst, loose_tol);
-    fprintf(stderr, "  %-40s max |err| / max |torch| = %.2e; %zu of %zu beyond %.0e\n", what, worst, over, n, tol);
-    return worst;
-}
-
 // Device tensor t against golden data, relative to the golden's max magnitude.
 static inline double parity_compare_dev(cg_runtime *rt, const char *what, cg_tensor t, const float *want, size_t n,
                                  double tol) {

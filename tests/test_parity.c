@@ -13,12 +13,17 @@
 //          parameter and running statistic of G and D after the step within 1e-4 of the tensor's
 //          max |value|, except that weights whose gradient is too small for its sign to be
 //          determined (below 1e-4 of the tensor's max) may differ by up to 2 lr more (Adam's first
-//          step is lr * sign(gradient)). G's gradients and updated weights lie downstream of ReLUs
-//          whose inputs come within float rounding of 0 in a few places (clgan and torch then pick
-//          different masks; measured: one element of G's main.11 input at these seeds moves G's
-//          gradients by up to 6e-3 of their max): G's gradients must be within 2e-2 of the
-//          tensor's max; G's updated weights may exceed 1e-4 in at most 1% of a tensor's elements,
-//          none 2e-2.
+//          step is lr * sign(gradient)).
+//          ReLU kinks: a few inputs of G's ReLUs (BatchNorm outputs) lie within float rounding of 0,
+//          so clgan and torch may put them on opposite sides of the kink; the differing mask then
+//          moves G's gradients by far more than 1e-4 (BatchNorm backward spreads it; at these
+//          seeds one element of main.11's input, 1.3e-7 of its max, moves them by 6.5e-3). So
+//          before G's backward, each ReLU input is compared with torch's (reluG/<name>, within 1e-4
+//          of max |torch|); every element with a different sign (x > 0) must have |torch| below
+//          1e-5 of that tensor's max |torch| (15x the largest forward error measured, 6.8e-7),
+//          else it is a failure, and there clgan's input is set to torch's value, so that the
+//          ReLU backward (which masks by x > 0) follows torch. G's gradients and updated
+//          parameters are then held to the same 1e-4 as D's. The flips per layer are printed.
 #include "models.h"
 #include "parity_util.h"
 
@@ -186,12 +191,57 @@ static float mean_sigmoid(cg_runtime *rt, cg_tensor logits) {
     return (float)(s / n);
 }
 
+// One ReLU's input x (clgan's BatchNorm output) against torch's: within 1e-4 of max |torch| as a
+// whole, and where the sides of the kink (x > 0) differ, |torch| must be below kink_tol of max
+// |torch|. There clgan's x is overwritten with torch's value, so that the ReLU backward (it masks by
+// x > 0) takes torch's mask. Returns the number of such flips.
+static int align_relu_input(cg_runtime *rt, const char *what, cg_tensor x, const float *want, size_t n,
+                            double kink_tol) {
+    if (cg_numel(x) != n) {
+        CHECK(0, "%s: %zu floats on the device, %zu in torch", what, cg_numel(x), n);
+        return 0;
+    }
+    float *h = malloc(n * sizeof *h);
+    CHECK_OK(cg_tensor_read(rt, x, h));
+    parity_compare(what, h, want, n, 1e-4);
+    double mag = 0;
+    for (size_t k = 0; k < n; k++) mag = fmax(mag, fabs(want[k]));
+    int flips = 0;
+    for (size_t k = 0; k < n; k++) {
+        if ((h[k] > 0) == (want[k] > 0)) continue;
+        CHECK(fabs(want[k]) <= kink_tol * mag, "%s: [%zu] = %.9g, torch %.9g: opposite sides of the ReLU kink, "
+              "but |torch| is %.3g of max |torch| (limit %.0e)", what, k, h[k], want[k], fabs(want[k]) / mag, kink_tol);
+        fprintf(stderr, "  %-40s [%zu] = %.9g, torch %.9g (%.2e of max |torch|): mask set to torch's\n", what, k,
+                h[k], want[k], fabs(want[k]) / mag);
+        h[k] = want[k];
+        flips++;
+    }
+    if (flips) CHECK_OK(cg_tensor_write(rt, x, h));
+    free(h);
+    return flips;
+}
+
+// Every ReLU input of s against <prefix>/<ReLU name> in it (see align_relu_input).
+static void align_relu_masks(cg_ctx *ctx, cg_seq *s, const cg_st_file *it, const char *prefix, double kink_tol) {
+    int total = 0;
+    for (int i = 0; i < s->n_layers; i++) {
+        if (strcmp(s->layers[i]->kind, "relu") != 0) continue;
+        char name[160];
+        size_t n = 0;
+        snprintf(name, sizeof name, "%s/%s", prefix, s->layers[i]->name);
+        const float *want = golden(it, name, &n, 0);
+        if (!want) continue;
+        int flips = align_relu_input(ctx->rt, name, s->acts[i], want, n, kink_tol);
+        fprintf(stderr, "  %-40s %d of %zu elements on the other side of the kink\n", name, flips, n);
+        total += flips;
+    }
+    fprintf(stderr, "%s: %d ReLU inputs flipped to torch's side (each within %.0e of its tensor's max)\n", prefix,
+            total, kink_tol);
+}
+
 // Gradients of the net before its optimizer step: gradients of <prefix>/<name> in it, relative to
 // each tensor's max |value|.
-// kinked: G's gradients sit downstream of ReLUs whose masks may differ in an element or two (see
-// parity_compare_kinked); BatchNorm spreads such a difference over every element of the layers
-// above it, so any element may exceed tol, none 2e-2.
-static void compare_grads(cg_ctx *ctx, cg_seq *s, const cg_st_file *it, const char *prefix, double tol, int kinked) {
+static void compare_grads(cg_ctx *ctx, cg_seq *s, const cg_st_file *it, const char *prefix, double tol) {
     double worst = 0;
     int compared = 0;
     for (int i = 0; i < s->n_layers; i++)
@@ -203,14 +253,7 @@ static void compare_grads(cg_ctx *ctx, cg_seq *s, const cg_st_file *it, const ch
             snprintf(name, sizeof name, "%s/%s.%s", prefix, s->layers[i]->name, p->name);
             const float *want = golden(it, name, &n, 0);
             if (!want) continue;
-            if (kinked) {
-                float *h = malloc(n * sizeof *h);
-                CHECK_OK(cg_tensor_read(ctx->rt, p->dw, h));
-                worst = fmax(worst, parity_compare_kinked(name, h, want, n, tol, 2e-2, 1.0));
-                free(h);
-            } else {
-                worst = fmax(worst, parity_compare_dev(ctx->rt, name, p->dw, want, n, tol));
-            }
+            worst = fmax(worst, parity_compare_dev(ctx->rt, name, p->dw, want, n, tol));
             compared++;
         }
     fprintf(stderr, "%s: %d gradient tensors, worst %.2e of max |value|\n", prefix, compared, worst);
@@ -221,7 +264,7 @@ static void compare_grads(cg_ctx *ctx, cg_seq *s, const cg_st_file *it, const ch
 // gradient is below grad_tol of its tensor's max |value| (inside the gradient check's tolerance,
 // its sign is not determined) the weight may differ by up to 2 lr more; those elements are counted.
 static void compare_state(cg_ctx *ctx, cg_seq *s, const char *path, const cg_st_file *it, const char *gprefix,
-                          const char *label, double tol, double grad_tol, double lr, int kinked) {
+                          const char *label, double tol, double grad_tol, double lr) {
     cg_st_file *f = NULL;
     CHECK_OK(cg_safetensors_open(path, &f));
     if (!f) return;
@@ -257,8 +300,7 @@ static void compare_state(cg_ctx *ctx, cg_seq *s, const char *path, const cg_st_
         total += n;
         double rel = err / fmax(mag, 1e-30);
         worst = fmax(worst, rel);
-        int ok = kinked ? rel <= 2e-2 && over <= n / 100 : rel <= tol;
-        CHECK(ok, "%s %s: [%zu] = %.9g, torch %.9g: error %.3g of max |torch| %.3g, %zu of %zu beyond %.0e", label,
+        CHECK(rel <= tol, "%s %s: [%zu] = %.9g, torch %.9g: error %.3g of max |torch| %.3g, %zu of %zu beyond %.0e", label,
               name, bad, bad < n ? mine[bad] : 0.0, bad < n ? want[bad] : 0.0, rel, mag, over, n, tol);
         fprintf(stderr, "  %-40s max |err| / max |torch| = %.2e; %zu of %zu beyond %.0e\n", name, rel, over, n, tol);
         free(mine);
@@ -324,7 +366,7 @@ static void check_dcgan(cg_ctx *ctx, const char *dir) {
     d_g_z1 = mean_sigmoid(ctx->rt, cg_seq_output(d));
     CHECK_OK(cg_bce_logits(ctx, cg_seq_output(d), 0.0f, loss[1], cg_seq_doutput(d)));
     CHECK_OK(cg_seq_backward(ctx, d, NULL));
-    compare_grads(ctx, d, it, "gradD", 1e-4, 0);
+    compare_grads(ctx, d, it, "gradD", 1e-4);
     CHECK_OK(cg_optimizer_step(ctx, od, d->params, d->grads));
 
     // G step: the fake batch through the updated D with target 1; dL/dfake flows into G.
@@ -337,8 +379,9 @@ static void check_dcgan(cg_ctx *ctx, const char *dir) {
     size_t ndf = 0;
     const float *dfake_want = golden(it, "dfake", &ndf, 0);
     if (dfake_want) parity_compare_dev(ctx->rt, "dcgan dL/dG(z)", dfake, dfake_want, ndf, 1e-4);
+    align_relu_masks(ctx, g, it, "reluG", 1e-5);
     CHECK_OK(cg_seq_backward(ctx, g, NULL));
-    compare_grads(ctx, g, it, "gradG", 1e-4, 1);
+    compare_grads(ctx, g, it, "gradG", 1e-4);
     CHECK_OK(cg_optimizer_step(ctx, og, g->params, g->grads));
 
     CHECK_OK(cg_tensor_read(ctx->rt, cg_view(lb, 0, 1, 1, 1, 3), err));
@@ -350,9 +393,9 @@ static void check_dcgan(cg_ctx *ctx, const char *dir) {
     check_scalar("D(G(z)) before the D step", d_g_z1, golden(it, "D_G_z1", &n1, 0), 1e-4);
     check_scalar("D(G(z)) after the D step", d_g_z2, golden(it, "D_G_z2", &n1, 0), 1e-4);
     snprintf(path, sizeof path, "%s/G1.safetensors", dir);
-    compare_state(ctx, g, path, it, "gradG", "G after the step", 1e-4, 1e-4, 2e-4, 1);
+    compare_state(ctx, g, path, it, "gradG", "G after the step", 1e-4, 1e-4, 2e-4);
     snprintf(path, sizeof path, "%s/D1.safetensors", dir);
-    compare_state(ctx, d, path, it, "gradD", "D after the step", 1e-4, 1e-4, 2e-4, 0);
+    compare_state(ctx, d, path, it, "gradD", "D after the step", 1e-4, 1e-4, 2e-4);
 done_opt:
     cg_optimizer_free(og);
     cg_optimizer_free(od);

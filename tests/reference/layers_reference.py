@@ -9,7 +9,8 @@ Run with Debian's torch under /usr/bin/python3. Modes:
   dcgan DIR [NGF]  one pytorch/examples DCGAN 64x64 training iteration at batch 8: DIR/G0, D0
                 (initial weights), G1, D1 (after the iteration) .safetensors with PyTorch names,
                 DIR/iter.safetensors (x, z, fake, errD_real, errD_fake, errG, D_x, D_G_z1, D_G_z2,
-                and the gradients before each Adam step as gradD/<name>, gradG/<name>).
+                the gradients before each Adam step as gradD/<name>, gradG/<name>, and the input
+                of each of G's ReLUs in its one forward as reluG/<ReLU name>).
   interop DIR   a DCGAN generator trained a few steps in PyTorch: DIR/interop_G.safetensors
                 (state_dict with num_batches_tracked as I64), interop_z.npy [N, nz, 1, 1] float32,
                 interop_images.npy (eval-mode output).
@@ -255,6 +256,13 @@ def mode_ops(out):
 # ------------------------------------------------------------------------------------------------
 # One pytorch/examples DCGAN iteration
 
+def keep_relu_inputs(net, prefix, into):
+    """Forward pre-hooks storing a copy of each ReLU's input (the ReLUs run in place) as into[prefix/name]."""
+    def hook(name):
+        return lambda _m, args: into.__setitem__(f"{prefix}/{name}", args[0].detach().clone())
+    return [m.register_forward_pre_hook(hook(n)) for n, m in net.named_modules() if isinstance(m, nn.ReLU)]
+
+
 def mode_dcgan(out, ngf=64):
     torch.manual_seed(7)
     nz, nc, size, batch = 100, 3, 64, 8
@@ -274,7 +282,11 @@ def mode_dcgan(out, ngf=64):
     errD_real = crit(out_real, torch.ones(batch))
     errD_real.backward()
     D_x = torch.sigmoid(out_real).mean()
+    relu_in = {}
+    hooks = keep_relu_inputs(G, "reluG", relu_in)
     fake = G(z)
+    for h in hooks:
+        h.remove()
     out_fake = D(fake.detach()).view(-1)
     errD_fake = crit(out_fake, torch.zeros(batch))
     errD_fake.backward()
@@ -297,6 +309,7 @@ def mode_dcgan(out, ngf=64):
     t.update({"x": x, "z": z, "fake": fake.detach(), "dfake": fake.grad.clone()})
     t.update(gradD)
     t.update(gradG)
+    t.update(relu_in)
     st_write(f"{out}/iter.safetensors", t, {"ngf": str(ngf)})
 
 
