@@ -2,7 +2,9 @@
 // "generator." / "discriminator.", the optimizers' flat moment buffers, and in __metadata__ the
 // counters that fix every random draw (train.h), the model and the effective configuration.
 // Loading validates the whole file (cg_safetensors_open) and every name and shape before it writes
-// anything to the device, so a truncated or foreign file is refused with a clear error.
+// anything to the device, so a truncated or foreign file is refused with a clear error; a
+// "checksum" (FNV-1a of every tensor's name and bytes and of the other metadata) catches a changed
+// byte that the format itself cannot, e.g. in the payload.
 #include "train.h"
 
 #include <errno.h>
@@ -10,6 +12,27 @@
 #include <string.h>
 
 #define CKPT_FORMAT "clgan-checkpoint-1"
+
+enum { N_META = 15 };
+static const char *const META_KEYS[N_META + 1] = {
+    "format",   "step",       "batches",  "noise_batches", "opt_g_step", "opt_d_step", "seed",    "rng",
+    "model_type", "image_size", "channels", "nz",            "ngf",        "ndf",        "config", "checksum"};
+
+// Tensors are combined order-independently (XOR of per-tensor hashes), so the order in the file
+// does not matter; metadata values are chained in META_KEYS order.
+static uint64_t tensor_hash(const char *name, const float *data, size_t numel) {
+    uint64_t h = cg_fnv1a64(name, strlen(name) + 1, 0xcbf29ce484222325ULL);
+    return cg_fnv1a64(data, numel * sizeof(float), h);
+}
+
+static uint64_t meta_hash(const char *const *values) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (int i = 0; i < N_META; i++) {
+        const char *v = values[i] ? values[i] : "";
+        h = cg_fnv1a64(v, strlen(v) + 1, h);
+    }
+    return h;
+}
 
 typedef struct {
     cg_st_tensor *t;
@@ -106,11 +129,8 @@ cg_status cg_checkpoint_save(cg_ctx *ctx, const char *path, cg_seq *G, cg_seq *D
     if (st == CG_OK && og) st = add_moments(ctx, &l, "generator", og, &shape_g);
     if (st == CG_OK && od) st = add_moments(ctx, &l, "discriminator", od, &shape_d);
     for (int i = 0; i < l.n; i++) l.t[i].name = l.names[i];
-    enum { N_META = 15 };
-    char vals[N_META][32];
-    const char *keys[N_META] = {"format", "step", "batches", "noise_batches", "opt_g_step", "opt_d_step", "seed",
-                                "rng", "model_type", "image_size", "channels", "nz", "ngf", "ndf", "config"};
-    const char *values[N_META];
+    char vals[N_META][32], sum[20];
+    const char *values[N_META + 1];
     long nums[] = {c->step, c->batches, c->noise_batches, c->opt_g_step, c->opt_d_step, c->seed};
     for (int i = 0; i < 6; i++) snprintf(vals[i + 1], sizeof vals[i + 1], "%ld", nums[i]);
     int mnums[] = {mc->image_size, mc->channels, mc->nz, mc->ngf, mc->ndf};
@@ -120,7 +140,15 @@ cg_status cg_checkpoint_save(cg_ctx *ctx, const char *path, cg_seq *G, cg_seq *D
     values[7] = "philox4x32-10 (counter-based: streams keyed by seed, positions by the counters)";
     values[8] = cg_model_type_name(mc->type);
     values[14] = config_text ? config_text : "";
-    if (st == CG_OK) st = cg_safetensors_write(path, l.t, l.n, keys, values, N_META);
+    uint64_t h = meta_hash(values);
+    for (int i = 0; st == CG_OK && i < l.n; i++) {
+        size_t numel = 1;
+        for (int d = 0; d < l.t[i].ndim; d++) numel *= (size_t)l.t[i].shape[d];
+        h ^= tensor_hash(l.t[i].name, l.t[i].data, numel);
+    }
+    snprintf(sum, sizeof sum, "%016llx", (unsigned long long)h);
+    values[N_META] = sum;
+    if (st == CG_OK) st = cg_safetensors_write(path, l.t, l.n, META_KEYS, values, N_META + 1);
     list_free(&l);
     if (st != CG_OK) return cg_fail_context(st, "saving checkpoint %s", path);
     return CG_OK;
@@ -204,6 +232,31 @@ static cg_status load_moments(cg_ctx *ctx, const cg_st_file *f, const char *path
     return st;
 }
 
+// Files without a checksum (generator-only exports, older checkpoints) pass.
+static cg_status verify_checksum(const cg_st_file *f, const char *path) {
+    const char *want = cg_safetensors_meta(f, "checksum");
+    if (!want) return CG_OK;
+    const char *values[N_META];
+    for (int i = 0; i < N_META; i++) values[i] = cg_safetensors_meta(f, META_KEYS[i]);
+    uint64_t h = meta_hash(values);
+    for (int i = 0; i < cg_safetensors_count(f); i++) {
+        const char *name = cg_safetensors_name(f, i);
+        const int *shape;
+        int ndim;
+        const float *data;
+        CG_TRY(cg_safetensors_get(f, name, &shape, &ndim, &data));
+        size_t numel = 1;
+        for (int d = 0; d < ndim; d++) numel *= (size_t)shape[d];
+        h ^= tensor_hash(name, data, numel);
+    }
+    char got[20];
+    snprintf(got, sizeof got, "%016llx", (unsigned long long)h);
+    if (strcmp(got, want))
+        return cg_fail(CG_ERR_FORMAT, "checkpoint %s is corrupt: checksum %s, but its metadata says %s", path, got,
+                       want);
+    return CG_OK;
+}
+
 static cg_status check_format(const cg_st_file *f, const char *path) {
     const char *fmt = cg_safetensors_meta(f, "format");
     if (!fmt || strcmp(fmt, CKPT_FORMAT))
@@ -218,6 +271,7 @@ cg_status cg_checkpoint_load(cg_ctx *ctx, const char *path, cg_seq *G, cg_seq *D
     CG_TRY(cg_safetensors_open(path, &f));
     cg_ckpt_counters k = {0};
     cg_status st = check_format(f, path);
+    if (st == CG_OK) st = verify_checksum(f, path);
     if (st == CG_OK) st = meta_long(f, path, "step", &k.step);
     if (st == CG_OK) st = meta_long(f, path, "batches", &k.batches);
     if (st == CG_OK) st = meta_long(f, path, "noise_batches", &k.noise_batches);
@@ -243,7 +297,8 @@ cg_status cg_checkpoint_load_generator(cg_ctx *ctx, const char *path, cg_seq *G)
     int prefixed = 0;
     for (int i = 0; i < cg_safetensors_count(f) && !prefixed; i++)
         prefixed = !strncmp(cg_safetensors_name(f, i), "generator.", 10);
-    cg_status st = load_net(ctx, f, path, prefixed ? "generator" : NULL, G);
+    cg_status st = verify_checksum(f, path);
+    if (st == CG_OK) st = load_net(ctx, f, path, prefixed ? "generator" : NULL, G);
     cg_safetensors_close(f);
     if (st != CG_OK) return cg_fail_context(st, "loading the generator of %s", path);
     return CG_OK;

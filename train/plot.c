@@ -1,5 +1,6 @@
 // plot.c — the loss-curve PNG: Loss_D and Loss_G against the step as lines on a white canvas with
-// axes, tick marks and numeric labels in a 3x5 pixel font (digits, '.', '-', 'e'), drawn here.
+// axes, tick marks, numeric labels (the outer ticks are the step range and the loss minimum and
+// maximum), axis titles and a labelled legend, in the 5x7 font of plot_font.c.
 #include "train.h"
 
 #include <math.h>
@@ -8,8 +9,9 @@
 #include <string.h>
 
 cg_status cg_train_write_rgb_png(const char *path, const unsigned char *rgb, int w, int h); // grid.c
+const unsigned char *cg_plot_glyph(char c);                                                  // plot_font.c
 
-enum { W = 800, H = 450, LEFT = 70, RIGHT = 20, TOP = 20, BOTTOM = 40, SCALE = 2 };
+enum { W = 800, H = 450, LEFT = 70, RIGHT = 20, TOP = 20, BOTTOM = 40 };
 
 typedef struct {
     unsigned char *pix;
@@ -31,24 +33,24 @@ static void line(canvas *cv, int x0, int y0, int x1, int y1, const unsigned char
     }
 }
 
-// 3x5 glyphs, rows top to bottom, 3 bits each (bit 2 = left column).
-static const char *const GLYPH_CHARS = "0123456789.-e";
-static const unsigned char GLYPHS[13][5] = {
-    {7, 5, 5, 5, 7}, {2, 6, 2, 2, 7}, {7, 1, 7, 4, 7}, {7, 1, 7, 1, 7}, {5, 5, 7, 1, 1}, {7, 4, 7, 1, 7},
-    {7, 4, 7, 5, 7}, {7, 1, 1, 1, 1}, {7, 5, 7, 5, 7}, {7, 5, 7, 1, 7}, {0, 0, 0, 0, 2}, {0, 0, 7, 0, 0},
-    {0, 7, 5, 6, 7}};
-
-static void text(canvas *cv, int x, int y, const char *s, const unsigned char rgb[3]) {
-    for (; *s; s++, x += 4 * SCALE) {
-        const char *at = strchr(GLYPH_CHARS, *s);
-        if (!at || !*s) continue;
-        const unsigned char *g = GLYPHS[at - GLYPH_CHARS];
-        for (int r = 0; r < 5; r++)
-            for (int c = 0; c < 3; c++)
-                if (g[r] & (4 >> c))
-                    for (int a = 0; a < SCALE; a++)
-                        for (int b = 0; b < SCALE; b++) dot(cv, x + c * SCALE + b, y + r * SCALE + a, rgb);
+// Text of 5x7 glyphs magnified `scale` times, from its top-left corner; returns the width drawn.
+static int text(canvas *cv, int x, int y, int scale, const char *s, const unsigned char rgb[3]) {
+    int x_start = x;
+    for (; *s; s++, x += 6 * scale) {
+        const unsigned char *g = cg_plot_glyph(*s);
+        for (int r = 0; g && r < 7; r++)
+            for (int c = 0; c < 5; c++)
+                if (g[r] & (16 >> c))
+                    for (int a = 0; a < scale; a++)
+                        for (int b = 0; b < scale; b++) dot(cv, x + c * scale + b, y + r * scale + a, rgb);
     }
+    return x - x_start;
+}
+
+static int text_width(const char *s, int scale) { return (int)strlen(s) * 6 * scale - scale; }
+
+static void fill(canvas *cv, int x0, int y0, int x1, int y1, const unsigned char rgb[3]) {
+    for (int y = y0; y <= y1; y++) line(cv, x0, y, x1, y, rgb);
 }
 
 static void number(char *buf, size_t len, double v) {
@@ -56,7 +58,7 @@ static void number(char *buf, size_t len, double v) {
 }
 
 cg_status cg_plot_losses(const char *path, const cg_train_record *r, int n) {
-    static const unsigned char black[3] = {0, 0, 0}, grey[3] = {220, 220, 220};
+    static const unsigned char black[3] = {0, 0, 0}, grey[3] = {220, 220, 220}, white[3] = {255, 255, 255};
     static const unsigned char colours[2][3] = {{31, 119, 180}, {255, 127, 14}}; // D blue, G orange
     canvas cv = {malloc((size_t)W * H * 3)};
     if (!cv.pix) return cg_fail(CG_ERR_NOMEM, "out of host memory");
@@ -78,16 +80,15 @@ cg_status cg_plot_losses(const char *path, const cg_train_record *r, int n) {
         line(&cv, x0, y, x1, y, grey);
         line(&cv, x0 - 5, y, x0, y, black);
         number(buf, sizeof buf, lo + (hi - lo) * t / 4);
-        text(&cv, 4, y - 5, buf, black);
+        text(&cv, x0 - 8 - text_width(buf, 1), y - 3, 1, buf, black);
         line(&cv, x, y0, x, y0 + 5, black);
         snprintf(buf, sizeof buf, "%ld", s0 + (long)((double)(s1 - s0) * t / 4));
-        text(&cv, x - (int)strlen(buf) * 4, y0 + 10, buf, black);
+        text(&cv, x - text_width(buf, 1) / 2, y0 + 9, 1, buf, black);
     }
     line(&cv, x0, y0, x1, y0, black);
     line(&cv, x0, y0, x0, y1, black);
-    for (int k = 0; k < 2; k++) { // legend: a coloured bar per curve (D first)
-        for (int d = 0; d < 6; d++) line(&cv, x1 - 60, y1 + 8 + 14 * k + d, x1 - 20, y1 + 8 + 14 * k + d, colours[k]);
-    }
+    text(&cv, (x0 + x1 - text_width("iteration", 2)) / 2, y0 + 20, 2, "iteration", black);
+    text(&cv, x0 + 8, 3, 2, "loss", black);
     for (int k = 0; k < 2; k++) {
         int px = -1, py = -1;
         for (int i = 0; i < n; i++) {
@@ -102,6 +103,15 @@ cg_status cg_plot_losses(const char *path, const cg_train_record *r, int n) {
             else dot(&cv, x, y, colours[k]);
             px = x, py = y;
         }
+    }
+    static const char *const names[2] = {"Loss_D", "Loss_G"};
+    int lx = x1 - 130, ly = y1 + 6; // legend: white box over the curves, bar and label per curve
+    fill(&cv, lx, ly, x1 - 6, ly + 40, white);
+    line(&cv, lx, ly, x1 - 6, ly, grey), line(&cv, lx, ly + 40, x1 - 6, ly + 40, grey);
+    line(&cv, lx, ly, lx, ly + 40, grey), line(&cv, x1 - 6, ly, x1 - 6, ly + 40, grey);
+    for (int k = 0; k < 2; k++) {
+        fill(&cv, lx + 8, ly + 9 + 18 * k, lx + 38, ly + 13 + 18 * k, colours[k]);
+        text(&cv, lx + 46, ly + 4 + 18 * k, 2, names[k], black);
     }
     cg_status st = cg_train_write_rgb_png(path, cv.pix, W, H);
     free(cv.pix);

@@ -124,6 +124,7 @@ static int due(long step, long every) { return every > 0 && step % every == 0; }
 
 static cg_status save_outputs(cg_trainer *t, int samples) {
     char path[1200];
+    CG_TRY(cg_trainer_check_params(t)); // param_check.c: never save NaN/Inf weights
     if (samples) CG_TRY(cg_trainer_write_samples(t));
     snprintf(path, sizeof path, "%s/checkpoint.safetensors", t->p.out);
     CG_TRY(cg_trainer_save(t, path));
@@ -158,6 +159,7 @@ cg_status cg_trainer_run(cg_trainer *t, volatile sig_atomic_t *stop) {
         int ckpt = due(t->step, t->p.checkpoint_every), sample = due(t->step, t->p.sample_every);
         if (log || ckpt || due(t->step, t->p.nan_check_every)) {
             st = read_losses(t);
+            if (st == CG_OK) st = cg_trainer_check_params(t); // param_check.c
             if (st != CG_OK) break;
         }
         if (log) {

@@ -36,5 +36,7 @@ cg_status cg_trainer_write_samples(cg_trainer *t); // samples.png (+ samples/ste
 cg_status cg_trainer_log_open(cg_trainer *t);      // log.csv: keeps rows up to t->step, loads them
 cg_status cg_trainer_log_record(cg_trainer *t);    // appends t->rec to the file and the history
 void cg_trainer_log_close(cg_trainer *t);
+// CG_ERR_NUMERIC naming the iteration when a parameter or gradient of G or D is NaN/Inf (param_check.c).
+cg_status cg_trainer_check_params(cg_trainer *t);
 
 #endif

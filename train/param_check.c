@@ -1,0 +1,55 @@
+// param_check.c — stops training when a parameter or gradient is NaN or Inf. The losses alone miss
+// a poisoned batch: ReLU's fmax(x, 0) turns NaN into 0, so a NaN input can reach the weight
+// gradients (and, through the optimizer, the weights) while every loss stays finite. One device
+// pass counts the non-finite values of both nets' parameter and gradient buffers; only four
+// counters are read back.
+#include "trainer_internal.h"
+
+#include <string.h>
+
+// Tests the exponent bits, so -cl-fast-relaxed-math (finite-math-only) cannot fold it away.
+static const char *const SOURCE =
+    "__kernel void count_nonfinite(__global const uint *x, ulong n, __global int *count, int slot) {\n"
+    "    ulong i = get_global_id(0);\n"
+    "    if (i < n && (x[i] & 0x7f800000u) == 0x7f800000u) atomic_inc(&count[slot]);\n"
+    "}\n";
+
+static cg_status count(cg_runtime *rt, cl_kernel k, cl_mem buf, size_t n, cl_mem counts, int slot) {
+    if (!n) return CG_OK;
+    cl_ulong n64 = n;
+    cl_int s = slot;
+    return cg_launch1d(rt, k, n, sizeof(cl_mem), &buf, sizeof n64, &n64, sizeof(cl_mem), &counts, sizeof s, &s, 0);
+}
+
+static cg_status count_all(cg_trainer *t, cl_mem counts, int found[4]) {
+    cg_runtime *rt = t->ctx->rt;
+    cl_program prog;
+    CG_TRY(cg_program_from_source(rt, "param_check.cl", SOURCE, NULL, &prog));
+    cl_int err;
+    cl_kernel k = clCreateKernel(prog, "count_nonfinite", &err);
+    if (err != CL_SUCCESS) return cg_fail(err, "kernel count_nonfinite: %s", cg_status_name(err));
+    cg_seq *nets[2] = {t->G, t->D};
+    cg_status st = cg_tensor_fill(rt, cg_view(counts, 0, 1, 1, 1, 4), 0.0f);
+    for (int i = 0; st == CG_OK && i < 2; i++) {
+        st = count(rt, k, nets[i]->params, nets[i]->n_params, counts, 2 * i);
+        if (st == CG_OK) st = count(rt, k, nets[i]->grads, nets[i]->n_params, counts, 2 * i + 1);
+    }
+    if (st == CG_OK) st = cg_tensor_read(rt, cg_view(counts, 0, 1, 1, 1, 4), (float *)found);
+    clReleaseKernel(k);
+    return st;
+}
+
+cg_status cg_trainer_check_params(cg_trainer *t) {
+    cl_mem counts = NULL;
+    int found[4] = {0};
+    CG_TRY(cg_buffer_alloc(t->ctx->rt, 4, &counts));
+    cg_status st = count_all(t, counts, found);
+    cg_buffer_release(counts);
+    if (st != CG_OK || !(found[0] || found[1] || found[2] || found[3])) return st;
+    return cg_fail(CG_ERR_NUMERIC,
+                   "training diverged: non-finite values at iteration %ld (NaN/Inf among %zu generator parameters: "
+                   "%d, their gradients: %d; among %zu discriminator parameters: %d, their gradients: %d; a NaN or "
+                   "Inf in the data?); stopped without saving; the last good checkpoint is %s",
+                   t->step, t->G->n_params, found[0], found[1], t->D->n_params, found[2], found[3],
+                   t->ckpt[0] ? t->ckpt : "(none saved yet)");
+}
