@@ -226,3 +226,131 @@ __kernel void ln_bwd_dx(__global const float *x, ulong xoff, ulong xsn, __global
     if (affine) g *= w[woff + j];
     dx[dxoff + (ulong)s * dxsn + j] = invstd * (g - st[2 * N + s] * inv_d - xhat * (st[3 * N + s] * inv_d));
 }
+
+// ---- layer norm, second order (the gradient penalty's double backward) -----------------------
+// With xhat = (x - mean) * invstd per sample and the tangent xt along which the forward is
+// differentiated: u = invstd * (xt - S1 / D - xhat * S2 / D), S1 = sum xt, S2 = sum xhat * xt, is
+// the tangent of xhat, and yt = w * u. ln_bwd_reduce with dy = xt and no affine leaves S1 and S2
+// in the state rows 2 and 3.
+
+// ln_tangent_apply: one work-item per element: yt = u (affine 0) or w[j] * u.
+__kernel void ln_tangent_apply(__global const float *x, ulong xoff, ulong xsn, __global const float *xt, ulong xtoff,
+                               ulong xtsn, __global float *yt, ulong ytoff, ulong ytsn, uint N, uint D,
+                               __global const float *st, int affine, __global const float *w, ulong woff) {
+    size_t gid = get_global_id(0);
+    if (gid >= N * D) return;
+    uint i = (uint)gid;
+    uint s = i / D, j = i - s * D;
+    float invstd = st[N + s], inv_d = 1.0f / (float)D;
+    float xhat = (x[xoff + (ulong)s * xsn + j] - st[s]) * invstd;
+    float u = invstd * (xt[xtoff + (ulong)s * xtsn + j] - st[2 * N + s] * inv_d - xhat * (st[3 * N + s] * inv_d));
+    yt[ytoff + (ulong)s * ytsn + j] = affine ? w[woff + j] * u : u;
+}
+
+// The reverse of (y, yt) needs, per sample, with ub = w * gyt and g = w * gy (w = 1 without affine):
+//   r[0] S1 = sum xt      r[1] S2 = sum xhat xt   r[2] S3 = sum ub u   r[3] S4 = sum ub xhat
+//   r[4] S5 = sum ub      r[5] S6 = sum g         r[6] S7 = sum g xhat
+// kept in r (7 rows of N floats). has_gy 0: gy is zero (S6 = S7 = 0, gy never read).
+__kernel void ln2_reduce(__global const float *x, ulong xoff, ulong xsn, __global const float *xt, ulong xtoff,
+                         ulong xtsn, __global const float *gy, ulong gyoff, ulong gysn, int has_gy,
+                         __global const float *gyt, ulong gytoff, ulong gytsn, uint N, uint D,
+                         __global const float *st, int affine, __global const float *w, ulong woff,
+                         __global float *r, __local float *scratch) {
+    uint s = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
+    float mean = st[s], invstd = st[N + s], inv_d = 1.0f / (float)D;
+    ulong xb = xoff + (ulong)s * xsn, xtb = xtoff + (ulong)s * xtsn;
+    ulong gyb = gyoff + (ulong)s * gysn, gytb = gytoff + (ulong)s * gytsn;
+    float s1 = 0.0f, s2 = 0.0f;
+    for (uint j = lid; j < D; j += L) {
+        float v = xt[xtb + j];
+        s1 += v;
+        s2 += (x[xb + j] - mean) * invstd * v;
+    }
+    s1 = group_sum(scratch, s1);
+    s2 = group_sum(scratch, s2);
+    float s3 = 0.0f, s4 = 0.0f, s5 = 0.0f, s6 = 0.0f, s7 = 0.0f;
+    for (uint j = lid; j < D; j += L) {
+        float xhat = (x[xb + j] - mean) * invstd;
+        float u = invstd * (xt[xtb + j] - s1 * inv_d - xhat * (s2 * inv_d));
+        float wj = affine ? w[woff + j] : 1.0f;
+        float ub = wj * gyt[gytb + j];
+        s3 += ub * u;
+        s4 += ub * xhat;
+        s5 += ub;
+        if (has_gy) {
+            float g = wj * gy[gyb + j];
+            s6 += g;
+            s7 += g * xhat;
+        }
+    }
+    s3 = group_sum(scratch, s3);
+    s4 = group_sum(scratch, s4);
+    s5 = group_sum(scratch, s5);
+    s6 = group_sum(scratch, s6);
+    s7 = group_sum(scratch, s7);
+    if (lid != 0) return;
+    r[s] = s1;
+    r[N + s] = s2;
+    r[2 * N + s] = s3;
+    r[3 * N + s] = s4;
+    r[4 * N + s] = s5;
+    r[5 * N + s] = s6;
+    r[6 * N + s] = s7;
+}
+
+// ln2_dx: one work-item per element, from ln2_reduce's sums:
+//   gxt = invstd * (ub - S5 / D - xhat * S4 / D)                     (the ordinary backward of gyt)
+//   gx  = -invstd / D * (S3 * xhat + S4 * u) - invstd * S2 / D * gxt   (through invstd and xhat)
+//         + invstd * (g - S6 / D - xhat * S7 / D)                      (the ordinary backward of gy)
+// write_gx / write_gxt 0 skip an output (its buffer is never touched).
+__kernel void ln2_dx(__global const float *x, ulong xoff, ulong xsn, __global const float *xt, ulong xtoff,
+                     ulong xtsn, __global const float *gy, ulong gyoff, ulong gysn, int has_gy,
+                     __global const float *gyt, ulong gytoff, ulong gytsn, __global float *gx, ulong gxoff,
+                     ulong gxsn, int write_gx, __global float *gxt, ulong gxtoff, ulong gxtsn, int write_gxt, uint N,
+                     uint D, __global const float *st, int affine, __global const float *w, ulong woff,
+                     __global const float *r) {
+    size_t gid = get_global_id(0);
+    if (gid >= N * D) return;
+    uint i = (uint)gid;
+    uint s = i / D, j = i - s * D;
+    float invstd = st[N + s], inv_d = 1.0f / (float)D;
+    float xhat = (x[xoff + (ulong)s * xsn + j] - st[s]) * invstd;
+    float u = invstd * (xt[xtoff + (ulong)s * xtsn + j] - r[s] * inv_d - xhat * (r[N + s] * inv_d));
+    float wj = affine ? w[woff + j] : 1.0f;
+    float ub = wj * gyt[gytoff + (ulong)s * gytsn + j];
+    float s4 = r[3 * N + s];
+    float dxt = invstd * (ub - r[4 * N + s] * inv_d - xhat * (s4 * inv_d));
+    if (write_gxt) gxt[gxtoff + (ulong)s * gxtsn + j] = dxt;
+    if (!write_gx) return;
+    float dx = -invstd * inv_d * (r[2 * N + s] * xhat + s4 * u) - invstd * (r[N + s] * inv_d) * dxt;
+    if (has_gy) {
+        float g = wj * gy[gyoff + (ulong)s * gysn + j];
+        dx += invstd * (g - r[5 * N + s] * inv_d - xhat * (r[6 * N + s] * inv_d));
+    }
+    gx[gxoff + (ulong)s * gxsn + j] = dx;
+}
+
+// ln2_params: one work-item per element j of a sample: over the batch (in order),
+//   dw[j] += sum gy * xhat + gyt * u,   db[j] += sum gy.
+__kernel void ln2_params(__global const float *x, ulong xoff, ulong xsn, __global const float *xt, ulong xtoff,
+                         ulong xtsn, __global const float *gy, ulong gyoff, ulong gysn, int has_gy,
+                         __global const float *gyt, ulong gytoff, ulong gytsn, uint N, uint D,
+                         __global const float *st, __global const float *r, __global float *dw, ulong dwoff,
+                         __global float *db, ulong dboff) {
+    uint j = get_global_id(0);
+    if (j >= D) return;
+    float inv_d = 1.0f / (float)D, sw = 0.0f, sb = 0.0f;
+    for (uint s = 0; s < N; s++) {
+        float invstd = st[N + s];
+        float xhat = (x[xoff + (ulong)s * xsn + j] - st[s]) * invstd;
+        float u = invstd * (xt[xtoff + (ulong)s * xtsn + j] - r[s] * inv_d - xhat * (r[N + s] * inv_d));
+        sw += gyt[gytoff + (ulong)s * gytsn + j] * u;
+        if (has_gy) {
+            float g = gy[gyoff + (ulong)s * gysn + j];
+            sw += g * xhat;
+            sb += g;
+        }
+    }
+    dw[dwoff + j] += sw;
+    db[dboff + j] += sb;
+}

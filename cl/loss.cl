@@ -55,3 +55,35 @@ __kernel void wasserstein(__global const float *x, ulong x_off, ulong x_stride, 
     float total = loss_group_sum(part, sum);
     if (get_local_id(0) == 0) loss[loss_off] = sign * (total / (float)n);
 }
+
+// ---- gradient penalty (WGAN-GP) -------------------------------------------------------------
+// g holds dD/dx of N samples of `per` elements each (dense, at g_off). Launched as N work-groups
+// (cg_launch_groups): group s takes sample s.
+
+// gp_weight: nrm = ||g_s||_2; pen[s] = (nrm - 1)^2 and the penalty's weighting of the sample,
+// w_s = scale * (nrm - 1) / nrm * g_s (0 where nrm = 0), scale = 2 lambda / N: the gradient of
+// lambda * mean((nrm - 1)^2) with respect to g.
+__kernel void gp_weight(__global const float *g, ulong g_off, ulong per, float scale, __global float *w, ulong w_off,
+                        __global float *pen, __local float *part) {
+    uint s = get_group_id(0), L = get_local_size(0);
+    ulong base = (ulong)s * per;
+    float sq = 0.0f;
+    for (ulong i = get_local_id(0); i < per; i += L) {
+        float v = g[g_off + base + i];
+        sq += v * v;
+    }
+    float nrm = sqrt(loss_group_sum(part, sq));
+    float coef = nrm > 0.0f ? scale * (nrm - 1.0f) / nrm : 0.0f;
+    for (ulong i = get_local_id(0); i < per; i += L) w[w_off + base + i] = coef * g[g_off + base + i];
+    if (get_local_id(0) == 0) pen[s] = (nrm - 1.0f) * (nrm - 1.0f);
+}
+
+// gp_loss: one work-group: loss = lambda * mean(pen[0..n)).
+__kernel void gp_loss(__global const float *pen, ulong n, float lambda, __global float *loss, ulong loss_off,
+                      __local float *part) {
+    if (get_group_id(0) != 0) return;
+    float sum = 0.0f;
+    for (ulong i = get_local_id(0); i < n; i += get_local_size(0)) sum += pen[i];
+    float total = loss_group_sum(part, sum);
+    if (get_local_id(0) == 0) loss[loss_off] = lambda * (total / (float)n);
+}

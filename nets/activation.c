@@ -80,6 +80,20 @@ static cg_status act_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y
     return CG_OK;
 }
 
+// LeakyReLU's derivative is a mask m(x) (1 or slope) and its second derivative is 0, so both the
+// tangent (yt = m xt) and the reverse of the pair (gx = m gy, gxt = m gyt) are backward passes.
+static cg_status leaky_tangent(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor xt, cg_tensor yt) {
+    return act_backward(l, ctx, x, y, xt, &yt);
+}
+
+static cg_status leaky_backward2(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor xt, cg_tensor yt,
+                                 const cg_tensor *gy, cg_tensor gyt, const cg_tensor *gx, const cg_tensor *gxt,
+                                 int *gx_zero) {
+    *gx_zero = gy == NULL;
+    if (gy && gx) CG_TRY(act_backward(l, ctx, x, y, *gy, gx));
+    return gxt ? act_backward(l, ctx, x, y, gyt, gxt) : CG_OK;
+}
+
 static void act_destroy(cg_layer *l) {
     free(l->state);
     l->state = NULL;
@@ -101,6 +115,10 @@ static cg_status act_create(const char *kind, act_kind k, float slope, cg_layer 
     l->workspace = act_workspace;
     l->forward = act_forward;
     l->backward = act_backward;
+    if (k == ACT_LEAKY) {
+        l->tangent = leaky_tangent;
+        l->backward2 = leaky_backward2;
+    }
     l->destroy = act_destroy;
     l->state = s;
     *out = l;

@@ -47,13 +47,14 @@ static size_t conv_workspace(const cg_layer *l, const int in[4]) {
     return cg_chunk_floats(per_sample(s, &g), in[0]);
 }
 
-// x: [N, Cin, H, W] -> y: [N, Cout, OH, OW] (y may have a sample stride)
-static cg_status conv_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int training) {
+// x: [N, Cin, H, W] -> y: [N, Cout, OH, OW] (y may have a sample stride); with_bias 0 leaves the
+// bias out (the tangent map).
+static cg_status conv_apply(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int with_bias) {
     const conv_state *s = l->state;
     CG_TRY(cg_check_output(l, x, y, "output"));
     const cg_tensor w = l->params[0].w;
     CG_ASSERT(w.buf);
-    const cg_tensor *bias = s->bias ? &l->params[1].w : NULL;
+    const cg_tensor *bias = s->bias && with_bias ? &l->params[1].w : NULL;
     cg_im2col_geom g = geom(s, x.h, x.w);
     size_t K = cg_geom_rows(&g), P = cg_geom_positions(&g), co = (size_t)s->out_c;
     int chunk = cg_chunk_samples(per_sample(s, &g), x.n);
@@ -71,10 +72,14 @@ static cg_status conv_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y
     return CG_OK;
 }
 
+static cg_status conv_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int training) {
+    return conv_apply(l, ctx, x, y, 1);
+}
+
 // dy: [N, Cout, OH, OW] -> dx: [N, Cin, H, W] (optional); dW [Cout, Cin, kh, kw] += dy (*) x,
-// db [Cout] += sum of dy over N, OH, OW
-static cg_status conv_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor dy,
-                               const cg_tensor *dx) {
+// db [Cout] += sum of dy over N, OH, OW (with_bias)
+static cg_status conv_backprop(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor dy, const cg_tensor *dx,
+                               int with_bias) {
     const conv_state *s = l->state;
     CG_TRY(cg_check_output(l, x, dy, "dy"));
     if (dx) CG_TRY(cg_check_same_shape(l, *dx, x, "dx"));
@@ -99,11 +104,30 @@ static cg_status conv_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor 
         CG_TRY(cg_gemm(ctx->rt, &gx));
         CG_TRY(cg_col2im(ctx, &g, ws, 0, *dx, n0, nb, NULL));
     }
-    if (s->bias) {
+    if (s->bias && with_bias) {
         CG_ASSERT(l->params[1].dw.buf);
         CG_TRY(cg_bias_grad(ctx, dy, l->params[1].dw));
     }
     return CG_OK;
+}
+
+static cg_status conv_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor dy,
+                               const cg_tensor *dx) {
+    return conv_backprop(l, ctx, x, dy, dx, 1);
+}
+
+// xt: [N, Cin, H, W] -> yt: [N, Cout, OH, OW] = W (*) xt
+static cg_status conv_tangent(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor xt, cg_tensor yt) {
+    return conv_apply(l, ctx, xt, yt, 0);
+}
+
+// y = W x + b, yt = W xt: gx = W^T gy, gxt = W^T gyt, dW += gy (*) x + gyt (*) xt, db += sum gy.
+static cg_status conv_backward2(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor xt, cg_tensor yt,
+                                const cg_tensor *gy, cg_tensor gyt, const cg_tensor *gx, const cg_tensor *gxt,
+                                int *gx_zero) {
+    *gx_zero = gy == NULL;
+    if (gy) CG_TRY(conv_backprop(l, ctx, x, *gy, gx, 1));
+    return conv_backprop(l, ctx, xt, gyt, gxt, 0);
 }
 
 static void conv_destroy(cg_layer *l) {
@@ -131,6 +155,8 @@ cg_status cg_conv2d_create2(cg_conv_params p, int pad_h, int pad_w, cg_layer **o
     l->workspace = conv_workspace;
     l->forward = conv_forward;
     l->backward = conv_backward;
+    l->tangent = conv_tangent;
+    l->backward2 = conv_backward2;
     l->destroy = conv_destroy;
     cg_declare_param(l, "weight", 4, p.out_c, p.in_c, p.kh, p.kw);
     if (s->bias) cg_declare_param(l, "bias", 1, p.out_c, 0, 0, 0);

@@ -15,6 +15,8 @@ typedef struct {
     cl_mem st;       // 4*cap floats on the device: mean, 1/sqrt(var + eps), sum g, sum g*xhat per sample
     int cap;         // samples st has room for
     int have_stats;  // a forward has run
+    cl_mem r2;       // 7*cap2 floats: the per-sample sums of the second-order reverse (cl/bn.cl ln2_reduce)
+    int cap2;
 } ln_state;
 
 static cg_status ln_out_shape(const cg_layer *l, const int in[4], int out[4]) {
@@ -135,8 +137,114 @@ static cg_status ln_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y,
     return CG_OK;
 }
 
+static cg_status check_pair(const cg_layer *l, cg_tensor x, cg_tensor a, const char *what) {
+    if (same_shape(x, a) && a.buf) return CG_OK;
+    return cg_fail(CG_ERR_INVALID_ARG, "%s %s: %s [%d,%d,%d,%d] does not match the input [%d,%d,%d,%d]", l->kind,
+                   l->name, what, a.n, a.c, a.h, a.w, x.n, x.c, x.h, x.w);
+}
+
+// xt: [N, C, H, W] -> yt: [N, C, H, W] = w * u, u the tangent of xhat (cl/bn.cl)
+static cg_status ln_tangent(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor xt, cg_tensor yt) {
+    ln_state *s = l->state;
+    cg_runtime *rt = ctx->rt;
+    CG_TRY(check_input(l, x, 0));
+    CG_TRY(check_pair(l, x, xt, "tangent xt"));
+    CG_TRY(check_pair(l, x, yt, "tangent yt"));
+    if (!s->have_stats || x.n > s->cap)
+        return cg_fail(CG_ERR_INVALID_ARG, "%s %s: tangent without a matching forward", l->kind, l->name);
+    if (cg_numel(x) == 0) return CG_OK;
+    cl_uint N = x.n, D = (cl_uint)cg_sample_size(x);
+    cl_ulong xoff = x.off, xsn = cg_sample_stride(x), toff = xt.off, tsn = cg_sample_stride(xt);
+    cl_ulong yoff = yt.off, ysn = cg_sample_stride(yt);
+    cl_int affine = s->p.affine ? 1 : 0, plain = 0;
+    cl_mem w = param_buf(l, P_WEIGHT, 0, s->st);
+    cl_ulong woff = affine ? l->params[P_WEIGHT].w.off : 0;
+    cl_kernel k;
+    CG_TRY(cg_kernel_get(rt, "bn", "ln_bwd_reduce", &k)); // S1, S2 of xt into the state rows 2, 3
+    cg_status st = cg_launch_groups(rt, k, N, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn,
+                                    sizeof(cl_mem), &xt.buf, sizeof toff, &toff, sizeof tsn, &tsn, sizeof N, &N,
+                                    sizeof D, &D, sizeof(cl_mem), &s->st, sizeof plain, &plain, sizeof(cl_mem), &w,
+                                    sizeof woff, &woff, (size_t)0);
+    if (st != CG_OK) return cg_fail_context(st, "%s %s tangent reduction", l->kind, l->name);
+    CG_TRY(cg_kernel_get(rt, "bn", "ln_tangent_apply", &k));
+    st = cg_launch1d(rt, k, cg_numel(x), sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn,
+                     sizeof(cl_mem), &xt.buf, sizeof toff, &toff, sizeof tsn, &tsn, sizeof(cl_mem), &yt.buf,
+                     sizeof yoff, &yoff, sizeof ysn, &ysn, sizeof N, &N, sizeof D, &D, sizeof(cl_mem), &s->st,
+                     sizeof affine, &affine, sizeof(cl_mem), &w, sizeof woff, &woff, (size_t)0);
+    if (st != CG_OK) return cg_fail_context(st, "%s %s tangent", l->kind, l->name);
+    return CG_OK;
+}
+
+// Reverse of (y, yt): gy (NULL: zero), gyt: [N, C, H, W] -> gx, gxt: [N, C, H, W] (each optional);
+// dweight += gy * xhat + gyt * u, dbias += gy over the batch. The formulas are in cl/bn.cl.
+static cg_status ln_backward2(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor xt, cg_tensor yt,
+                              const cg_tensor *gy, cg_tensor gyt, const cg_tensor *gx, const cg_tensor *gxt,
+                              int *gx_zero) {
+    ln_state *s = l->state;
+    cg_runtime *rt = ctx->rt;
+    *gx_zero = 0;
+    CG_TRY(check_input(l, x, 1));
+    CG_TRY(check_pair(l, x, xt, "tangent xt"));
+    CG_TRY(check_pair(l, x, gyt, "gyt"));
+    if (gy) CG_TRY(check_pair(l, x, *gy, "gy"));
+    if (gx) CG_TRY(check_pair(l, x, *gx, "gx"));
+    if (gxt) CG_TRY(check_pair(l, x, *gxt, "gxt"));
+    if (!s->have_stats || x.n > s->cap)
+        return cg_fail(CG_ERR_INVALID_ARG, "%s %s: backward2 without a matching forward", l->kind, l->name);
+    if (cg_numel(x) == 0) return CG_OK;
+    if (x.n > s->cap2) {
+        cl_mem r2;
+        CG_TRY(cg_buffer_alloc(rt, 7 * (size_t)x.n, &r2));
+        cg_buffer_release(s->r2);
+        s->r2 = r2;
+        s->cap2 = x.n;
+    }
+    cl_uint N = x.n, D = (cl_uint)cg_sample_size(x);
+    cl_int affine = s->p.affine ? 1 : 0, has_gy = gy != NULL, write_gx = gx != NULL, write_gxt = gxt != NULL;
+    cg_tensor gyv = gy ? *gy : gyt, gxv = gx ? *gx : gyt, gxtv = gxt ? *gxt : gyt; // stand-ins are never accessed
+    cl_ulong xoff = x.off, xsn = cg_sample_stride(x), toff = xt.off, tsn = cg_sample_stride(xt);
+    cl_ulong gyoff = gyv.off, gysn = cg_sample_stride(gyv), gytoff = gyt.off, gytsn = cg_sample_stride(gyt);
+    cl_ulong gxoff = gxv.off, gxsn = cg_sample_stride(gxv), gxtoff = gxtv.off, gxtsn = cg_sample_stride(gxtv);
+    cl_mem w = param_buf(l, P_WEIGHT, 0, s->st);
+    cl_ulong woff = affine ? l->params[P_WEIGHT].w.off : 0;
+    cl_kernel k;
+    CG_TRY(cg_kernel_get(rt, "bn", "ln2_reduce", &k));
+    cg_status st = cg_launch_groups(
+        rt, k, N, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof(cl_mem), &xt.buf, sizeof toff,
+        &toff, sizeof tsn, &tsn, sizeof(cl_mem), &gyv.buf, sizeof gyoff, &gyoff, sizeof gysn, &gysn, sizeof has_gy,
+        &has_gy, sizeof(cl_mem), &gyt.buf, sizeof gytoff, &gytoff, sizeof gytsn, &gytsn, sizeof N, &N, sizeof D, &D,
+        sizeof(cl_mem), &s->st, sizeof affine, &affine, sizeof(cl_mem), &w, sizeof woff, &woff, sizeof(cl_mem), &s->r2,
+        (size_t)0);
+    if (st != CG_OK) return cg_fail_context(st, "%s %s second-order reduction", l->kind, l->name);
+    if (affine) {
+        cl_mem dw = param_buf(l, P_WEIGHT, 1, s->st), db = param_buf(l, P_BIAS, 1, s->st);
+        cl_ulong dwoff = l->params[P_WEIGHT].dw.off, dboff = l->params[P_BIAS].dw.off;
+        CG_TRY(cg_kernel_get(rt, "bn", "ln2_params", &k));
+        st = cg_launch1d(rt, k, D, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof(cl_mem),
+                         &xt.buf, sizeof toff, &toff, sizeof tsn, &tsn, sizeof(cl_mem), &gyv.buf, sizeof gyoff, &gyoff,
+                         sizeof gysn, &gysn, sizeof has_gy, &has_gy, sizeof(cl_mem), &gyt.buf, sizeof gytoff, &gytoff,
+                         sizeof gytsn, &gytsn, sizeof N, &N, sizeof D, &D, sizeof(cl_mem), &s->st, sizeof(cl_mem),
+                         &s->r2, sizeof(cl_mem), &dw, sizeof dwoff, &dwoff, sizeof(cl_mem), &db, sizeof dboff, &dboff,
+                         (size_t)0);
+        if (st != CG_OK) return cg_fail_context(st, "%s %s second-order parameter gradients", l->kind, l->name);
+    }
+    if (!gx && !gxt) return CG_OK;
+    CG_TRY(cg_kernel_get(rt, "bn", "ln2_dx", &k));
+    st = cg_launch1d(rt, k, cg_numel(x), sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn,
+                     sizeof(cl_mem), &xt.buf, sizeof toff, &toff, sizeof tsn, &tsn, sizeof(cl_mem), &gyv.buf,
+                     sizeof gyoff, &gyoff, sizeof gysn, &gysn, sizeof has_gy, &has_gy, sizeof(cl_mem), &gyt.buf,
+                     sizeof gytoff, &gytoff, sizeof gytsn, &gytsn, sizeof(cl_mem), &gxv.buf, sizeof gxoff, &gxoff,
+                     sizeof gxsn, &gxsn, sizeof write_gx, &write_gx, sizeof(cl_mem), &gxtv.buf, sizeof gxtoff, &gxtoff,
+                     sizeof gxtsn, &gxtsn, sizeof write_gxt, &write_gxt, sizeof N, &N, sizeof D, &D, sizeof(cl_mem),
+                     &s->st, sizeof affine, &affine, sizeof(cl_mem), &w, sizeof woff, &woff, sizeof(cl_mem), &s->r2,
+                     (size_t)0);
+    if (st != CG_OK) return cg_fail_context(st, "%s %s second-order backward", l->kind, l->name);
+    return CG_OK;
+}
+
 static void ln_destroy(cg_layer *l) {
     ln_state *s = l->state;
+    if (s) cg_buffer_release(s->r2);
     if (s) cg_buffer_release(s->st);
     free(s);
     l->state = NULL;
@@ -174,6 +282,8 @@ cg_status cg_layernorm_create(cg_ln_params p, cg_layer **out) {
     l->workspace = ln_workspace;
     l->forward = ln_forward;
     l->backward = ln_backward;
+    l->tangent = ln_tangent;
+    l->backward2 = ln_backward2;
     l->destroy = ln_destroy;
     l->state = s;
     *out = l;

@@ -23,8 +23,8 @@ static cg_status linear_out_shape(const cg_layer *l, const int in[4], int out[4]
 
 static size_t linear_workspace(const cg_layer *l, const int in[4]) { return 0; }
 
-// x: [N, C, H, W] (C*H*W = in) -> y: [N, out, 1, 1]
-static cg_status linear_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int training) {
+// x: [N, C, H, W] (C*H*W = in) -> y: [N, out, 1, 1]; with_bias 0 leaves the bias out (tangent map)
+static cg_status linear_apply(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int with_bias) {
     const linear_state *s = l->state;
     CG_TRY(cg_check_output(l, x, y, "output"));
     const cg_tensor w = l->params[0].w;
@@ -34,13 +34,18 @@ static cg_status linear_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor
     cg_gemm_args mm = {0, 1, n, out, in, 1.0f, 0.0f, x.buf, x.off, cg_sample_stride(x), w.buf, w.off, in,
                        y.buf, y.off, cg_sample_stride(y)};
     CG_TRY(cg_gemm(ctx->rt, &mm));
-    if (s->bias) CG_TRY(cg_bias_add(ctx, y, l->params[1].w));
+    if (s->bias && with_bias) CG_TRY(cg_bias_add(ctx, y, l->params[1].w));
     return CG_OK;
 }
 
+static cg_status linear_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int training) {
+    return linear_apply(l, ctx, x, y, 1);
+}
+
 // dy: [N, out, 1, 1] -> dx: [N, C, H, W] (optional); dW [out, in] += dy^T x; db [out] += sum_N dy
-static cg_status linear_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor dy,
-                                 const cg_tensor *dx) {
+// (with_bias)
+static cg_status linear_backprop(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor dy, const cg_tensor *dx,
+                                 int with_bias) {
     const linear_state *s = l->state;
     CG_TRY(cg_check_output(l, x, dy, "dy"));
     if (dx) CG_TRY(cg_check_same_shape(l, *dx, x, "dx"));
@@ -57,11 +62,30 @@ static cg_status linear_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tenso
                            dx->buf, dx->off, cg_sample_stride(*dx)};
         CG_TRY(cg_gemm(ctx->rt, &gx));
     }
-    if (s->bias) {
+    if (s->bias && with_bias) {
         CG_ASSERT(l->params[1].dw.buf);
         CG_TRY(cg_bias_grad(ctx, dy, l->params[1].dw));
     }
     return CG_OK;
+}
+
+static cg_status linear_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor dy,
+                                 const cg_tensor *dx) {
+    return linear_backprop(l, ctx, x, dy, dx, 1);
+}
+
+// xt: [N, C, H, W] -> yt: [N, out, 1, 1] = xt W^T
+static cg_status linear_tangent(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor xt, cg_tensor yt) {
+    return linear_apply(l, ctx, xt, yt, 0);
+}
+
+// y = x W^T + b, yt = xt W^T: gx = gy W, gxt = gyt W, dW += gy^T x + gyt^T xt, db += sum gy.
+static cg_status linear_backward2(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor xt, cg_tensor yt,
+                                  const cg_tensor *gy, cg_tensor gyt, const cg_tensor *gx, const cg_tensor *gxt,
+                                  int *gx_zero) {
+    *gx_zero = gy == NULL;
+    if (gy) CG_TRY(linear_backprop(l, ctx, x, *gy, gx, 1));
+    return linear_backprop(l, ctx, xt, gyt, gxt, 0);
 }
 
 static void linear_destroy(cg_layer *l) {
@@ -87,6 +111,8 @@ cg_status cg_linear_create(cg_linear_params p, cg_layer **out) {
     l->workspace = linear_workspace;
     l->forward = linear_forward;
     l->backward = linear_backward;
+    l->tangent = linear_tangent;
+    l->backward2 = linear_backward2;
     l->destroy = linear_destroy;
     cg_declare_param(l, "weight", 2, p.out, p.in, 0, 0);
     if (s->bias) cg_declare_param(l, "bias", 1, p.out, 0, 0, 0);

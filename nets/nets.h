@@ -60,6 +60,15 @@ struct cg_layer {
     cg_status (*forward)(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int training);
     // dy: like y -> dx: like x (optional); dw += dL/dw
     cg_status (*backward)(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor dy, const cg_tensor *dx);
+    // Second order, for the gradient penalty (NULL when the layer has none; biases drop out):
+    // xt: like x -> yt: like y, the derivative of forward at x along xt: yt = J(x) xt.
+    cg_status (*tangent)(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor xt, cg_tensor yt);
+    // Reverse of the pair (y, yt) = (f(x), J(x) xt): gy = dL/dy (NULL: zero) and gyt = dL/dyt ->
+    // gx = dL/dx and gxt = dL/dxt (each NULL to skip); dw += dL/dw. When dL/dx is zero (a linear
+    // layer under gy = 0) gx is left unwritten and *gx_zero set to 1, else 0.
+    cg_status (*backward2)(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor xt, cg_tensor yt,
+                           const cg_tensor *gy, cg_tensor gyt, const cg_tensor *gx, const cg_tensor *gxt,
+                           int *gx_zero);
     void (*destroy)(cg_layer *l); // frees private state (not the layer struct itself)
     void *state;
 };
@@ -130,6 +139,23 @@ cg_status cg_seq_backward(cg_ctx *ctx, cg_seq *s, const cg_tensor *dx);
 cg_status cg_seq_zero_grad(cg_ctx *ctx, cg_seq *s);
 // Looks a parameter up by its full state_dict name ("main.1.running_mean").
 cg_param *cg_seq_find(cg_seq *s, const char *name);
+
+// ---------------------------------------------------------------------------------------------
+// Gradient penalty (WGAN-GP): lambda * mean_n (||dD(x_n)/dx_n||_2 - 1)^2 over the batch in the
+// critic's input, and its gradient with respect to the critic's parameters (a double backward:
+// forward-mode along the penalty's weighting, then reverse through both passes). Every layer of
+// the critic needs tangent and backward2, and samples must not interact (no BatchNorm).
+
+typedef struct cg_grad_penalty cg_grad_penalty;
+
+cg_status cg_grad_penalty_create(cg_ctx *ctx, cg_seq *critic, cg_grad_penalty **out);
+void cg_grad_penalty_free(cg_grad_penalty *gp);
+// Runs the critic forward on its input (cg_seq_input, already written) and ADDS the penalty's
+// parameter gradient to the critic's gradients (those accumulated before are kept); the penalty
+// goes to loss[0]. The critic's activations are overwritten.
+cg_status cg_grad_penalty_step(cg_ctx *ctx, cg_grad_penalty *gp, float lambda, cg_tensor loss);
+// Input gradient of the last step, [N, C, H, W] (tests): dD/dx before the penalty weighting.
+cg_tensor cg_grad_penalty_input_grad(const cg_grad_penalty *gp);
 
 // ---------------------------------------------------------------------------------------------
 // Optimizers with PyTorch's update rules, over a flat parameter/gradient buffer pair.
