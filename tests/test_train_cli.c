@@ -132,6 +132,11 @@ static void test_corrupt(void) {
     const char *good = DIR "/good/checkpoint.safetensors", *e = DIR "/corrupt.err";
     int rc = clgan(e, "train --config %s", cfg);
     CHECK(rc == 0 && exists(good), "training the good checkpoint -> %d", rc);
+    if (rc != 0) {
+        char *err = slurp(e, NULL);
+        fprintf(stderr, "--- %s:\n%s\n---\n", e, err ? err : "(none)");
+        free(err);
+    }
     size_t n;
     char *d = slurp(good, &n);
     if (!d || n < 200) return;
