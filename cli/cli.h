@@ -48,6 +48,14 @@ cg_config *cli_load_config(const cli_common *common);
 // Opens the device chosen by --device, then $CLGAN_DEVICE, then [device] in the configuration.
 // Prints what was chosen to stderr. Returns a cg_status; details are in cg_last_error().
 cg_status cli_open_runtime(cg_config *cfg, const cli_common *common, cg_runtime **rt);
+// Command-line options that mirror configuration keys win over the file: each given value (non-NULL)
+// goes in as the override "<section>.<key>=<value>", so the printed configuration shows it.
+typedef struct {
+    const char *key, *value;
+} cli_given;
+cg_status cli_set_given(cg_config *cfg, const char *section, const cli_given *given, size_t n);
+// Text of an integer option for cli_given: NULL unless given (v >= min); buf holds the digits.
+const char *cli_int_given(int v, int min, char buf[16]);
 // Prints the effective configuration (every key the command read, with its value) to stderr, after
 // warning about unknown keys. Call once the command has read all its keys.
 void cli_print_config(const cg_config *cfg);

@@ -1,8 +1,9 @@
 // cmd_demo.c — `clgan demo`: the whole pipeline, small, on the embedded default data: synthetic
 // faces (cg_synth_write) -> packed dataset (the preprocess pipeline) -> DCGAN training with
-// configs/demo.ini for a bounded time -> sample grid, loss plot, checkpoint; then scoring or a
-// pointer to where the Inception weights come from.
+// configs/demo.ini for a bounded time -> sample grid, loss plot, checkpoint; then IS/FID/KID of the
+// checkpoint against the training set when Inception weights are at hand, else where they come from.
 #include "cli.h"
+#include "inception.h"
 #include "preprocess.h"
 #include "synth.h"
 #include "train.h"
@@ -14,6 +15,8 @@
 
 int cli_train_with(cg_runtime *rt, cg_config *cfg, const char *resume, int print_config, char *ckpt_out,
                    size_t ckpt_len); // cmd_train.c
+cg_status cli_score_with(cg_runtime *rt, cg_config *cfg, const cli_given *defaults, size_t n_defaults,
+                         int print_config); // cmd_score.c
 
 static double now_s(void) {
     struct timespec ts;
@@ -59,6 +62,35 @@ static cg_status prepare(cg_runtime *rt, cg_config *cfg, const cg_train_params *
     return st;
 }
 
+// `clgan score` of the demo's checkpoint against its training set; rt NULL only checks [score].
+static cg_status score_with(cg_runtime *rt, cg_config *cfg, const cg_train_params *tp, const char *ckpt) {
+    char out[1100];
+    snprintf(out, sizeof out, "%s/score.json", tp->out);
+    const cli_given defaults[] = {{"checkpoint", ckpt}, {"ref", tp->dataset}, {"metrics", "is,fid,kid"},
+                                  {"n", "200"},         {"ref_n", "200"},     {"out", out}};
+    return cli_score_with(rt, cfg, defaults, sizeof defaults / sizeof defaults[0], 0);
+}
+
+// Scores the demo's checkpoint against its training set ([score] n images each, IS, FID, KID)
+// when Inception weights are at hand ([score] weights, $CLGAN_INCEPTION_WEIGHTS or the cache).
+static int score(cg_runtime *rt, cg_config *cfg, const cg_train_params *tp, const char *ckpt, const char *weights) {
+    char path[1024];
+    if (*weights) snprintf(path, sizeof path, "%s", weights);
+    else cg_inception_default_weights(rt, path, sizeof path);
+    if (!*weights && cg_inception_check_weights_file(path) != CG_OK) {
+        printf("  scoring:    skipped: no Inception weights ([score] weights, $CLGAN_INCEPTION_WEIGHTS or %s);\n"
+               "              docs/metrics.md says how to get and convert pt_inception-2015-12-05-6726825d.pth\n",
+               path);
+        return EXIT_OK;
+    }
+    fprintf(stderr, "demo scoring %s against %s with %s\n", ckpt, tp->dataset, path);
+    double t0 = now_s();
+    cg_status st = score_with(rt, cfg, tp, ckpt);
+    if (st == CG_OK) printf("  scored in %.1f s (FID of a few hundred images is only a trend; see docs/metrics.md)\n",
+                            now_s() - t0);
+    return cli_report("demo", st);
+}
+
 static int run(int argc, char **argv) {
     cli_common common = {0};
     const cli_opt opts[] = {{0}};
@@ -78,7 +110,10 @@ static int run(int argc, char **argv) {
     cg_runtime *rt = NULL;
     cg_status st = cg_model_config_read(cfg, &mc);
     if (st == CG_OK) st = cg_train_params_read(cfg, &mc, &tp);
+    char ckpt[1200] = "";
+    if (st == CG_OK) snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", tp.out);
     if (st == CG_OK) st = cg_cfg_str(cfg, "score", "weights", "", NULL, &weights);
+    if (st == CG_OK) st = score_with(NULL, cfg, &tp, ckpt);
     if (st == CG_OK) st = cli_open_runtime(cfg, &common, &rt);
     if (st == CG_OK) st = prepare(rt, cfg, &tp, &mc);
     if (st != CG_OK) {
@@ -88,18 +123,12 @@ static int run(int argc, char **argv) {
     }
     fprintf(stderr, "demo [3/3] training %s %dx%d (at most %.0f s)\n", cg_model_type_name(mc.type), mc.image_size,
             mc.image_size, tp.max_seconds);
-    char ckpt[1200] = "";
     rc = cli_train_with(rt, cfg, NULL, 0, ckpt, sizeof ckpt);
     if (rc == EXIT_OK) {
         printf("\ndemo finished in %.1f s\n  samples:    %s/samples.png\n  loss plot:  %s/loss.png\n"
                "  checkpoint: %s\n  log:        %s/log.csv\n",
                now_s() - t0, tp.out, tp.out, ckpt, tp.out);
-        if (*weights)
-            printf("  scoring:    [score] weights = %s is set, but scoring generated samples is not wired into the "
-                   "demo yet; use `clgan sample --out DIR` and `clgan score`\n", weights);
-        else
-            printf("  scoring:    skipped: no Inception weights configured ([score] weights); docs/metrics.md "
-                   "says how to get pt_inception-2015-12-05-6726825d.pth\n");
+        rc = score(rt, cfg, &tp, ckpt, weights);
     }
     cg_runtime_free(rt);
     cg_config_free(cfg);
@@ -112,7 +141,9 @@ const cli_command cmd_demo = {
     "[--config configs/demo.ini] [--set train.max_seconds=300]",
     "Writes [demo] synth_n synthetic faces into [demo] synth_dir (reused when present), preprocesses them\n"
     "into [train] dataset at [model] image_size (reused when present), trains with configs/demo.ini for at\n"
-    "most [train] max_seconds, and prints where the sample grid, loss plot and checkpoint are. Scoring\n"
-    "needs the Inception weights ([score] weights; see docs/metrics.md).",
+    "most [train] max_seconds, and prints where the sample grid, loss plot and checkpoint are. With\n"
+    "Inception weights ([score] weights, $CLGAN_INCEPTION_WEIGHTS or the cache; docs/metrics.md) it then\n"
+    "scores [score] n (200) generated images against as many training images: IS, FID, KID into\n"
+    "[train] out/score.json.",
     run,
 };

@@ -1,9 +1,11 @@
-// cmd_score.c — `clgan score`: IS, FID and KID of generated images against a reference, with
-// pytorch-fid's Inception-v3 on the selected device and the conventions of pytorch-fid and
-// torch-fidelity; results printed and saved as JSON (atomically).
+// cmd_score.c — `clgan score`: IS, FID and KID of generated images (a folder, a dataset, or a
+// checkpoint's generator sampled on the fly) against a reference, with pytorch-fid's Inception-v3
+// on the selected device and the conventions of pytorch-fid and torch-fidelity; results printed
+// and saved as JSON (atomically).
 #include "cli.h"
 #include "inception.h"
 #include "metrics.h"
+#include "train.h"
 
 #include <cJSON.h>
 #include <stdlib.h>
@@ -33,33 +35,56 @@ static int ends_with(const char *s, const char *suffix) {
 }
 
 typedef struct {
-    const char *images, *ref, *metrics, *resize, *weights, *out, *checkpoint;
-    long n, batch;
+    const char *images, *checkpoint, *ref, *metrics, *resize, *weights, *out;
+    long n, ref_n, batch, seed, gen_batch;
 } score_opts;
 
-static cg_status score(cg_runtime *rt, const score_opts *o, cg_resize_mode mode, wanted w) {
+// The generated images: a folder or dataset, or the generator of a checkpoint sampled on the fly.
+static cg_status open_generated(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_generator **gen,
+                                cg_image_source **src) {
+    if (!*o->checkpoint) return cg_source_open(o->images, src);
+    cg_model_config mc;
+    int from_ckpt = 0;
+    CG_TRY(cg_generator_model(o->checkpoint, cfg, &mc, &from_ckpt));
+    fprintf(stderr, "score: generator %s %dx%d (model from %s), %ld images from seed %ld\n",
+            cg_model_type_name(mc.type), mc.image_size, mc.image_size, from_ckpt ? "the checkpoint" : "[model]", o->n,
+            o->seed);
+    int batch = o->n < o->gen_batch ? (int)o->n : (int)o->gen_batch;
+    CG_TRY(cg_generator_open(rt, o->checkpoint, &mc, batch, 0, gen));
+    return cg_source_generator(*gen, o->n, (uint64_t)o->seed, src);
+}
+
+static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_resize_mode mode, wanted w) {
     cg_inception *net = NULL;
+    cg_generator *gen = NULL;
     cg_image_source *src = NULL, *rsrc = NULL;
     float *pool = NULL, *nobias = NULL, *rpool = NULL;
     int64_t count = 0, rcount = 0;
     cg_stats gst = {0}, rst = {0};
     cJSON *json = cJSON_CreateObject();
-    int ref_npz = o->ref && *o->ref && ends_with(o->ref, ".npz");
+    int ref_npz = *o->ref && ends_with(o->ref, ".npz");
+    const char *what = *o->checkpoint ? o->checkpoint : o->images;
     cg_status st = json ? CG_OK : cg_fail(CG_ERR_NOMEM, "out of host memory");
-    if (st == CG_OK && (w.fid || w.kid) && !(o->ref && *o->ref))
+    if (st == CG_OK && (w.fid || w.kid) && !*o->ref)
         st = cg_fail(CG_ERR_CONFIG, "FID and KID need --ref (an .npz, a folder or a dataset)");
     if (st == CG_OK && w.kid && ref_npz)
         st = cg_fail(CG_ERR_CONFIG, "KID needs the reference's features: give --ref as a folder or dataset, not '%s'",
                      o->ref);
+    if (st == CG_OK) st = open_generated(rt, cfg, o, &gen, &src);
     if (st == CG_OK) st = cg_inception_open(rt, o->weights, (int)o->batch, &net);
-    if (st == CG_OK) st = cg_source_open(o->images, &src);
     if (st == CG_OK) st = cg_inception_features(net, src, mode, o->n, stderr, &pool, NULL, &nobias, &count);
     if (st == CG_OK) {
-        cJSON_AddStringToObject(json, "images", o->images);
+        if (*o->checkpoint) {
+            cJSON_AddStringToObject(json, "checkpoint", o->checkpoint);
+            cJSON_AddNumberToObject(json, "seed", (double)o->seed);
+        } else {
+            cJSON_AddStringToObject(json, "images", o->images);
+        }
         cJSON_AddNumberToObject(json, "n", (double)count);
         cJSON_AddStringToObject(json, "resize", cg_resize_mode_name(mode));
-        if (o->ref && *o->ref) cJSON_AddStringToObject(json, "ref", o->ref);
-        printf("images: %s (%lld, %s resize)\n", o->images, (long long)count, cg_resize_mode_name(mode));
+        if (*o->ref) cJSON_AddStringToObject(json, "ref", o->ref);
+        printf("%s: %s (%lld, %s resize)\n", *o->checkpoint ? "checkpoint" : "images", what, (long long)count,
+               cg_resize_mode_name(mode));
     }
     if (st == CG_OK && w.is) {
         cg_score is;
@@ -75,7 +100,7 @@ static cg_status score(cg_runtime *rt, const score_opts *o, cg_resize_mode mode,
             st = cg_stats_load(o->ref, &rst);
         } else {
             st = cg_source_open(o->ref, &rsrc);
-            if (st == CG_OK) st = cg_inception_features(net, rsrc, mode, 0, stderr, &rpool, NULL, NULL, &rcount);
+            if (st == CG_OK) st = cg_inception_features(net, rsrc, mode, o->ref_n, stderr, &rpool, NULL, NULL, &rcount);
             if (st == CG_OK && w.fid) st = cg_stats_compute_f32(rpool, rcount, CG_INCEPTION_FEATURES, &rst);
             if (st == CG_OK) cJSON_AddNumberToObject(json, "ref_n", (double)rcount);
         }
@@ -100,7 +125,7 @@ static cg_status score(cg_runtime *rt, const score_opts *o, cg_resize_mode mode,
             cJSON_AddNumberToObject(json, "kid_std", kid.std);
         }
     }
-    if (st == CG_OK && o->out && *o->out) {
+    if (st == CG_OK && *o->out) {
         char *text = cJSON_Print(json);
         st = text ? cg_write_file_atomic(o->out, text, strlen(text)) : cg_fail(CG_ERR_NOMEM, "out of host memory");
         if (st == CG_OK) printf("results: %s\n", o->out);
@@ -112,25 +137,78 @@ static cg_status score(cg_runtime *rt, const score_opts *o, cg_resize_mode mode,
     free(pool), free(nobias), free(rpool);
     cg_source_close(src);
     cg_source_close(rsrc);
+    cg_generator_free(gen);
     cg_inception_free(net);
     return st;
 }
 
+static const char *default_of(const cli_given *defaults, size_t n, const char *key, const char *builtin) {
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(defaults[i].key, key) && defaults[i].value) return defaults[i].value;
+    return builtin;
+}
+
+static cg_status read_opts(cg_config *cfg, const cli_given *defaults, size_t nd, score_opts *o) {
+    *o = (score_opts){0};
+    long n_def = strtol(default_of(defaults, nd, "n", "0"), NULL, 10);
+    long ref_n_def = strtol(default_of(defaults, nd, "ref_n", "0"), NULL, 10);
+    CG_TRY(cg_cfg_str(cfg, "score", "images", default_of(defaults, nd, "images", ""), NULL, &o->images));
+    CG_TRY(cg_cfg_str(cfg, "score", "checkpoint", default_of(defaults, nd, "checkpoint", ""), NULL, &o->checkpoint));
+    CG_TRY(cg_cfg_int(cfg, "score", "seed", 7, 0, 2147483647L, &o->seed));
+    CG_TRY(cg_cfg_str(cfg, "score", "ref", default_of(defaults, nd, "ref", ""), NULL, &o->ref));
+    CG_TRY(cg_cfg_str(cfg, "score", "metrics", default_of(defaults, nd, "metrics", "is,fid"), NULL, &o->metrics));
+    CG_TRY(cg_cfg_int(cfg, "score", "n", n_def, 0, 1L << 40, &o->n));
+    CG_TRY(cg_cfg_int(cfg, "score", "ref_n", ref_n_def, 0, 1L << 40, &o->ref_n));
+    CG_TRY(cg_cfg_str(cfg, "score", "resize", "bilinear", "bilinear|bicubic|lanczos", &o->resize));
+    CG_TRY(cg_cfg_str(cfg, "score", "weights", "", NULL, &o->weights));
+    CG_TRY(cg_cfg_int(cfg, "score", "batch", 16, 1, 1024, &o->batch));
+    CG_TRY(cg_cfg_int(cfg, "score", "generator_batch", 64, 1, 4096, &o->gen_batch));
+    CG_TRY(cg_cfg_str(cfg, "score", "out", default_of(defaults, nd, "out", "score.json"), NULL, &o->out));
+    if (*o->images && *o->checkpoint)
+        return cg_fail(CG_ERR_CONFIG, "give either --images or --checkpoint, not both");
+    if (!*o->images && !*o->checkpoint)
+        return cg_fail(CG_ERR_CONFIG, "score needs --images DIR|DATASET or --checkpoint CKPT ([score] images / "
+                                      "checkpoint)");
+    if (*o->checkpoint && o->n == 0) o->n = 10000;
+    return CG_OK;
+}
+
+// Scores with the [score] keys of cfg; `defaults` replace built-in defaults of keys by name
+// (checkpoint, images, ref, metrics, n, ref_n, out). rt NULL: only reads and checks the keys (so
+// they are known before the configuration is printed). Shared with cmd_demo.c.
+cg_status cli_score_with(cg_runtime *rt, cg_config *cfg, const cli_given *defaults, size_t n_defaults,
+                         int print_config);
+cg_status cli_score_with(cg_runtime *rt, cg_config *cfg, const cli_given *defaults, size_t n_defaults,
+                         int print_config) {
+    score_opts o;
+    wanted w = {0};
+    cg_resize_mode mode = CG_RESIZE_BILINEAR;
+    CG_TRY(read_opts(cfg, defaults, n_defaults, &o));
+    CG_TRY(parse_metrics(o.metrics, &w));
+    CG_TRY(cg_resize_mode_parse(o.resize, &mode));
+    if (!rt) return CG_OK;
+    if (print_config) cli_print_config(cfg);
+    return score(rt, cfg, &o, mode, w);
+}
+
 static int run(int argc, char **argv) {
     cli_common common = {0};
-    score_opts cli = {0};
-    int n = -1, batch = -1;
+    const char *images = NULL, *checkpoint = NULL, *ref = NULL, *metrics = NULL, *resize = NULL, *weights = NULL,
+               *out = NULL;
+    int n = -1, ref_n = -1, batch = -1, seed = -1;
     const cli_opt opts[] = {
         {"images", OPT_STRING, "DIR|DATASET", "generated images: a folder of PNG/JPEG files or a packed dataset",
-         &cli.images},
-        {"checkpoint", OPT_STRING, "CKPT", "sample the generator of a checkpoint instead of --images", &cli.checkpoint},
-        {"ref", OPT_STRING, "NPZ|DIR|DATASET", "reference: pytorch-fid statistics, a folder or a dataset", &cli.ref},
-        {"metrics", OPT_STRING, "LIST", "any of is,fid,kid (default is,fid)", &cli.metrics},
-        {"n", OPT_INT, "N", "score the first N images (default all)", &n},
-        {"resize", OPT_STRING, "MODE", "bilinear (pytorch-fid, default), bicubic (clean-fid) or lanczos", &cli.resize},
-        {"weights", OPT_STRING, "FILE", "Inception weights (safetensors; see docs/metrics.md)", &cli.weights},
+         &images},
+        {"checkpoint", OPT_STRING, "CKPT", "sample the generator of a checkpoint instead of --images", &checkpoint},
+        {"seed", OPT_INT, "S", "with --checkpoint: seed of the latent vectors, as `clgan sample` (default 7)", &seed},
+        {"ref", OPT_STRING, "NPZ|DIR|DATASET", "reference: pytorch-fid statistics, a folder or a dataset", &ref},
+        {"metrics", OPT_STRING, "LIST", "any of is,fid,kid (default is,fid)", &metrics},
+        {"n", OPT_INT, "N", "score the first N images (default all; 10000 with --checkpoint)", &n},
+        {"ref-n", OPT_INT, "N", "use the first N reference images (default all)", &ref_n},
+        {"resize", OPT_STRING, "MODE", "bilinear (pytorch-fid, default), bicubic (clean-fid) or lanczos", &resize},
+        {"weights", OPT_STRING, "FILE", "Inception weights (safetensors; see docs/metrics.md)", &weights},
         {"batch", OPT_INT, "B", "images per network pass (default 16)", &batch},
-        {"out", OPT_STRING, "FILE.json", "results file (default score.json)", &cli.out},
+        {"out", OPT_STRING, "FILE.json", "results file (default score.json)", &out},
         {0},
     };
     int rc = cli_parse(&cmd_score, argc, argv, opts, &common);
@@ -141,49 +219,19 @@ static int run(int argc, char **argv) {
     }
     cg_config *cfg = cli_load_config(&common);
     if (!cfg) return EXIT_USAGE;
-    // Command-line options win over the file: they go in as --set overrides, so the effective
-    // configuration printed shows them.
-    char nbuf[32], bbuf[32];
-    snprintf(nbuf, sizeof nbuf, "%d", n);
-    snprintf(bbuf, sizeof bbuf, "%d", batch);
-    const char *given[][2] = {{"images", cli.images}, {"ref", cli.ref},         {"metrics", cli.metrics},
-                              {"resize", cli.resize}, {"weights", cli.weights}, {"out", cli.out},
-                              {"n", n >= 0 ? nbuf : NULL}, {"batch", batch > 0 ? bbuf : NULL}};
-    cg_status st = CG_OK;
-    for (size_t i = 0; st == CG_OK && i < sizeof given / sizeof given[0]; i++) {
-        if (!given[i][1]) continue;
-        char assign[1200];
-        snprintf(assign, sizeof assign, "score.%s=%s", given[i][0], given[i][1]);
-        st = cg_config_set(cfg, assign);
-    }
-    score_opts o = {0};
-    if (st == CG_OK) st = cg_cfg_str(cfg, "score", "images", "", NULL, &o.images);
-    if (st == CG_OK) st = cg_cfg_str(cfg, "score", "ref", "", NULL, &o.ref);
-    if (st == CG_OK) st = cg_cfg_str(cfg, "score", "metrics", "is,fid", NULL, &o.metrics);
-    if (st == CG_OK) st = cg_cfg_int(cfg, "score", "n", 0, 0, 1L << 40, &o.n);
-    if (st == CG_OK) st = cg_cfg_str(cfg, "score", "resize", "bilinear", "bilinear|bicubic|lanczos", &o.resize);
-    if (st == CG_OK) st = cg_cfg_str(cfg, "score", "weights", "", NULL, &o.weights);
-    if (st == CG_OK) st = cg_cfg_int(cfg, "score", "batch", 16, 1, 1024, &o.batch);
-    if (st == CG_OK) st = cg_cfg_str(cfg, "score", "out", "score.json", NULL, &o.out);
-    wanted w = {0};
-    cg_resize_mode mode = CG_RESIZE_BILINEAR;
-    if (st == CG_OK) st = parse_metrics(o.metrics, &w);
-    if (st == CG_OK) st = cg_resize_mode_parse(o.resize, &mode);
-    if (st == CG_OK && cli.checkpoint)
-        st = cg_fail(CG_ERR_CONFIG, "--checkpoint: scoring a generator checkpoint is not available until the trainer "
-                                    "lands; sample images to a folder and pass --images");
-    if (st == CG_OK && !*o.images) st = cg_fail(CG_ERR_CONFIG, "score needs --images DIR|DATASET ([score] images)");
-    if (st != CG_OK) {
-        cg_config_free(cfg);
-        return cli_report("score", st);
-    }
+    char nbuf[16], rbuf[16], bbuf[16], sbuf[16];
+    const cli_given given[] = {
+        {"images", images},   {"checkpoint", checkpoint}, {"ref", ref},
+        {"metrics", metrics}, {"resize", resize},         {"weights", weights},
+        {"out", out},         {"n", cli_int_given(n, 0, nbuf)}, {"ref_n", cli_int_given(ref_n, 0, rbuf)},
+        {"batch", cli_int_given(batch, 1, bbuf)}, {"seed", cli_int_given(seed, 0, sbuf)},
+    };
+    cg_status st = cli_set_given(cfg, "score", given, sizeof given / sizeof given[0]);
     cg_runtime *rt = NULL;
-    st = cli_open_runtime(cfg, &common, &rt);
-    if (st == CG_OK) {
-        cli_print_config(cfg);
-        st = score(rt, &o, mode, w);
-        cg_runtime_free(rt);
-    }
+    if (st == CG_OK) st = cli_score_with(NULL, cfg, NULL, 0, 0); // configuration errors before the device opens
+    if (st == CG_OK) st = cli_open_runtime(cfg, &common, &rt);
+    if (st == CG_OK) st = cli_score_with(rt, cfg, NULL, 0, 1);
+    cg_runtime_free(rt);
     cg_config_free(cfg);
     return cli_report("score", st);
 }
@@ -191,11 +239,16 @@ static int run(int argc, char **argv) {
 const cli_command cmd_score = {
     "score",
     "IS, FID and KID of generated images (pytorch-fid / torch-fidelity conventions)",
-    "--images DIR|DATASET [--ref NPZ|DIR|DATASET] [--metrics is,fid,kid] [--n N] [--resize MODE] [--weights FILE]",
+    "--images DIR|DATASET | --checkpoint CKPT [--seed S] [--ref NPZ|DIR|DATASET] [--metrics is,fid,kid] [--n N]\n"
+    "       [--resize MODE] [--weights FILE] [--out FILE.json]",
     "Runs the images through pytorch-fid's Inception-v3 on the selected device. IS uses the 1008-class\n"
     "logits without bias (torch-fidelity), 10 splits; FID compares mu/sigma of the pool3 features with\n"
     "the reference (an .npz from `clgan stats` or pytorch-fid --save-stats, or images); KID (torch-\n"
     "fidelity: 100 subsets of 1000, cubic polynomial kernel) needs reference images. Results go to\n"
-    "stdout and, as JSON, to --out. Keys of [score] in --config (configs/score.ini) give the defaults.",
+    "stdout and, as JSON, to --out. Keys of [score] in --config (configs/score.ini) give the defaults.\n"
+    "--checkpoint samples its generator on the fly (BatchNorm running statistics) with the latent\n"
+    "vectors of `clgan sample --seed S`, as floats: the result equals scoring the folder that\n"
+    "`clgan sample --checkpoint CKPT --seed S --n N --out DIR` writes, up to 8-bit PNG rounding. A\n"
+    "generator-only file takes [model] from --config/--set.",
     run,
 };

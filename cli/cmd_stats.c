@@ -29,17 +29,9 @@ static int run(int argc, char **argv) {
     if (!cfg) return EXIT_USAGE;
     const char *c_weights = NULL, *c_resize = NULL;
     long c_batch = 16;
-    // Options win over the file; set as overrides so the printed configuration shows them.
-    char bbuf[32];
-    snprintf(bbuf, sizeof bbuf, "%d", batch);
-    const char *given[][2] = {{"weights", weights}, {"resize", resize}, {"batch", batch > 0 ? bbuf : NULL}};
-    cg_status st = CG_OK;
-    for (size_t i = 0; st == CG_OK && i < sizeof given / sizeof given[0]; i++) {
-        if (!given[i][1]) continue;
-        char assign[1200];
-        snprintf(assign, sizeof assign, "score.%s=%s", given[i][0], given[i][1]);
-        st = cg_config_set(cfg, assign);
-    }
+    char bbuf[16];
+    const cli_given given[] = {{"weights", weights}, {"resize", resize}, {"batch", cli_int_given(batch, 1, bbuf)}};
+    cg_status st = cli_set_given(cfg, "score", given, sizeof given / sizeof given[0]);
     if (st == CG_OK) st = cg_cfg_str(cfg, "score", "weights", "", NULL, &c_weights);
     if (st == CG_OK) st = cg_cfg_str(cfg, "score", "resize", "bilinear", "bilinear|bicubic|lanczos", &c_resize);
     if (st == CG_OK) st = cg_cfg_int(cfg, "score", "batch", 16, 1, 1024, &c_batch);

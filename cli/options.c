@@ -157,6 +157,22 @@ cg_status cli_open_runtime(cg_config *cfg, const cli_common *common, cg_runtime 
     return st;
 }
 
+cg_status cli_set_given(cg_config *cfg, const char *section, const cli_given *given, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (!given[i].value) continue;
+        char assign[1200];
+        snprintf(assign, sizeof assign, "%s.%s=%s", section, given[i].key, given[i].value);
+        CG_TRY(cg_config_set(cfg, assign));
+    }
+    return CG_OK;
+}
+
+const char *cli_int_given(int v, int min, char buf[16]) {
+    if (v < min) return NULL;
+    snprintf(buf, 16, "%d", v);
+    return buf;
+}
+
 void cli_print_config(const cg_config *cfg) {
     cg_config_warn_unknown(cfg, stderr);
     cg_config_dump(cfg, stderr);

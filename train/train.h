@@ -130,6 +130,30 @@ cg_status cg_checkpoint_load_generator(cg_ctx *ctx, const char *path, cg_seq *G)
 cg_status cg_checkpoint_model(const char *path, cg_model_config *mc);
 
 // ---------------------------------------------------------------------------------------------
+// A checkpoint's generator for sampling and scoring (generator_sampler.c).
+
+typedef struct cg_generator cg_generator;
+typedef struct cg_image_source cg_image_source; // inception.h
+
+// The model of ckpt: from its metadata (*from_checkpoint = 1), or for a generator-only file from
+// [model] of cfg. A missing or unreadable file fails naming it.
+cg_status cg_generator_model(const char *ckpt, cg_config *cfg, cg_model_config *mc, int *from_checkpoint);
+// Builds the generator of mc for batches of up to `batch` and loads the generator of ckpt.
+// train_mode: BatchNorm with batch statistics instead of running ones.
+cg_status cg_generator_open(cg_runtime *rt, const char *ckpt, const cg_model_config *mc, int batch, int train_mode,
+                            cg_generator **out);
+void cg_generator_free(cg_generator *g);
+const cg_model_config *cg_generator_config(const cg_generator *g);
+// z [n, nz] -> images [n, C, S, S] in [-1, 1] on the host; 1 <= n <= batch.
+cg_status cg_generator_run(cg_generator *g, const float *z, int n, float *images);
+// Latent vectors first .. first + n - 1 of `clgan sample --seed`: normals of Philox stream {seed, 0},
+// nz per image, so any batching draws the same z for image i.
+void cg_generator_latents(uint64_t seed, int64_t first, int64_t n, int nz, float *z);
+// An image source (inception.h) of `count` generated images, sampled in batches as they are read:
+// float RGB in [-1, 1], clamped like a written PNG (gray replicated); a non-finite value fails.
+cg_status cg_source_generator(cg_generator *g, int64_t count, uint64_t seed, cg_image_source **out);
+
+// ---------------------------------------------------------------------------------------------
 // Pictures (grid.c, plot.c).
 
 // Writes images [n, c, h, w] in [-1, 1] (c = 1 or 3) as a PNG grid, ceil(sqrt(n)) per row, 2-pixel
