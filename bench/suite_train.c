@@ -12,7 +12,7 @@
 #define PYTHON "/usr/bin/python3"
 #define TORCH_SCRIPT "bench/dcgan_torch_step.py"
 
-static const cg_model_type types[] = {CG_MODEL_DCGAN, CG_MODEL_WGAN, CG_MODEL_VANILLA};
+static const cg_model_type types[] = {CG_MODEL_DCGAN, CG_MODEL_WGAN, CG_MODEL_WGAN_GP, CG_MODEL_VANILLA};
 
 // Median seconds of the PyTorch iteration; 0 and why in reason when it could not be measured.
 static double torch_time(int reps, char *reason, size_t len) {

@@ -18,3 +18,13 @@ __kernel void u8_to_input(__global const uchar *src, __global const uchar *flip,
     float v = (float)src[((s * (ulong)h + (ulong)y) * (ulong)w + (ulong)sx) * (ulong)c + (ulong)ch];
     dst[dst_off + i] = v / 127.5f - 1.0f;
 }
+
+// gp_interpolate: WGAN-GP's interpolates, out = eps[s] * real + (1 - eps[s]) * fake for element i of
+// sample s = i / per; real and out are dense at their offsets, fake likewise.
+__kernel void gp_interpolate(__global const float *real, __global const float *fake, ulong fake_off,
+                             __global const float *eps, __global float *out, ulong out_off, ulong per, ulong n) {
+    ulong i = get_global_id(0);
+    if (i >= n) return;
+    float e = eps[i / per];
+    out[out_off + i] = e * real[i] + (1.0f - e) * fake[fake_off + i];
+}

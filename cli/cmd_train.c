@@ -85,11 +85,12 @@ static int run(int argc, char **argv) {
 
 const cli_command cmd_train = {
     "train",
-    "train a GAN (vanilla, DCGAN, WGAN) on a packed dataset",
+    "train a GAN (vanilla, DCGAN, WGAN, WGAN-GP) on a packed dataset",
     "--config configs/dcgan.ini [--set train.batch_size=128] [--resume CKPT]",
-    "Trains [model] (type vanilla | dcgan | wgan; wgan-gp is refused: its gradient penalty needs double\n"
-    "backward) on [train] dataset (written by `clgan preprocess`). Writes into [train] out: log.csv\n"
-    "(step, loss_d, loss_g, d_x, d_g_z every log_every iterations), samples.png and samples/step_N.png\n"
+    "Trains [model] (type vanilla | dcgan | wgan | wgan-gp) on [train] dataset (written by\n"
+    "`clgan preprocess`); wgan-gp adds the gradient penalty ([train] gp_lambda, 10) instead of clipping.\n"
+    "Writes into [train] out: log.csv (step, loss_d, loss_g, d_x, d_g_z every log_every iterations;\n"
+    "loss_d includes the penalty), samples.png and samples/step_N.png\n"
     "(a grid from fixed noise every sample_every iterations; training-mode forward like pytorch/examples,\n"
     "BatchNorm running statistics untouched), checkpoint.safetensors every checkpoint_every iterations\n"
     "and at the end (atomic), and loss.png. Ctrl-C finishes the iteration and saves a checkpoint. A NaN\n"

@@ -140,6 +140,7 @@ typedef struct {
     const cg_model_config *mc;
     cg_seq *g, *d;
     cg_optimizer *og, *od;
+    cg_grad_penalty *gp; // WGAN-GP
     cl_mem loss_buf;
     uint64_t step;
 } iter_state;
@@ -167,6 +168,8 @@ static cg_status iteration(iter_state *s) {
     CG_TRY(cg_seq_forward(ctx, s->d, 1));
     CG_TRY(d_loss(s, 0, 1));
     CG_TRY(cg_seq_backward(ctx, s->d, NULL));
+    // WGAN-GP: the penalty at D's current input (the trainer's interpolates cost the same).
+    if (s->gp) CG_TRY(cg_grad_penalty_step(ctx, s->gp, 10.0f, cg_view(s->loss_buf, 3, 1, 1, 1, 1)));
     CG_TRY(cg_optimizer_step(ctx, s->od, s->d->params, s->d->grads));
     if (s->mc->type == CG_MODEL_WGAN) CG_TRY(cg_clip(ctx, s->d->params, s->d->n_params, -0.01f, 0.01f));
     // G step through the updated D, G's fake labelled real.
@@ -182,7 +185,7 @@ static cg_status iteration(iter_state *s) {
 
 cg_status cg_bench_train_iteration(cg_ctx *ctx, const cg_model_config *mc, int batch, int reps, cg_bench_iter *out) {
     if (batch < 2 || reps < 1) return cg_fail(CG_ERR_INVALID_ARG, "bench: batch %d (at least 2), reps %d", batch, reps);
-    iter_state s = {ctx, mc, NULL, NULL, NULL, NULL, NULL, 0};
+    iter_state s = {ctx, mc, NULL, NULL, NULL, NULL, NULL, NULL, 0};
     cg_opt_params adam = {CG_OPT_ADAM, 2e-4f, 0.5f, 0.999f, 1e-8f, 0, 0, 0}, dopt = adam;
     if (mc->type == CG_MODEL_WGAN) dopt = (cg_opt_params){CG_OPT_RMSPROP, 5e-5f, 0, 0, 1e-8f, 0.99f, 0, 0};
     if (mc->type == CG_MODEL_WGAN_GP) adam = dopt = (cg_opt_params){CG_OPT_ADAM, 1e-4f, 0.0f, 0.9f, 1e-8f, 0, 0, 0};
@@ -196,11 +199,13 @@ cg_status cg_bench_train_iteration(cg_ctx *ctx, const cg_model_config *mc, int b
     if (st == CG_OK) st = cg_init_dcgan(ctx, s.d, (cg_rng){1, 'D'});
     if (st == CG_OK) st = cg_optimizer_create(ctx, adam, s.g->n_params, &s.og);
     if (st == CG_OK) st = cg_optimizer_create(ctx, dopt, s.d->n_params, &s.od);
-    if (st == CG_OK) st = cg_buffer_alloc(ctx->rt, 3, &s.loss_buf);
+    if (st == CG_OK && mc->type == CG_MODEL_WGAN_GP) st = cg_grad_penalty_create(ctx, s.d, &s.gp);
+    if (st == CG_OK) st = cg_buffer_alloc(ctx->rt, 4, &s.loss_buf);
+    if (st == CG_OK) st = cg_tensor_fill(ctx->rt, cg_view(s.loss_buf, 0, 1, 1, 1, 4), 0.0f);
     if (st == CG_OK) st = iteration(&s); // warm-up, and the check: finite losses
-    float losses[3] = {0};
-    if (st == CG_OK) st = cg_tensor_read(ctx->rt, cg_view(s.loss_buf, 0, 1, 1, 1, 3), losses);
-    for (int i = 0; st == CG_OK && i < 3; i++)
+    float losses[4] = {0};
+    if (st == CG_OK) st = cg_tensor_read(ctx->rt, cg_view(s.loss_buf, 0, 1, 1, 1, 4), losses);
+    for (int i = 0; st == CG_OK && i < 4; i++)
         if (!isfinite(losses[i]))
             st = cg_fail(CG_ERR_NUMERIC, "bench: %s loss %d is %g", cg_model_type_name(mc->type), i, losses[i]);
     for (int r = 0; st == CG_OK && r < reps; r++) {
@@ -215,6 +220,7 @@ cg_status cg_bench_train_iteration(cg_ctx *ctx, const cg_model_config *mc, int b
     free(t);
     cg_optimizer_free(s.og);
     cg_optimizer_free(s.od);
+    cg_grad_penalty_free(s.gp);
     if (s.loss_buf) cg_buffer_release(s.loss_buf);
     cg_seq_free(s.g);
     cg_seq_free(s.d);

@@ -16,8 +16,8 @@ static inline const char *parity_python(void) {
     return py && *py ? py : "/usr/bin/python3";
 }
 
-// Runs layers_reference.py with args; 0 ok, 77 skip (message printed), else a failure.
-static inline int parity_script(const char *args) {
+// Runs tests/reference/<script> with args; 0 ok, 77 skip (message printed), else a failure.
+static inline int parity_run(const char *script, const char *args) {
     const char *py = parity_python();
     if (access(py, X_OK) != 0) {
         fprintf(stderr, "SKIP torch parity: no Python interpreter at '%s'\n", py);
@@ -25,16 +25,18 @@ static inline int parity_script(const char *args) {
     }
     const char *src = getenv("CLGAN_SOURCE_DIR");
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' '%s/tests/reference/layers_reference.py' %s", py, src && *src ? src : ".", args);
+    snprintf(cmd, sizeof cmd, "'%s' '%s/tests/reference/%s' %s", py, src && *src ? src : ".", script, args);
     int rc = system(cmd);
     int code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
     if (code == 77 || code == 127) {
         fprintf(stderr, "SKIP torch parity: %s cannot run the reference (torch missing?)\n", py);
         return 77;
     }
-    CHECK(code == 0, "layers_reference.py %s exited with %d", args, code);
+    CHECK(code == 0, "%s %s exited with %d", script, args, code);
     return code;
 }
+
+static inline int parity_script(const char *args) { return parity_run("layers_reference.py", args); }
 
 // The golden tensor `name` (NULL and a failure when absent, unless optional).
 static inline const float *golden(const cg_st_file *f, const char *name, size_t *numel, int optional) {

@@ -13,26 +13,6 @@
 
 #define PRESET 0.25f
 
-static int run_reference(const char *dir, const char *c, const char *kind, int size, int width, int n) {
-    const char *py = parity_python();
-    if (access(py, X_OK) != 0) {
-        fprintf(stderr, "SKIP gradient penalty parity: no Python interpreter at '%s'\n", py);
-        return 77;
-    }
-    const char *src = getenv("CLGAN_SOURCE_DIR");
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' '%s/tests/reference/gp_reference.py' '%s' %s %s %d %d %d", py,
-             src && *src ? src : ".", dir, c, kind, size, width, n);
-    int rc = system(cmd);
-    int code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-    if (code == 77 || code == 127) {
-        fprintf(stderr, "SKIP gradient penalty parity: %s cannot run the reference (torch missing?)\n", py);
-        return 77;
-    }
-    CHECK(code == 0, "gp_reference.py %s exited with %d", c, code);
-    return code;
-}
-
 // Every parameter gradient minus the preset against torch's d penalty / d parameter.
 static void compare_param_grads(cg_ctx *ctx, cg_seq *d, const cg_st_file *g, const char *c) {
     for (int i = 0; i < d->n_layers; i++) {
@@ -66,8 +46,9 @@ static void compare_param_grads(cg_ctx *ctx, cg_seq *d, const cg_st_file *g, con
 }
 
 static void check_case(cg_ctx *ctx, const char *dir, const char *c, cg_model_type type, int size, int width, int n) {
-    if (run_reference(dir, c, type == CG_MODEL_VANILLA ? "mlp" : "conv", size, width, n) != 0) return;
     char path[600];
+    snprintf(path, sizeof path, "'%s' %s %s %d %d %d", dir, c, type == CG_MODEL_VANILLA ? "mlp" : "conv", size, width, n);
+    if (parity_run("gp_reference.py", path) != 0) return;
     cg_model_config mc = {type, size, 3, 100, width, width};
     cg_seq *d = NULL;
     cg_grad_penalty *gp = NULL;

@@ -12,12 +12,9 @@ static cg_opt_params adam(float lr, float b1, float b2) {
 cg_status cg_train_params_read(cg_config *cfg, const cg_model_config *mc, cg_train_params *p) {
     memset(p, 0, sizeof *p);
     const char *S = "train";
-    if (mc->type == CG_MODEL_WGAN_GP)
-        return cg_fail(CG_ERR_CONFIG, "[model] type = wgan-gp: not implemented: the gradient penalty needs double "
-                                      "backward, which clgan's layers do not provide (use dcgan or wgan)");
-    int wgan = mc->type == CG_MODEL_WGAN;
+    int gp = mc->type == CG_MODEL_WGAN_GP, wgan = mc->type == CG_MODEL_WGAN || gp;
     p->loss = wgan ? CG_LOSS_WASSERSTEIN : CG_LOSS_BCE;
-    double lr_def = wgan ? 5e-5 : 2e-4, lr_g, lr_d, b1, b2, eps, alpha, clip, max_s;
+    double lr_def = gp ? 1e-4 : wgan ? 5e-5 : 2e-4, lr_g, lr_d, b1, b2, eps, alpha, clip, max_s, lambda;
     long v;
     const char *opt;
     CG_TRY(cg_cfg_str(cfg, S, "dataset", "data/celeba64.cgds", NULL, &p->dataset));
@@ -30,13 +27,13 @@ cg_status cg_train_params_read(cg_config *cfg, const cg_model_config *mc, cg_tra
     p->batch_size = (int)v;
     CG_TRY(cg_cfg_int(cfg, S, "seed", 1, 0, 2147483647L, &p->seed));
     CG_TRY(cg_cfg_bool(cfg, S, "flip", 1, &p->flip));
-    CG_TRY(cg_cfg_str(cfg, S, "optimizer", wgan ? "rmsprop" : "adam", "adam|rmsprop|sgd", &opt));
+    CG_TRY(cg_cfg_str(cfg, S, "optimizer", wgan && !gp ? "rmsprop" : "adam", "adam|rmsprop|sgd", &opt));
     CG_TRY(cg_cfg_float(cfg, S, "lr", lr_def, 0.0, 1e38, &lr_g));
     lr_d = lr_g;
     CG_TRY(cg_cfg_float(cfg, S, "lr_g", lr_g, 0.0, 1e38, &lr_g));
     CG_TRY(cg_cfg_float(cfg, S, "lr_d", lr_d, 0.0, 1e38, &lr_d));
-    CG_TRY(cg_cfg_float(cfg, S, "beta1", 0.5, 0.0, 0.999999, &b1));
-    CG_TRY(cg_cfg_float(cfg, S, "beta2", 0.999, 0.0, 0.999999, &b2));
+    CG_TRY(cg_cfg_float(cfg, S, "beta1", gp ? 0.0 : 0.5, 0.0, 0.999999, &b1));
+    CG_TRY(cg_cfg_float(cfg, S, "beta2", gp ? 0.9 : 0.999, 0.0, 0.999999, &b2));
     CG_TRY(cg_cfg_float(cfg, S, "eps", 1e-8, 0.0, 1.0, &eps));
     CG_TRY(cg_cfg_float(cfg, S, "rmsprop_alpha", 0.99, 0.0, 1.0, &alpha));
     cg_opt_kind kind = !strcmp(opt, "adam") ? CG_OPT_ADAM : !strcmp(opt, "rmsprop") ? CG_OPT_RMSPROP : CG_OPT_SGD;
@@ -48,12 +45,18 @@ cg_status cg_train_params_read(cg_config *cfg, const cg_model_config *mc, cg_tra
     p->opt_d.lr = (float)lr_d;
     CG_TRY(cg_cfg_int(cfg, S, "n_critic", wgan ? 5 : 1, 1, 10000, &v));
     p->n_critic = (int)v;
-    CG_TRY(cg_cfg_int(cfg, S, "n_critic_warmup", wgan ? 100 : p->n_critic, 1, 100000, &v));
+    int warm = wgan && !gp; // the WGAN reference's 100 critic steps at the start and every 500th
+    CG_TRY(cg_cfg_int(cfg, S, "n_critic_warmup", warm ? 100 : p->n_critic, 1, 100000, &v));
     p->n_critic_warmup = (int)v;
-    CG_TRY(cg_cfg_int(cfg, S, "warmup_steps", wgan ? 25 : 0, 0, 1000000000L, &p->warmup_steps));
-    CG_TRY(cg_cfg_int(cfg, S, "warmup_every", wgan ? 500 : 0, 0, 1000000000L, &p->warmup_every));
-    CG_TRY(cg_cfg_float(cfg, S, "clip", wgan ? 0.01 : 0.0, 0.0, 1e6, &clip));
+    CG_TRY(cg_cfg_int(cfg, S, "warmup_steps", warm ? 25 : 0, 0, 1000000000L, &p->warmup_steps));
+    CG_TRY(cg_cfg_int(cfg, S, "warmup_every", warm ? 500 : 0, 0, 1000000000L, &p->warmup_every));
+    CG_TRY(cg_cfg_float(cfg, S, "clip", warm ? 0.01 : 0.0, 0.0, 1e6, &clip));
     p->clip = (float)clip;
+    CG_TRY(cg_cfg_float(cfg, S, "gp_lambda", gp ? 10.0 : 0.0, 0.0, 1e6, &lambda));
+    p->gp_lambda = (float)lambda;
+    if (p->gp_lambda > 0.0f && !gp)
+        return cg_fail(CG_ERR_CONFIG, "[train] gp_lambda = %g: the gradient penalty needs [model] type = wgan-gp "
+                                      "(a critic without BatchNorm)", lambda);
     CG_TRY(cg_cfg_int(cfg, S, "log_every", 50, 1, 1000000000L, &p->log_every));
     CG_TRY(cg_cfg_int(cfg, S, "sample_every", 500, 0, 1000000000L, &p->sample_every));
     CG_TRY(cg_cfg_int(cfg, S, "checkpoint_every", 1000, 0, 1000000000L, &p->checkpoint_every));

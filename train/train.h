@@ -17,7 +17,7 @@
 #include <signal.h>
 
 enum { CG_STREAM_INIT_G = 1, CG_STREAM_INIT_D = 2, CG_STREAM_FLIP = 3, CG_STREAM_NOISE = 4, CG_STREAM_FIXED = 5,
-       CG_STREAM_SHUFFLE = 1000 };
+       CG_STREAM_GP = 6, CG_STREAM_SHUFFLE = 1000 };
 
 // ---------------------------------------------------------------------------------------------
 // Data sources: a fixed set of `count` samples of shape [c, h, w] that load batches onto the device.
@@ -61,6 +61,7 @@ typedef struct {
     int n_critic_warmup;     // ... during the first warmup_steps generator steps and every warmup_every-th
     long warmup_steps, warmup_every;
     float clip;              // critic weight clipping (WGAN), 0 = none
+    float gp_lambda;         // gradient penalty weight (WGAN-GP), 0 = none
     long log_every, sample_every, checkpoint_every, nan_check_every;
     int n_samples;           // images in the sample grid
     double max_seconds;      // stop (with a checkpoint) after this much wall time; 0 = no limit
@@ -68,7 +69,7 @@ typedef struct {
 } cg_train_params;
 
 // Reads [train] (defaults by model type: dcgan/vanilla Adam 2e-4 (0.5, 0.999), wgan RMSprop 5e-5,
-// clip 0.01, n_critic 5 (100 warm-up)). wgan-gp fails with CG_ERR_CONFIG (needs double backward).
+// clip 0.01, n_critic 5 (100 warm-up); wgan-gp Adam 1e-4 (0, 0.9), gradient penalty 10, n_critic 5).
 cg_status cg_train_params_read(cg_config *cfg, const cg_model_config *mc, cg_train_params *p);
 
 // ---------------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 // steps followed by one generator step, as in pytorch/examples dcgan (BCE: real then fake through
 // D, G reuses the fake batch of the last D step) and the WGAN reference (critic clipped before
 // each step, 100 critic steps during warm-up and every 500th generator step, fresh noise for G).
+// WGAN-GP adds to each critic step the gradient penalty on random interpolates of the real and the
+// fake batch (nets/gradient_penalty.c), no clipping.
 // Scalars are read back only to log, to check for NaN/Inf and before checkpoints.
 #include "trainer_internal.h"
 
@@ -64,11 +66,29 @@ static cg_status d_mean(cg_trainer *t, float *out) {
     return CG_OK;
 }
 
+// D's input <- eps * real + (1 - eps) * fake per sample, eps ~ U(0, 1) from {seed, GP} indexed by the
+// real batch just loaded; then the penalty (scalar 3) and its gradient, added to D's.
+static cg_status penalty(cg_trainer *t) {
+    cg_ctx *ctx = t->ctx;
+    cg_tensor in = cg_seq_input(t->D), fake = cg_seq_output(t->G), eps = cg_view(t->gp_eps, 0, 1, 1, 1, in.n);
+    cg_rng r = {(uint64_t)t->p.seed, CG_STREAM_GP};
+    CG_TRY(cg_rng_uniform(ctx->rt, r, (uint64_t)(t->batches - 1) * (uint64_t)in.n, eps, 0.0f, 1.0f));
+    cl_kernel k;
+    CG_TRY(cg_kernel_get(ctx->rt, "train", "gp_interpolate", &k));
+    cl_ulong per = cg_sample_size(in), n = cg_numel(in), foff = fake.off, ioff = in.off;
+    CG_TRY(cg_launch1d(ctx->rt, k, n, sizeof(cl_mem), &t->real, sizeof(cl_mem), &fake.buf, sizeof foff, &foff,
+                       sizeof(cl_mem), &t->gp_eps, sizeof(cl_mem), &in.buf, sizeof ioff, &ioff, sizeof per, &per,
+                       sizeof n, &n, (size_t)0));
+    return cg_grad_penalty_step(ctx, t->gp, t->p.gp_lambda, scalar(t, 3));
+}
+
 static cg_status d_step(cg_trainer *t, int log) {
     cg_ctx *ctx = t->ctx;
     if (t->p.clip > 0.0f) CG_TRY(cg_clip(ctx, t->D->params, t->D->n_params, -t->p.clip, t->p.clip));
     CG_TRY(cg_seq_zero_grad(ctx, t->D));
     CG_TRY(load_real(t));
+    if (t->gp) CG_TRY(cg_tensor_copy(ctx->rt, cg_view(t->real, 0, 1, 1, 1, (int)cg_numel(cg_seq_input(t->D))),
+                                     cg_seq_input(t->D)));
     CG_TRY(cg_seq_forward(ctx, t->D, 1));
     if (log) CG_TRY(d_mean(t, &t->rec.d_x));
     CG_TRY(d_loss(t, 1, 0));
@@ -79,6 +99,7 @@ static cg_status d_step(cg_trainer *t, int log) {
     if (log) CG_TRY(d_mean(t, &t->rec.d_g_z));
     CG_TRY(d_loss(t, 0, 1));
     CG_TRY(cg_seq_backward(ctx, t->D, NULL));
+    if (t->gp) CG_TRY(penalty(t));
     t->od->step++;
     return cg_optimizer_step(ctx, t->od, t->D->params, t->D->grads);
 }
@@ -108,16 +129,17 @@ static int critic_steps(const cg_trainer *t) {
 
 // Reads the three loss scalars into t->rec; CG_ERR_NUMERIC naming the step when one is not finite.
 static cg_status read_losses(cg_trainer *t) {
-    float s[3];
-    CG_TRY(cg_tensor_read(t->ctx->rt, cg_view(t->scal, 0, 1, 1, 1, 3), s));
+    float s[4];
+    CG_TRY(cg_tensor_read(t->ctx->rt, cg_view(t->scal, 0, 1, 1, 1, 4), s));
     t->rec.step = t->step;
-    t->rec.loss_d = s[0] + s[1];
+    t->rec.loss_d = s[0] + s[1] + s[3];
     t->rec.loss_g = s[2];
-    if (isfinite(s[0]) && isfinite(s[1]) && isfinite(s[2])) return CG_OK;
+    if (isfinite(s[0]) && isfinite(s[1]) && isfinite(s[2]) && isfinite(s[3])) return CG_OK;
     return cg_fail(CG_ERR_NUMERIC,
-                   "training diverged: a loss is not finite at iteration %ld (Loss_D real %g, fake %g, Loss_G %g); "
-                   "stopped without saving; the last good checkpoint is %s",
-                   t->step, (double)s[0], (double)s[1], (double)s[2], t->ckpt[0] ? t->ckpt : "(none saved yet)");
+                   "training diverged: a loss is not finite at iteration %ld (Loss_D real %g, fake %g, penalty %g, "
+                   "Loss_G %g); stopped without saving; the last good checkpoint is %s",
+                   t->step, (double)s[0], (double)s[1], (double)s[3], (double)s[2],
+                   t->ckpt[0] ? t->ckpt : "(none saved yet)");
 }
 
 static int due(long step, long every) { return every > 0 && step % every == 0; }

@@ -15,7 +15,9 @@ struct cg_trainer {
     cg_optimizer *og, *od;
     cg_data_source *data;
     char *config_text;
-    cl_mem scal;          // [0] D loss on real, [1] D loss on fake, [2] G loss
+    cl_mem scal;          // [0] D loss on real, [1] D loss on fake, [2] G loss, [3] gradient penalty
+    cg_grad_penalty *gp;  // WGAN-GP (gp_lambda > 0), else NULL
+    cl_mem real, gp_eps;  // WGAN-GP: the real batch kept for the interpolates; their mixing weights
     long step;            // generator steps done
     long batches;         // real batches consumed (data order, flips)
     long noise_batches;   // noise batches drawn

@@ -16,6 +16,9 @@ void cg_trainer_free(cg_trainer *t) {
     cg_optimizer_free(t->og);
     cg_optimizer_free(t->od);
     cg_buffer_release(t->scal);
+    cg_grad_penalty_free(t->gp);
+    cg_buffer_release(t->real);
+    cg_buffer_release(t->gp_eps);
     free(t->config_text);
     free(t->perm);
     free(t->idx);
@@ -84,8 +87,13 @@ static cg_status build(cg_trainer *t, cg_seq *G, cg_seq *D) {
                        t->data->count, B);
     CG_TRY(cg_optimizer_create(ctx, t->p.opt_g, t->G->n_params, &t->og));
     CG_TRY(cg_optimizer_create(ctx, t->p.opt_d, t->D->n_params, &t->od));
-    CG_TRY(cg_buffer_alloc(ctx->rt, 3, &t->scal));
-    CG_TRY(cg_tensor_fill(ctx->rt, cg_view(t->scal, 0, 1, 1, 1, 3), 0.0f));
+    CG_TRY(cg_buffer_alloc(ctx->rt, 4, &t->scal));
+    CG_TRY(cg_tensor_fill(ctx->rt, cg_view(t->scal, 0, 1, 1, 1, 4), 0.0f));
+    if (t->p.gp_lambda > 0.0f) {
+        CG_TRY(cg_grad_penalty_create(ctx, t->D, &t->gp));
+        CG_TRY(cg_buffer_alloc(ctx->rt, cg_numel(cg_seq_input(t->D)), &t->real));
+        CG_TRY(cg_buffer_alloc(ctx->rt, (size_t)B, &t->gp_eps));
+    }
     t->perm = malloc((size_t)t->data->count * sizeof *t->perm);
     t->idx = malloc((size_t)B * sizeof *t->idx);
     t->flip = malloc((size_t)B);
