@@ -28,3 +28,10 @@ __kernel void gp_interpolate(__global const float *real, __global const float *f
     float e = eps[i / per];
     out[out_off + i] = e * real[i] + (1.0f - e) * fake[fake_off + i];
 }
+
+// count_nonfinite: count[slot] += the number of NaN/Inf among x[0..n) (the trainer's parameter and
+// gradient check). Tests the exponent bits, so finite-math options cannot fold it away.
+__kernel void count_nonfinite(__global const uint *x, ulong n, __global int *count, int slot) {
+    ulong i = get_global_id(0);
+    if (i < n && (x[i] & 0x7f800000u) == 0x7f800000u) atomic_inc(&count[slot]);
+}

@@ -7,13 +7,6 @@
 
 #include <string.h>
 
-// Tests the exponent bits, so -cl-fast-relaxed-math (finite-math-only) cannot fold it away.
-static const char *const SOURCE =
-    "__kernel void count_nonfinite(__global const uint *x, ulong n, __global int *count, int slot) {\n"
-    "    ulong i = get_global_id(0);\n"
-    "    if (i < n && (x[i] & 0x7f800000u) == 0x7f800000u) atomic_inc(&count[slot]);\n"
-    "}\n";
-
 static cg_status count(cg_runtime *rt, cl_kernel k, cl_mem buf, size_t n, cl_mem counts, int slot) {
     if (!n) return CG_OK;
     cl_ulong n64 = n;
@@ -23,11 +16,8 @@ static cg_status count(cg_runtime *rt, cl_kernel k, cl_mem buf, size_t n, cl_mem
 
 static cg_status count_all(cg_trainer *t, cl_mem counts, int found[4]) {
     cg_runtime *rt = t->ctx->rt;
-    cl_program prog;
-    CG_TRY(cg_program_from_source(rt, "param_check.cl", SOURCE, NULL, &prog));
-    cl_int err;
-    cl_kernel k = clCreateKernel(prog, "count_nonfinite", &err);
-    if (err != CL_SUCCESS) return cg_fail(err, "kernel count_nonfinite: %s", cg_status_name(err));
+    cl_kernel k;
+    CG_TRY(cg_kernel_get(rt, "train", "count_nonfinite", &k)); // cl/train.cl
     cg_seq *nets[2] = {t->G, t->D};
     cg_status st = cg_tensor_fill(rt, cg_view(counts, 0, 1, 1, 1, 4), 0.0f);
     for (int i = 0; st == CG_OK && i < 2; i++) {
@@ -35,7 +25,6 @@ static cg_status count_all(cg_trainer *t, cl_mem counts, int found[4]) {
         if (st == CG_OK) st = count(rt, k, nets[i]->grads, nets[i]->n_params, counts, 2 * i + 1);
     }
     if (st == CG_OK) st = cg_tensor_read(rt, cg_view(counts, 0, 1, 1, 1, 4), (float *)found);
-    clReleaseKernel(k);
     return st;
 }
 
