@@ -18,8 +18,7 @@ static cg_status latents(const char *zpath, long n, long seed, int nz, float **z
     if (!zpath) {
         *z = malloc((size_t)n * nz * sizeof(float));
         if (!*z) return cg_fail(CG_ERR_NOMEM, "out of host memory");
-        cg_rng r = {(uint64_t)seed, 0};
-        cg_rng_normal_host(r, 0, *z, (size_t)n * nz, 0.0f, 1.0f);
+        cg_generator_latents((uint64_t)seed, 0, n, nz, *z);
         *count = (int)n;
         return CG_OK;
     }
@@ -56,33 +55,29 @@ static cg_status write_images(const char *out, const float *img, int n, int c, i
 static cg_status sample(cg_runtime *rt, cg_config *cfg, const char *ckpt, long n, long seed, const char *zpath,
                         const char *out, int train_mode) {
     cg_model_config mc;
-    cg_status st = cg_checkpoint_model(ckpt, &mc);
-    if (st == CG_ERR_NOT_FOUND) st = cg_model_config_read(cfg, &mc); // generator-only file: [model] from the config
-    else if (st == CG_OK) fprintf(stderr, "sample: model from the checkpoint: %s, %dx%d\n", cg_model_type_name(mc.type),
-                                  mc.image_size, mc.image_size);
-    if (st != CG_OK) return st;
+    int from_ckpt = 0;
+    CG_TRY(cg_generator_model(ckpt, cfg, &mc, &from_ckpt));
+    if (from_ckpt)
+        fprintf(stderr, "sample: model from the checkpoint: %s, %dx%d\n", cg_model_type_name(mc.type), mc.image_size,
+                mc.image_size);
     cli_print_config(cfg);
-    cg_ctx ctx = {rt, {0}};
-    cg_seq *G = NULL;
+    cg_generator *g = NULL;
     float *z = NULL, *img = NULL;
     int count = 0;
-    st = latents(zpath, n, seed, mc.nz, &z, &count);
-    if (st == CG_OK) st = cg_model_generator(&ctx, &mc, &G);
-    if (st == CG_OK) st = cg_seq_set_batch(&ctx, G, count);
-    if (st == CG_OK) st = cg_checkpoint_load_generator(&ctx, ckpt, G);
-    if (st == CG_OK) st = cg_tensor_write(rt, cg_seq_input(G), z);
-    if (st == CG_OK) st = cg_seq_forward(&ctx, G, train_mode);
-    cg_tensor o = G ? cg_seq_output(G) : cg_view(NULL, 0, 0, 0, 0, 0);
+    cg_status st = latents(zpath, n, seed, mc.nz, &z, &count);
+    if (st == CG_OK) st = cg_generator_open(rt, ckpt, &mc, count, train_mode, &g);
+    size_t per = (size_t)mc.channels * mc.image_size * mc.image_size;
     if (st == CG_OK) {
-        img = malloc(cg_numel(o) * sizeof(float));
-        st = img ? cg_tensor_read(rt, o, img) : cg_fail(CG_ERR_NOMEM, "out of host memory");
+        img = malloc((size_t)count * per * sizeof(float));
+        st = img ? cg_generator_run(g, z, count, img) : cg_fail(CG_ERR_NOMEM, "out of host memory");
     }
-    if (st == CG_OK) st = write_images(out, img, count, o.c, o.h, o.w);
-    if (st == CG_OK) fprintf(stderr, "sample: wrote %d images of %dx%dx%d to %s\n", count, o.w, o.h, o.c, out);
+    if (st == CG_OK) st = write_images(out, img, count, mc.channels, mc.image_size, mc.image_size);
+    if (st == CG_OK)
+        fprintf(stderr, "sample: wrote %d images of %dx%dx%d to %s\n", count, mc.image_size, mc.image_size,
+                mc.channels, out);
     free(img);
     free(z);
-    cg_seq_free(G);
-    cg_workspace_free(&ctx.ws);
+    cg_generator_free(g);
     return st;
 }
 
