@@ -7,7 +7,9 @@
 // starts from 0.25 everywhere). Cases: the WGAN-GP critic at 32x32 and 64x64 (LayerNorm in every
 // middle stage) and the vanilla MLP critic (Linear with bias: a bias must not enter the tangent).
 // A critic with BatchNorm is refused, naming the layer.
-// oclgrind: run
+// Not under Oclgrind: its uninitialised-value check flags every GEMM output consumed by a later
+// kernel here (a plain critic forward already: conv -> LeakyReLU), as it does for the writes at a
+// non-zero offset that tests/test_norm.c works around.
 #include "models.h"
 #include "parity_util.h"
 
