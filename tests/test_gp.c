@@ -7,9 +7,11 @@
 // starts from 0.25 everywhere). Cases: the WGAN-GP critic at 32x32 and 64x64 (LayerNorm in every
 // middle stage) and the vanilla MLP critic (Linear with bias: a bias must not enter the tangent).
 // A critic with BatchNorm is refused, naming the layer.
-// Not under Oclgrind: its uninitialised-value check flags every GEMM output consumed by a later
-// kernel here (a plain critic forward already: conv -> LeakyReLU), as it does for the writes at a
-// non-zero offset that tests/test_norm.c works around.
+// Not under Oclgrind: its uninitialised-value check flags GEMM outputs as soon as a later kernel
+// branches on them (a plain critic forward already: conv -> LeakyReLU, with CLBlast's or clgan's own
+// GEMM kernels, on fresh buffer ids; the values match torch to 1e-6), most likely Oclgrind's false
+// positives on vector types (jrprice/Oclgrind#126). LayerNorm's second-order kernels are checked
+// under Oclgrind in test_norm.c.
 #include "models.h"
 #include "parity_util.h"
 
