@@ -27,6 +27,12 @@ float group_sum(__local float *scratch, float v) {
     return total;
 }
 
+// LayerNorm's projection of v (a gradient or a tangent) within one sample:
+// invstd * (v - sum_v / D - xhat * sum_vx / D), given the sample's sums of v and of v * xhat.
+float ln_project(float v, float xhat, float sum_v, float sum_vx, float invstd, float inv_d) {
+    return invstd * (v - sum_v * inv_d - xhat * (sum_vx * inv_d));
+}
+
 // This work-item's share of sum (x - shift) (squares = 0) or sum (x - shift)^2 (squares = 1) over
 // channel plane cbase of every sample: the elements j = lid, lid + L, ... of the N*HW of the
 // channel, with j = n * HW + p walked incrementally (no division in the loop).
@@ -224,7 +230,7 @@ __kernel void ln_bwd_dx(__global const float *x, ulong xoff, ulong xsn, __global
     float xhat = (x[xoff + (ulong)s * xsn + j] - st[s]) * invstd;
     float g = dy[dyoff + (ulong)s * dysn + j];
     if (affine) g *= w[woff + j];
-    dx[dxoff + (ulong)s * dxsn + j] = invstd * (g - st[2 * N + s] * inv_d - xhat * (st[3 * N + s] * inv_d));
+    dx[dxoff + (ulong)s * dxsn + j] = ln_project(g, xhat, st[2 * N + s], st[3 * N + s], invstd, inv_d);
 }
 
 // ---- layer norm, second order (the gradient penalty's double backward) -----------------------
@@ -243,7 +249,7 @@ __kernel void ln_tangent_apply(__global const float *x, ulong xoff, ulong xsn, _
     uint s = i / D, j = i - s * D;
     float invstd = st[N + s], inv_d = 1.0f / (float)D;
     float xhat = (x[xoff + (ulong)s * xsn + j] - st[s]) * invstd;
-    float u = invstd * (xt[xtoff + (ulong)s * xtsn + j] - st[2 * N + s] * inv_d - xhat * (st[3 * N + s] * inv_d));
+    float u = ln_project(xt[xtoff + (ulong)s * xtsn + j], xhat, st[2 * N + s], st[3 * N + s], invstd, inv_d);
     yt[ytoff + (ulong)s * ytsn + j] = affine ? w[woff + j] * u : u;
 }
 
@@ -271,7 +277,7 @@ __kernel void ln2_reduce(__global const float *x, ulong xoff, ulong xsn, __globa
     float s3 = 0.0f, s4 = 0.0f, s5 = 0.0f, s6 = 0.0f, s7 = 0.0f;
     for (uint j = lid; j < D; j += L) {
         float xhat = (x[xb + j] - mean) * invstd;
-        float u = invstd * (xt[xtb + j] - s1 * inv_d - xhat * (s2 * inv_d));
+        float u = ln_project(xt[xtb + j], xhat, s1, s2, invstd, inv_d);
         float wj = affine ? w[woff + j] : 1.0f;
         float ub = wj * gyt[gytb + j];
         s3 += ub * u;
@@ -315,17 +321,17 @@ __kernel void ln2_dx(__global const float *x, ulong xoff, ulong xsn, __global co
     uint s = i / D, j = i - s * D;
     float invstd = st[N + s], inv_d = 1.0f / (float)D;
     float xhat = (x[xoff + (ulong)s * xsn + j] - st[s]) * invstd;
-    float u = invstd * (xt[xtoff + (ulong)s * xtsn + j] - r[s] * inv_d - xhat * (r[N + s] * inv_d));
+    float u = ln_project(xt[xtoff + (ulong)s * xtsn + j], xhat, r[s], r[N + s], invstd, inv_d);
     float wj = affine ? w[woff + j] : 1.0f;
     float ub = wj * gyt[gytoff + (ulong)s * gytsn + j];
     float s4 = r[3 * N + s];
-    float dxt = invstd * (ub - r[4 * N + s] * inv_d - xhat * (s4 * inv_d));
+    float dxt = ln_project(ub, xhat, r[4 * N + s], s4, invstd, inv_d);
     if (write_gxt) gxt[gxtoff + (ulong)s * gxtsn + j] = dxt;
     if (!write_gx) return;
     float dx = -invstd * inv_d * (r[2 * N + s] * xhat + s4 * u) - invstd * (r[N + s] * inv_d) * dxt;
     if (has_gy) {
         float g = wj * gy[gyoff + (ulong)s * gysn + j];
-        dx += invstd * (g - r[5 * N + s] * inv_d - xhat * (r[6 * N + s] * inv_d));
+        dx += ln_project(g, xhat, r[5 * N + s], r[6 * N + s], invstd, inv_d);
     }
     gx[gxoff + (ulong)s * gxsn + j] = dx;
 }
@@ -343,7 +349,7 @@ __kernel void ln2_params(__global const float *x, ulong xoff, ulong xsn, __globa
     for (uint s = 0; s < N; s++) {
         float invstd = st[N + s];
         float xhat = (x[xoff + (ulong)s * xsn + j] - st[s]) * invstd;
-        float u = invstd * (xt[xtoff + (ulong)s * xtsn + j] - r[s] * inv_d - xhat * (r[N + s] * inv_d));
+        float u = ln_project(xt[xtoff + (ulong)s * xtsn + j], xhat, r[s], r[N + s], invstd, inv_d);
         sw += gyt[gytoff + (ulong)s * gytsn + j] * u;
         if (has_gy) {
             float g = gy[gyoff + (ulong)s * gysn + j];

@@ -56,6 +56,15 @@ typedef struct {
 cg_status cli_set_given(cg_config *cfg, const char *section, const cli_given *given, size_t n);
 // Text of an integer option for cli_given: NULL unless given (v >= min); buf holds the digits.
 const char *cli_int_given(int v, int min, char buf[16]);
+// The commands the demo chains (cmd_train.c, cmd_score.c), on an opened runtime and a loaded cfg.
+// cli_train_with returns an exit code and copies the final checkpoint path into ckpt_out (may be NULL).
+int cli_train_with(cg_runtime *rt, cg_config *cfg, const char *resume, int print_config, char *ckpt_out,
+                   size_t ckpt_len);
+// Scores with the [score] keys of cfg; `defaults` replace built-in defaults of keys by name
+// (checkpoint, images, ref, metrics, n, ref_n, out). rt NULL: only reads and checks the keys (so
+// they are known before the configuration is printed).
+cg_status cli_score_with(cg_runtime *rt, cg_config *cfg, const cli_given *defaults, size_t n_defaults,
+                         int print_config);
 // Prints the effective configuration (every key the command read, with its value) to stderr, after
 // warning about unknown keys. Call once the command has read all its keys.
 void cli_print_config(const cg_config *cfg);

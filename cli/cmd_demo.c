@@ -13,10 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-int cli_train_with(cg_runtime *rt, cg_config *cfg, const char *resume, int print_config, char *ckpt_out,
-                   size_t ckpt_len); // cmd_train.c
-cg_status cli_score_with(cg_runtime *rt, cg_config *cfg, const cli_given *defaults, size_t n_defaults,
-                         int print_config); // cmd_score.c
 
 static double now_s(void) {
     struct timespec ts;

@@ -173,11 +173,6 @@ static cg_status read_opts(cg_config *cfg, const cli_given *defaults, size_t nd,
     return CG_OK;
 }
 
-// Scores with the [score] keys of cfg; `defaults` replace built-in defaults of keys by name
-// (checkpoint, images, ref, metrics, n, ref_n, out). rt NULL: only reads and checks the keys (so
-// they are known before the configuration is printed). Shared with cmd_demo.c.
-cg_status cli_score_with(cg_runtime *rt, cg_config *cfg, const cli_given *defaults, size_t n_defaults,
-                         int print_config);
 cg_status cli_score_with(cg_runtime *rt, cg_config *cfg, const cli_given *defaults, size_t n_defaults,
                          int print_config) {
     score_opts o;

@@ -14,9 +14,6 @@ static void on_sigint(int sig) {
     stop_requested = 1;
 }
 
-// Shared with cmd_demo.c: trains with cfg (already loaded) on the opened runtime.
-int cli_train_with(cg_runtime *rt, cg_config *cfg, const char *resume, int print_config, char *ckpt_out,
-                   size_t ckpt_len);
 int cli_train_with(cg_runtime *rt, cg_config *cfg, const char *resume, int print_config, char *ckpt_out,
                    size_t ckpt_len) {
     cg_model_config mc;

@@ -121,13 +121,10 @@ static cg_status conv_tangent(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y
     return conv_apply(l, ctx, xt, yt, 0);
 }
 
-// y = W x + b, yt = W xt: gx = W^T gy, gxt = W^T gyt, dW += gy (*) x + gyt (*) xt, db += sum gy.
 static cg_status conv_backward2(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor xt, cg_tensor yt,
                                 const cg_tensor *gy, cg_tensor gyt, const cg_tensor *gx, const cg_tensor *gxt,
                                 int *gx_zero) {
-    *gx_zero = gy == NULL;
-    if (gy) CG_TRY(conv_backprop(l, ctx, x, *gy, gx, 1));
-    return conv_backprop(l, ctx, xt, gyt, gxt, 0);
+    return cg_affine_backward2(conv_backprop, l, ctx, x, xt, gy, gyt, gx, gxt, gx_zero);
 }
 
 static void conv_destroy(cg_layer *l) {

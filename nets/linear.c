@@ -79,13 +79,10 @@ static cg_status linear_tangent(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor
     return linear_apply(l, ctx, xt, yt, 0);
 }
 
-// y = x W^T + b, yt = xt W^T: gx = gy W, gxt = gyt W, dW += gy^T x + gyt^T xt, db += sum gy.
 static cg_status linear_backward2(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor xt, cg_tensor yt,
                                   const cg_tensor *gy, cg_tensor gyt, const cg_tensor *gx, const cg_tensor *gxt,
                                   int *gx_zero) {
-    *gx_zero = gy == NULL;
-    if (gy) CG_TRY(linear_backprop(l, ctx, x, *gy, gx, 1));
-    return linear_backprop(l, ctx, xt, gyt, gxt, 0);
+    return cg_affine_backward2(linear_backprop, l, ctx, x, xt, gy, gyt, gx, gxt, gx_zero);
 }
 
 static void linear_destroy(cg_layer *l) {

@@ -89,4 +89,17 @@ static inline cg_status cg_check_output(const cg_layer *l, cg_tensor x, cg_tenso
 // as cg_conv2d_create's; proposed for nets.h as pad_h / pad_w fields of cg_conv_params.
 cg_status cg_conv2d_create2(cg_conv_params p, int pad_h, int pad_w, cg_layer **out);
 
+// Second-order passes of a layer affine in its input (y = W x + b; Conv2d, Linear), from its
+// backprop(x, dy, dx, with_bias): the tangent is the map without its bias, yt = W xt; the reverse of
+// (y, yt) is gx = W^T gy, gxt = W^T gyt, dW += gy (*) x + gyt (*) xt, db += sum gy (gx zero when gy is).
+typedef cg_status (*cg_backprop_fn)(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor dy, const cg_tensor *dx,
+                                    int with_bias);
+static inline cg_status cg_affine_backward2(cg_backprop_fn backprop, cg_layer *l, cg_ctx *ctx, cg_tensor x,
+                                            cg_tensor xt, const cg_tensor *gy, cg_tensor gyt, const cg_tensor *gx,
+                                            const cg_tensor *gxt, int *gx_zero) {
+    *gx_zero = gy == NULL;
+    if (gy) CG_TRY(backprop(l, ctx, x, *gy, gx, 1));
+    return backprop(l, ctx, xt, gyt, gxt, 0);
+}
+
 #endif

@@ -7,6 +7,7 @@
 #include "nets.h"
 #include "test_util.h"
 #include "train.h"
+#include "train_test_util.h"
 
 #include <unistd.h>
 
@@ -15,20 +16,6 @@
 #define STD 0.02f
 
 static int quick(void) { return getenv("CLGAN_TEST_QUICK") != NULL; }
-
-static cg_seq *mlp(cg_ctx *ctx, int in, int hidden, int out) {
-    cg_layer *l[5];
-    cg_linear_params a = {in, hidden, 1}, b = {hidden, hidden, 1}, c = {hidden, out, 1};
-    if (cg_linear_create(a, &l[0]) || cg_relu_create(&l[1]) || cg_linear_create(b, &l[2]) || cg_relu_create(&l[3]) ||
-        cg_linear_create(c, &l[4]))
-        abort();
-    int chw[3] = {in, 1, 1};
-    cg_seq *s = NULL;
-    CHECK_OK(cg_seq_create(ctx, "main", l, NULL, 5, chw, &s));
-    cg_rng r = {17, (uint64_t)in};
-    CHECK_OK(cg_init_pytorch_default(ctx, s, r));
-    return s;
-}
 
 static float *ring_data(int n) {
     float *d = malloc((size_t)n * 2 * sizeof(float)), z[2];
@@ -69,7 +56,7 @@ static void use_gp(cg_train_params *p) {
 
 static cg_trainer *make(cg_ctx *ctx, const cg_train_params *p, cg_data_source *data) {
     cg_model_config mc = {CG_MODEL_VANILLA, 1, 2, NZ, 64, 64};
-    cg_seq *G = mlp(ctx, NZ, 128, 2), *D = mlp(ctx, 2, 128, 1);
+    cg_seq *G = test_mlp(ctx, NZ, 128, 2, 17), *D = test_mlp(ctx, 2, 128, 1, 17);
     cg_trainer *t = NULL;
     CHECK_OK(cg_trainer_create(ctx, p, &mc, G, D, data, "[test]\n", &t));
     return t;

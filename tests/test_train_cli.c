@@ -8,6 +8,7 @@
 #include "nets.h"
 #include "test_util.h"
 #include "train.h"
+#include "train_test_util.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -285,20 +286,6 @@ static void test_wgan(void) {
 
 // ---- C API ------------------------------------------------------------------------------------
 
-static cg_seq *mlp(cg_ctx *ctx, int in, int hidden, int out) {
-    cg_layer *l[5];
-    cg_linear_params a = {in, hidden, 1}, b = {hidden, hidden, 1}, c = {hidden, out, 1};
-    if (cg_linear_create(a, &l[0]) || cg_relu_create(&l[1]) || cg_linear_create(b, &l[2]) || cg_relu_create(&l[3]) ||
-        cg_linear_create(c, &l[4]))
-        abort();
-    int chw[3] = {in, 1, 1};
-    cg_seq *s = NULL;
-    CHECK_OK(cg_seq_create(ctx, "main", l, NULL, 5, chw, &s));
-    cg_rng r = {21, (uint64_t)in};
-    CHECK_OK(cg_init_pytorch_default(ctx, s, r));
-    return s;
-}
-
 // One NaN sample, met in batch 5 of epoch 0: its NaN reaches D's first-layer weight gradients
 // while ReLU zeroes it in the forward pass, so every loss stays finite.
 static void test_nan_batch(cg_ctx *ctx) {
@@ -326,7 +313,8 @@ static void test_nan_batch(cg_ctx *ctx) {
     free(d);
     cg_model_config mc = {CG_MODEL_VANILLA, 1, 2, 4, 32, 32};
     cg_trainer *t = NULL;
-    CHECK_OK(cg_trainer_create(ctx, &p, &mc, mlp(ctx, 4, 32, 2), mlp(ctx, 2, 32, 1), src, NULL, &t));
+    cg_seq *G = test_mlp(ctx, 4, 32, 2, 21), *D = test_mlp(ctx, 2, 32, 1, 21);
+    CHECK_OK(cg_trainer_create(ctx, &p, &mc, G, D, src, NULL, &t));
     if (!t) return;
     char want[64];
     snprintf(want, sizeof want, "at iteration %d", BAD_BATCH + 1);

@@ -21,12 +21,18 @@ static const char *const META_KEYS[N_META + 1] = {
 // Tensors are combined order-independently (XOR of per-tensor hashes), so the order in the file
 // does not matter; metadata values are chained in META_KEYS order.
 static uint64_t tensor_hash(const char *name, const float *data, size_t numel) {
-    uint64_t h = cg_fnv1a64(name, strlen(name) + 1, 0xcbf29ce484222325ULL);
+    uint64_t h = cg_fnv1a64(name, strlen(name) + 1, CG_FNV_INIT);
     return cg_fnv1a64(data, numel * sizeof(float), h);
 }
 
+static size_t numel_of(const int *shape, int ndim) {
+    size_t n = 1;
+    for (int d = 0; d < ndim; d++) n *= (size_t)shape[d];
+    return n;
+}
+
 static uint64_t meta_hash(const char *const *values) {
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = CG_FNV_INIT;
     for (int i = 0; i < N_META; i++) {
         const char *v = values[i] ? values[i] : "";
         h = cg_fnv1a64(v, strlen(v) + 1, h);
@@ -141,11 +147,8 @@ cg_status cg_checkpoint_save(cg_ctx *ctx, const char *path, cg_seq *G, cg_seq *D
     values[8] = cg_model_type_name(mc->type);
     values[14] = config_text ? config_text : "";
     uint64_t h = meta_hash(values);
-    for (int i = 0; st == CG_OK && i < l.n; i++) {
-        size_t numel = 1;
-        for (int d = 0; d < l.t[i].ndim; d++) numel *= (size_t)l.t[i].shape[d];
-        h ^= tensor_hash(l.t[i].name, l.t[i].data, numel);
-    }
+    for (int i = 0; st == CG_OK && i < l.n; i++)
+        h ^= tensor_hash(l.t[i].name, l.t[i].data, numel_of(l.t[i].shape, l.t[i].ndim));
     snprintf(sum, sizeof sum, "%016llx", (unsigned long long)h);
     values[N_META] = sum;
     if (st == CG_OK) st = cg_safetensors_write(path, l.t, l.n, META_KEYS, values, N_META + 1);
@@ -245,9 +248,7 @@ static cg_status verify_checksum(const cg_st_file *f, const char *path) {
         int ndim;
         const float *data;
         CG_TRY(cg_safetensors_get(f, name, &shape, &ndim, &data));
-        size_t numel = 1;
-        for (int d = 0; d < ndim; d++) numel *= (size_t)shape[d];
-        h ^= tensor_hash(name, data, numel);
+        h ^= tensor_hash(name, data, numel_of(shape, ndim));
     }
     char got[20];
     snprintf(got, sizeof got, "%016llx", (unsigned long long)h);

@@ -14,8 +14,9 @@ static cg_status count(cg_runtime *rt, cl_kernel k, cl_mem buf, size_t n, cl_mem
     return cg_launch1d(rt, k, n, sizeof(cl_mem), &buf, sizeof n64, &n64, sizeof(cl_mem), &counts, sizeof s, &s, 0);
 }
 
-static cg_status count_all(cg_trainer *t, cl_mem counts, int found[4]) {
+static cg_status count_all(cg_trainer *t, int found[4]) {
     cg_runtime *rt = t->ctx->rt;
+    cl_mem counts = t->nonfinite;
     cl_kernel k;
     CG_TRY(cg_kernel_get(rt, "train", "count_nonfinite", &k)); // cl/train.cl
     cg_seq *nets[2] = {t->G, t->D};
@@ -29,11 +30,8 @@ static cg_status count_all(cg_trainer *t, cl_mem counts, int found[4]) {
 }
 
 cg_status cg_trainer_check_params(cg_trainer *t) {
-    cl_mem counts = NULL;
     int found[4] = {0};
-    CG_TRY(cg_buffer_alloc(t->ctx->rt, 4, &counts));
-    cg_status st = count_all(t, counts, found);
-    cg_buffer_release(counts);
+    cg_status st = count_all(t, found);
     if (st != CG_OK || !(found[0] || found[1] || found[2] || found[3])) return st;
     return cg_fail(CG_ERR_NUMERIC,
                    "training diverged: non-finite values at iteration %ld (NaN/Inf among %zu generator parameters: "

@@ -33,9 +33,8 @@ static void line(canvas *cv, int x0, int y0, int x1, int y1, const unsigned char
     }
 }
 
-// Text of 5x7 glyphs magnified `scale` times, from its top-left corner; returns the width drawn.
-static int text(canvas *cv, int x, int y, int scale, const char *s, const unsigned char rgb[3]) {
-    int x_start = x;
+// Text of 5x7 glyphs magnified `scale` times, from its top-left corner.
+static void text(canvas *cv, int x, int y, int scale, const char *s, const unsigned char rgb[3]) {
     for (; *s; s++, x += 6 * scale) {
         const unsigned char *g = cg_plot_glyph(*s);
         for (int r = 0; g && r < 7; r++)
@@ -44,7 +43,6 @@ static int text(canvas *cv, int x, int y, int scale, const char *s, const unsign
                     for (int a = 0; a < scale; a++)
                         for (int b = 0; b < scale; b++) dot(cv, x + c * scale + b, y + r * scale + a, rgb);
     }
-    return x - x_start;
 }
 
 static int text_width(const char *s, int scale) { return (int)strlen(s) * 6 * scale - scale; }

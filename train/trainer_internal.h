@@ -18,6 +18,7 @@ struct cg_trainer {
     cl_mem scal;          // [0] D loss on real, [1] D loss on fake, [2] G loss, [3] gradient penalty
     cg_grad_penalty *gp;  // WGAN-GP (gp_lambda > 0), else NULL
     cl_mem real, gp_eps;  // WGAN-GP: the real batch kept for the interpolates; their mixing weights
+    cl_mem nonfinite;     // 4 int counters of param_check.c
     long step;            // generator steps done
     long batches;         // real batches consumed (data order, flips)
     long noise_batches;   // noise batches drawn

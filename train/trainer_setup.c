@@ -19,6 +19,7 @@ void cg_trainer_free(cg_trainer *t) {
     cg_grad_penalty_free(t->gp);
     cg_buffer_release(t->real);
     cg_buffer_release(t->gp_eps);
+    cg_buffer_release(t->nonfinite);
     free(t->config_text);
     free(t->perm);
     free(t->idx);
@@ -88,6 +89,7 @@ static cg_status build(cg_trainer *t, cg_seq *G, cg_seq *D) {
     CG_TRY(cg_optimizer_create(ctx, t->p.opt_g, t->G->n_params, &t->og));
     CG_TRY(cg_optimizer_create(ctx, t->p.opt_d, t->D->n_params, &t->od));
     CG_TRY(cg_buffer_alloc(ctx->rt, 4, &t->scal));
+    CG_TRY(cg_buffer_alloc(ctx->rt, 4, &t->nonfinite));
     CG_TRY(cg_tensor_fill(ctx->rt, cg_view(t->scal, 0, 1, 1, 1, 4), 0.0f));
     if (t->p.gp_lambda > 0.0f) {
         CG_TRY(cg_grad_penalty_create(ctx, t->D, &t->gp));
