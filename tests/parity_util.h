@@ -1,7 +1,8 @@
-// parity_util.h — helpers shared by the PyTorch parity tests (test_parity.c, test_interop.c): run
-// tests/reference/layers_reference.py under $CLGAN_PYTHON (skip with a message when Python or
-// torch is missing), fetch golden tensors from safetensors, and compare within a tolerance relative
-// to the golden tensor's largest magnitude.
+// parity_util.h — helpers shared by the PyTorch parity tests (test_parity.c, test_interop.c, test_gp.c):
+// run tests/reference/<script> under $CLGAN_PYTHON (when Python or torch is missing the part is
+// skipped through test_skip_part("torch"), so the test exits 77, or fails under CLGAN_REQUIRE), fetch
+// golden tensors from safetensors, and compare within a tolerance relative to the golden tensor's
+// largest magnitude.
 #ifndef CLGAN_PARITY_UTIL_H
 #define CLGAN_PARITY_UTIL_H
 
@@ -16,22 +17,19 @@ static inline const char *parity_python(void) {
     return py && *py ? py : "/usr/bin/python3";
 }
 
-// Runs tests/reference/<script> with args; 0 ok, 77 skip (message printed), else a failure.
+// Runs tests/reference/<script> with args; 0 ok, 77 skipped (recorded by test_skip_part, so the
+// test's exit code says so), else a failure.
 static inline int parity_run(const char *script, const char *args) {
     const char *py = parity_python();
-    if (access(py, X_OK) != 0) {
-        fprintf(stderr, "SKIP torch parity: no Python interpreter at '%s'\n", py);
-        return 77;
-    }
+    if (access(py, X_OK) != 0)
+        return test_skip_part("torch", "%s: no Python interpreter at '%s' (CLGAN_PYTHON)", script, py);
     const char *src = getenv("CLGAN_SOURCE_DIR");
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "'%s' '%s/tests/reference/%s' %s", py, src && *src ? src : ".", script, args);
     int rc = system(cmd);
     int code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-    if (code == 77 || code == 127) {
-        fprintf(stderr, "SKIP torch parity: %s cannot run the reference (torch missing?)\n", py);
-        return 77;
-    }
+    if (code == TEST_SKIP || code == 127)
+        return test_skip_part("torch", "%s: %s cannot run the reference (torch missing?)", script, py);
     CHECK(code == 0, "%s %s exited with %d", script, args, code);
     return code;
 }
