@@ -159,14 +159,91 @@ static cg_status load_failure(const char *path) {
                    "or a ; comment)%s", path, load_error.line, text, more);
 }
 
-// iniparser reads a directory as an empty file and says only "cannot open" otherwise.
+// iniparser reads a directory as an empty file, says only "cannot open" otherwise, and would wait
+// for ever on a FIFO; so the file is read here first (regular files only), and scanned for keys
+// that iniparser would silently let the last one win.
+static cg_status read_config_text(const char *path, char **text) {
+    cg_status st = cg_read_file(path, text, NULL);
+    if (st == CG_OK) return CG_OK;
+    char detail[512]; // cg_fail writes over cg_last_error()
+    const char *why = strstr(cg_last_error(), "': ");
+    snprintf(detail, sizeof detail, "%s", why ? why + 3 : cg_last_error());
+    if (strstr(detail, "not a regular file (a folder)")) snprintf(detail, sizeof detail, "%s", strerror(EISDIR));
+    return cg_fail(CG_ERR_IO, "cannot open config file %s: %s", path, detail);
+}
+
+typedef struct {
+    char name[2 * NAME_LEN + 1]; // "section:key", lower-case
+    int line;
+} seen_key;
+
+// One logical line (continuations joined, as iniparser does) -> "section:key" when it assigns a key.
+static int key_of_line(char *line, char *section, size_t slen, char *out, size_t olen) {
+    char buf[LINE_LEN];
+    if (!trim_copy(buf, sizeof buf, line, line + strlen(line)) || !buf[0] || buf[0] == ';' || buf[0] == '#')
+        return 0;
+    if (buf[0] == '[') {
+        char *end = strchr(buf, ']');
+        if (end && trim_copy(section, slen, buf + 1, end)) lower_copy(section, section, slen);
+        return 0;
+    }
+    char *eq = strchr(buf, '=');
+    char key[NAME_LEN];
+    if (!eq || !trim_copy(key, sizeof key, buf, eq) || !key[0]) return 0;
+    lower_copy(key, key, sizeof key);
+    snprintf(out, olen, "%s:%s", section, key);
+    return 1;
+}
+
+static cg_status check_duplicates(const char *path, char *text) {
+    seen_key *seen = NULL;
+    size_t n = 0, cap = 0;
+    char section[NAME_LEN] = "", name[2 * NAME_LEN + 1];
+    cg_status st = CG_OK;
+    int line_no = 0;
+    for (char *line = text; line && *line && st == CG_OK;) {
+        int first = ++line_no;
+        char *end = line;
+        // A line ending in a backslash (before trailing white space) continues on the next one.
+        for (;;) {
+            end += strcspn(end, "\n");
+            char *last = end;
+            while (last > line && isspace((unsigned char)last[-1])) last--;
+            if (*end != '\n' || last == line || last[-1] != '\\') break;
+            for (char *c = last - 1; c <= end; c++) *c = ' ';
+            end++;
+            line_no++;
+        }
+        char *next = *end ? end + 1 : NULL;
+        *end = 0;
+        if (key_of_line(line, section, sizeof section, name, sizeof name)) {
+            for (size_t i = 0; i < n && st == CG_OK; i++)
+                if (!strcmp(seen[i].name, name)) {
+                    char *colon = strchr(name, ':');
+                    *colon = 0;
+                    st = cg_fail(CG_ERR_CONFIG, "%s:%d: [%s] %s is set a second time (first on line %d); "
+                                 "remove one of them", path, first, name, colon + 1, seen[i].line);
+                }
+            seen_key *grown = st == CG_OK ? grow(seen, &cap, n + 1, sizeof *seen) : seen;
+            if (!grown) st = cg_fail(CG_ERR_NOMEM, "out of memory reading %s", path);
+            else if (st == CG_OK) {
+                seen = grown;
+                snprintf(seen[n].name, sizeof seen[n].name, "%s", name);
+                seen[n++].line = first;
+            }
+        }
+        line = next;
+    }
+    free(seen);
+    return st;
+}
+
 static cg_status check_readable(const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f) return cg_fail(CG_ERR_IO, "cannot open config file %s: %s", path, strerror(errno));
-    int failed = fgetc(f) == EOF && ferror(f), err = errno;
-    fclose(f);
-    if (failed) return cg_fail(CG_ERR_IO, "cannot read config file %s: %s", path, strerror(err));
-    return CG_OK;
+    char *text = NULL;
+    CG_TRY(read_config_text(path, &text));
+    cg_status st = check_duplicates(path, text);
+    free(text);
+    return st;
 }
 
 static cg_status load_file(cg_config *cfg, const char *path) {

@@ -1,5 +1,5 @@
 // fileio.c — files on disk: atomic writes (temporary file, fsync, rename, folder fsync),
-// whole-file reads, and mkdir -p.
+// whole-file reads (regular files only: a FIFO or device is refused, never waited on), and mkdir -p.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
 #endif
@@ -189,8 +189,23 @@ cg_status cg_read_file(const char *path, char **data, size_t *len) {
     *data = NULL;
     if (len) *len = 0;
     if (!path || !*path) return cg_fail(CG_ERR_INVALID_ARG, "cg_read_file: empty path");
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return read_fail(path, errno);
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, for ever.
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return read_fail(path, errno);
+    struct stat sb;
+    int failed = fstat(fd, &sb) != 0, err = failed ? errno : 0;
+    if (failed || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        if (err) return read_fail(path, err);
+        return cg_fail(CG_ERR_IO, "cannot read '%s': not a regular file (%s)", path,
+                       S_ISDIR(sb.st_mode) ? "a folder" : S_ISFIFO(sb.st_mode) ? "a FIFO" : "a device or socket");
+    }
+    FILE *fp = fdopen(fd, "rb");
+    if (!fp) {
+        err = errno;
+        close(fd);
+        return read_fail(path, err);
+    }
     cg_status st = read_stream(path, fp, data, len);
     fclose(fp);
     return st;
