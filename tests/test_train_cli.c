@@ -21,6 +21,7 @@
 
 #define DIR "test-train-cli-out"
 #define BATCH 16
+#define HANG_S 600.0 // only a guard against a hung child, never a performance limit
 
 static const char *cli;
 static char cfg[] = DIR "/base.ini";
@@ -208,24 +209,25 @@ static void test_sigint(void) {
               "train.iterations=1000000", (char *)NULL);
         _exit(127);
     }
+    // Events, not durations: the log's rows appearing, then the process exiting. HANG_S only stops
+    // a hung run from hanging the suite.
     long last = -1;
+    int status = 0, exited = 0;
     double t0 = now_s();
-    while (log_rows(out, &last) < 4 && now_s() - t0 < 300) usleep(50000);
-    CHECK(last >= 1, "no iterations logged within %.0f s", now_s() - t0);
-    kill(pid, SIGINT);
+    while (log_rows(out, &last) < 4 && !(exited = waitpid(pid, &status, WNOHANG) == pid) && now_s() - t0 < HANG_S)
+        usleep(50000);
+    CHECK(!exited, "train exited (status %d) before logging 4 rows", status);
+    CHECK(last >= 1, "no iterations logged (gave up after %.0f s)", now_s() - t0);
+    if (!exited) kill(pid, SIGINT);
     t0 = now_s();
-    int status = 0;
-    pid_t w = 0;
-    while ((w = waitpid(pid, &status, WNOHANG)) == 0 && now_s() - t0 < 30) usleep(20000);
-    double took = now_s() - t0;
-    if (w == 0) {
+    while (!exited && !(exited = waitpid(pid, &status, WNOHANG) == pid) && now_s() - t0 < HANG_S) usleep(20000);
+    if (!exited) {
         kill(pid, SIGKILL);
         waitpid(pid, &status, 0);
     }
-    fprintf(stderr, "sigint: exited %.2f s after SIGINT\n", took);
-    CHECK(w == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0, "train after SIGINT: status %d (%.1f s)", status,
-          took);
-    CHECK(took < 10, "train took %.1f s to stop after SIGINT", took);
+    fprintf(stderr, "sigint: exited %.2f s after SIGINT\n", now_s() - t0);
+    CHECK(exited && WIFEXITED(status) && WEXITSTATUS(status) == 0, "train after SIGINT: status %d%s", status,
+          exited ? "" : " (killed: still running long after SIGINT)");
     int rows = log_rows(out, &last);
     long step = ckpt_step(DIR "/sig/checkpoint.safetensors");
     CHECK(step > 0 && step == last, "the checkpoint is at step %ld, the log's last row at %ld", step, last);
