@@ -90,7 +90,7 @@ GEMM_PACK_RMAJOR(gemm_pack_rmajor16, 16)
     }
 
 // Writes row r of the tile: alpha * acc (+ beta * C); beta = 0 never reads C (BLAS rule).
-static void gemm_store_row(__global float *cr, float8 lo, float8 hi, int cols, float alpha, float beta) {
+void gemm_store_row(__global float *cr, float8 lo, float8 hi, int cols, float alpha, float beta) {
     if (cols >= 16) {
         if (beta == 0.0f) {
             vstore8(alpha * lo, 0, cr);

@@ -15,6 +15,8 @@ string(APPEND body "\nstatic const struct { const char *name; const char *text; 
 string(APPEND body "const char *cg_embedded_source(const char *file) {\n"
   "    for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++)\n"
   "        if (!strcmp(sources[i].name, file)) return sources[i].text;\n"
-  "    return NULL;\n}\n")
+  "    return NULL;\n}\n\n"
+  "const char *cg_embedded_name(size_t i) {\n"
+  "    return i < sizeof sources / sizeof sources[0] ? sources[i].name : NULL;\n}\n")
 file(WRITE "${OUT}.tmp" "${body}")
 file(RENAME "${OUT}.tmp" "${OUT}")

@@ -12,11 +12,11 @@ static char *str_dup(const char *s) {
     return d;
 }
 
-// Returns a malloc'd source text for `file` ("rng.cl"): from rt->kernel_dir when set, else embedded.
-static cg_status load_source(cg_runtime *rt, const char *file, char **out) {
-    if (rt->kernel_dir[0]) {
+// Returns a malloc'd source text for `file` ("rng.cl"): from kernel_dir when set, else embedded.
+static cg_status load_source(const char *kernel_dir, const char *file, char **out) {
+    if (kernel_dir && kernel_dir[0]) {
         char path[1200];
-        snprintf(path, sizeof path, "%s/%s", rt->kernel_dir, file);
+        snprintf(path, sizeof path, "%s/%s", kernel_dir, file);
         size_t len;
         return cg_read_file(path, out, &len);
     }
@@ -27,12 +27,12 @@ static cg_status load_source(cg_runtime *rt, const char *file, char **out) {
 }
 
 // common.cl then <family>.cl, each behind a #line marker so compiler messages name the real file and line.
-static cg_status family_source(cg_runtime *rt, const char *family, char **out) {
+cg_status cg_family_source(const char *kernel_dir, const char *family, char **out) {
     char file[256];
     snprintf(file, sizeof file, "%s.cl", family);
     char *common = NULL, *body = NULL;
-    CG_TRY(load_source(rt, "common.cl", &common));
-    cg_status st = load_source(rt, file, &body);
+    CG_TRY(load_source(kernel_dir, "common.cl", &common));
+    cg_status st = load_source(kernel_dir, file, &body);
     if (st != CG_OK) {
         free(common);
         return st;
@@ -43,6 +43,25 @@ static cg_status family_source(cg_runtime *rt, const char *family, char **out) {
     free(common);
     free(body);
     return *out ? CG_OK : cg_fail(CG_ERR_NOMEM, "out of host memory");
+}
+
+const char *const *cg_kernel_families(void) {
+    static char names[64][48];
+    static const char *families[64];
+    if (!families[0]) {
+        size_t n = 0;
+        for (size_t i = 0; cg_embedded_name(i) && n + 1 < sizeof families / sizeof families[0]; i++) {
+            const char *file = cg_embedded_name(i);
+            size_t len = strlen(file);
+            if (!strcmp(file, "common.cl") || len <= 3 || len - 3 >= sizeof names[0] || strcmp(file + len - 3, ".cl"))
+                continue;
+            memcpy(names[n], file, len - 3);
+            names[n][len - 3] = 0;
+            families[n] = names[n];
+            n++;
+        }
+    }
+    return families;
 }
 
 static cl_program memory_lookup(cg_runtime *rt, const char *key) {
@@ -146,7 +165,7 @@ static cg_status get_program(cg_runtime *rt, const char *name, const char *sourc
 
 cg_status cg_program_get(cg_runtime *rt, const char *family, const char *extra_options, cl_program *out) {
     char *source = NULL;
-    CG_TRY(family_source(rt, family, &source));
+    CG_TRY(cg_family_source(rt->kernel_dir, family, &source));
     char name[256];
     snprintf(name, sizeof name, "%s.cl", family);
     cg_status st = get_program(rt, name, source, extra_options, out);

@@ -1,49 +1,8 @@
-// runtime.c — creates the context and queue for one device, holds the vendor table, and launches kernels.
+// runtime.c — creates the context and queue for one device (options from vendor.c, profile.c) and launches kernels.
 #include "runtime_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-// The vendor table: one row per vendor family, matched as a case-insensitive substring of the
-// device vendor or platform name. `options` go to every program build on that device.
-typedef struct {
-    const char *match;
-    size_t work_group;
-    const char *options;
-} cg_vendor_row;
-
-static const cg_vendor_row vendor_table[] = {
-    {"nvidia", 256, "-cl-std=CL1.2"},
-    {"advanced micro devices", 256, "-cl-std=CL1.2"},
-    {"amd", 256, "-cl-std=CL1.2"},
-    {"intel", 128, "-cl-std=CL1.2"},
-    {"apple", 128, "-cl-std=CL1.2"},
-    {"portable computing language", 64, "-cl-std=CL1.2"},
-    {"oclgrind", 64, "-cl-std=CL1.2"},
-};
-static const cg_vendor_row vendor_default = {"", 64, "-cl-std=CL1.2"};
-
-static int has_nocase(const char *hay, const char *needle) {
-    size_t n = strlen(needle);
-    for (; *hay; hay++)
-        if (strncasecmp(hay, needle, n) == 0) return 1;
-    return 0;
-}
-
-static const cg_vendor_row *vendor_row(const cg_device_info *dev) {
-    for (size_t i = 0; i < sizeof vendor_table / sizeof vendor_table[0]; i++)
-        if (has_nocase(dev->vendor, vendor_table[i].match) || has_nocase(dev->platform_name, vendor_table[i].match))
-            return &vendor_table[i];
-    return &vendor_default;
-}
-
-size_t cg_vendor_work_group(const cg_device_info *dev) {
-    size_t wg = vendor_row(dev)->work_group;
-    if (dev->max_work_group && wg > dev->max_work_group) wg = dev->max_work_group;
-    return wg ? wg : 1;
-}
-
-const char *cg_vendor_build_options(const cg_device_info *dev) { return vendor_row(dev)->options; }
 
 static void default_cache_dir(char *buf, size_t len) {
     const char *env = getenv("CLGAN_CACHE_DIR");
@@ -60,6 +19,20 @@ cg_status cg_runtime_create(const cg_device_info *dev, const cg_runtime_options 
     cg_runtime *rt = calloc(1, sizeof *rt);
     if (!rt) return cg_fail(CG_ERR_NOMEM, "out of host memory");
     rt->dev = *dev;
+    const char *profile = opt && opt->profile ? opt->profile : getenv("CLGAN_DEVICE_PROFILE");
+    if (profile && *profile) {
+        cg_status pst = cg_device_profile_apply(&rt->dev, profile);
+        if (pst != CG_OK) {
+            free(rt);
+            return pst;
+        }
+    }
+    cg_status vst = cg_device_build_options(&rt->dev, rt->build_options, sizeof rt->build_options);
+    if (vst != CG_OK) {
+        free(rt);
+        return vst;
+    }
+    rt->work_group = cg_vendor_work_group(&rt->dev);
     cl_int err;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform, 0};
     rt->ctx = clCreateContext(props, 1, &dev->device, NULL, NULL, &err);
@@ -79,9 +52,6 @@ cg_status cg_runtime_create(const cg_device_info *dev, const cg_runtime_options 
     rt->disk_cache = !(opt && opt->disable_disk_cache) && !(no_cache && *no_cache && strcmp(no_cache, "0"));
     const char *kdir = opt && opt->kernel_dir ? opt->kernel_dir : getenv("CLGAN_KERNEL_DIR");
     if (kdir) snprintf(rt->kernel_dir, sizeof rt->kernel_dir, "%s", kdir);
-    rt->work_group = cg_vendor_work_group(dev);
-    snprintf(rt->build_options, sizeof rt->build_options, "%s -DCG_WG=%zu", cg_vendor_build_options(dev),
-             rt->work_group);
     (void)cg_gemm_tuning_apply(rt); // warns and keeps the defaults when the stored tuning cannot be used
     *out = rt;
     return CG_OK;

@@ -127,6 +127,7 @@ typedef struct {
     const char *cache_dir;  // NULL: $CLGAN_CACHE_DIR, else $XDG_CACHE_HOME/clgan, else ~/.cache/clgan
     int disable_disk_cache; // 1: never read or write binaries on disk
     const char *kernel_dir; // NULL: embedded sources; else read cl/*.cl from this folder ($CLGAN_KERNEL_DIR)
+    const char *profile;    // NULL: $CLGAN_DEVICE_PROFILE; else a device profile name (cg_device_profile_apply)
 } cg_runtime_options;
 
 cg_status cg_runtime_create(const cg_device_info *dev, const cg_runtime_options *opt, cg_runtime **out);
@@ -140,9 +141,28 @@ cg_program_stats cg_rt_program_stats(const cg_runtime *rt);
 size_t cg_rt_work_group(const cg_runtime *rt);   // preferred 1-D work-group size (vendor table)
 cg_status cg_rt_finish(cg_runtime *rt);
 
-// The vendor table: build options and tuning defines for a device (e.g. "-cl-std=CL1.2 -DCG_WG=64").
+// The vendor table (vendor.c): one row per vendor family, matched against the platform name first,
+// then the device vendor. cg_vendor_name is the row's match text ("nvidia", "portable computing
+// language", "default"); cg_vendor_build_options the row's own options.
+const char *cg_vendor_name(const cg_device_info *dev);
 const char *cg_vendor_build_options(const cg_device_info *dev);
 size_t cg_vendor_work_group(const cg_device_info *dev);
+// The device's OpenCL C version from CL_DEVICE_OPENCL_C_VERSION: 120 for "OpenCL C 1.2 ...", 0 unknown.
+int cg_device_opencl_c_version(const cg_device_info *dev);
+// The options every program built for dev gets, exactly: "-cl-std=CL1.2 -DCG_WG=64" (CL1.1 for an
+// OpenCL C 1.1 device). Fails with CG_ERR_BUILD and a clear message for a device below OpenCL C 1.1.
+cg_status cg_device_build_options(const cg_device_info *dev, char *buf, size_t len);
+// Device profiles (profile.c): treat dev as a given GPU ("amd-rdna2", "amd-gcn", "nvidia-ampere",
+// "intel-xe", or "small": work-group 64, 16 KiB local memory, 64 MiB allocations). Sets the
+// vendor's platform and vendor strings, the GPU type, and lowers the limits; CG_ERR_CONFIG for an
+// unknown name. cg_runtime_create applies $CLGAN_DEVICE_PROFILE this way.
+cg_status cg_device_profile_apply(cg_device_info *dev, const char *name);
+const char *cg_device_profile_names(void); // "amd-rdna2|amd-gcn|..."
+// The source of one kernel family exactly as the runtime builds it (common.cl, then FAMILY.cl, with
+// #line markers), from kernel_dir (NULL: the embedded copies). *out is malloc'd.
+cg_status cg_family_source(const char *kernel_dir, const char *family, char **out);
+// The kernel families (the embedded cl/*.cl files except common.cl), NULL-terminated.
+const char *const *cg_kernel_families(void);
 
 // Programs. A program is one kernel family: common.cl followed by <family>.cl, with #line markers
 // so build logs name the .cl file and line. Built once per (runtime, family, options).
@@ -155,6 +175,7 @@ cg_status cg_kernel_get(cg_runtime *rt, const char *family, const char *kernel, 
 
 // The embedded kernel sources (generated at build time from cl/*.cl).
 const char *cg_embedded_source(const char *file); // "rng.cl" -> source text, or NULL
+const char *cg_embedded_name(size_t i);           // the i-th embedded file name, NULL past the end
 
 // Launch helper: 1-D global size rounded up to the work-group size; kernels guard `if (i >= n)`.
 // Args are given as (size, pointer) pairs terminated by 0: cg_launch1d(rt, k, n, sizeof(cl_mem), &buf, 0).
@@ -326,6 +347,8 @@ void cg_progress_update(cg_progress *p, uint64_t done, const char *status);
 void cg_progress_end(cg_progress *p); // prints the final line and frees
 // Force the non-terminal mode (tests) and the period of plain lines in seconds.
 void cg_progress_set_plain(cg_progress *p, int plain, double period_s);
+// Tests: time read from clock(ctx), in seconds, instead of the monotonic clock (set before updates).
+void cg_progress_set_clock(cg_progress *p, double (*clock)(void *ctx), void *ctx);
 // Formats seconds as "1h02m", "3m05s" or "4.2s".
 void cg_format_duration(double seconds, char *buf, size_t len);
 
