@@ -43,6 +43,8 @@ struct cg_progress {
     int have_rate;
     uint64_t sample_done;
     double t_sample;
+    double (*clock)(void *ctx); // NULL: the monotonic clock (tests inject one)
+    void *clock_ctx;
 };
 
 static double now_s(void) {
@@ -50,6 +52,8 @@ static double now_s(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+static double now_of(const cg_progress *p) { return p->clock ? p->clock(p->clock_ctx) : now_s(); }
 
 typedef struct {
     char text[512];
@@ -115,6 +119,13 @@ cg_progress *cg_progress_begin(const char *label, uint64_t total, const char *un
     p->period = PLAIN_PERIOD_S;
     p->t_begin = now_s();
     return p;
+}
+
+void cg_progress_set_clock(cg_progress *p, double (*clock)(void *ctx), void *ctx) {
+    if (!p) return;
+    p->clock = clock;
+    p->clock_ctx = ctx;
+    p->t_begin = now_of(p);
 }
 
 void cg_progress_set_plain(cg_progress *p, int plain, double period_s) {
@@ -228,7 +239,7 @@ static int due(const cg_progress *p, double now) {
 
 void cg_progress_update(cg_progress *p, uint64_t done, const char *status) {
     if (!p) return;
-    double now = now_s();
+    double now = now_of(p);
     if (!p->started) {
         p->started = 1;
         p->first_done = p->sample_done = done;
@@ -266,7 +277,7 @@ static void summary(const cg_progress *p, double now, line_buf *b) {
 
 void cg_progress_end(cg_progress *p) {
     if (!p) return;
-    double now = now_s();
+    double now = now_of(p);
     line_buf b = {.len = 0};
     summary(p, now, &b);
     if (p->plain) {
