@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <ftw.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -69,11 +70,16 @@ static void test_write_read(void) {
 }
 
 // A child overwrites the file with all-'A' and all-'B' contents; every read must see one whole.
-static void writer(const char *path, int rounds) {
+// The overlap is arranged by events, not timing: the writer says "started" after its first write
+// and keeps writing (at least min_rounds times) until the reader closes its pipe.
+static void writer(const char *path, int min_rounds, int started_fd, int stop_fd) {
     static char buf[BIG];
-    for (int i = 0; i < rounds; i++) {
+    for (int i = 0;; i++) {
         memset(buf, i % 2 ? 'B' : 'A', sizeof buf);
         if (cg_write_file_atomic(path, buf, sizeof buf) != CG_OK) _exit(1);
+        if (i == 0 && write(started_fd, "s", 1) != 1) _exit(1);
+        struct pollfd pfd = {stop_fd, POLLIN, 0};
+        if (i + 1 >= min_rounds && poll(&pfd, 1, 0) == 1) break; // EOF: the reader is done
     }
     _exit(0);
 }
@@ -94,18 +100,27 @@ static void test_overwrite_is_atomic(void) {
     static char old[BIG];
     memset(old, 'A', sizeof old);
     CHECK_OK(cg_write_file_atomic(path, old, sizeof old));
+    int started[2], stop[2];
+    CHECK(pipe(started) == 0 && pipe(stop) == 0, "pipe failed");
     fflush(NULL);
     pid_t pid = fork();
     CHECK(pid >= 0, "fork failed");
     if (pid < 0) return;
-    if (pid == 0) writer(path, 60);
-    int reads = 0, torn = 0, wstatus = 0;
-    while (waitpid(pid, &wstatus, WNOHANG) == 0) {
-        reads++;
-        if (!read_is_whole(path)) torn++;
+    if (pid == 0) {
+        close(started[0]);
+        close(stop[1]);
+        writer(path, 60, started[1], stop[0]);
     }
-    CHECK(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0, "writer failed");
-    CHECK(reads > 0, "the reader never ran");
+    close(started[1]);
+    close(stop[0]);
+    char c;
+    CHECK(read(started[0], &c, 1) == 1, "the writer never started");
+    const int reads = 500;
+    int torn = 0, wstatus = 0;
+    for (int i = 0; i < reads; i++) torn += !read_is_whole(path);
+    close(stop[1]);
+    close(started[0]);
+    CHECK(waitpid(pid, &wstatus, 0) == pid && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0, "writer failed");
     CHECK(torn == 0, "%d of %d reads saw a mix or a partial file", torn, reads);
     CHECK(read_is_whole(path), "final content is not whole");
     CHECK(count_temp_files(root) == 0, "temporary files left behind");
