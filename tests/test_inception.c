@@ -150,8 +150,16 @@ static void test_weights_refused(cg_inception *net) {
 static void test_parity(void) {
     const char *python = getenv("CLGAN_PYTHON"), *src = getenv("CLGAN_SOURCE_DIR"), *pydeps = getenv("CLGAN_PYDEPS");
     if (!python || !*python) python = "/usr/bin/python3";
-    if (!pydeps || !*pydeps || !src || !*src || access(python, X_OK) != 0) {
-        printf("SKIP parity with pytorch-fid: CLGAN_PYDEPS or CLGAN_SOURCE_DIR unset, or no %s\n", python);
+    if (!src || !*src) {
+        CHECK(0, "CLGAN_SOURCE_DIR is not set (run through ctest)");
+        return;
+    }
+    if (access(python, X_OK) != 0) {
+        test_skip_part("torch", "parity with pytorch-fid: no Python interpreter at '%s' (CLGAN_PYTHON)", python);
+        return;
+    }
+    if (!pydeps || !*pydeps) {
+        test_skip_part("pytorch-fid", "parity with pytorch-fid: CLGAN_PYDEPS is not set (scripts/install-pydeps)");
         return;
     }
     const char *n_env = getenv("CLGAN_INCEPTION_IMAGES");
@@ -172,8 +180,9 @@ static void test_parity(void) {
         rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
         printf("reference script: %.1f s\n", now_s() - t0);
     }
-    if (rc == 77) {
-        printf("SKIP parity: the reference script lacks torch, torchvision, PIL or pytorch_fid\n");
+    if (rc == TEST_SKIP) {
+        test_skip_part(test_missing_dep(python, pydeps, "pytorch-fid"),
+                       "parity: inception_reference.py lacks torch, torchvision, PIL or pytorch_fid");
     } else {
         CHECK(rc == 0, "%s exited with %d", cmd, rc);
     }

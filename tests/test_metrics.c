@@ -361,8 +361,12 @@ static void compare_scores(cg_stats st[4], cg_stats ref[4], const float *logits,
 static void test_reference(void) {
     const char *python = getenv("CLGAN_PYTHON"), *src = getenv("CLGAN_SOURCE_DIR"), *pydeps = getenv("CLGAN_PYDEPS");
     if (!python || !*python) python = "/usr/bin/python3";
-    if (!src || !*src || access(python, X_OK) != 0) {
-        printf("SKIP parity with numpy/pytorch-fid/torch-fidelity: CLGAN_SOURCE_DIR unset or no %s\n", python);
+    if (!src || !*src) {
+        CHECK(0, "CLGAN_SOURCE_DIR is not set (run through ctest)");
+        return;
+    }
+    if (access(python, X_OK) != 0) {
+        test_skip_part("torch", "parity with numpy/pytorch-fid/torch-fidelity: no Python interpreter at '%s'", python);
         return;
     }
     snprintf(dir, sizeof dir, "/tmp/clgan-metrics-XXXXXX");
@@ -379,17 +383,22 @@ static void test_reference(void) {
     CHECK_OK(cg_npy_write_f32(path, logits, 2, lshape));
     float *ka = write_input("kid_a.npy", 400, 64, 30, 0.3f), *kb = write_input("kid_b.npy", 350, 64, 31, 0.4f);
 
-    int full = pydeps && *pydeps;
-    if (full) setenv("PYTHONPATH", pydeps, 1);
-    else printf("SKIP parity with pytorch-fid and torch-fidelity: CLGAN_PYDEPS is not set (scripts/install-pydeps "
-                "DIR, then CLGAN_PYDEPS=DIR/site); numpy parity still runs\n");
+    int full = pydeps && *pydeps && access(pydeps, R_OK) == 0;
+    if (full) {
+        setenv("PYTHONPATH", pydeps, 1);
+    } else {
+        const char *why = "CLGAN_PYDEPS is not set or not a folder (scripts/install-pydeps DIR, then "
+                          "CLGAN_PYDEPS=DIR/site); numpy parity still runs";
+        test_skip_part("pytorch-fid", "parity with pytorch-fid: %s", why);
+        test_skip_part("torch-fidelity", "parity with torch-fidelity: %s", why);
+    }
     char cmd[1400];
     snprintf(cmd, sizeof cmd, "'%s' '%s/tests/reference/metrics_reference.py' '%s'%s", python, src, dir,
              full ? "" : " --numpy-only");
     int rc = system(cmd);
     rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-    if (rc == 77) {
-        printf("SKIP parity: the reference script lacks numpy, scipy or torch\n");
+    if (rc == TEST_SKIP) {
+        test_skip_part("torch", "parity: metrics_reference.py lacks numpy, scipy or torch");
     } else {
         CHECK(rc == 0, "%s exited with %d", cmd, rc);
         if (rc == 0) {

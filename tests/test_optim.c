@@ -178,7 +178,7 @@ static void check_torch(opt_case *cases, int count) {
     const char *py = getenv("CLGAN_PYTHON");
     if (!py || !*py) py = "/usr/bin/python3";
     if (access(py, X_OK) != 0) {
-        fprintf(stderr, "SKIP torch parity: no Python interpreter at '%s'\n", py);
+        test_skip_part("torch", "torch parity: no Python interpreter at '%s' (CLGAN_PYTHON)", py);
         return;
     }
     char dir[] = "/tmp/clgan_optim_XXXXXX";
@@ -205,8 +205,8 @@ static void check_torch(opt_case *cases, int count) {
     snprintf(cmd, sizeof cmd, "'%s' '%s/tests/reference/optim_reference.py' '%s' '%s'", py, source_dir(), in, out);
     int rc = system(cmd);
     int code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-    if (code == 77 || code == 127) {
-        fprintf(stderr, "SKIP torch parity: %s cannot run the reference (torch missing?)\n", py);
+    if (code == TEST_SKIP || code == 127) {
+        test_skip_part("torch", "torch parity: %s cannot run optim_reference.py (torch missing?)", py);
     } else {
         CHECK(code == 0, "optim_reference.py exited with %d", code);
         char *data = NULL;

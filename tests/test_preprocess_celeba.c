@@ -1,5 +1,5 @@
-// test_preprocess_celeba.c — the pipeline on the real CelebA subsets in $CLGAN_SHARED_DATA (skipped
-// with a message when they are absent), at the shipped defaults:
+// test_preprocess_celeba.c — the pipeline on the real CelebA subsets in $CLGAN_SHARED_DATA (exit 77,
+// "skipped", when they are absent), at the shipped defaults:
 //   the 10,000 half-resolution (89x109) images with their attributes and the first 1,000 landmark
 //   rows (official 178x218 coordinates, scaled to the image) run end to end into a dataset that
 //   reads back; the frontal filter keeps 50-75 % of the images with landmarks (the original study
@@ -152,10 +152,8 @@ int main(void) {
     snprintf(full, sizeof full, "%s/celeba_align_fullres_100/img_align_celeba", data);
     snprintf(lm, sizeof lm, "%s/celeba_landmarks_subset/list_landmarks_align_celeba_000001-001000.txt", data);
     snprintf(attrs, sizeof attrs, "%s/celeba_attr_subset/list_attr_celeba_000001-010000.txt", data);
-    if (!exists(half) || !exists(lm) || !exists(attrs)) {
-        printf("skipped: the CelebA subsets are not in %s (need %s, %s and %s)\n", data, half, lm, attrs);
-        return test_finish("test_preprocess_celeba");
-    }
+    if (!exists(half) || !exists(lm) || !exists(attrs))
+        test_skip("data", "the CelebA subsets are not in %s (need %s, %s and %s)", data, half, lm, attrs);
     cg_runtime *rt = test_runtime();
     const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     snprintf(work, sizeof work, "%s/clgan_test_preprocess_celeba_XXXXXX", tmp);
@@ -165,7 +163,7 @@ int main(void) {
     }
     test_half_resolution(rt);
     if (exists(full)) test_full_vs_half(rt);
-    else printf("skipped: no full-resolution images in %s\n", full);
+    else test_skip_part("data", "no full-resolution images in %s", full);
     nftw(work, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     cg_runtime_free(rt);
     return test_finish("test_preprocess_celeba");

@@ -109,15 +109,26 @@ static void check_errors(void) {
     expect_failure(args, 2, "either --images or --checkpoint", NULL);
 }
 
-// The user's path to weights: a .pth with pytorch-fid's names, converted. 0: done; 77: no torch.
+// The user's path to weights: a .pth with pytorch-fid's names, converted. 0: done; 77: torch or
+// pytorch-fid is missing (recorded by test_skip_part).
 static int make_weights(void) {
     const char *py = getenv("CLGAN_PYTHON"), *src = getenv("CLGAN_SOURCE_DIR"), *deps = getenv("CLGAN_PYDEPS");
-    if (!py || !*py || !src) return TEST_SKIP;
+    if (!src || !*src) {
+        CHECK(0, "CLGAN_SOURCE_DIR is not set (run through ctest)");
+        return 1;
+    }
+    if (!py || !*py || access(py, X_OK) != 0)
+        return test_skip_part("torch", "scoring not checked: no Python interpreter at '%s' (CLGAN_PYTHON)",
+                              py ? py : "");
+    if (!deps || !*deps || access(deps, R_OK) != 0)
+        return test_skip_part("pytorch-fid", "scoring not checked: CLGAN_PYDEPS is not set or not a folder");
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "PYTHONPATH='%s' '%s' '%s/tests/reference/score_cli_reference.py' '%s/w.pth'",
              deps ? deps : "", py, src, dir);
     int rc = system(cmd);
-    if (WIFEXITED(rc) && WEXITSTATUS(rc) == TEST_SKIP) return TEST_SKIP;
+    if (WIFEXITED(rc) && WEXITSTATUS(rc) == TEST_SKIP)
+        return test_skip_part(test_missing_dep(py, deps, "pytorch-fid"),
+                              "scoring not checked: score_cli_reference.py lacks torch, torchvision or pytorch_fid");
     CHECK(rc == 0, "%s exited with %d", cmd, rc);
     snprintf(cmd, sizeof cmd, "'%s' '%s/tools/convert_inception_weights.py' '%s/w.pth' '%s/w.safetensors'", py, src,
              dir, dir);
@@ -193,8 +204,8 @@ static void check_scores(void) {
 int main(void) {
     cli = getenv("CLGAN_CLI");
     if (!cli || !*cli) {
-        fprintf(stderr, "SKIP: CLGAN_CLI not set\n");
-        return TEST_SKIP;
+        fprintf(stderr, "CLGAN_CLI is not set (run through ctest)\n");
+        return 1;
     }
     snprintf(dir, sizeof dir, "test-score-cli-out");
     CHECK_OK(cg_mkdir_p(dir));
@@ -202,12 +213,6 @@ int main(void) {
     make_checkpoints(rt);
     cg_runtime_free(rt);
     check_errors();
-    int w = make_weights();
-    if (w == TEST_SKIP) {
-        printf("torch / pytorch-fid not available (CLGAN_PYDEPS): scoring not checked\n");
-        if (test_failures) return test_finish("test_score_cli");
-        return TEST_SKIP;
-    }
-    if (w == 0) check_scores();
+    if (make_weights() == 0) check_scores();
     return test_finish("test_score_cli");
 }

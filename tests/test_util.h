@@ -76,14 +76,16 @@ static inline int test_skip_report(const char *dep, const char *fmt, va_list ap)
     return !required;
 }
 
-// The whole test cannot run without dep: exits 77 (skipped), or 1 when $CLGAN_REQUIRE names dep.
+// The rest of the test cannot run without dep: exits 77 (skipped), or 1 when $CLGAN_REQUIRE names
+// dep or when a check that ran before (a host-only one) failed.
 __attribute__((format(printf, 2, 3))) static inline _Noreturn void test_skip(const char *dep, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     int skip = test_skip_report(dep, fmt, ap);
     va_end(ap);
+    if (test_failures) fprintf(stderr, "%d of %d checks failed before the skip\n", test_failures, test_checks);
     fflush(stdout);
-    exit(skip ? TEST_SKIP : 1);
+    exit(skip && !test_failures ? TEST_SKIP : 1);
 }
 
 // A part of the test cannot run without dep: recorded so that test_finish returns 77 when nothing
@@ -96,6 +98,15 @@ __attribute__((format(printf, 2, 3))) static inline int test_skip_part(const cha
     if (skip) test_skipped++;
     else test_failures++;
     return TEST_SKIP;
+}
+
+// What a reference script's exit 77 stands for: "torch" when py cannot import torch (with
+// PYTHONPATH=pythonpath when given), else `other` (say "pytorch-fid"). Only asked after a 77.
+static inline const char *test_missing_dep(const char *py, const char *pythonpath, const char *other) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "PYTHONPATH='%s' '%s' -c 'import torch' >/dev/null 2>&1", pythonpath ? pythonpath : "",
+             py);
+    return system(cmd) == 0 ? other : "torch";
 }
 
 // Opens the runtime on the default device (CLGAN_DEVICE honoured); exits 77 when none exists.
