@@ -4,7 +4,15 @@
 
 #include "runtime.h"
 
-enum { EXIT_OK = 0, EXIT_FAILURE_RUN = 1, EXIT_USAGE = 2 };
+#include <limits.h>
+
+// EXIT_INTERRUPTED: a signal (SIGINT, SIGTERM, SIGHUP) stopped the command early, after it saved
+// what it could (train: a checkpoint that --resume continues).
+enum { EXIT_OK = 0, EXIT_FAILURE_RUN = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 3 };
+#define EXIT_STATUS_TEXT "0 ok, 1 failure, 2 usage or configuration error, 3 interrupted by a signal"
+
+// The value of an OPT_INT option that was not given.
+#define CLI_UNSET INT_MIN
 
 typedef enum { OPT_FLAG, OPT_STRING, OPT_INT, OPT_REPEAT } cli_opt_kind;
 
@@ -54,11 +62,13 @@ typedef struct {
     const char *key, *value;
 } cli_given;
 cg_status cli_set_given(cg_config *cfg, const char *section, const cli_given *given, size_t n);
-// Text of an integer option for cli_given: NULL unless given (v >= min); buf holds the digits.
-const char *cli_int_given(int v, int min, char buf[16]);
+// Text of an integer option for cli_given: NULL unless given (v != CLI_UNSET); buf holds the digits.
+// A given value is passed on whatever it is, so the configuration's range check refuses a bad one.
+const char *cli_int_given(int v, char buf[16]);
 // The commands the demo chains (cmd_train.c, cmd_score.c), on an opened runtime and a loaded cfg.
-// cli_train_with returns an exit code and copies the final checkpoint path into ckpt_out (may be NULL).
-int cli_train_with(cg_runtime *rt, cg_config *cfg, const char *resume, int print_config, char *ckpt_out,
+// cli_train_with returns an exit code and copies the final checkpoint path into ckpt_out (may be NULL);
+// force: start over in a folder that holds a run, and resume despite a changed configuration.
+int cli_train_with(cg_runtime *rt, cg_config *cfg, const char *resume, int force, int print_config, char *ckpt_out,
                    size_t ckpt_len);
 // Scores with the [score] keys of cfg; `defaults` replace built-in defaults of keys by name
 // (checkpoint, images, ref, metrics, n, ref_n, out). rt NULL: only reads and checks the keys (so
@@ -71,6 +81,30 @@ void cli_print_config(const cg_config *cfg);
 // Prints "clgan CMD: error: <detail>" and returns the exit code that fits the status.
 int cli_report(const char *cmd, cg_status st);
 
+// ---- paths.c: what a command may read and overwrite.
+// Whether a and b name the same existing file (device and inode).
+int cli_same_file(const char *a, const char *b);
+// An output must not be an input: each non-empty input path (key: its label, e.g. "--ref") is
+// compared with out; CG_ERR_CONFIG naming both when out would overwrite one.
+cg_status cli_output_distinct(const char *out_label, const char *out, const cli_given *inputs, size_t n);
+// Whether path (existing or not) lies directly in folder dir.
+int cli_in_folder(const char *path, const char *dir);
+// A path given as an input file must be a regular file (not a FIFO, device or folder).
+cg_status cli_regular_file(const char *label, const char *path);
+
+// ---- run_folder.c: a training output folder, held by one trainer at a time.
+// Creates out, takes its lock (CG_ERR_IO naming the holder's pid when another
+// trainer holds it), refuses a folder that holds a run unless resuming or force, and removes
+// temporary files an interrupted save left behind. *lock_fd is released by cli_run_folder_release.
+cg_status cli_run_folder_claim(const char *out, int resuming, int force, int *lock_fd);
+void cli_run_folder_release(int lock_fd);
+
+// ---- resume_check.c: --resume against the checkpoint's stored configuration.
+// Compares the model and the [train] keys that change the course of training (everything but out,
+// iterations, epochs and the logging and checkpoint cadences) of config_text with those stored in
+// ckpt. Differences are listed; they fail with CG_ERR_CONFIG unless force (then only warned about).
+cg_status cli_resume_check(const char *ckpt, const char *config_text, int force, FILE *log);
+
 extern const cli_command cmd_demo;
 extern const cli_command cmd_devices;
 extern const cli_command cmd_synth;
@@ -82,5 +116,6 @@ extern const cli_command cmd_score;
 extern const cli_command cmd_bench;
 extern const cli_command cmd_tune;
 extern const cli_command cmd_gemm;
+extern const cli_command cmd_kernels;
 
 #endif

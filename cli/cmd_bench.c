@@ -174,8 +174,14 @@ static int run(int argc, char **argv) {
     }
     for (int i = 0; st == CG_OK && i < n_picked; i++) st = run_device(&devs[picked[i]], suites, n_suites, &o, &rep);
     bench_report_finish(&rep);
-    int failed = 0;
-    for (int i = 0; i < rep.n_rows; i++) failed += !strncmp(rep.rows[i].status, "failed", 6);
+    int failed = 0, ran = 0;
+    for (int i = 0; i < rep.n_rows; i++) {
+        failed += !strncmp(rep.rows[i].status, "failed", 6);
+        ran += strncmp(rep.rows[i].status, "skipped", 7) != 0;
+    }
+    if (st == CG_OK && cases && !ran)
+        st = cg_fail(CG_ERR_CONFIG, "--cases %s matches no case of the selected suites (names as in the table, "
+                     "e.g. 1024^3 or D2 fwd)", cases);
     if (st == CG_OK) st = bench_report_write(&rep, out);
     if (st == CG_OK) {
         printf("\n");

@@ -119,7 +119,7 @@ static int run(int argc, char **argv) {
     }
     fprintf(stderr, "demo [3/3] training %s %dx%d (at most %.0f s)\n", cg_model_type_name(mc.type), mc.image_size,
             mc.image_size, tp.max_seconds);
-    rc = cli_train_with(rt, cfg, NULL, 0, ckpt, sizeof ckpt);
+    rc = cli_train_with(rt, cfg, NULL, 1, 0, ckpt, sizeof ckpt); // force: every demo trains afresh
     if (rc == EXIT_OK) {
         printf("\ndemo finished in %.1f s\n  samples:    %s/samples.png\n  loss plot:  %s/loss.png\n"
                "  checkpoint: %s\n  log:        %s/log.csv\n",

@@ -42,9 +42,15 @@ static int run_gemm(cg_runtime *rt, int m, int n, int k, int reps) {
     double *times = calloc((size_t)reps, sizeof *times);
     cl_mem da = NULL, db = NULL, dc = NULL;
     cg_rng r = {7, 0};
-    cg_rng_uniform_host(r, 0, a, sa);
-    cg_rng_uniform_host(r, sa, b, sb);
-    cg_status st = cg_buffer_alloc(rt, sa, &da);
+    cg_status st = CG_OK;
+    if (!a || !b || !c || !times)
+        st = cg_fail(CG_ERR_NOMEM, "out of host memory for the %dx%dx%d operands (%.1f MiB)", m, n, k,
+                     (double)(sa + sb + sc) * 4.0 / (1 << 20));
+    if (st == CG_OK) {
+        cg_rng_uniform_host(r, 0, a, sa);
+        cg_rng_uniform_host(r, sa, b, sb);
+    }
+    if (st == CG_OK) st = cg_buffer_alloc(rt, sa, &da);
     if (st == CG_OK) st = cg_buffer_alloc(rt, sb, &db);
     if (st == CG_OK) st = cg_buffer_alloc(rt, sc, &dc);
     if (st == CG_OK) st = cg_tensor_write(rt, cg_view(da, 0, 1, 1, 1, (int)sa), a);

@@ -20,9 +20,31 @@ static int apply_shortcut(cg_config *cfg, const char *key, const char *value) {
     return st == CG_OK ? 0 : -1;
 }
 
+// Neither the dataset nor the report may overwrite an input (a list, an image) or each other, and
+// the dataset may not land among the images (the next run would list it as one).
+static cg_status check_outputs(const cg_pp_params *p) {
+    char images[1024], landmarks[1024], attributes[1024], partitions[1024], report[1024];
+    cg_pp_resolve_paths(p, images, landmarks, attributes, partitions);
+    cg_pp_report_path(p, report, sizeof report);
+    const char *output = p->output ? p->output : "";
+    const cli_given inputs[] = {{"[preprocess] landmarks", landmarks}, {"[preprocess] attributes", attributes},
+                                {"[preprocess] partitions", partitions}, {"--out", output}};
+    size_t n = sizeof inputs / sizeof inputs[0];
+    CG_TRY(cli_output_distinct("--out", output, inputs, n - 1));
+    CG_TRY(cli_output_distinct("[preprocess] report", report, inputs, n));
+    if (cli_in_folder(output, images))
+        return cg_fail(CG_ERR_CONFIG, "--out %s lies in the image folder %s: refusing to write among the inputs",
+                       output, images);
+    if (cli_in_folder(report, images))
+        return cg_fail(CG_ERR_CONFIG, "[preprocess] report %s lies in the image folder %s: refusing to write among "
+                       "the inputs", report, images);
+    return CG_OK;
+}
+
 static int run_preprocess(cg_config *cfg, const cli_common *common) {
     cg_pp_params p;
     cg_status st = cg_pp_params_from_config(cfg, &p);
+    if (st == CG_OK) st = check_outputs(&p);
     if (st != CG_OK) return cli_report("preprocess", st);
     cg_runtime *rt = NULL;
     st = cli_open_runtime(cfg, common, &rt);
@@ -98,7 +120,8 @@ const cli_command cmd_preprocess = {
     "resizes with antialiasing on the OpenCL device while host threads decode the next JPEGs. Writes a\n"
     "packed, memory-mappable dataset (what `clgan train` reads), a JSON report with the count after each\n"
     "stage and every skipped file by name, and contact sheets of the images each filter rejected.\n"
-    "Broken, missing and malformed inputs are skipped and reported; they never stop the run.\n"
+    "Broken, missing and malformed inputs are skipped and reported; they never stop the run, but a run\n"
+    "that keeps no image fails and leaves an existing dataset as it was. No output may be an input.\n"
     "Keys and their defaults: configs/preprocess.ini.",
     run,
 };

@@ -170,7 +170,9 @@ static cg_status read_opts(cg_config *cfg, const cli_given *defaults, size_t nd,
         return cg_fail(CG_ERR_CONFIG, "score needs --images DIR|DATASET or --checkpoint CKPT ([score] images / "
                                       "checkpoint)");
     if (*o->checkpoint && o->n == 0) o->n = 10000;
-    return CG_OK;
+    const cli_given inputs[] = {{"--ref", o->ref}, {"--images", o->images}, {"--checkpoint", o->checkpoint},
+                                {"--weights", o->weights}};
+    return cli_output_distinct("--out", o->out, inputs, sizeof inputs / sizeof inputs[0]);
 }
 
 cg_status cli_score_with(cg_runtime *rt, cg_config *cfg, const cli_given *defaults, size_t n_defaults,
@@ -190,7 +192,7 @@ static int run(int argc, char **argv) {
     cli_common common = {0};
     const char *images = NULL, *checkpoint = NULL, *ref = NULL, *metrics = NULL, *resize = NULL, *weights = NULL,
                *out = NULL;
-    int n = -1, ref_n = -1, batch = -1, seed = -1;
+    int n = CLI_UNSET, ref_n = CLI_UNSET, batch = CLI_UNSET, seed = CLI_UNSET;
     const cli_opt opts[] = {
         {"images", OPT_STRING, "DIR|DATASET", "generated images: a folder of PNG/JPEG files or a packed dataset",
          &images},
@@ -218,8 +220,8 @@ static int run(int argc, char **argv) {
     const cli_given given[] = {
         {"images", images},   {"checkpoint", checkpoint}, {"ref", ref},
         {"metrics", metrics}, {"resize", resize},         {"weights", weights},
-        {"out", out},         {"n", cli_int_given(n, 0, nbuf)}, {"ref_n", cli_int_given(ref_n, 0, rbuf)},
-        {"batch", cli_int_given(batch, 1, bbuf)}, {"seed", cli_int_given(seed, 0, sbuf)},
+        {"out", out},         {"n", cli_int_given(n, nbuf)}, {"ref_n", cli_int_given(ref_n, rbuf)},
+        {"batch", cli_int_given(batch, bbuf)}, {"seed", cli_int_given(seed, sbuf)},
     };
     cg_status st = cli_set_given(cfg, "score", given, sizeof given / sizeof given[0]);
     cg_runtime *rt = NULL;

@@ -9,7 +9,7 @@
 static int run(int argc, char **argv) {
     cli_common common = {0};
     const char *images = NULL, *out = NULL, *resize = NULL, *weights = NULL;
-    int n = -1, batch = -1;
+    int n = CLI_UNSET, batch = CLI_UNSET;
     const cli_opt opts[] = {
         {"images", OPT_STRING, "DIR|DATASET", "images: a folder of PNG/JPEG files or a packed dataset", &images},
         {"out", OPT_STRING, "FILE.npz", "statistics file to write (mu, sigma)", &out},
@@ -30,7 +30,7 @@ static int run(int argc, char **argv) {
     const char *c_weights = NULL, *c_resize = NULL;
     long c_batch = 16;
     char bbuf[16];
-    const cli_given given[] = {{"weights", weights}, {"resize", resize}, {"batch", cli_int_given(batch, 1, bbuf)}};
+    const cli_given given[] = {{"weights", weights}, {"resize", resize}, {"batch", cli_int_given(batch, bbuf)}};
     cg_status st = cli_set_given(cfg, "score", given, sizeof given / sizeof given[0]);
     if (st == CG_OK) st = cg_cfg_str(cfg, "score", "weights", "", NULL, &c_weights);
     if (st == CG_OK) st = cg_cfg_str(cfg, "score", "resize", "bilinear", "bilinear|bicubic|lanczos", &c_resize);
@@ -39,6 +39,10 @@ static int run(int argc, char **argv) {
     if (st == CG_OK) st = cg_resize_mode_parse(c_resize, &mode);
     if (st == CG_OK && (!images || !out))
         st = cg_fail(CG_ERR_CONFIG, "stats needs --images DIR|DATASET and --out FILE.npz");
+    if (st == CG_OK && n != CLI_UNSET && n < 1) st = cg_fail(CG_ERR_CONFIG, "--n %d: give at least 1 image", n);
+    const cli_given inputs[] = {{"--images", images}, {"--weights", c_weights}};
+    if (st == CG_OK) st = cli_output_distinct("--out", out, inputs, sizeof inputs / sizeof inputs[0]);
+    if (n == CLI_UNSET) n = -1; // every image
     if (st != CG_OK) {
         cg_config_free(cfg);
         return cli_report("stats", st);

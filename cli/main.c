@@ -5,7 +5,7 @@
 
 static const cli_command *const commands[] = {
     &cmd_demo, &cmd_devices, &cmd_synth, &cmd_preprocess, &cmd_train, &cmd_sample,
-    &cmd_stats, &cmd_score, &cmd_bench, &cmd_tune, &cmd_gemm,
+    &cmd_stats, &cmd_score, &cmd_bench, &cmd_tune, &cmd_gemm, &cmd_kernels,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -19,7 +19,7 @@ static void print_usage(FILE *out) {
                  "Every command takes --config FILE.ini, --set section.key=value and --device SEL.\n"
                  "Environment: CLGAN_DEVICE (device selector), CLGAN_CACHE_DIR (compiled-kernel cache),\n"
                  "CLGAN_KERNEL_DIR (read cl/*.cl from disk instead of the embedded copies).\n"
-                 "Exit status: 0 ok, 1 failure, 2 usage or configuration error.\n");
+                 "Exit status: " EXIT_STATUS_TEXT ".\n");
 }
 
 static const cli_command *find_command(const char *name) {

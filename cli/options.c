@@ -55,6 +55,8 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, const cli_opt *opts
         {"help", OPT_FLAG, NULL, "show this help", &common->help},
         {0},
     };
+    const cli_opt *seen[64];
+    int n_seen = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h")) a = "--help";
@@ -64,6 +66,11 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, const cli_opt *opts
         const cli_opt *o = find_opt(opts, name, len);
         if (!o) o = find_opt(common_opts, name, len);
         if (!o) return usage_error(cmd, "unknown option '%s'", a);
+        if (o->kind != OPT_REPEAT) { // a second --config or --out would silently win over the first
+            for (int j = 0; j < n_seen; j++)
+                if (seen[j] == o) return usage_error(cmd, "option '--%s' is given twice", o->name);
+            if (n_seen < (int)(sizeof seen / sizeof seen[0])) seen[n_seen++] = o;
+        }
         const char *value = NULL;
         if (o->kind != OPT_FLAG) {
             if (eq) value = eq + 1;
@@ -96,7 +103,7 @@ void cli_print_help(const cli_command *cmd, const cli_opt *opts, FILE *out) {
         {0},
     };
     print_opts(common, out);
-    fprintf(out, "\nexit status: 0 ok, 1 failure, 2 usage or configuration error\n");
+    fprintf(out, "\nexit status: " EXIT_STATUS_TEXT "\n");
 }
 
 cg_config *cli_load_config(const cli_common *common) {
@@ -167,8 +174,8 @@ cg_status cli_set_given(cg_config *cfg, const char *section, const cli_given *gi
     return CG_OK;
 }
 
-const char *cli_int_given(int v, int min, char buf[16]) {
-    if (v < min) return NULL;
+const char *cli_int_given(int v, char buf[16]) {
+    if (v == CLI_UNSET) return NULL;
     snprintf(buf, 16, "%d", v);
     return buf;
 }

@@ -1,5 +1,6 @@
 // image_source.c — sources of images for scoring: a folder of image files (decoded with
-// stb_image to RGB, sorted by name), a packed dataset (preprocess.h's memory-mapped reader), and
+// stb_image to RGB, sorted by name; regular files only), a packed dataset (preprocess.h's
+// memory-mapped reader, checksum verified), and
 // a caller's callback (the hook a generator plugs into).
 #include "inception.h"
 #include "../preprocess/preprocess.h"
@@ -71,6 +72,10 @@ cg_status cg_source_folder(const char *dir, cg_image_source **out) {
     int64_t cap = 0;
     for (struct dirent *e; st == CG_OK && (e = readdir(d));) {
         if (!is_image_name(e->d_name)) continue;
+        char path[4096];
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) continue; // a FIFO would block the decoder
         if (f->count == cap) {
             cap = cap ? 2 * cap : 256;
             char **nn = realloc(f->names, (size_t)cap * sizeof *nn);
@@ -118,7 +123,7 @@ static void dataset_close(cg_image_source *s) {
 cg_status cg_source_dataset(const char *path, cg_image_source **out) {
     *out = NULL;
     cg_dataset *ds = NULL;
-    CG_TRY(cg_dataset_open(path, 0, &ds));
+    CG_TRY(cg_dataset_open(path, 1, &ds)); // verified, as the trainer does
     cg_image_source *s = calloc(1, sizeof *s);
     if (!s) {
         cg_dataset_close(ds);
@@ -133,6 +138,8 @@ cg_status cg_source_open(const char *path, cg_image_source **out) {
     struct stat sb;
     if (stat(path, &sb) != 0) return cg_fail(CG_ERR_NOT_FOUND, "'%s' does not exist (expected an image folder or a "
                                                                "packed dataset)", path);
+    if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode))
+        return cg_fail(CG_ERR_IO, "'%s' is neither an image folder nor a packed dataset file", path);
     return S_ISDIR(sb.st_mode) ? cg_source_folder(path, out) : cg_source_dataset(path, out);
 }
 

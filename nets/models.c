@@ -94,11 +94,14 @@ static cg_status finish(builder *b, cg_ctx *ctx, const int in_chw[3], cg_seq **o
 
 static cg_status check_config(const cg_model_config *mc, const char *what) {
     int conv = mc->type != CG_MODEL_VANILLA;
-    if ((unsigned)mc->type > CG_MODEL_WGAN_GP || mc->channels < 1 || mc->nz < 1 || mc->ngf < 1 || mc->ndf < 1 ||
-        mc->image_size < 1 || (conv && mc->image_size != 32 && mc->image_size != 64))
+    // The ranges of cg_model_config_read: 8 * 4096 channels and 4 * 4096^2 pixels stay far from INT_MAX.
+    if ((unsigned)mc->type > CG_MODEL_WGAN_GP || mc->channels < 1 || mc->channels > 4 || mc->nz < 1 ||
+        mc->nz > 65536 || mc->ngf < 1 || mc->ngf > 4096 || mc->ndf < 1 || mc->ndf > 4096 || mc->image_size < 1 ||
+        mc->image_size > 4096 || (conv && mc->image_size != 32 && mc->image_size != 64))
         return cg_fail(CG_ERR_INVALID_ARG,
                        "%s: bad model configuration (type %d, image_size %d, channels %d, nz %d, ngf %d, ndf %d; "
-                       "conv models take image_size 32 or 64)",
+                       "channels 1..4, nz 1..65536, ngf and ndf 1..4096, image_size 1..4096 and 32 or 64 for conv "
+                       "models)",
                        what, (int)mc->type, mc->image_size, mc->channels, mc->nz, mc->ngf, mc->ndf);
     return CG_OK;
 }

@@ -192,7 +192,7 @@ static cg_status parse_list(const char *path, list_kind kind, list_data *d, size
     *rows_read = d->n;
     if (count_line >= 0 && (size_t)count_line != d->n)
         note(s, "%s: the count line says %ld, %zu valid rows were read", file, count_line, d->n);
-    qsort(d->rows, d->n, sizeof *d->rows, cmp_rows);
+    if (d->n) qsort(d->rows, d->n, sizeof *d->rows, cmp_rows); // rows is NULL for an empty list
     // A name listed twice keeps its first row; the later one is malformed.
     size_t w = 0;
     for (size_t i = 0; i < d->n; i++) {

@@ -206,7 +206,7 @@ static cg_status validate(cg_dataset *ds, const char *path, int verify) {
 
 cg_status cg_dataset_open(const char *path, int verify, cg_dataset **out) {
     *out = NULL;
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); // a FIFO must not block the open
     if (fd < 0)
         return cg_fail(errno == ENOENT ? CG_ERR_NOT_FOUND : CG_ERR_IO, "cannot open dataset '%s': %s", path,
                        strerror(errno));

@@ -372,6 +372,19 @@ static void final_stages(run_state *st) {
     }
 }
 
+// A run that keeps no image must not replace a good dataset with an empty one: the writer is
+// aborted by the caller, so an existing output file stays as it was.
+static cg_status nothing_kept(run_state *st) {
+    const cg_pp_result *r = st->r;
+    char counts[512] = "";
+    size_t used = 0;
+    for (int i = 0; i < r->n_stages && used < sizeof counts; i++)
+        used += (size_t)snprintf(counts + used, sizeof counts - used, "%s%s %zu", i ? ", " : "", r->stages[i].name,
+                                 r->stages[i].kept);
+    return cg_fail(CG_ERR_NOT_FOUND, "no image of %s was kept (%s; %zu unreadable): %s was not written",
+                   r->images_dir, counts, st->broken, st->p->output);
+}
+
 static cg_status run(run_state *st, cg_runtime *rt, FILE *progress) {
     const cg_pp_params *p = st->p;
     cg_pp_result *r = st->r;
@@ -416,6 +429,7 @@ static cg_status run(run_state *st, cg_runtime *rt, FILE *progress) {
     if (st->progress) cg_progress_end(st->progress);
     st->progress = NULL;
     final_stages(st);
+    if (st->writer && r->written == 0) return nothing_kept(st);
     if (st->writer) {
         double t1 = now_s();
         cg_status s = cg_dataset_writer_commit(st->writer);

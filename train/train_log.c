@@ -1,6 +1,6 @@
 // train_log.c — log.csv (step, Loss_D, Loss_G, D(x), D(G(z))) and the in-memory history the loss
 // plot draws. A resumed run keeps the rows up to its step and drops later ones (they belong to the
-// abandoned continuation), so the log always describes one run.
+// abandoned continuation) and any repeated step, so the log always describes one run.
 #include "trainer_internal.h"
 
 #include <stdlib.h>
@@ -35,17 +35,23 @@ cg_status cg_trainer_log_open(cg_trainer *t) {
         while (in && fgets(line, sizeof line, in)) {
             cg_train_record r;
             double a, b, c, d;
-            if (sscanf(line, "%ld,%lf,%lf,%lf,%lf", &r.step, &a, &b, &c, &d) != 5 || r.step > t->step) continue;
+            if (sscanf(line, "%ld,%lf,%lf,%lf,%lf", &r.step, &a, &b, &c, &d) != 5 || r.step > t->step ||
+                (t->n_hist && r.step <= t->hist[t->n_hist - 1].step))
+                continue;
             r.loss_d = (float)a, r.loss_g = (float)b, r.d_x = (float)c, r.d_g_z = (float)d;
             CG_TRY(push(t, &r));
         }
         if (in) fclose(in);
     }
-    t->log = fopen(path, "w");
-    if (!t->log) return cg_fail(CG_ERR_IO, "cannot write %s", path);
-    fputs(HEADER, t->log);
-    for (int i = 0; i < t->n_hist; i++) write_row(t->log, &t->hist[i]);
-    fflush(t->log);
+    // The kept rows replace the file atomically: a kill now loses no row the checkpoint covers.
+    cg_atomic_file *af = NULL;
+    CG_TRY(cg_atomic_open(path, &af));
+    FILE *f = cg_atomic_stream(af);
+    fputs(HEADER, f);
+    for (int i = 0; i < t->n_hist; i++) write_row(f, &t->hist[i]);
+    CG_TRY(cg_atomic_commit(af));
+    t->log = fopen(path, "a");
+    if (!t->log) return cg_fail(CG_ERR_IO, "cannot append to %s", path);
     return CG_OK;
 }
 
