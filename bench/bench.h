@@ -4,6 +4,7 @@
 #ifndef CLGAN_BENCH_H
 #define CLGAN_BENCH_H
 
+#include "models.h"
 #include "runtime.h"
 
 // ---------------------------------------------------------------------------------------------
@@ -105,6 +106,20 @@ const bench_suite *bench_suite_find(const char *name);
 typedef cg_status (*bench_fn)(void *ctx);
 double bench_now(void);
 cg_status bench_time(bench_fn fn, void *ctx, int warmup, int reps, double *median, double *min, double *max);
+
+// ---------------------------------------------------------------------------------------------
+// Training iterations (train_iteration.c): the trainer's own iteration (cg_trainer_iterate) with one
+// critic step and one generator step, the model type's default hyperparameters (WGAN: clipping;
+// WGAN-GP: the gradient penalty), random images; median and minimum of reps after a checked one.
+
+typedef struct {
+    cg_model_type type;
+    int batch, image_size;
+    double median_ms, min_ms; // per iteration
+    double images_per_s;      // batch / median
+} cg_bench_iter;
+
+cg_status bench_train_iteration(cg_runtime *rt, const cg_model_config *mc, int batch, int reps, cg_bench_iter *out);
 
 // ---------------------------------------------------------------------------------------------
 // GEMM cases (gemm_case.c). A case owns random host operands and device buffers for one shape.

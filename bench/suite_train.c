@@ -1,9 +1,8 @@
-// suite_train.c — the train suite: one whole training iteration (D on real and fake, G through D,
-// optimizer steps) per model type through nets/ cg_bench_train_iteration, which checks the losses
-// are finite before timing. The dcgan row carries PyTorch's time for the same iteration
+// suite_train.c — the train suite: one training iteration of the trainer itself (one critic step with
+// its clipping or gradient penalty, one generator step, optimizer updates) per model type through
+// bench_train_iteration (train_iteration.c), which checks the losses are finite before timing. The dcgan row carries PyTorch's time for the same iteration
 // (bench/dcgan_torch_step.py, run by /usr/bin/python3) as its reference when torch is importable.
 #include "bench.h"
-#include "bench_nets.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -64,13 +63,9 @@ static cg_status bench_type(cg_runtime *rt, int device_index, const cg_model_con
     row->reps = opt->reps;
     row->work = batch;
     snprintf(row->unit, sizeof row->unit, "images/s");
-    cg_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.rt = rt;
     cg_bench_iter it;
     memset(&it, 0, sizeof it);
-    cg_status st = cg_bench_train_iteration(&ctx, mc, batch, opt->reps, &it);
-    cg_workspace_free(&ctx.ws);
+    cg_status st = bench_train_iteration(rt, mc, batch, opt->reps, &it);
     // The warm-up iteration is the check (finite losses); only it can fail with CG_ERR_NUMERIC.
     row->checked = st == CG_OK || st == CG_ERR_NUMERIC;
     if (st == CG_OK) {
@@ -128,7 +123,8 @@ static int train_available(char *reason, size_t len) {
 
 const bench_suite bench_suite_train = {
     "train",
-    "one training iteration (D real + fake, G, optimizer steps) per model type, DCGAN 64x64 batch 64: ms and "
+    "one trainer iteration (one critic step with clipping or penalty, one generator step, optimizer updates) per "
+    "model type, DCGAN 64x64 batch 64: ms and "
     "images/s; dcgan against PyTorch's same iteration on the CPU when torch is importable",
     train_available,
     run_train,

@@ -1,6 +1,6 @@
 // bench_layers.c — the network benchmarks declared in bench_nets.h: per-layer forward/backward
-// timing of the DCGAN nets with GFLOP/s for the convolutions and linear layers, and whole training
-// iterations per model type (ms per iteration, images/s).
+// timing of the DCGAN nets with GFLOP/s for the convolutions and linear layers (whole training
+// iterations are timed through the trainer itself: bench/train_iteration.c).
 #include "bench_nets.h"
 
 #include <math.h>
@@ -129,100 +129,5 @@ cg_status cg_bench_model_layers(cg_ctx *ctx, const cg_model_config *mc, int batc
     if (*count > cap) *count = cap;
     cg_seq_free(g);
     cg_seq_free(d);
-    return st;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Whole iterations
-
-typedef struct {
-    cg_ctx *ctx;
-    const cg_model_config *mc;
-    cg_seq *g, *d;
-    cg_optimizer *og, *od;
-    cg_grad_penalty *gp; // WGAN-GP
-    cl_mem loss_buf;
-    uint64_t step;
-} iter_state;
-
-// D's loss on its current output for a real (1) or fake (0) batch; writes dL/doutput.
-static cg_status d_loss(iter_state *s, int real, int slot) {
-    cg_tensor loss = cg_view(s->loss_buf, (size_t)slot, 1, 1, 1, 1);
-    if (s->mc->type == CG_MODEL_WGAN || s->mc->type == CG_MODEL_WGAN_GP) // critic: minimise fake - real
-        return cg_wasserstein(s->ctx, cg_seq_output(s->d), real ? -1.0f : 1.0f, loss, cg_seq_doutput(s->d));
-    return cg_bce_logits(s->ctx, cg_seq_output(s->d), real ? 1.0f : 0.0f, loss, cg_seq_doutput(s->d));
-}
-
-static cg_status iteration(iter_state *s) {
-    cg_ctx *ctx = s->ctx;
-    s->step++;
-    // D step: real batch, then G(z) detached.
-    CG_TRY(cg_seq_zero_grad(ctx, s->d));
-    CG_TRY(fill_input(ctx, cg_seq_input(s->d), 100 + s->step));
-    CG_TRY(cg_seq_forward(ctx, s->d, 1));
-    CG_TRY(d_loss(s, 1, 0));
-    CG_TRY(cg_seq_backward(ctx, s->d, NULL));
-    CG_TRY(fill_input(ctx, cg_seq_input(s->g), 200 + s->step));
-    CG_TRY(cg_seq_forward(ctx, s->g, 1));
-    CG_TRY(cg_tensor_copy(ctx->rt, cg_seq_input(s->d), cg_seq_output(s->g)));
-    CG_TRY(cg_seq_forward(ctx, s->d, 1));
-    CG_TRY(d_loss(s, 0, 1));
-    CG_TRY(cg_seq_backward(ctx, s->d, NULL));
-    // WGAN-GP: the penalty at D's current input (the trainer's interpolates cost the same).
-    if (s->gp) CG_TRY(cg_grad_penalty_step(ctx, s->gp, 10.0f, cg_view(s->loss_buf, 3, 1, 1, 1, 1)));
-    CG_TRY(cg_optimizer_step(ctx, s->od, s->d->params, s->d->grads));
-    if (s->mc->type == CG_MODEL_WGAN) CG_TRY(cg_clip(ctx, s->d->params, s->d->n_params, -0.01f, 0.01f));
-    // G step through the updated D, G's fake labelled real.
-    CG_TRY(cg_seq_zero_grad(ctx, s->g));
-    CG_TRY(cg_seq_forward(ctx, s->d, 1));
-    CG_TRY(d_loss(s, 1, 2));
-    cg_tensor dfake = cg_seq_doutput(s->g);
-    CG_TRY(cg_seq_backward(ctx, s->d, &dfake));
-    CG_TRY(cg_seq_backward(ctx, s->g, NULL));
-    CG_TRY(cg_optimizer_step(ctx, s->og, s->g->params, s->g->grads));
-    return cg_rt_finish(ctx->rt);
-}
-
-cg_status cg_bench_train_iteration(cg_ctx *ctx, const cg_model_config *mc, int batch, int reps, cg_bench_iter *out) {
-    if (batch < 2 || reps < 1) return cg_fail(CG_ERR_INVALID_ARG, "bench: batch %d (at least 2), reps %d", batch, reps);
-    iter_state s = {ctx, mc, NULL, NULL, NULL, NULL, NULL, NULL, 0};
-    cg_opt_params adam = {CG_OPT_ADAM, 2e-4f, 0.5f, 0.999f, 1e-8f, 0, 0, 0}, dopt = adam;
-    if (mc->type == CG_MODEL_WGAN) dopt = (cg_opt_params){CG_OPT_RMSPROP, 5e-5f, 0, 0, 1e-8f, 0.99f, 0, 0};
-    if (mc->type == CG_MODEL_WGAN_GP) adam = dopt = (cg_opt_params){CG_OPT_ADAM, 1e-4f, 0.0f, 0.9f, 1e-8f, 0, 0, 0};
-    if (mc->type == CG_MODEL_WGAN) adam = dopt;
-    double *t = malloc((size_t)reps * sizeof *t);
-    cg_status st = t ? cg_model_generator(ctx, mc, &s.g) : cg_fail(CG_ERR_NOMEM, "out of host memory");
-    if (st == CG_OK) st = cg_model_discriminator(ctx, mc, &s.d);
-    if (st == CG_OK) st = cg_seq_set_batch(ctx, s.g, batch);
-    if (st == CG_OK) st = cg_seq_set_batch(ctx, s.d, batch);
-    if (st == CG_OK) st = cg_init_dcgan(ctx, s.g, (cg_rng){1, 'G'});
-    if (st == CG_OK) st = cg_init_dcgan(ctx, s.d, (cg_rng){1, 'D'});
-    if (st == CG_OK) st = cg_optimizer_create(ctx, adam, s.g->n_params, &s.og);
-    if (st == CG_OK) st = cg_optimizer_create(ctx, dopt, s.d->n_params, &s.od);
-    if (st == CG_OK && mc->type == CG_MODEL_WGAN_GP) st = cg_grad_penalty_create(ctx, s.d, &s.gp);
-    if (st == CG_OK) st = cg_buffer_alloc(ctx->rt, 4, &s.loss_buf);
-    if (st == CG_OK) st = cg_tensor_fill(ctx->rt, cg_view(s.loss_buf, 0, 1, 1, 1, 4), 0.0f);
-    if (st == CG_OK) st = iteration(&s); // warm-up, and the check: finite losses
-    float losses[4] = {0};
-    if (st == CG_OK) st = cg_tensor_read(ctx->rt, cg_view(s.loss_buf, 0, 1, 1, 1, 4), losses);
-    for (int i = 0; st == CG_OK && i < 4; i++)
-        if (!isfinite(losses[i]))
-            st = cg_fail(CG_ERR_NUMERIC, "bench: %s loss %d is %g", cg_model_type_name(mc->type), i, losses[i]);
-    for (int r = 0; st == CG_OK && r < reps; r++) {
-        double t0 = now_s();
-        st = iteration(&s);
-        t[r] = now_s() - t0;
-    }
-    if (st == CG_OK) {
-        qsort(t, (size_t)reps, sizeof *t, cmp_double);
-        *out = (cg_bench_iter){mc->type, batch, mc->image_size, 1e3 * t[reps / 2], 1e3 * t[0], batch / t[reps / 2]};
-    }
-    free(t);
-    cg_optimizer_free(s.og);
-    cg_optimizer_free(s.od);
-    cg_grad_penalty_free(s.gp);
-    if (s.loss_buf) cg_buffer_release(s.loss_buf);
-    cg_seq_free(s.g);
-    cg_seq_free(s.d);
     return st;
 }

@@ -1,6 +1,6 @@
 // bench_nets.h — network benchmarks for `clgan bench` (nets/bench_layers.c): forward and backward
-// time of every layer of the DCGAN generator and discriminator, and the time of one whole training
-// iteration (D step and G step) per model type. Times are device times: every timed call ends with
+// time of every layer of the DCGAN generator and discriminator (whole training iterations are timed
+// through the trainer: bench/train_iteration.c). Times are device times: every timed call ends with
 // cg_rt_finish. The caller owns the output arrays.
 #ifndef CLGAN_BENCH_NETS_H
 #define CLGAN_BENCH_NETS_H
@@ -24,19 +24,5 @@ typedef struct {
 // CG_ERR_NUMERIC when a forward output is not finite (the check before timing).
 cg_status cg_bench_model_layers(cg_ctx *ctx, const cg_model_config *mc, int batch, int reps, cg_bench_layer *out,
                                 int cap, int *count);
-
-typedef struct {
-    cg_model_type type;
-    int batch, image_size;
-    double median_ms, min_ms; // per iteration (one D step and one G step)
-    double images_per_s;      // batch / median
-} cg_bench_iter;
-
-// One training iteration of the model type at `batch`, mc's sizes: D on a real batch and on G(z),
-// loss (BCE-with-logits for vanilla/dcgan, Wasserstein for wgan/wgan-gp), backward, optimizer step
-// (Adam 2e-4 (0.5, 0.999); wgan: RMSprop 5e-5 and clipping to [-0.01, 0.01]; wgan-gp: Adam 1e-4
-// (0, 0.9), WITHOUT the gradient penalty, which needs a double backward clgan does not have), then
-// G through D and its step. Median of reps after one warm-up iteration.
-cg_status cg_bench_train_iteration(cg_ctx *ctx, const cg_model_config *mc, int batch, int reps, cg_bench_iter *out);
 
 #endif

@@ -5,6 +5,7 @@
 // the type names; [model] configuration reading with errors that name the key and value;
 // rejected configurations; the vanilla generator (with its reshape) forward and backward; and the
 // benchmarks of nets/bench_layers.c on tiny nets.
+#include "bench.h"
 #include "bench_nets.h"
 #include "models.h"
 #include "test_util.h"
@@ -211,7 +212,7 @@ static void check_bench(cg_ctx *ctx) {
     for (int t = 0; t < 4; t++) {
         cg_model_config m = {(cg_model_type)t, t == CG_MODEL_VANILLA ? 8 : 32, 3, 16, 4, 4};
         cg_bench_iter it = {0};
-        CHECK_OK(cg_bench_train_iteration(ctx, &m, 2, 1, &it));
+        CHECK_OK(bench_train_iteration(ctx->rt, &m, 2, 1, &it));
         CHECK(it.median_ms > 0 && it.images_per_s > 0 && it.batch == 2, "%s iteration %g ms",
               cg_model_type_name(m.type), it.median_ms);
     }

@@ -8,10 +8,14 @@
 #include "train.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CKPT_FORMAT "clgan-checkpoint-1"
+// Format 1 counted every optimizer update twice (opt_g_step = opt_d_step = 2 x updates for DCGAN);
+// format 2 counts updates. Format-1 files load with their counts halved and a note.
+#define CKPT_FORMAT "clgan-checkpoint-2"
+#define CKPT_FORMAT_DOUBLED_STEPS "clgan-checkpoint-1"
 
 enum { N_META = 15 };
 static const char *const META_KEYS[N_META + 1] = {
@@ -171,6 +175,20 @@ static cg_status meta_long(const cg_st_file *f, const char *path, const char *ke
     return CG_OK;
 }
 
+static int same_shape(const int *a, int na, const int *b, int nb) {
+    if (na != nb) return 0;
+    for (int d = 0; d < na; d++)
+        if (a[d] != b[d]) return 0;
+    return 1;
+}
+
+static const char *shape_text(const int *shape, int ndim, char *buf, size_t len) {
+    size_t at = (size_t)snprintf(buf, len, "[");
+    for (int d = 0; d < ndim && at < len; d++) at += (size_t)snprintf(buf + at, len - at, d ? ", %d" : "%d", shape[d]);
+    if (at < len) snprintf(buf + at, len - at, "]");
+    return buf;
+}
+
 static cg_status copy_tensor(const cg_st_file *f, const char *path, const char *name, const int *shape, int ndim,
                              float *dst, size_t numel) {
     const int *fs;
@@ -178,14 +196,12 @@ static cg_status copy_tensor(const cg_st_file *f, const char *path, const char *
     const float *data;
     cg_status st = cg_safetensors_get(f, name, &fs, &fnd, &data);
     if (st != CG_OK) return cg_fail(st, "checkpoint %s has no tensor '%s'", path, name);
-    size_t fn = 1;
-    for (int d = 0; d < fnd; d++) fn *= (size_t)fs[d];
-    int same = fnd == ndim;
-    for (int d = 0; same && d < ndim; d++) same = fs[d] == shape[d];
-    if (!same || fn != numel)
-        return cg_fail(CG_ERR_FORMAT, "checkpoint %s: tensor '%s' has %zu elements in another shape than the "
-                                      "net's %zu (a different model configuration?)",
-                       path, name, fn, numel);
+    if (!same_shape(fs, fnd, shape, ndim) || numel_of(fs, fnd) != numel) {
+        char have[64], want[64];
+        return cg_fail(CG_ERR_FORMAT, "checkpoint %s: tensor '%s' has shape %s, the net's is %s (a different model "
+                                      "configuration?)",
+                       path, name, shape_text(fs, fnd, have, sizeof have), shape_text(shape, ndim, want, sizeof want));
+    }
     memcpy(dst, data, numel * sizeof(float));
     return CG_OK;
 }
@@ -258,12 +274,26 @@ static cg_status verify_checksum(const cg_st_file *f, const char *path) {
     return CG_OK;
 }
 
-static cg_status check_format(const cg_st_file *f, const char *path) {
+// *doubled: a format-1 file, whose optimizer step counts are twice the updates.
+static cg_status check_format(const cg_st_file *f, const char *path, int *doubled) {
     const char *fmt = cg_safetensors_meta(f, "format");
-    if (!fmt || strcmp(fmt, CKPT_FORMAT))
+    *doubled = fmt && !strcmp(fmt, CKPT_FORMAT_DOUBLED_STEPS);
+    if (!fmt || (strcmp(fmt, CKPT_FORMAT) && !*doubled))
         return cg_fail(CG_ERR_FORMAT, "%s is not a clgan training checkpoint (metadata format '%s', expected '%s')",
                        path, fmt ? fmt : "(none)", CKPT_FORMAT);
     return CG_OK;
+}
+
+static void fix_doubled_steps(const char *path, cg_ckpt_counters *k) {
+    static int said;
+    if (!said)
+        fprintf(stderr,
+                "note: %s was written by an older clgan that counted each optimizer update twice "
+                "(opt_g_step %ld, opt_d_step %ld after %ld iterations); continuing with %ld and %ld updates\n",
+                path, k->opt_g_step, k->opt_d_step, k->step, k->opt_g_step / 2, k->opt_d_step / 2);
+    said = 1;
+    k->opt_g_step /= 2;
+    k->opt_d_step /= 2;
 }
 
 cg_status cg_checkpoint_load(cg_ctx *ctx, const char *path, cg_seq *G, cg_seq *D, cg_optimizer *og,
@@ -271,7 +301,8 @@ cg_status cg_checkpoint_load(cg_ctx *ctx, const char *path, cg_seq *G, cg_seq *D
     cg_st_file *f = NULL;
     CG_TRY(cg_safetensors_open(path, &f));
     cg_ckpt_counters k = {0};
-    cg_status st = check_format(f, path);
+    int doubled = 0;
+    cg_status st = check_format(f, path, &doubled);
     if (st == CG_OK) st = verify_checksum(f, path);
     if (st == CG_OK) st = meta_long(f, path, "step", &k.step);
     if (st == CG_OK) st = meta_long(f, path, "batches", &k.batches);
@@ -285,9 +316,61 @@ cg_status cg_checkpoint_load(cg_ctx *ctx, const char *path, cg_seq *G, cg_seq *D
     if (st == CG_OK) st = load_moments(ctx, f, path, "discriminator", od);
     cg_safetensors_close(f);
     if (st != CG_OK) return cg_fail_context(st, "resuming from %s", path);
+    if (doubled) fix_doubled_steps(path, &k);
     og->step = k.opt_g_step;
     od->step = k.opt_d_step;
     *c = k;
+    return CG_OK;
+}
+
+// How many of net s's tensors f holds under prefix (NULL: bare names) with the net's shape.
+static int tensors_fitting(const cg_st_file *f, const char *prefix, const cg_seq *s, int *total) {
+    int fit = 0;
+    *total = 0;
+    for (int i = 0; i < s->n_layers; i++) {
+        const cg_layer *ly = s->layers[i];
+        for (int j = 0; j < ly->n_params; j++, (*total)++) {
+            const cg_param *p = &ly->params[j];
+            char name[160];
+            if (prefix) snprintf(name, sizeof name, "%s.%s.%s", prefix, ly->name, p->name);
+            else snprintf(name, sizeof name, "%s.%s", ly->name, p->name);
+            const int *shape;
+            int ndim;
+            const float *data;
+            if (cg_safetensors_get(f, name, &shape, &ndim, &data) == CG_OK && same_shape(shape, ndim, p->shape, p->ndim))
+                fit++;
+        }
+    }
+    return fit;
+}
+
+static int has_prefix(const cg_st_file *f, const char *prefix) {
+    size_t n = strlen(prefix);
+    for (int i = 0; i < cg_safetensors_count(f); i++)
+        if (!strncmp(cg_safetensors_name(f, i), prefix, n)) return 1;
+    return 0;
+}
+
+cg_status cg_checkpoint_load_init(cg_ctx *ctx, const char *path, cg_seq *G, cg_seq *D, const char **loaded) {
+    cg_st_file *f = NULL;
+    CG_TRY(cg_safetensors_open(path, &f));
+    int g = has_prefix(f, "generator."), d = has_prefix(f, "discriminator.");
+    cg_status st = verify_checksum(f, path);
+    if (st == CG_OK && (g || d)) {
+        if (g) st = load_net(ctx, f, path, "generator", G);
+        if (st == CG_OK && d) st = load_net(ctx, f, path, "discriminator", D);
+        *loaded = g && d ? "G+D" : g ? "G" : "D";
+    } else if (st == CG_OK) { // bare names: one net, whichever it fits (G first)
+        int ng, nd, fit_g = tensors_fitting(f, NULL, G, &ng), fit_d = tensors_fitting(f, NULL, D, &nd);
+        int into_g = fit_g == ng || (fit_d != nd && fit_g >= fit_d);
+        st = load_net(ctx, f, path, NULL, into_g ? G : D);
+        *loaded = into_g ? "G" : "D";
+        if (st != CG_OK)
+            cg_fail_context(st, "%s has no generator. / discriminator. prefixes and fits neither net (closest: the %s)",
+                            path, into_g ? "generator" : "discriminator");
+    }
+    cg_safetensors_close(f);
+    if (st != CG_OK) return cg_fail_context(st, "loading the initial weights ([train] init) from %s", path);
     return CG_OK;
 }
 
@@ -295,9 +378,7 @@ cg_status cg_checkpoint_load_generator(cg_ctx *ctx, const char *path, cg_seq *G)
     cg_st_file *f = NULL;
     CG_TRY(cg_safetensors_open(path, &f));
     // A training checkpoint names its generator tensors "generator.*"; an export has bare names.
-    int prefixed = 0;
-    for (int i = 0; i < cg_safetensors_count(f) && !prefixed; i++)
-        prefixed = !strncmp(cg_safetensors_name(f, i), "generator.", 10);
+    int prefixed = has_prefix(f, "generator.");
     cg_status st = verify_checksum(f, path);
     if (st == CG_OK) st = load_net(ctx, f, path, prefixed ? "generator" : NULL, G);
     cg_safetensors_close(f);

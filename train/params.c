@@ -27,6 +27,10 @@ cg_status cg_train_params_read(cg_config *cfg, const cg_model_config *mc, cg_tra
     p->batch_size = (int)v;
     CG_TRY(cg_cfg_int(cfg, S, "seed", 1, 0, 2147483647L, &p->seed));
     CG_TRY(cg_cfg_bool(cfg, S, "flip", 1, &p->flip));
+    int shuffle;
+    CG_TRY(cg_cfg_bool(cfg, S, "shuffle", 1, &shuffle));
+    p->in_order = !shuffle;
+    CG_TRY(cg_cfg_str(cfg, S, "init", "", NULL, &p->init));
     CG_TRY(cg_cfg_str(cfg, S, "optimizer", wgan && !gp ? "rmsprop" : "adam", "adam|rmsprop|sgd", &opt));
     CG_TRY(cg_cfg_float(cfg, S, "lr", lr_def, 0.0, 1e38, &lr_g));
     lr_d = lr_g;

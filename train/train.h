@@ -55,6 +55,9 @@ typedef struct {
     int batch_size;
     long seed;
     int flip;                // random horizontal flips
+    int in_order;            // read the data in its own order ([train] shuffle = false); else a new
+                             // permutation every epoch
+    const char *init;        // weights to start from instead of the initialiser (NULL or "" = none)
     cg_loss_kind loss;
     cg_opt_params opt_g, opt_d;
     int n_critic;            // critic steps per generator step (1 for BCE models)
@@ -95,6 +98,28 @@ void cg_trainer_free(cg_trainer *t);
 cg_status cg_init_pytorch_default(cg_ctx *ctx, cg_seq *s, cg_rng r);
 // Restores everything a checkpoint holds; the next step continues exactly where it was saved.
 cg_status cg_trainer_resume(cg_trainer *t, const char *path);
+
+// Where the trainer's random inputs come from. Unset members keep the Philox streams of the header
+// comment; tests set them to feed a reference implementation's draws.
+typedef struct {
+    // Fills z ([B, nz, 1, 1] on the device) with noise batch number `index` (0, 1, ... as drawn).
+    cg_status (*noise)(void *user, long index, cg_tensor z);
+    // Fills eps ([1, 1, 1, B] on the device), WGAN-GP's mixing weights for real batch number `index`.
+    cg_status (*gp_eps)(void *user, long index, cg_tensor eps);
+    // Called right before the generator's backward in each generator step, with G's activations in
+    // place (tests compare, and at float-rounding kinks adopt, a reference's ReLU inputs).
+    cg_status (*before_g_backward)(void *user, long step, cg_seq *G);
+    void *user;
+} cg_train_hooks;
+void cg_trainer_set_hooks(cg_trainer *t, const cg_train_hooks *h);
+
+// One training iteration, the unit cg_trainer_run repeats: the critic steps of the schedule
+// (n_critic, or n_critic_warmup during warm-up), each with clipping or the gradient penalty, then
+// one generator step; every optimizer update counts one optimizer step. With record != 0 the
+// losses and D's means are read back into cg_trainer_record (a non-finite loss fails, naming the step).
+cg_status cg_trainer_iterate(cg_trainer *t, int record);
+const cg_train_record *cg_trainer_record(const cg_trainer *t);
+cg_optimizer *cg_trainer_optimizer(cg_trainer *t, char net); // 'G' or 'D'
 // Trains until p->iterations, the time limit or a stop request (*stop != 0, e.g. from SIGINT; may be
 // NULL). Writes log.csv, samples, checkpoints (checkpoint.safetensors, latest) and loss.png into p->out.
 // A NaN or Inf loss stops with CG_ERR_NUMERIC, naming the step, without saving over the last good checkpoint.
@@ -124,6 +149,12 @@ cg_status cg_checkpoint_save(cg_ctx *ctx, const char *path, cg_seq *G, cg_seq *D
                              const char *config_text);
 cg_status cg_checkpoint_load(cg_ctx *ctx, const char *path, cg_seq *G, cg_seq *D, cg_optimizer *og,
                              cg_optimizer *od, cg_ckpt_counters *c);
+// Starting weights ([train] init): a clgan checkpoint or safetensors with PyTorch state_dict names,
+// "generator." / "discriminator." prefixes optional. Prefixed tensors load into G and/or D (a net
+// whose prefix is absent keeps its weights); a file of bare names is one net, loaded into G when
+// every name and shape fits G, else into D. A mismatch names the tensor, the file and both shapes.
+// *loaded gets "G", "D" or "G+D".
+cg_status cg_checkpoint_load_init(cg_ctx *ctx, const char *path, cg_seq *G, cg_seq *D, const char **loaded);
 // Loads the generator of a checkpoint into G: "generator.<name>" tensors, or a generator-only file
 // with bare state_dict names ("main.0.weight", e.g. exported from PyTorch).
 cg_status cg_checkpoint_load_generator(cg_ctx *ctx, const char *path, cg_seq *G);

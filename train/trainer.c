@@ -24,13 +24,14 @@ static cg_tensor scalar(cg_trainer *t, int i) { return cg_view(t->scal, (size_t)
 static cg_status load_real(cg_trainer *t) {
     int B = t->p.batch_size;
     long epoch = t->batches / t->bpe, pos = t->batches % t->bpe;
-    if (epoch != t->perm_epoch) {
+    if (!t->p.in_order && epoch != t->perm_epoch) {
         cg_data_permutation((uint64_t)t->p.seed, (uint64_t)epoch, t->perm, (uint32_t)t->data->count);
         t->perm_epoch = epoch;
     }
     cg_rng fr = {(uint64_t)t->p.seed, CG_STREAM_FLIP};
     for (int j = 0; j < B; j++) {
-        t->idx[j] = t->perm[(size_t)pos * B + j];
+        uint32_t i = (uint32_t)((size_t)pos * B + j);
+        t->idx[j] = t->p.in_order ? i : t->perm[i];
         t->flip[j] = t->p.flip && cg_rng_uniform_at(fr, (uint64_t)t->batches * B + j) < 0.5f;
     }
     t->batches++;
@@ -41,7 +42,8 @@ static cg_status load_real(cg_trainer *t) {
 static cg_status generate(cg_trainer *t) {
     cg_tensor z = cg_seq_input(t->G);
     cg_rng r = {(uint64_t)t->p.seed, CG_STREAM_NOISE};
-    CG_TRY(cg_rng_normal(t->ctx->rt, r, (uint64_t)t->noise_batches * cg_numel(z), z, 0.0f, 1.0f));
+    if (t->hooks.noise) CG_TRY(t->hooks.noise(t->hooks.user, t->noise_batches, z));
+    else CG_TRY(cg_rng_normal(t->ctx->rt, r, (uint64_t)t->noise_batches * cg_numel(z), z, 0.0f, 1.0f));
     t->noise_batches++;
     return cg_seq_forward(t->ctx, t->G, 1);
 }
@@ -72,7 +74,8 @@ static cg_status penalty(cg_trainer *t) {
     cg_ctx *ctx = t->ctx;
     cg_tensor in = cg_seq_input(t->D), fake = cg_seq_output(t->G), eps = cg_view(t->gp_eps, 0, 1, 1, 1, in.n);
     cg_rng r = {(uint64_t)t->p.seed, CG_STREAM_GP};
-    CG_TRY(cg_rng_uniform(ctx->rt, r, (uint64_t)(t->batches - 1) * (uint64_t)in.n, eps, 0.0f, 1.0f));
+    if (t->hooks.gp_eps) CG_TRY(t->hooks.gp_eps(t->hooks.user, t->batches - 1, eps));
+    else CG_TRY(cg_rng_uniform(ctx->rt, r, (uint64_t)(t->batches - 1) * (uint64_t)in.n, eps, 0.0f, 1.0f));
     cl_kernel k;
     CG_TRY(cg_kernel_get(ctx->rt, "train", "gp_interpolate", &k));
     cl_ulong per = cg_sample_size(in), n = cg_numel(in), foff = fake.off, ioff = in.off;
@@ -100,7 +103,6 @@ static cg_status d_step(cg_trainer *t, int log) {
     CG_TRY(d_loss(t, 0, 1));
     CG_TRY(cg_seq_backward(ctx, t->D, NULL));
     if (t->gp) CG_TRY(penalty(t));
-    t->od->step++;
     return cg_optimizer_step(ctx, t->od, t->D->params, t->D->grads);
 }
 
@@ -115,8 +117,8 @@ static cg_status g_step(cg_trainer *t) {
     CG_TRY(d_loss(t, 1, 2));
     cg_tensor dfake = cg_seq_doutput(t->G);
     CG_TRY(cg_seq_backward(ctx, t->D, &dfake));
+    if (t->hooks.before_g_backward) CG_TRY(t->hooks.before_g_backward(t->hooks.user, t->step, t->G));
     CG_TRY(cg_seq_backward(ctx, t->G, NULL));
-    t->og->step++;
     return cg_optimizer_step(ctx, t->og, t->G->params, t->G->grads);
 }
 
@@ -142,6 +144,21 @@ static cg_status read_losses(cg_trainer *t) {
                    t->ckpt[0] ? t->ckpt : "(none saved yet)");
 }
 
+cg_status cg_trainer_iterate(cg_trainer *t, int record) {
+    int n = critic_steps(t);
+    for (int i = 0; i < n; i++) CG_TRY(d_step(t, record && i == n - 1));
+    CG_TRY(g_step(t));
+    t->step++;
+    return record ? read_losses(t) : CG_OK;
+}
+
+const cg_train_record *cg_trainer_record(const cg_trainer *t) { return &t->rec; }
+
+void cg_trainer_set_hooks(cg_trainer *t, const cg_train_hooks *h) {
+    memset(&t->hooks, 0, sizeof t->hooks);
+    if (h) t->hooks = *h;
+}
+
 static int due(long step, long every) { return every > 0 && step % every == 0; }
 
 static cg_status save_outputs(cg_trainer *t, int samples) {
@@ -157,7 +174,7 @@ static cg_status save_outputs(cg_trainer *t, int samples) {
 
 static long total_steps(const cg_trainer *t) {
     if (t->p.iterations) return t->p.iterations;
-    long batches = t->p.epochs * t->bpe, per = t->p.loss == CG_LOSS_WASSERSTEIN ? t->p.n_critic : t->p.n_critic;
+    long batches = t->p.epochs * t->bpe, per = t->p.n_critic;
     return (batches + per - 1) / per;
 }
 
@@ -173,17 +190,11 @@ cg_status cg_trainer_run(cg_trainer *t, volatile sig_atomic_t *stop) {
     char status[96] = "";
     while (t->step < total) {
         int log = due(t->step + 1, t->p.log_every) || t->step + 1 == total;
-        int n = critic_steps(t);
-        for (int i = 0; st == CG_OK && i < n; i++) st = d_step(t, log && i == n - 1);
-        if (st == CG_OK) st = g_step(t);
+        int ckpt = due(t->step + 1, t->p.checkpoint_every), sample = due(t->step + 1, t->p.sample_every);
+        int check = log || ckpt || due(t->step + 1, t->p.nan_check_every);
+        st = cg_trainer_iterate(t, check);
+        if (st == CG_OK && check) st = cg_trainer_check_params(t); // param_check.c
         if (st != CG_OK) break;
-        t->step++;
-        int ckpt = due(t->step, t->p.checkpoint_every), sample = due(t->step, t->p.sample_every);
-        if (log || ckpt || due(t->step, t->p.nan_check_every)) {
-            st = read_losses(t);
-            if (st == CG_OK) st = cg_trainer_check_params(t); // param_check.c
-            if (st != CG_OK) break;
-        }
         if (log) {
             st = cg_trainer_log_record(t);
             if (st != CG_OK) break;

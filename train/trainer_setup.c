@@ -5,6 +5,7 @@
 #include "trainer_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,11 @@ static cg_status build(cg_trainer *t, cg_seq *G, cg_seq *D) {
             if (!D) CG_TRY(cg_init_pytorch_default(ctx, t->D, rd));
         }
     }
+    if (t->p.init && *t->p.init) {
+        const char *which = "";
+        CG_TRY(cg_checkpoint_load_init(ctx, t->p.init, t->G, t->D, &which));
+        if (!t->p.quiet) fprintf(stderr, "train: %s start from the weights in %s\n", which, t->p.init);
+    }
     CG_TRY(cg_seq_set_batch(ctx, t->G, B));
     CG_TRY(cg_seq_set_batch(ctx, t->D, B));
     CG_TRY(check_shapes(t));
@@ -150,6 +156,7 @@ cg_status cg_trainer_resume(cg_trainer *t, const char *path) {
 }
 
 long cg_trainer_step(const cg_trainer *t) { return t->step; }
+cg_optimizer *cg_trainer_optimizer(cg_trainer *t, char net) { return net == 'G' ? t->og : t->od; }
 cg_seq *cg_trainer_generator(cg_trainer *t) { return t->G; }
 cg_seq *cg_trainer_discriminator(cg_trainer *t) { return t->D; }
 const char *cg_trainer_checkpoint_path(const cg_trainer *t) { return t->ckpt; }
