@@ -155,9 +155,9 @@ typedef struct {
 } cg_pp_params;
 
 // The shipped thresholds (also in configs/preprocess.ini); see filters.c for how they were chosen.
-#define CG_PP_EYE_DY_MAX 0.11
-#define CG_PP_NOSE_DX_MAX 0.115
-#define CG_PP_MOUTH_DY_MAX 0.11
+#define CG_PP_EYE_DY_MAX 0.105
+#define CG_PP_NOSE_DX_MAX 0.12
+#define CG_PP_MOUTH_DY_MAX 0.12
 #define CG_PP_EYE_BOX 0.50
 #define CG_PP_SUNGLASSES_RATIO_MAX 0.72
 #define CG_PP_SUNGLASSES_GREY_MAX 65.0

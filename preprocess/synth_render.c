@@ -485,6 +485,12 @@ static void blur(float *img, float *tmp, float sigma) {
     }
 }
 
+void cg_synth_landmarks_of(const cg_synth_face *face, cg_synth_landmarks *marks) {
+    synth_scene sc;
+    scene_init(&sc, face);
+    synth_face_landmarks(&sc, marks);
+}
+
 int cg_synth_render(const cg_synth_face *face, uint8_t *rgb, float *scratch, cg_synth_landmarks *marks) {
     float *own = NULL;
     if (!scratch) scratch = own = malloc(CG_SYNTH_SCRATCH_FLOATS * sizeof(float));
