@@ -82,7 +82,8 @@ void cli_print_config(const cg_config *cfg);
 int cli_report(const char *cmd, cg_status st);
 
 // ---- paths.c: what a command may read and overwrite.
-// Whether a and b name the same existing file (device and inode).
+// Whether a and b name the same file: the same device and inode, or (when one does not exist yet)
+// the same name in the same folder.
 int cli_same_file(const char *a, const char *b);
 // An output must not be an input: each non-empty input path (key: its label, e.g. "--ref") is
 // compared with out; CG_ERR_CONFIG naming both when out would overwrite one.

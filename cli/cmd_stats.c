@@ -53,11 +53,9 @@ static int run(int argc, char **argv) {
     cg_image_source *src = NULL;
     float *pool = NULL;
     int64_t count = 0;
-    if (st == CG_OK) {
-        cli_print_config(cfg);
-        st = cg_inception_open(rt, c_weights, (int)c_batch, &net);
-    }
-    if (st == CG_OK) st = cg_source_open(images, &src);
+    if (st == CG_OK) cli_print_config(cfg);
+    if (st == CG_OK) st = cg_source_open(images, &src); // a bad input fails before the weights load
+    if (st == CG_OK) st = cg_inception_open(rt, c_weights, (int)c_batch, &net);
     if (st == CG_OK) st = cg_inception_features(net, src, mode, n, stderr, &pool, NULL, NULL, &count);
     cg_stats stats = {0};
     if (st == CG_OK) st = cg_stats_compute_f32(pool, count, CG_INCEPTION_FEATURES, &stats);

@@ -6,31 +6,52 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+static int same_inode(const char *a, const char *b) {
+    struct stat sa, sb;
+    if (stat(a, &sa) != 0 || stat(b, &sb) != 0) return 0;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+// The folder holding path ("." without a slash); malloc'd.
+static char *parent_of(const char *path) {
+    char *parent = strdup(path);
+    if (!parent) return NULL;
+    char *slash = strrchr(parent, '/');
+    if (!slash) strcpy(parent, ".");
+    else if (slash == parent) parent[1] = 0;
+    else *slash = 0;
+    return parent;
+}
 
 int cli_same_file(const char *a, const char *b) {
-    struct stat sa, sb;
-    if (!a || !b || !*a || !*b || stat(a, &sa) != 0 || stat(b, &sb) != 0) return 0;
-    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    if (!a || !b || !*a || !*b) return 0;
+    if (access(a, F_OK) == 0 && access(b, F_OK) == 0) return same_inode(a, b);
+    // Not both there yet: the same name in the same folder.
+    const char *na = strrchr(a, '/'), *nb = strrchr(b, '/');
+    na = na ? na + 1 : a, nb = nb ? nb + 1 : b;
+    if (strcmp(na, nb)) return 0;
+    char *pa = parent_of(a), *pb = parent_of(b);
+    int r = pa && pb && same_inode(pa, pb);
+    free(pa);
+    free(pb);
+    return r;
 }
 
 cg_status cli_output_distinct(const char *out_label, const char *out, const cli_given *inputs, size_t n) {
     if (!out || !*out) return CG_OK;
     for (size_t i = 0; i < n; i++)
         if (cli_same_file(out, inputs[i].value))
-            return cg_fail(CG_ERR_CONFIG, "%s %s is the same file as %s %s: refusing to overwrite an input",
+            return cg_fail(CG_ERR_CONFIG, "%s %s and %s %s are the same file: refusing to write over it",
                            out_label, out, inputs[i].key, inputs[i].value);
     return CG_OK;
 }
 
 int cli_in_folder(const char *path, const char *dir) {
     if (!path || !dir || !*path || !*dir) return 0;
-    char *parent = strdup(path);
-    if (!parent) return 0;
-    char *slash = strrchr(parent, '/');
-    if (!slash) strcpy(parent, ".");
-    else if (slash == parent) parent[1] = 0;
-    else *slash = 0;
-    int r = cli_same_file(parent, dir);
+    char *parent = parent_of(path);
+    int r = parent && same_inode(parent, dir);
     free(parent);
     return r;
 }
