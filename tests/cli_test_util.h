@@ -22,7 +22,7 @@
 
 static const char *cli_exe;
 
-static double cli_now_s(void) {
+static inline double cli_now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
@@ -32,7 +32,7 @@ static double cli_now_s(void) {
 static long cli_child_mem_limit = 0;
 
 // Starts clgan with args (argv without argv[0]); stdout to /dev/null, stderr into errfile.
-static pid_t cli_spawn(const char *errfile, const char *const *args) {
+static inline pid_t cli_spawn(const char *errfile, const char *const *args) {
     const char *argv[CLI_MAX_ARGS + 2] = {"clgan"};
     int n = 1;
     for (; args[n - 1] && n <= CLI_MAX_ARGS; n++) argv[n] = args[n - 1];
@@ -55,7 +55,7 @@ static pid_t cli_spawn(const char *errfile, const char *const *args) {
 }
 
 // Exit status of pid: 0..255, 128 + signal when killed by one, -1 when it hung (then killed).
-static int cli_wait(pid_t pid) {
+static inline int cli_wait(pid_t pid) {
     int status = 0;
     double t0 = cli_now_s();
     pid_t w;
@@ -70,7 +70,7 @@ static int cli_wait(pid_t pid) {
 }
 
 // Runs clgan ARGS... (NULL-terminated) to completion; its exit status as cli_wait.
-static int cli_run(const char *errfile, ...) {
+static inline int cli_run(const char *errfile, ...) {
     const char *args[CLI_MAX_ARGS + 1];
     int n = 0;
     va_list ap;
@@ -81,7 +81,7 @@ static int cli_run(const char *errfile, ...) {
     return cli_wait(cli_spawn(errfile, args));
 }
 
-static char *cli_slurp(const char *path, size_t *len) {
+static inline char *cli_slurp(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     fseek(f, 0, SEEK_END);
@@ -95,22 +95,22 @@ static char *cli_slurp(const char *path, size_t *len) {
     return d;
 }
 
-static int cli_spit(const char *path, const void *d, size_t len) {
+static inline int cli_spit(const char *path, const void *d, size_t len) {
     FILE *f = fopen(path, "wb");
     if (!f) return 0;
     int ok = fwrite(d, 1, len, f) == len;
     return fclose(f) == 0 && ok;
 }
 
-static int cli_contains(const char *path, const char *needle) {
+static inline int cli_contains(const char *path, const char *needle) {
     char *d = cli_slurp(path, NULL);
     int r = d && strstr(d, needle);
     free(d);
     return r;
 }
 
-static int cli_same_bytes(const char *a, const char *b) {
-    size_t na, nb;
+static inline int cli_same_bytes(const char *a, const char *b) {
+    size_t na = 0, nb = 0;
     char *x = cli_slurp(a, &na), *y = cli_slurp(b, &nb);
     int r = x && y && na == nb && !memcmp(x, y, na);
     free(x);
@@ -118,7 +118,7 @@ static int cli_same_bytes(const char *a, const char *b) {
     return r;
 }
 
-static int cli_copy(const char *from, const char *to) {
+static inline int cli_copy(const char *from, const char *to) {
     size_t n;
     char *d = cli_slurp(from, &n);
     int ok = d && cli_spit(to, d, n);
@@ -126,10 +126,10 @@ static int cli_copy(const char *from, const char *to) {
     return ok;
 }
 
-static int cli_exists(const char *path) { return access(path, F_OK) == 0; }
+static inline int cli_exists(const char *path) { return access(path, F_OK) == 0; }
 
 // Data rows of DIR/log.csv; *last: the last row's step (-1 without rows); *ordered: steps 1, 2, ...
-static int cli_log_rows(const char *dir, long *last, int *ordered) {
+static inline int cli_log_rows(const char *dir, long *last, int *ordered) {
     char path[1024], line[512];
     snprintf(path, sizeof path, "%s/log.csv", dir);
     FILE *f = fopen(path, "r");
@@ -148,7 +148,7 @@ static int cli_log_rows(const char *dir, long *last, int *ordered) {
 }
 
 // Files named "*.tmp.XXXXXX" (atomic writes' temporaries) in dir.
-static int cli_temp_files(const char *dir) {
+static inline int cli_temp_files(const char *dir) {
     DIR *d = opendir(dir);
     int n = 0;
     for (struct dirent *e; d && (e = readdir(d));) n += strstr(e->d_name, ".tmp.") != NULL;
@@ -157,7 +157,7 @@ static int cli_temp_files(const char *dir) {
 }
 
 // The trainer's step stored in a checkpoint, -1 when it cannot be read.
-static long cli_ckpt_step(const char *path) {
+static inline long cli_ckpt_step(const char *path) {
     cg_st_file *f = NULL;
     if (cg_safetensors_open(path, &f) != CG_OK) return -1;
     const char *v = cg_safetensors_meta(f, "step");
@@ -167,7 +167,7 @@ static long cli_ckpt_step(const char *path) {
 }
 
 // Finds $CLGAN_CLI and checks that an OpenCL device exists (exit 77 otherwise).
-static void cli_setup(const char *dir) {
+static inline void cli_setup(const char *dir) {
     cli_exe = getenv("CLGAN_CLI");
     if (!cli_exe || !*cli_exe) {
         fprintf(stderr, "CLGAN_CLI is not set (run through ctest)\n");
@@ -188,7 +188,7 @@ static void cli_setup(const char *dir) {
 
 // A 32x32 dataset of n synthetic faces at DIR/faces.cgds (through clgan synth + preprocess) and
 // DIR/base.ini: DCGAN, ngf = ndf = 8, batch 8, `iterations` steps, a checkpoint every 2, log every 1.
-static int cli_make_run_setup(const char *dir, const char *n, int iterations) {
+static inline int cli_make_run_setup(const char *dir, const char *n, int iterations) {
     char synth[512], faces[512], ini[512], err[512];
     snprintf(synth, sizeof synth, "%s/synth", dir);
     snprintf(faces, sizeof faces, "%s/faces.cgds", dir);

@@ -27,7 +27,7 @@ cg_status cg_checkpoint_stored(const char *path, cg_ckpt_stored *out) {
     CG_TRY(cg_safetensors_open(path, &f));
     const char *type = cg_safetensors_meta(f, "model_type");
     cg_status st = type ? cg_model_type_parse(type, &out->model.type)
-                        : cg_fail(CG_ERR_FORMAT, "checkpoint %s names no model in its metadata", path);
+                        : cg_fail(CG_ERR_NOT_FOUND, "checkpoint %s names no model in its metadata", path);
     // The ranges of cg_model_config_read ([model]) and of the trainer's counters.
     static const struct {
         const char *key;

@@ -11,8 +11,9 @@ typedef struct {
     char *config_text; // malloc'd; "" when the checkpoint stores none
 } cg_ckpt_stored;
 
-// Reads path's metadata. A value outside the range [model] accepts (e.g. ngf = 99999999999) or a
-// missing key fails with CG_ERR_FORMAT naming the file and the key.
+// Reads path's metadata. CG_ERR_NOT_FOUND when it names no model (e.g. a generator-only export); a
+// value outside the range [model] accepts (e.g. ngf = 99999999999) or a missing key fails with
+// CG_ERR_FORMAT naming the file and the key.
 cg_status cg_checkpoint_stored(const char *path, cg_ckpt_stored *out);
 void cg_ckpt_stored_free(cg_ckpt_stored *s);
 

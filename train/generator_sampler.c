@@ -3,6 +3,7 @@
 // batches of images from latent vectors, and an image source (metrics' callback hook) that samples
 // on the fly for scoring with the same latent vectors as `clgan sample --seed`.
 #include "train.h"
+#include "checkpoint_config.h"
 #include "inception.h"
 
 #include <math.h>
@@ -21,8 +22,11 @@ cg_status cg_generator_model(const char *ckpt, cg_config *cfg, cg_model_config *
     *from_checkpoint = 0;
     if (access(ckpt, R_OK) != 0)
         return cg_fail(CG_ERR_NOT_FOUND, "checkpoint '%s' does not exist or cannot be read", ckpt);
-    cg_status st = cg_checkpoint_model(ckpt, mc);
+    cg_ckpt_stored stored; // range-checked metadata (checkpoint_config.c)
+    cg_status st = cg_checkpoint_stored(ckpt, &stored);
     if (st == CG_OK) {
+        *mc = stored.model;
+        cg_ckpt_stored_free(&stored);
         *from_checkpoint = 1;
         return CG_OK;
     }
