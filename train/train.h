@@ -106,9 +106,13 @@ typedef struct {
     cg_status (*noise)(void *user, long index, cg_tensor z);
     // Fills eps ([1, 1, 1, B] on the device), WGAN-GP's mixing weights for real batch number `index`.
     cg_status (*gp_eps)(void *user, long index, cg_tensor eps);
-    // Called right before the generator's backward in each generator step, with G's activations in
-    // place (tests compare, and at float-rounding kinks adopt, a reference's ReLU inputs).
-    cg_status (*before_g_backward)(void *user, long step, cg_seq *G);
+    // Called right before every backward of net ('G' or 'D'; index = 0, 1, ... per net, the gradient
+    // penalty's own passes not counted) with its activations in place (tests compare, and at
+    // float-rounding kinks adopt, a reference's activation inputs).
+    cg_status (*before_backward)(void *user, char net, long index, cg_seq *s);
+    // Called right before each optimizer update of net ('G' or 'D'; update = 0, 1, ... per net) with
+    // its gradients in place (tests compare them with a reference's).
+    cg_status (*before_update)(void *user, char net, long update, cg_seq *s);
     void *user;
 } cg_train_hooks;
 void cg_trainer_set_hooks(cg_trainer *t, const cg_train_hooks *h);

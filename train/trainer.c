@@ -55,6 +55,14 @@ static cg_status d_loss(cg_trainer *t, int real_target, int i) {
     return cg_wasserstein(t->ctx, out, real_target ? -1.0f : 1.0f, scalar(t, i), dout);
 }
 
+static cg_status backward(cg_trainer *t, char net, const cg_tensor *dx) {
+    cg_seq *s = net == 'G' ? t->G : t->D;
+    long *count = net == 'G' ? &t->backwards_g : &t->backwards_d;
+    if (t->hooks.before_backward) CG_TRY(t->hooks.before_backward(t->hooks.user, net, *count, s));
+    ++*count;
+    return cg_seq_backward(t->ctx, s, dx);
+}
+
 // Mean of sigmoid(D output) (BCE) or of the scores (WGAN), read back for the log.
 static cg_status d_mean(cg_trainer *t, float *out) {
     cg_tensor o = cg_seq_output(t->D);
@@ -95,14 +103,15 @@ static cg_status d_step(cg_trainer *t, int log) {
     CG_TRY(cg_seq_forward(ctx, t->D, 1));
     if (log) CG_TRY(d_mean(t, &t->rec.d_x));
     CG_TRY(d_loss(t, 1, 0));
-    CG_TRY(cg_seq_backward(ctx, t->D, NULL));
+    CG_TRY(backward(t, 'D', NULL));
     CG_TRY(generate(t));
     CG_TRY(cg_tensor_copy(ctx->rt, cg_seq_input(t->D), cg_seq_output(t->G)));
     CG_TRY(cg_seq_forward(ctx, t->D, 1));
     if (log) CG_TRY(d_mean(t, &t->rec.d_g_z));
     CG_TRY(d_loss(t, 0, 1));
-    CG_TRY(cg_seq_backward(ctx, t->D, NULL));
+    CG_TRY(backward(t, 'D', NULL));
     if (t->gp) CG_TRY(penalty(t));
+    if (t->hooks.before_update) CG_TRY(t->hooks.before_update(t->hooks.user, 'D', t->od->step, t->D));
     return cg_optimizer_step(ctx, t->od, t->D->params, t->D->grads);
 }
 
@@ -116,9 +125,9 @@ static cg_status g_step(cg_trainer *t) {
     CG_TRY(cg_seq_forward(ctx, t->D, 1));
     CG_TRY(d_loss(t, 1, 2));
     cg_tensor dfake = cg_seq_doutput(t->G);
-    CG_TRY(cg_seq_backward(ctx, t->D, &dfake));
-    if (t->hooks.before_g_backward) CG_TRY(t->hooks.before_g_backward(t->hooks.user, t->step, t->G));
-    CG_TRY(cg_seq_backward(ctx, t->G, NULL));
+    CG_TRY(backward(t, 'D', &dfake));
+    CG_TRY(backward(t, 'G', NULL));
+    if (t->hooks.before_update) CG_TRY(t->hooks.before_update(t->hooks.user, 'G', t->og->step, t->G));
     return cg_optimizer_step(ctx, t->og, t->G->params, t->G->grads);
 }
 

@@ -15,6 +15,7 @@ struct cg_trainer {
     cg_optimizer *og, *od;
     cg_data_source *data;
     cg_train_hooks hooks;
+    long backwards_g, backwards_d; // backward passes run (the hooks' indices)
     char *config_text;
     cl_mem scal;          // [0] D loss on real, [1] D loss on fake, [2] G loss, [3] gradient penalty
     cg_grad_penalty *gp;  // WGAN-GP (gp_lambda > 0), else NULL

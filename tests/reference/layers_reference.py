@@ -6,11 +6,6 @@ Run with Debian's torch under /usr/bin/python3. Modes:
                 gradients for a random upstream gradient, updated running statistics); the metadata
                 key "cases" lists the case names, and each name's metadata value describes the op
                 ("conv2d cin cout k stride pad bias", ...). Tensors are "<case>/<what>".
-  dcgan DIR [NGF]  one pytorch/examples DCGAN 64x64 training iteration at batch 8: DIR/G0, D0
-                (initial weights), G1, D1 (after the iteration) .safetensors with PyTorch names,
-                DIR/iter.safetensors (x, z, fake, errD_real, errD_fake, errG, D_x, D_G_z1, D_G_z2,
-                the gradients before each Adam step as gradD/<name>, gradG/<name>, and the input
-                of each of G's ReLUs in its one forward as reluG/<ReLU name>).
   interop DIR   a DCGAN generator trained a few steps in PyTorch: DIR/interop_G.safetensors
                 (state_dict with num_batches_tracked as I64), interop_z.npy [N, nz, 1, 1] float32,
                 interop_images.npy (eval-mode output).
@@ -256,63 +251,6 @@ def mode_ops(out):
 # ------------------------------------------------------------------------------------------------
 # One pytorch/examples DCGAN iteration
 
-def keep_relu_inputs(net, prefix, into):
-    """Forward pre-hooks storing a copy of each ReLU's input (the ReLUs run in place) as into[prefix/name]."""
-    def hook(name):
-        return lambda _m, args: into.__setitem__(f"{prefix}/{name}", args[0].detach().clone())
-    return [m.register_forward_pre_hook(hook(n)) for n, m in net.named_modules() if isinstance(m, nn.ReLU)]
-
-
-def mode_dcgan(out, ngf=64):
-    torch.manual_seed(7)
-    nz, nc, size, batch = 100, 3, 64, 8
-    G, D = conv_generator(nz, ngf, nc, size), conv_discriminator(ngf, nc, size)
-    G.apply(weights_init)
-    D.apply(weights_init)
-    st_write(f"{out}/G0.safetensors", state(G))
-    st_write(f"{out}/D0.safetensors", state(D))
-    x = torch.rand(batch, nc, size, size) * 2 - 1
-    z = torch.randn(batch, nz, 1, 1)
-    crit = nn.BCEWithLogitsLoss()  # clgan's D has no Sigmoid; BCE(sigmoid(l)) == BCE-with-logits(l)
-    optD = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    optG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    G.train(), D.train()
-    D.zero_grad()
-    out_real = D(x).view(-1)
-    errD_real = crit(out_real, torch.ones(batch))
-    errD_real.backward()
-    D_x = torch.sigmoid(out_real).mean()
-    relu_in = {}
-    hooks = keep_relu_inputs(G, "reluG", relu_in)
-    fake = G(z)
-    for h in hooks:
-        h.remove()
-    out_fake = D(fake.detach()).view(-1)
-    errD_fake = crit(out_fake, torch.zeros(batch))
-    errD_fake.backward()
-    D_G_z1 = torch.sigmoid(out_fake).mean()
-    gradD = {f"gradD/{k}": v.grad.clone() for k, v in D.named_parameters()}
-    optD.step()
-    G.zero_grad()
-    fake.retain_grad()
-    out_g = D(fake).view(-1)
-    errG = crit(out_g, torch.ones(batch))
-    errG.backward()
-    D_G_z2 = torch.sigmoid(out_g).mean()
-    gradG = {f"gradG/{k}": v.grad.clone() for k, v in G.named_parameters()}
-    optG.step()
-    st_write(f"{out}/G1.safetensors", state(G))
-    st_write(f"{out}/D1.safetensors", state(D))
-    scal = {"errD_real": errD_real, "errD_fake": errD_fake, "errG": errG, "D_x": D_x, "D_G_z1": D_G_z1,
-            "D_G_z2": D_G_z2}
-    t = {k: v.detach().reshape(1) for k, v in scal.items()}
-    t.update({"x": x, "z": z, "fake": fake.detach(), "dfake": fake.grad.clone()})
-    t.update(gradD)
-    t.update(gradG)
-    t.update(relu_in)
-    st_write(f"{out}/iter.safetensors", t, {"ngf": str(ngf)})
-
-
 # ------------------------------------------------------------------------------------------------
 # Interop
 
@@ -373,8 +311,6 @@ if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else ""
     if mode == "ops":
         mode_ops(sys.argv[2])
-    elif mode == "dcgan":
-        mode_dcgan(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 64)
     elif mode == "interop":
         mode_interop(sys.argv[2])
     elif mode == "generate":
