@@ -1,6 +1,7 @@
 # Makefile — the README's two front doors. Each target installs dependencies, configures and builds.
 #   make demo   the main job on the default OpenCL device: synth -> preprocess -> DCGAN -> samples
-#   make test   the whole test suite: unit tests, the same under ASan+UBSan, kernels under Oclgrind
+#   make test   the whole test suite: unit tests, the same under ASan+UBSan, kernels under Oclgrind,
+#               kernels compiled for AMD/NVIDIA ISAs and device tests under GPU profiles
 # A test lacking a dependency exits 77 (ctest: skipped); CLGAN_REQUIRE=torch,data,... (or all) in the
 # environment, which make and ctest pass on, makes such a skip a failure (.ci/run sets it).
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -10,7 +11,7 @@ CTEST = ctest --output-on-failure --timeout 900
 
 PYDEPS = $(CURDIR)/$(BUILD)/pydeps
 
-.PHONY: all deps test-deps build build-tests build-asan demo test test-unit test-asan test-oclgrind clean
+.PHONY: all deps test-deps build build-tests build-asan demo test test-unit test-asan test-oclgrind test-portability clean
 
 all: build
 
@@ -48,12 +49,17 @@ test-oclgrind: build-tests
 	@echo "== kernel tests under Oclgrind"
 	cd $(BUILD) && $(CTEST) -L oclgrind
 
+# Every kernel compiled offline for AMD and NVIDIA ISAs, and device tests on PoCL under GPU profiles.
+test-portability: build-tests
+	@echo "== kernels compiled for AMD/NVIDIA ISAs; device tests under GPU profiles"
+	cd $(BUILD) && $(CTEST) -j $(JOBS) -L 'portability|profile'
+
 test-unit: build-tests
 	@echo "== unit tests"
 	cd $(BUILD) && $(CTEST) -L unit
 
 # The unit run comes last so its ctest summary ends the output.
-test: test-asan test-oclgrind test-unit
+test: test-asan test-oclgrind test-portability test-unit
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -118,6 +118,5 @@ extern const cli_command cmd_bench;
 extern const cli_command cmd_tune;
 extern const cli_command cmd_gemm;
 extern const cli_command cmd_kernels;
-extern const cli_command cmd_kernels;
 
 #endif
