@@ -17,24 +17,32 @@ static inline const char *parity_python(void) {
     return py && *py ? py : "/usr/bin/python3";
 }
 
-// Runs tests/reference/<script> with args; 0 ok, 77 skipped (recorded by test_skip_part, so the
-// test's exit code says so), else a failure.
-static inline int parity_run(const char *script, const char *args) {
+// Runs tests/reference/<script> with the arguments that follow (NULL-terminated, no shell); 0 ok,
+// 77 skipped (recorded by test_skip_part, so the test's exit code says so), else a failure.
+static inline int parity_run(const char *script, ...) {
     const char *py = parity_python();
     if (access(py, X_OK) != 0)
         return test_skip_part("torch", "%s: no Python interpreter at '%s' (CLGAN_PYTHON)", script, py);
     const char *src = getenv("CLGAN_SOURCE_DIR");
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' '%s/tests/reference/%s' %s", py, src && *src ? src : ".", script, args);
-    int rc = system(cmd);
-    int code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    char path[1200], shown[1200] = "";
+    snprintf(path, sizeof path, "%s/tests/reference/%s", src && *src ? src : ".", script);
+    const char *argv[TEST_MAX_ARGS + 3] = {py, path};
+    int n = 2;
+    va_list ap;
+    va_start(ap, script);
+    for (const char *a; n < TEST_MAX_ARGS + 2 && (a = va_arg(ap, const char *)); n++) {
+        argv[n] = a;
+        size_t used = strlen(shown);
+        snprintf(shown + used, sizeof shown - used, " %s", a);
+    }
+    va_end(ap);
+    argv[n] = NULL;
+    int code = test_spawn(argv, NULL, NULL, NULL);
     if (code == TEST_SKIP || code == 127)
         return test_skip_part("torch", "%s: %s cannot run the reference (torch missing?)", script, py);
-    CHECK(code == 0, "%s %s exited with %d", script, args, code);
+    CHECK(code == 0, "%s%s exited with %d", script, shown, code);
     return code;
 }
-
-static inline int parity_script(const char *args) { return parity_run("layers_reference.py", args); }
 
 // The golden tensor `name` (NULL and a failure when absent, unless optional).
 static inline const float *golden(const cg_st_file *f, const char *name, size_t *numel, int optional) {
@@ -82,11 +90,9 @@ static inline double parity_compare_dev(cg_runtime *rt, const char *what, cg_ten
     return r;
 }
 
-// Removes every file of a temporary folder (flat) and the folder.
+// Removes a temporary folder and everything in it.
 static inline void parity_rmdir(const char *dir) {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    if (test_rm_rf(dir) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
 #endif

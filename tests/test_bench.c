@@ -130,12 +130,13 @@ static void test_cli(void) {
         CHECK(0, "CLGAN_CLI is not set or not executable (run through ctest): the bench run is not tested");
         return;
     }
-    char dir[300], cmd[1200];
+    char dir[300], all[300], so[320], se[320];
     snprintf(dir, sizeof dir, "%s/out", root);
-    snprintf(cmd, sizeof cmd, "'%s' bench --suite gemm,conv,train,inception,preprocess --reps 1 --quick --out '%s' "
-                              "> '%s/stdout' 2> '%s/stderr'", cli, dir, root, root);
-    int rc = system(cmd);
-    CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "clgan bench exited with %d", WEXITSTATUS(rc));
+    snprintf(so, sizeof so, "%s/stdout", root);
+    snprintf(se, sizeof se, "%s/stderr", root);
+    int rc = test_run(so, se, NULL, cli, "bench", "--suite", "gemm,conv,train,inception,preprocess", "--reps", "1",
+                      "--quick", "--out", dir, (char *)NULL);
+    CHECK(rc == 0, "clgan bench exited with %d", rc);
     char *json = slurp(dir, "bench.json"), *csv = slurp(dir, "bench.csv"), *md = slurp(dir, "bench.md");
     char *out = slurp(root, "stdout");
     CHECK(json && csv && md && out, "bench reports missing");
@@ -157,12 +158,10 @@ static void test_cli(void) {
     int n_devs = 0;
     CHECK_OK(cg_devices_list(&devs, &n_devs));
     free(devs);
-    snprintf(cmd, sizeof cmd, "'%s' bench --devices all --suite conv --reps 1 --quick --out '%s/all' > /dev/null 2>&1",
-             cli, root);
-    rc = system(cmd);
-    CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "clgan bench --devices all exited with %d", WEXITSTATUS(rc));
-    char all[320];
     snprintf(all, sizeof all, "%s/all", root);
+    rc = test_run("/dev/null", "/dev/null", NULL, cli, "bench", "--devices", "all", "--suite", "conv", "--reps", "1",
+                  "--quick", "--out", all, (char *)NULL);
+    CHECK(rc == 0, "clgan bench --devices all exited with %d", rc);
     json = slurp(all, "bench.json");
     cJSON *parsed = json ? cJSON_Parse(json) : NULL;
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(parsed, "devices")) == n_devs, "--devices all lists %d of %d",
@@ -170,9 +169,8 @@ static void test_cli(void) {
     cJSON_Delete(parsed);
     free(json);
 
-    snprintf(cmd, sizeof cmd, "'%s' bench --suite nosuch --out '%s' 2> /dev/null", cli, dir);
-    rc = system(cmd);
-    CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 2, "an unknown suite is a usage error (exit %d)", WEXITSTATUS(rc));
+    rc = test_run(NULL, "/dev/null", NULL, cli, "bench", "--suite", "nosuch", "--out", dir, (char *)NULL);
+    CHECK(rc == 2, "an unknown suite is a usage error (exit %d)", rc);
 }
 
 static void test_formats(void) {
@@ -271,8 +269,6 @@ int main(void) {
     test_check(rt);
     cg_runtime_free(rt);
     test_cli();
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    if (!test_failures && system(cmd) != 0) fprintf(stderr, "note: could not remove %s\n", root);
+    if (!test_failures && test_rm_rf(root) != 0) fprintf(stderr, "note: could not remove %s\n", root);
     return test_finish("bench");
 }

@@ -52,7 +52,7 @@ static void compare_param_grads(cg_ctx *ctx, cg_seq *d, const cg_st_file *g, con
 static void check_case(cg_ctx *ctx, const char *dir, const char *c, cg_model_type type, int size, int width, int n) {
     char path[600];
     snprintf(path, sizeof path, "'%s' %s %s %d %d %d", dir, c, type == CG_MODEL_VANILLA ? "mlp" : "conv", size, width, n);
-    if (parity_run("gp_reference.py", path) != 0) return;
+    if (parity_run("gp_reference.py", path, (char *)NULL) != 0) return;
     cg_model_config mc = {type, size, 3, 100, width, width};
     cg_seq *d = NULL;
     cg_grad_penalty *gp = NULL;

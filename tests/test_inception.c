@@ -166,7 +166,7 @@ static void test_parity(void) {
     int n = n_env && atoi(n_env) > 0 ? atoi(n_env) : 32;
     // CLGAN_INCEPTION_REFDIR: reuse the script's output kept from an earlier run (development).
     const char *keep = getenv("CLGAN_INCEPTION_REFDIR");
-    char cmd[1400];
+    char script[1200], n_arg[16];
     int rc = 0;
     double t0 = now_s();
     if (keep && *keep) {
@@ -174,17 +174,16 @@ static void test_parity(void) {
     } else {
         snprintf(dir, sizeof dir, "/tmp/clgan-inception-XXXXXX");
         CHECK(mkdtemp(dir) != NULL, "mkdtemp failed");
-        snprintf(cmd, sizeof cmd, "PYTHONPATH='%s' '%s' '%s/tests/reference/inception_reference.py' '%s' %d", pydeps,
-                 python, src, dir, n);
-        rc = system(cmd);
-        rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+        snprintf(script, sizeof script, "%s/tests/reference/inception_reference.py", src);
+        snprintf(n_arg, sizeof n_arg, "%d", n);
+        rc = test_run(NULL, NULL, pydeps, python, script, dir, n_arg, (char *)NULL);
         printf("reference script: %.1f s\n", now_s() - t0);
     }
     if (rc == TEST_SKIP) {
         test_skip_part(test_missing_dep(python, pydeps, "pytorch-fid"),
                        "parity: inception_reference.py lacks torch, torchvision, PIL or pytorch_fid");
     } else {
-        CHECK(rc == 0, "%s exited with %d", cmd, rc);
+        CHECK(rc == 0, "inception_reference.py %s %d exited with %d", dir, n, rc);
     }
     if (rc == 0) {
         cg_inception *net = NULL;
@@ -252,8 +251,7 @@ static void test_parity(void) {
         cg_inception_free(net);
     }
     if (keep && *keep) return;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    if (test_rm_rf(dir) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
 int main(void) {

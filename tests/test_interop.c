@@ -81,16 +81,20 @@ static void clgan_to_torch(cg_ctx *ctx, const cg_model_config *mc, const char *d
     }
     cg_rng_normal_host((cg_rng){99, 7}, 0, z, nz, 0.0f, 1.0f);
     float *img = generate(ctx, g, z, N);
-    char gpath[600], zpath[600], opath[600], args[2200];
+    char gpath[600], zpath[600], opath[600];
     snprintf(gpath, sizeof gpath, "%s/clgan_G.safetensors", dir);
     snprintf(zpath, sizeof zpath, "%s/clgan_z.npy", dir);
     snprintf(opath, sizeof opath, "%s/torch_images.npy", dir);
     CHECK_OK(cg_seq_save(ctx, g, gpath));
     int64_t zs[4] = {N, mc->nz, 1, 1};
     CHECK_OK(cg_npy_write_f32(zpath, z, 4, zs));
-    snprintf(args, sizeof args, "generate '%s' '%s' '%s' %d %d %d %d", gpath, zpath, opath, mc->nz, mc->ngf,
-             mc->channels, mc->image_size);
-    if (parity_script(args) == 0) {
+    char a_nz[16], a_ngf[16], a_ch[16], a_size[16];
+    snprintf(a_nz, sizeof a_nz, "%d", mc->nz);
+    snprintf(a_ngf, sizeof a_ngf, "%d", mc->ngf);
+    snprintf(a_ch, sizeof a_ch, "%d", mc->channels);
+    snprintf(a_size, sizeof a_size, "%d", mc->image_size);
+    if (parity_run("layers_reference.py", "generate", gpath, zpath, opath, a_nz, a_ngf, a_ch, a_size, (char *)NULL) ==
+        0) {
         float *want = NULL;
         int nd = 0;
         int64_t ws[CG_NPY_MAX_DIMS];
@@ -119,9 +123,7 @@ int main(void) {
         return 1;
     }
     const cg_model_config mc = {CG_MODEL_DCGAN, 64, 3, 100, 64, 64};
-    char args[700];
-    snprintf(args, sizeof args, "interop '%s'", dir);
-    if (parity_script(args) == 0) {
+    if (parity_run("layers_reference.py", "interop", dir, (char *)NULL) == 0) {
         torch_to_clgan(&ctx, &mc, dir);
         clgan_to_torch(&ctx, &mc, dir);
     }

@@ -392,15 +392,13 @@ static void test_reference(void) {
         test_skip_part("pytorch-fid", "parity with pytorch-fid: %s", why);
         test_skip_part("torch-fidelity", "parity with torch-fidelity: %s", why);
     }
-    char cmd[1400];
-    snprintf(cmd, sizeof cmd, "'%s' '%s/tests/reference/metrics_reference.py' '%s'%s", python, src, dir,
-             full ? "" : " --numpy-only");
-    int rc = system(cmd);
-    rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    char script[1400];
+    snprintf(script, sizeof script, "%s/tests/reference/metrics_reference.py", src);
+    int rc = test_run(NULL, NULL, NULL, python, script, dir, full ? NULL : "--numpy-only", (char *)NULL);
     if (rc == TEST_SKIP) {
         test_skip_part("torch", "parity: metrics_reference.py lacks numpy, scipy or torch");
     } else {
-        CHECK(rc == 0, "%s exited with %d", cmd, rc);
+        CHECK(rc == 0, "metrics_reference.py %s exited with %d", dir, rc);
         if (rc == 0) {
             compare_perms();
             cg_stats st[4], ref[4];
@@ -412,8 +410,7 @@ static void test_reference(void) {
             for (int i = 0; i < 4; i++) cg_stats_free(&st[i]), cg_stats_free(&ref[i]);
         }
     }
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    if (test_rm_rf(dir) != 0) fprintf(stderr, "could not remove %s\n", dir);
     for (int i = 0; i < 4; i++) free(feats[i]);
     free(logits);
     free(ka);

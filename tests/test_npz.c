@@ -177,10 +177,9 @@ static void check_entry(const char *file, const char *key, const char *raw, int 
 }
 
 static int run_reference(const char *python, const char *src, const char *mode) {
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "'%s' '%s/tests/reference/npz_reference.py' %s '%s'", python, src, mode, dir);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    char script[1200];
+    snprintf(script, sizeof script, "%s/tests/reference/npz_reference.py", src);
+    return test_run(NULL, NULL, NULL, python, script, mode, dir, (char *)NULL);
 }
 
 static void test_numpy(void) {
@@ -258,8 +257,6 @@ int main(void) {
     test_roundtrip();
     test_refusals();
     test_numpy();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    if (test_rm_rf(dir) != 0) fprintf(stderr, "could not remove %s\n", dir);
     return test_finish("npz");
 }

@@ -186,7 +186,7 @@ static void check_torch(opt_case *cases, int count) {
         CHECK(0, "mkdtemp failed");
         return;
     }
-    char in[64], out[64], cmd[1024];
+    char in[64], out[64], script[1024];
     snprintf(in, sizeof in, "%s/in.bin", dir);
     snprintf(out, sizeof out, "%s/out.bin", dir);
     FILE *f = fopen(in, "wb");
@@ -202,9 +202,8 @@ static void check_torch(opt_case *cases, int count) {
         fwrite(c->grads, 4, (size_t)c->n * c->steps, f);
     }
     fclose(f);
-    snprintf(cmd, sizeof cmd, "'%s' '%s/tests/reference/optim_reference.py' '%s' '%s'", py, source_dir(), in, out);
-    int rc = system(cmd);
-    int code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    snprintf(script, sizeof script, "%s/tests/reference/optim_reference.py", source_dir());
+    int code = test_run(NULL, NULL, NULL, py, script, in, out, (char *)NULL);
     if (code == TEST_SKIP || code == 127) {
         test_skip_part("torch", "torch parity: %s cannot run optim_reference.py (torch missing?)", py);
     } else {

@@ -169,9 +169,7 @@ int main(void) {
         fprintf(stderr, "mkdtemp failed\n");
         return 1;
     }
-    char args[700];
-    snprintf(args, sizeof args, "ops '%s'", dir);
-    if (parity_script(args) == 0) check_ops(&ctx, dir);
+    if (parity_run("layers_reference.py", "ops", dir, (char *)NULL) == 0) check_ops(&ctx, dir);
     parity_rmdir(dir);
     cg_workspace_free(&ctx.ws);
     cg_runtime_free(rt);

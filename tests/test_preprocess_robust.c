@@ -235,12 +235,18 @@ static void test_plain_folder(cg_runtime *rt) {
     CHECK_FAILS(cg_preprocess_run(rt, &p, NULL, &r), CG_ERR_NOT_FOUND, "cannot open the image folder");
 }
 
-static int run_cli(const char *args) {
-    const char *cli = getenv("CLGAN_CLI");
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' preprocess %s > '%s/cli.log' 2>&1", cli, args, dir);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+// Runs clgan preprocess with the NULL-terminated arguments (no shell), output in dir/cli.log.
+static int run_cli(const char *first, ...) {
+    const char *argv[32] = {getenv("CLGAN_CLI"), "preprocess", first};
+    int n = 3;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a && n < 31; n++) argv[n] = a = va_arg(ap, const char *);
+    va_end(ap);
+    argv[n] = NULL;
+    char log[700];
+    snprintf(log, sizeof log, "%s/cli.log", dir);
+    return test_spawn(argv, log, log, NULL);
 }
 
 static void test_cli(void) {
@@ -249,11 +255,11 @@ static void test_cli(void) {
         CHECK(0, "CLGAN_CLI is not set or not executable (run through ctest): the CLI checks cannot run");
         return;
     }
-    char args[3000];
-    CHECK(run_cli("--help") == 0, "--help");
-    snprintf(args, sizeof args, "--config '%s/configs/preprocess.ini' --input '%s' --out '%s/cli/faces.cgds' "
-                                "--set preprocess.max_side=256", src ? src : ".", dir, dir);
-    int rc = run_cli(args);
+    char config[1400], out[1400];
+    CHECK(run_cli("--help", (char *)NULL) == 0, "--help");
+    snprintf(config, sizeof config, "%s/configs/preprocess.ini", src ? src : ".");
+    snprintf(out, sizeof out, "%s/cli/faces.cgds", dir);
+    int rc = run_cli("--config", config, "--input", dir, "--out", out, "--set", "preprocess.max_side=256", (char *)NULL);
     CHECK(rc == 0, "a run over broken inputs exits %d (see %s/cli.log)", rc, dir);
     char *log = NULL;
     size_t len = 0;
@@ -266,12 +272,13 @@ static void test_cli(void) {
     free(log);
     snprintf(p, sizeof p, "%s/cli/faces_report.json", dir);
     CHECK(access(p, F_OK) == 0, "no report at %s", p);
-    snprintf(args, sizeof args, "--input '%s' --set preprocess.size=3", dir);
-    CHECK(run_cli(args) == 2, "an out-of-range size is a configuration error");
-    snprintf(args, sizeof args, "--input '%s' --set preprocess.frontal=maybe", dir);
-    CHECK(run_cli(args) == 2, "a bad boolean is a configuration error");
-    CHECK(run_cli("--bogus") == 2, "an unknown option is a usage error");
-    CHECK(run_cli("--input /nonexistent/clgan/folder --out ''") == 1, "a missing input folder is a failure");
+    CHECK(run_cli("--input", dir, "--set", "preprocess.size=3", (char *)NULL) == 2,
+          "an out-of-range size is a configuration error");
+    CHECK(run_cli("--input", dir, "--set", "preprocess.frontal=maybe", (char *)NULL) == 2,
+          "a bad boolean is a configuration error");
+    CHECK(run_cli("--bogus", (char *)NULL) == 2, "an unknown option is a usage error");
+    CHECK(run_cli("--input", "/nonexistent/clgan/folder", "--out", "", (char *)NULL) == 1,
+          "a missing input folder is a failure");
 }
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {

@@ -201,8 +201,6 @@ int main(int argc, char **argv) {
     test_build_error_names_line(cache);
     test_family_from_disk(kernels, cache);
 
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    if (test_rm_rf(dir) != 0) fprintf(stderr, "could not remove %s\n", dir);
     return test_finish("program");
 }

@@ -347,9 +347,7 @@ static void check_seq_io(cg_ctx *ctx) {
 }
 
 static void remove_dir(void) {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    if (test_rm_rf(dir) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
 int main(void) {

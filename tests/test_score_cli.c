@@ -25,14 +25,29 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-// Runs `clgan ARGS` with stderr in dir/err.txt (stdout discarded); returns the exit status.
-static int run_cli(const char *args) {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' %s >/dev/null 2>'%s/err.txt'", cli, args, dir);
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+// The arguments joined by spaces, for messages.
+static const char *shown(const char *const *args) {
+    static char text[4096];
+    text[0] = 0;
+    for (size_t used = 0; *args && used < sizeof text; args++)
+        used += (size_t)snprintf(text + used, sizeof text - used, "%s%s", used ? " " : "", *args);
+    return text;
+}
+
+// Runs clgan with args (no shell) and stderr in dir/err.txt (stdout discarded); the exit status.
+static int run_cli(const char *const *args) {
+    const char *argv[64] = {cli};
+    int n = 1;
+    for (; args[n - 1] && n < 63; n++) argv[n] = args[n - 1];
+    argv[n] = NULL;
+    char err[600];
+    snprintf(err, sizeof err, "%s/err.txt", dir);
     double t0 = now_s();
-    int rc = system(cmd);
-    printf("  %5.1f s  clgan %s\n", now_s() - t0, args);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    int rc = test_spawn(argv, "/dev/null", err, NULL);
+    printf("  %5.1f s  clgan %s\n", now_s() - t0, shown(args));
+    return rc;
 }
 
 static char *read_text(const char *name) {
@@ -43,8 +58,9 @@ static char *read_text(const char *name) {
     return text;
 }
 
-static void expect_failure(const char *args, int want_rc, const char *needle1, const char *needle2) {
-    int rc = run_cli(args);
+static void expect_failure(const char *const *argv, int want_rc, const char *needle1, const char *needle2) {
+    int rc = run_cli(argv);
+    const char *args = shown(argv);
     char *err = read_text("err.txt");
     CHECK(rc == want_rc, "clgan %s exited with %d, expected %d (stderr: %s)", args, rc, want_rc, err ? err : "");
     CHECK(err && strstr(err, needle1), "clgan %s: stderr lacks '%s': %s", args, needle1, err ? err : "");
@@ -92,21 +108,20 @@ static void make_checkpoints(cg_runtime *rt) {
 }
 
 static void check_errors(void) {
-    char args[2048];
-    snprintf(args, sizeof args, "score --checkpoint '%s/absent.safetensors' --weights '%s/w.safetensors' --metrics is",
-             dir, dir);
-    expect_failure(args, 1, "absent.safetensors", "does not exist");
-    char path[700];
+    char absent[700], weights[700], path[700], ckpt[700], no_weights[700];
+    snprintf(absent, sizeof absent, "%s/absent.safetensors", dir);
+    snprintf(weights, sizeof weights, "%s/w.safetensors", dir);
     snprintf(path, sizeof path, "%s/corrupt.safetensors", dir);
+    snprintf(ckpt, sizeof ckpt, "%s/ckpt.safetensors", dir);
+    snprintf(no_weights, sizeof no_weights, "%s/absent-weights.safetensors", dir);
+    expect_failure(ARGS("score", "--checkpoint", absent, "--weights", weights, "--metrics", "is"), 1,
+                   "absent.safetensors", "does not exist");
     CHECK_OK(cg_write_file_atomic(path, "not a safetensors file at all", 29));
-    snprintf(args, sizeof args, "score --checkpoint '%s' --weights '%s/w.safetensors' --metrics is", path, dir);
-    expect_failure(args, 1, "corrupt.safetensors", NULL);
-    snprintf(args, sizeof args, "score --checkpoint '%s/ckpt.safetensors' --weights '%s/absent-weights.safetensors' "
-                                "--metrics is --n 10",
-             dir, dir);
-    expect_failure(args, 1, "absent-weights.safetensors", "convert_inception_weights.py");
-    snprintf(args, sizeof args, "score --checkpoint '%s/ckpt.safetensors' --images '%s'", dir, dir);
-    expect_failure(args, 2, "either --images or --checkpoint", NULL);
+    expect_failure(ARGS("score", "--checkpoint", path, "--weights", weights, "--metrics", "is"), 1,
+                   "corrupt.safetensors", NULL);
+    expect_failure(ARGS("score", "--checkpoint", ckpt, "--weights", no_weights, "--metrics", "is", "--n", "10"), 1,
+                   "absent-weights.safetensors", "convert_inception_weights.py");
+    expect_failure(ARGS("score", "--checkpoint", ckpt, "--images", dir), 2, "either --images or --checkpoint", NULL);
 }
 
 // The user's path to weights: a .pth with pytorch-fid's names, converted. 0: done; 77: torch or
@@ -122,18 +137,18 @@ static int make_weights(void) {
                               py ? py : "");
     if (!deps || !*deps || access(deps, R_OK) != 0)
         return test_skip_part("pytorch-fid", "scoring not checked: CLGAN_PYDEPS is not set or not a folder");
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "PYTHONPATH='%s' '%s' '%s/tests/reference/score_cli_reference.py' '%s/w.pth'",
-             deps ? deps : "", py, src, dir);
-    int rc = system(cmd);
-    if (WIFEXITED(rc) && WEXITSTATUS(rc) == TEST_SKIP)
+    char script[4096], convert[4096], pth[700], weights[700];
+    snprintf(script, sizeof script, "%s/tests/reference/score_cli_reference.py", src);
+    snprintf(convert, sizeof convert, "%s/tools/convert_inception_weights.py", src);
+    snprintf(pth, sizeof pth, "%s/w.pth", dir);
+    snprintf(weights, sizeof weights, "%s/w.safetensors", dir);
+    int rc = test_run(NULL, NULL, deps, py, script, pth, (char *)NULL);
+    if (rc == TEST_SKIP)
         return test_skip_part(test_missing_dep(py, deps, "pytorch-fid"),
                               "scoring not checked: score_cli_reference.py lacks torch, torchvision or pytorch_fid");
-    CHECK(rc == 0, "%s exited with %d", cmd, rc);
-    snprintf(cmd, sizeof cmd, "'%s' '%s/tools/convert_inception_weights.py' '%s/w.pth' '%s/w.safetensors'", py, src,
-             dir, dir);
-    rc = system(cmd);
-    CHECK(rc == 0, "%s exited with %d", cmd, rc);
+    CHECK(rc == 0, "score_cli_reference.py %s exited with %d", pth, rc);
+    rc = test_run(NULL, NULL, NULL, py, convert, pth, weights, (char *)NULL);
+    CHECK(rc == 0, "convert_inception_weights.py %s %s exited with %d", pth, weights, rc);
     return rc == 0 ? 0 : 1;
 }
 
@@ -160,25 +175,34 @@ static int read_result(const char *name, result *r) {
 }
 
 static void check_scores(void) {
-    char args[2048], common[1200];
-    snprintf(common, sizeof common, "--weights '%s/w.safetensors' --batch 10", dir);
-    snprintf(args, sizeof args, "sample --checkpoint '%s/ckpt.safetensors' --seed 99 --n %d --out '%s/ref'", dir,
-             N_REF, dir);
-    CHECK(run_cli(args) == 0, "clgan %s failed", args);
-    snprintf(args, sizeof args, "score --checkpoint '%s/ckpt.safetensors' --seed %d --n %d %s --metrics is,fid,kid "
-                                "--ref '%s/ref' --out '%s/ckpt.json'", dir, SEED, N_IMAGES, common, dir, dir);
-    CHECK(run_cli(args) == 0, "clgan %s failed", args);
+    char weights[700], ckpt[700], ref[700], gen[700], ckpt_json[700], png_json[700], gen_file[700], gen_json[700];
+    char seed[16], n_ref[16], n_img[16], set_size[64], set_nz[64], set_ngf[64];
+    snprintf(weights, sizeof weights, "%s/w.safetensors", dir);
+    snprintf(ckpt, sizeof ckpt, "%s/ckpt.safetensors", dir);
+    snprintf(ref, sizeof ref, "%s/ref", dir);
+    snprintf(gen, sizeof gen, "%s/gen", dir);
+    snprintf(ckpt_json, sizeof ckpt_json, "%s/ckpt.json", dir);
+    snprintf(png_json, sizeof png_json, "%s/png.json", dir);
+    snprintf(gen_file, sizeof gen_file, "%s/gen.safetensors", dir);
+    snprintf(gen_json, sizeof gen_json, "%s/gen.json", dir);
+    snprintf(seed, sizeof seed, "%d", SEED);
+    snprintf(n_ref, sizeof n_ref, "%d", N_REF);
+    snprintf(n_img, sizeof n_img, "%d", N_IMAGES);
+    const char *const *args = ARGS("sample", "--checkpoint", ckpt, "--seed", "99", "--n", n_ref, "--out", ref);
+    CHECK(run_cli(args) == 0, "clgan %s failed", shown(args));
+    args = ARGS("score", "--checkpoint", ckpt, "--seed", seed, "--n", n_img, "--weights", weights, "--batch", "10",
+                "--metrics", "is,fid,kid", "--ref", ref, "--out", ckpt_json);
+    CHECK(run_cli(args) == 0, "clgan %s failed", shown(args));
     result a = {0}, b = {0}, g = {0};
     if (!read_result("ckpt.json", &a)) return;
     CHECK(a.n == N_IMAGES && isfinite(a.is) && isfinite(a.fid) && isfinite(a.kid) && a.is >= 1 && a.fid >= 0,
           "score --checkpoint: n %d, IS %g, FID %g, KID %g", a.n, a.is, a.fid, a.kid);
 
-    snprintf(args, sizeof args, "sample --checkpoint '%s/ckpt.safetensors' --seed %d --n %d --out '%s/gen'", dir, SEED,
-             N_IMAGES, dir);
-    CHECK(run_cli(args) == 0, "clgan %s failed", args);
-    snprintf(args, sizeof args, "score --images '%s/gen' %s --metrics is,fid,kid --ref '%s/ref' --out '%s/png.json'",
-             dir, common, dir, dir);
-    CHECK(run_cli(args) == 0, "clgan %s failed", args);
+    args = ARGS("sample", "--checkpoint", ckpt, "--seed", seed, "--n", n_img, "--out", gen);
+    CHECK(run_cli(args) == 0, "clgan %s failed", shown(args));
+    args = ARGS("score", "--images", gen, "--weights", weights, "--batch", "10", "--metrics", "is,fid,kid", "--ref",
+                ref, "--out", png_json);
+    CHECK(run_cli(args) == 0, "clgan %s failed", shown(args));
     if (!read_result("png.json", &b)) return;
     // The checkpoint's floats and the PNGs differ by 8-bit rounding only (at most 1/510 of the
     // range per pixel). Measured: FID 0.2% apart (relative), IS 4e-6, KID 5e-6 (absolute). Feeding
@@ -192,11 +216,13 @@ static void check_scores(void) {
           a.is, b.is, dis, a.kid, b.kid);
 
     if (getenv("CLGAN_TEST_QUICK")) return;
-    snprintf(args, sizeof args, "score --checkpoint '%s/gen.safetensors' --set model.type=dcgan "
-                                "--set model.image_size=%d --set model.nz=%d --set model.ngf=%d --seed %d --n %d %s "
-                                "--metrics is --out '%s/gen.json'",
-             dir, model.image_size, model.nz, model.ngf, SEED, N_IMAGES, common, dir);
-    CHECK(run_cli(args) == 0, "clgan %s failed", args);
+    snprintf(set_size, sizeof set_size, "model.image_size=%d", model.image_size);
+    snprintf(set_nz, sizeof set_nz, "model.nz=%d", model.nz);
+    snprintf(set_ngf, sizeof set_ngf, "model.ngf=%d", model.ngf);
+    args = ARGS("score", "--checkpoint", gen_file, "--set", "model.type=dcgan", "--set", set_size, "--set", set_nz,
+                "--set", set_ngf, "--seed", seed, "--n", n_img, "--weights", weights, "--batch", "10", "--metrics",
+                "is", "--out", gen_json);
+    CHECK(run_cli(args) == 0, "clgan %s failed", shown(args));
     if (read_result("gen.json", &g))
         CHECK(fabs(g.is - a.is) <= 1e-9 * a.is, "generator-only file: IS %.9g, the checkpoint's %.9g", g.is, a.is);
 }

@@ -275,18 +275,19 @@ static void check_cli(const char *tmp) {
         CHECK(0, "CLGAN_CLI is not set (run through ctest): the command-line checks cannot run");
         return;
     }
-    char cmd[4096], sheet[1100];
+    char out[1100], out0[1100], sheet[1100];
     snprintf(sheet, sizeof sheet, "%s/sheet.png", tmp);
-    snprintf(cmd, sizeof cmd, "'%s' synth --n 4 --out '%s/cli' --seed 3 --sheet '%s' >/dev/null 2>&1", cli, tmp, sheet);
-    int rc = system(cmd);
-    CHECK(rc == 0, "'%s' exited with %d", cmd, rc);
+    snprintf(out, sizeof out, "%s/cli", tmp);
+    snprintf(out0, sizeof out0, "%s/cli0", tmp);
+    int rc = test_run("/dev/null", "/dev/null", NULL, cli, "synth", "--n", "4", "--out", out, "--seed", "3", "--sheet",
+                      sheet, (char *)NULL);
+    CHECK(rc == 0, "clgan synth --n 4 --out %s --sheet %s exited with %d", out, sheet, rc);
     int w = 0, h = 0, comp = 0;
     unsigned char *img = stbi_load(sheet, &w, &h, &comp, 3);
     CHECK(img && w == 4 * CG_SYNTH_W && h == CG_SYNTH_H, "contact sheet %dx%d", w, h);
     stbi_image_free(img);
-    snprintf(cmd, sizeof cmd, "'%s' synth --n 0 --out '%s/cli0' >/dev/null 2>&1", cli, tmp);
-    rc = system(cmd);
-    CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 2, "synth --n 0 exited with %d, expected 2", rc);
+    rc = test_run("/dev/null", "/dev/null", NULL, cli, "synth", "--n", "0", "--out", out0, (char *)NULL);
+    CHECK(rc == 2, "synth --n 0 exited with %d, expected 2", rc);
 }
 
 int main(void) {
@@ -306,8 +307,6 @@ int main(void) {
     check_determinism(dir, tmp);
     check_errors(tmp);
     check_cli(tmp);
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
+    if (test_rm_rf(tmp) != 0) fprintf(stderr, "could not remove %s\n", tmp);
     return test_finish("test_synth");
 }

@@ -32,16 +32,20 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-// Runs `clgan ARGS` (printf-style) with stderr into errfile; returns the exit status (-1: abnormal).
+// Runs `clgan ARGS` (printf-style, arguments split at spaces: every path here is under DIR and has
+// none; no shell) with stderr into errfile; returns the exit status (-1: abnormal).
 static int clgan(const char *errfile, const char *fmt, ...) {
-    char args[2048], cmd[4096];
+    char args[2048];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "'%s' %s >/dev/null 2>'%s'", cli, args, errfile);
-    int rc = system(cmd);
-    return rc != -1 && WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    const char *argv[64] = {cli};
+    int n = 1;
+    for (char *save = NULL, *a = strtok_r(args, " ", &save); a && n < 63; a = strtok_r(NULL, " ", &save))
+        argv[n++] = a;
+    argv[n] = NULL;
+    return test_spawn(argv, "/dev/null", errfile, NULL);
 }
 
 static char *slurp(const char *path, size_t *len) {
@@ -360,7 +364,7 @@ int main(void) {
         fprintf(stderr, "CLGAN_CLI is not set (run through ctest)\n");
         return 1;
     }
-    if (system("rm -rf " DIR) != 0 || mkdir(DIR, 0755) != 0) return 1;
+    if (test_rm_rf(DIR) != 0 || mkdir(DIR, 0755) != 0) return 1;
     cg_ctx ctx = {rt, {0}};
     double t0 = now_s();
     test_plot_legend();

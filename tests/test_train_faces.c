@@ -53,13 +53,12 @@ static int make_dataset(void) {
         fprintf(stderr, "CLGAN_CLI is not set (run through ctest)\n");
         return 0;
     }
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "'%s' synth --n 256 --seed 5 --out " DIR "/synth >/dev/null 2>" DIR "/synth.err && '%s' preprocess "
-             "--input " DIR "/synth --out " DIR "/faces.cgds --set preprocess.size=32 --set preprocess.frontal=false "
-             "--set preprocess.sunglasses=false --set preprocess.reject_sheets=false >/dev/null 2>" DIR "/prep.err",
-             cli, cli);
-    int rc = system(cmd);
+    int rc = test_run("/dev/null", DIR "/synth.err", NULL, cli, "synth", "--n", "256", "--seed", "5", "--out",
+                      DIR "/synth", (char *)NULL);
+    if (rc == 0)
+        rc = test_run("/dev/null", DIR "/prep.err", NULL, cli, "preprocess", "--input", DIR "/synth", "--out",
+                      DIR "/faces.cgds", "--set", "preprocess.size=32", "--set", "preprocess.frontal=false", "--set",
+                      "preprocess.sunglasses=false", "--set", "preprocess.reject_sheets=false", (char *)NULL);
     CHECK(rc == 0, "synth + preprocess -> %d (see " DIR "/*.err)", rc);
     return rc == 0;
 }
@@ -94,7 +93,7 @@ static float *noise_like(const fc_stats *d, int n) {
 
 int main(void) {
     cg_runtime *rt = test_runtime();
-    if (system("rm -rf " DIR) != 0 || mkdir(DIR, 0755) != 0 || !make_dataset()) return 1;
+    if (test_rm_rf(DIR) != 0 || mkdir(DIR, 0755) != 0 || !make_dataset()) return 1;
     cg_ctx ctx = {rt, {0}};
     cg_data_source *src = NULL;
     CHECK_OK(cg_data_packed_open(rt, DIR "/faces.cgds", &src));

@@ -263,9 +263,7 @@ int main(void) {
         test_shuffle(&ctx, src);
     }
     cg_data_source_free(src);
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    if (test_rm_rf(dir) != 0) fprintf(stderr, "could not remove %s\n", dir);
     cg_workspace_free(&ctx.ws);
     cg_runtime_free(rt);
     return test_finish("trainer_init");

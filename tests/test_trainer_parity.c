@@ -269,9 +269,8 @@ static cg_config *case_config(const cg_st_file *f, const char *dir, const char *
 }
 
 static void run_case(cg_runtime *rt, const char *dir, const char *name) {
-    char args[1200], path[1200];
-    snprintf(args, sizeof args, "'%s' %s", dir, name);
-    if (parity_run("trainer_reference.py", args) != 0) return;
+    char path[1200];
+    if (parity_run("trainer_reference.py", dir, name, (char *)NULL) != 0) return;
     fprintf(stderr, "case %s\n", name);
     snprintf(path, sizeof path, "%s/%s.safetensors", dir, name);
     cg_st_file *f = NULL;

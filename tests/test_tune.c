@@ -200,8 +200,6 @@ int main(void) {
     test_hook(rt);
     test_quick_tune(rt);
     cg_runtime_free(rt);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    if (!test_failures && system(cmd) != 0) fprintf(stderr, "note: could not remove %s\n", root);
+    if (!test_failures && test_rm_rf(root) != 0) fprintf(stderr, "note: could not remove %s\n", root);
     return test_finish("tune");
 }

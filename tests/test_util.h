@@ -6,11 +6,17 @@
 
 #include "runtime.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define TEST_SKIP 77
 
@@ -100,13 +106,63 @@ __attribute__((format(printf, 2, 3))) static inline int test_skip_part(const cha
     return TEST_SKIP;
 }
 
+// Runs argv[0] with argv through fork/execv (no shell, so any byte may be in an argument); stdout
+// into out and stderr into err (NULL: inherited; "/dev/null" discards; err == out: both into one
+// file), PYTHONPATH set to
+// pythonpath when given. Returns the exit status, 128 + signal when killed, 127 when it cannot run.
+static inline int test_spawn(const char *const *argv, const char *out, const char *err, const char *pythonpath) {
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        int o = out ? open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644) : -1;
+        int e = err && out && !strcmp(err, out) ? o : err ? open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644) : -1;
+        if (o >= 0) dup2(o, 1);
+        if (e >= 0) dup2(e, 2);
+        if (pythonpath) setenv("PYTHONPATH", pythonpath, 1);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return -1;
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+}
+
+#define TEST_MAX_ARGS 64
+
+// test_spawn with the arguments given as a NULL-terminated list after prog.
+static inline int test_run(const char *out, const char *err, const char *pythonpath, const char *prog, ...) {
+    const char *argv[TEST_MAX_ARGS + 2] = {prog};
+    int n = 1;
+    va_list ap;
+    va_start(ap, prog);
+    for (const char *a; n <= TEST_MAX_ARGS && (a = va_arg(ap, const char *));) argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    return test_spawn(argv, out, err, pythonpath);
+}
+
+static inline int test_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+// Removes path and everything under it without a shell (links are removed, not followed); 0 when
+// nothing of it remains.
+static inline int test_rm_rf(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
+    return nftw(path, test_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 // What a reference script's exit 77 stands for: "torch" when py cannot import torch (with
 // PYTHONPATH=pythonpath when given), else `other` (say "pytorch-fid"). Only asked after a 77.
 static inline const char *test_missing_dep(const char *py, const char *pythonpath, const char *other) {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "PYTHONPATH='%s' '%s' -c 'import torch' >/dev/null 2>&1", pythonpath ? pythonpath : "",
-             py);
-    return system(cmd) == 0 ? other : "torch";
+    int rc = test_run("/dev/null", "/dev/null", pythonpath ? pythonpath : "", py, "-c", "import torch", (char *)NULL);
+    return rc == 0 ? other : "torch";
 }
 
 // Opens the runtime on the default device (CLGAN_DEVICE honoured); exits 77 when none exists.
