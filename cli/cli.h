@@ -75,9 +75,12 @@ int cli_train_with(cg_runtime *rt, cg_config *cfg, const char *resume, int force
 // they are known before the configuration is printed).
 cg_status cli_score_with(cg_runtime *rt, cg_config *cfg, const cli_given *defaults, size_t n_defaults,
                          int print_config);
-// Prints the effective configuration (every key the command read, with its value) to stderr, after
-// warning about unknown keys. Call once the command has read all its keys.
-void cli_print_config(const cg_config *cfg);
+// Warns about unknown keys of the file (with the closest known key); an unknown --set key is an
+// error (a typo on the command line would silently change nothing): EXIT_USAGE, else EXIT_OK.
+int cli_check_unknown(const cg_config *cfg);
+// cli_check_unknown, then prints the effective configuration (every key the command read, with its
+// value) to stderr. Call once the command has read all its keys. Returns what cli_check_unknown did.
+int cli_print_config(const cg_config *cfg);
 // Prints "clgan CMD: error: <detail>" and returns the exit code that fits the status.
 int cli_report(const char *cmd, cg_status st);
 

@@ -162,7 +162,11 @@ static int run(int argc, char **argv) {
         cg_config_free(cfg);
         return cli_report("bench", st);
     }
-    cg_config_warn_unknown(cfg, stderr);
+    if (cli_check_unknown(cfg)) {
+        free(devs);
+        cg_config_free(cfg);
+        return EXIT_USAGE;
+    }
 
     bench_report rep;
     bench_report_init(&rep, argc, argv);

@@ -26,7 +26,7 @@ static cg_status prepare(cg_runtime *rt, cg_config *cfg, const cg_train_params *
     CG_TRY(cg_cfg_int(cfg, "demo", "synth_n", 6000, 100, 999999, &n));
     CG_TRY(cg_cfg_int(cfg, "demo", "synth_seed", 1, 0, 2147483647L, &seed));
     CG_TRY(cg_cfg_str(cfg, "demo", "synth_dir", "out/demo/synth", NULL, &dir));
-    cli_print_config(cfg);
+    if (cli_print_config(cfg)) return cg_fail(CG_ERR_CONFIG, "an unknown --set key (see above)");
     char marker[1100];
     snprintf(marker, sizeof marker, "%s/list_eval_partition.txt", dir);
     double t0 = now_s();

@@ -113,8 +113,8 @@ static int run(int argc, char **argv) {
     cg_runtime *rt = NULL;
     cg_status st = cli_open_runtime(cfg, &common, &rt);
     if (st == CG_OK) {
-        cli_print_config(cfg);
-        rc = run_gemm(rt, m, n, k, reps);
+        rc = cli_print_config(cfg);
+        if (rc == EXIT_OK) rc = run_gemm(rt, m, n, k, reps);
         cg_runtime_free(rt);
     } else {
         rc = cli_report("gemm", st);

@@ -49,7 +49,10 @@ static int run_preprocess(cg_config *cfg, const cli_common *common) {
     cg_runtime *rt = NULL;
     st = cli_open_runtime(cfg, common, &rt);
     if (st != CG_OK) return cli_report("preprocess", st);
-    cg_config_warn_unknown(cfg, stderr);
+    if (cli_check_unknown(cfg)) {
+        cg_runtime_free(rt);
+        return EXIT_USAGE;
+    }
     printf("# effective configuration\n");
     cg_config_dump(cfg, stdout);
     printf("\n");

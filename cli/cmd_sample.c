@@ -5,6 +5,7 @@
 #include "metrics.h"
 #include "train.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,10 +35,38 @@ static cg_status latents(const char *zpath, long n, long seed, int nz, float **z
                        nz);
     }
     *count = (int)shape[0];
+    for (size_t i = 0; i < (size_t)*count * nz; i++)
+        if (!isfinite((*z)[i])) {
+            float v = (*z)[i];
+            free(*z);
+            *z = NULL;
+            return cg_fail(CG_ERR_INVALID_ARG, "%s: latent vector %zu, element %zu is %s; latent vectors must be "
+                           "finite", zpath, i / (size_t)nz, i % (size_t)nz, isnan(v) ? "NaN" : "infinite");
+        }
     return CG_OK;
 }
 
+// --out names a .png grid, an .npy array or a folder; another image suffix would become a folder
+// of that name, so it is refused before anything runs.
+static int out_suffix_ok(const char *out) {
+    static const char *const images[] = {".jpg", ".jpeg", ".bmp", ".gif", ".tga", ".tif", ".tiff", ".webp", ".ppm"};
+    for (size_t i = 0; i < sizeof images / sizeof images[0]; i++)
+        if (ends_with(out, images[i])) return 0;
+    return 1;
+}
+
+// The folder a grid or array file goes into, created like every command's outputs.
+static cg_status make_parent(const char *path) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) return CG_OK;
+    *slash = 0;
+    return cg_mkdir_p(dir);
+}
+
 static cg_status write_images(const char *out, const float *img, int n, int c, int h, int w) {
+    if (ends_with(out, ".npy") || ends_with(out, ".png")) CG_TRY(make_parent(out));
     if (ends_with(out, ".npy")) {
         int64_t shape[4] = {n, c, h, w};
         return cg_npy_write_f32(out, img, 4, shape);
@@ -60,7 +89,7 @@ static cg_status sample(cg_runtime *rt, cg_config *cfg, const char *ckpt, long n
     if (from_ckpt)
         fprintf(stderr, "sample: model from the checkpoint: %s, %dx%d\n", cg_model_type_name(mc.type), mc.image_size,
                 mc.image_size);
-    cli_print_config(cfg);
+    if (cli_print_config(cfg)) return cg_fail(CG_ERR_CONFIG, "an unknown --set key (see above)");
     cg_generator *g = NULL;
     float *z = NULL, *img = NULL;
     int count = 0;
@@ -107,6 +136,11 @@ static int run(int argc, char **argv) {
     }
     if (n < 1 || n > 65536) {
         fprintf(stderr, "clgan sample: --n %d out of range 1..65536\n", n);
+        return EXIT_USAGE;
+    }
+    if (!out_suffix_ok(out)) {
+        fprintf(stderr, "clgan sample: --out %s: sample writes a .png grid, an .npy array or a folder of PNGs "
+                        "(not another image format)\n", out);
         return EXIT_USAGE;
     }
     cg_config *cfg = cli_load_config(&common);

@@ -184,7 +184,7 @@ cg_status cli_score_with(cg_runtime *rt, cg_config *cfg, const cli_given *defaul
     CG_TRY(parse_metrics(o.metrics, &w));
     CG_TRY(cg_resize_mode_parse(o.resize, &mode));
     if (!rt) return CG_OK;
-    if (print_config) cli_print_config(cfg);
+    if (print_config && cli_print_config(cfg)) return cg_fail(CG_ERR_CONFIG, "an unknown --set key (see above)");
     return score(rt, cfg, &o, mode, w);
 }
 

@@ -63,7 +63,10 @@ static int run(int argc, char **argv) {
         cg_config_free(cfg);
         return cli_report("synth", st);
     }
-    cli_print_config(cfg);
+    if (cli_print_config(cfg)) {
+        cg_config_free(cfg);
+        return EXIT_USAGE;
+    }
     double t0 = now_s();
     st = cg_synth_write(dir, (int)n, (uint64_t)seed, (int)threads, stderr);
     if (st == CG_OK) {

@@ -54,7 +54,7 @@ int cli_train_with(cg_runtime *rt, cg_config *cfg, const char *resume, int force
     cg_status st = cg_model_config_read(cfg, &mc);
     if (st == CG_OK) st = cg_train_params_read(cfg, &mc, &p);
     if (st != CG_OK) return cli_report("train", st);
-    if (print_config) cli_print_config(cfg);
+    if (print_config && cli_print_config(cfg)) return EXIT_USAGE;
     char *config_text = cg_config_dump_string(cfg);
     cg_ctx ctx = {rt, {0}};
     cg_data_source *data = NULL;

@@ -64,9 +64,8 @@ static int run(int argc, char **argv) {
     cg_runtime *rt = NULL;
     cg_status st = cli_open_runtime(cfg, &common, &rt);
     if (st == CG_OK) {
-        cg_config_warn_unknown(cfg, stderr);
         bench_tune_options o = {quick, (size_t)size, reps, stderr, verbose ? stderr : NULL};
-        st = tune(rt, force, &o);
+        st = cli_check_unknown(cfg) ? cg_fail(CG_ERR_CONFIG, "an unknown --set key (see above)") : tune(rt, force, &o);
         cg_runtime_free(rt);
     }
     cg_config_free(cfg);

@@ -154,7 +154,8 @@ cg_status cli_open_runtime(cg_config *cfg, const cli_common *common, cg_runtime 
     cg_status st = cg_device_select(devs, count, &sel, &picked);
     if (st != CG_OK) {
         free(devs);
-        return cg_fail_context(st, "device from %s", origin);
+        // No such device is a usage error, like any other bad option value.
+        return cg_fail_context(st == CG_ERR_NOT_FOUND ? CG_ERR_CONFIG : st, "device from %s", origin);
     }
     st = cg_runtime_create(&devs[picked], NULL, rt);
     if (st == CG_OK)
@@ -180,9 +181,33 @@ const char *cli_int_given(int v, char buf[16]) {
     return buf;
 }
 
-void cli_print_config(const cg_config *cfg) {
-    cg_config_warn_unknown(cfg, stderr);
-    cg_config_dump(cfg, stderr);
+int cli_check_unknown(const cg_config *cfg) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return cg_config_warn_unknown(cfg, stderr), 0;
+    cg_config_warn_unknown(cfg, f);
+    fclose(f);
+    static const char set_label[] = "warning: (from --set): ";
+    int bad = 0;
+    for (const char *line = text; line && *line;) {
+        size_t n = strcspn(line, "\n") + (line[strcspn(line, "\n")] == '\n');
+        if (!strncmp(line, set_label, sizeof set_label - 1)) {
+            fprintf(stderr, "clgan: error: --set: %.*s", (int)(n - (sizeof set_label - 1)), line + sizeof set_label - 1);
+            bad++;
+        } else {
+            fwrite(line, 1, n, stderr);
+        }
+        line += n;
+    }
+    free(text);
+    return bad ? EXIT_USAGE : EXIT_OK;
+}
+
+int cli_print_config(const cg_config *cfg) {
+    int rc = cli_check_unknown(cfg);
+    if (rc == EXIT_OK) cg_config_dump(cfg, stderr);
+    return rc;
 }
 
 int cli_report(const char *cmd, cg_status st) {

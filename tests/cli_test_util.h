@@ -30,6 +30,9 @@ static inline double cli_now_s(void) {
 
 // Child-side limit on the address space (0: none), e.g. to provoke an allocation failure.
 static long cli_child_mem_limit = 0;
+// Child-side limit on the size of a file it writes (0: none), a full disk without privileges: with
+// SIGXFSZ ignored, a write past it fails with EFBIG.
+static long cli_child_fsize_limit = 0;
 
 // Starts clgan with args (argv without argv[0]); stdout to /dev/null, stderr into errfile.
 static inline pid_t cli_spawn(const char *errfile, const char *const *args) {
@@ -47,6 +50,11 @@ static inline pid_t cli_spawn(const char *errfile, const char *const *args) {
         if (cli_child_mem_limit > 0) {
             struct rlimit rl = {(rlim_t)cli_child_mem_limit, (rlim_t)cli_child_mem_limit};
             setrlimit(RLIMIT_AS, &rl);
+        }
+        if (cli_child_fsize_limit > 0) {
+            struct rlimit rl = {(rlim_t)cli_child_fsize_limit, (rlim_t)cli_child_fsize_limit};
+            signal(SIGXFSZ, SIG_IGN);
+            setrlimit(RLIMIT_FSIZE, &rl);
         }
         execv(cli_exe, (char *const *)argv);
         _exit(127);
@@ -173,9 +181,7 @@ static inline void cli_setup(const char *dir) {
         fprintf(stderr, "CLGAN_CLI is not set (run through ctest)\n");
         exit(1);
     }
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0 || mkdir(dir, 0755) != 0) {
+    if (test_rm_rf(dir) != 0 || mkdir(dir, 0755) != 0) {
         fprintf(stderr, "cannot create %s\n", dir);
         exit(1);
     }
