@@ -40,7 +40,7 @@ static cg_status latents(const char *zpath, long n, long seed, int nz, float **z
             float v = (*z)[i];
             free(*z);
             *z = NULL;
-            return cg_fail(CG_ERR_INVALID_ARG, "%s: latent vector %zu, element %zu is %s; latent vectors must be "
+            return cg_fail(CG_ERR_NUMERIC, "%s: latent vector %zu, element %zu is %s; latent vectors must be "
                            "finite", zpath, i / (size_t)nz, i % (size_t)nz, isnan(v) ? "NaN" : "infinite");
         }
     return CG_OK;

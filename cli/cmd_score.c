@@ -71,6 +71,14 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
         st = cg_fail(CG_ERR_CONFIG, "KID needs the reference's features: give --ref as a folder or dataset, not '%s'",
                      o->ref);
     if (st == CG_OK) st = open_generated(rt, cfg, o, &gen, &src);
+    // What can be checked before the Inception pass (minutes on many images) is checked first: the
+    // reference opens, and IS has an image for each of its 10 splits.
+    if (st == CG_OK && (w.fid || w.kid)) st = ref_npz ? cg_stats_load(o->ref, &rst) : cg_source_open(o->ref, &rsrc);
+    int64_t avail = st == CG_OK ? src->count : 0;
+    if (o->n > 0 && o->n < avail) avail = o->n;
+    if (st == CG_OK && w.is && avail < 10)
+        st = cg_fail(CG_ERR_CONFIG, "IS needs at least 10 images (one per split); %s gives %lld", what,
+                     (long long)avail);
     if (st == CG_OK) st = cg_inception_open(rt, o->weights, (int)o->batch, &net);
     if (st == CG_OK) st = cg_inception_features(net, src, mode, o->n, stderr, &pool, NULL, &nobias, &count);
     if (st == CG_OK) {
@@ -96,11 +104,8 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
         }
     }
     if (st == CG_OK && (w.fid || w.kid)) {
-        if (ref_npz) {
-            st = cg_stats_load(o->ref, &rst);
-        } else {
-            st = cg_source_open(o->ref, &rsrc);
-            if (st == CG_OK) st = cg_inception_features(net, rsrc, mode, o->ref_n, stderr, &rpool, NULL, NULL, &rcount);
+        if (!ref_npz) {
+            st = cg_inception_features(net, rsrc, mode, o->ref_n, stderr, &rpool, NULL, NULL, &rcount);
             if (st == CG_OK && w.fid) st = cg_stats_compute_f32(rpool, rcount, CG_INCEPTION_FEATURES, &rst);
             if (st == CG_OK) cJSON_AddNumberToObject(json, "ref_n", (double)rcount);
         }
@@ -121,6 +126,10 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
         st = cg_kid(pool, count, rpool, rcount, CG_INCEPTION_FEATURES, NULL, &kid);
         if (st == CG_OK) {
             printf("KID: %.8f +- %.8f\n", kid.mean, kid.std);
+            if (count < 1000 || rcount < 1000)
+                fprintf(stderr, "clgan score: warning: KID on %lld and %lld images, fewer than its subset size of "
+                                "1000: not comparable with published values (use at least 1000 each)\n",
+                        (long long)count, (long long)rcount);
             cJSON_AddNumberToObject(json, "kid_mean", kid.mean);
             cJSON_AddNumberToObject(json, "kid_std", kid.std);
         }
@@ -184,6 +193,11 @@ cg_status cli_score_with(cg_runtime *rt, cg_config *cfg, const cli_given *defaul
     CG_TRY(parse_metrics(o.metrics, &w));
     CG_TRY(cg_resize_mode_parse(o.resize, &mode));
     if (!rt) return CG_OK;
+    if (*o.checkpoint) { // reads [model] when the file has no model metadata, before unknown keys are judged
+        cg_model_config mc;
+        int from_ckpt = 0;
+        CG_TRY(cg_generator_model(o.checkpoint, cfg, &mc, &from_ckpt));
+    }
     if (print_config && cli_print_config(cfg)) return cg_fail(CG_ERR_CONFIG, "an unknown --set key (see above)");
     return score(rt, cfg, &o, mode, w);
 }

@@ -165,9 +165,23 @@ cg_status cli_open_runtime(cg_config *cfg, const cli_common *common, cg_runtime 
     return st;
 }
 
+// The "[section] key" of each command-line option passed on as an override, so that an error about
+// its value names the option instead of --set.
+static struct {
+    char key[128], option[64];
+} given_keys[32];
+static int n_given_keys;
+
 cg_status cli_set_given(cg_config *cfg, const char *section, const cli_given *given, size_t n) {
     for (size_t i = 0; i < n; i++) {
         if (!given[i].value) continue;
+        if (n_given_keys < (int)(sizeof given_keys / sizeof given_keys[0])) {
+            snprintf(given_keys[n_given_keys].key, sizeof given_keys[0].key, "[%s] %s =", section, given[i].key);
+            snprintf(given_keys[n_given_keys].option, sizeof given_keys[0].option, "--%s", given[i].key);
+            for (char *c = given_keys[n_given_keys].option; *c; c++)
+                if (*c == '_') *c = '-';
+            n_given_keys++;
+        }
         char assign[1200];
         snprintf(assign, sizeof assign, "%s.%s=%s", section, given[i].key, given[i].value);
         CG_TRY(cg_config_set(cfg, assign));
@@ -212,6 +226,14 @@ int cli_print_config(const cg_config *cfg) {
 
 int cli_report(const char *cmd, cg_status st) {
     if (st == CG_OK) return EXIT_OK;
-    fprintf(stderr, "clgan %s: error: %s\n", cmd, cg_last_error()[0] ? cg_last_error() : cg_status_name(st));
+    const char *detail = cg_last_error()[0] ? cg_last_error() : cg_status_name(st);
+    static const char set_label[] = "(from --set) ";
+    for (int i = 0; i < n_given_keys; i++)
+        if (!strncmp(detail, set_label, sizeof set_label - 1) &&
+            !strncmp(detail + sizeof set_label - 1, given_keys[i].key, strlen(given_keys[i].key))) {
+            fprintf(stderr, "clgan %s: error: (from %s) %s\n", cmd, given_keys[i].option, detail + sizeof set_label - 1);
+            return st == CG_ERR_CONFIG || st == CG_ERR_INVALID_ARG ? EXIT_USAGE : EXIT_FAILURE_RUN;
+        }
+    fprintf(stderr, "clgan %s: error: %s\n", cmd, detail);
     return (st == CG_ERR_CONFIG || st == CG_ERR_INVALID_ARG) ? EXIT_USAGE : EXIT_FAILURE_RUN;
 }

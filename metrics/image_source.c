@@ -75,7 +75,17 @@ cg_status cg_source_folder(const char *dir, cg_image_source **out) {
         char path[4096];
         struct stat sb;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) continue; // a FIFO would block the decoder
+        if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) { // a FIFO would block the decoder
+            char shown[1024];
+            size_t k = 0;
+            for (const unsigned char *c = (const unsigned char *)path; *c && k + 5 < sizeof shown; c++)
+                k += (size_t)(*c < 0x20 || *c == 0x7f ? snprintf(shown + k, 5, "\\x%02x", *c)
+                                                      : snprintf(shown + k, 2, "%c", *c));
+            fprintf(stderr, "warning: skipping '%s': %s\n", shown,
+                    stat(path, &sb) != 0 ? "a dangling link or unreadable" : S_ISDIR(sb.st_mode) ? "a folder"
+                                                                                       : "not a regular file");
+            continue;
+        }
         if (f->count == cap) {
             cap = cap ? 2 * cap : 256;
             char **nn = realloc(f->names, (size_t)cap * sizeof *nn);

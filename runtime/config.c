@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define NAME_LEN 256           // longest section or key name a getter or --set may use
 #define LINE_LEN 1100          // longer than any line iniparser accepts (1024)
@@ -163,7 +165,16 @@ static cg_status load_failure(const char *path) {
 // for ever on a FIFO; so the file is read here first (regular files only), and scanned for keys
 // that iniparser would silently let the last one win.
 static cg_status read_config_text(const char *path, char **text) {
-    cg_status st = cg_read_file(path, text, NULL);
+    size_t len = 0;
+    cg_status st = cg_read_file(path, text, &len);
+    const char *nul = st == CG_OK ? memchr(*text, 0, len) : NULL;
+    if (nul) { // iniparser would call it "input line too long"
+        int line = 1;
+        for (const char *c = *text; c < nul; c++) line += *c == '\n';
+        free(*text);
+        *text = NULL;
+        return cg_fail(CG_ERR_CONFIG, "%s: NUL byte at line %d (is it a text file?)", path, line);
+    }
     if (st == CG_OK) return CG_OK;
     char detail[512]; // cg_fail writes over cg_last_error()
     const char *why = strstr(cg_last_error(), "': ");
@@ -238,19 +249,42 @@ static cg_status check_duplicates(const char *path, char *text) {
     return st;
 }
 
-static cg_status check_readable(const char *path) {
+#define UTF8_BOM "\xEF\xBB\xBF"
+
+// Whether the file starts with a UTF-8 byte order mark (some editors write one), which iniparser
+// would take as part of the first line.
+static cg_status check_readable(const char *path, int *bom) {
     char *text = NULL;
     CG_TRY(read_config_text(path, &text));
-    cg_status st = check_duplicates(path, text);
+    *bom = !strncmp(text, UTF8_BOM, 3);
+    cg_status st = check_duplicates(path, text + (*bom ? 3 : 0));
     free(text);
     return st;
 }
 
+// iniparser reads only named files: the text after a BOM goes through an anonymous memory file.
+static dictionary *load_without_bom(const char *path) {
+    char *text = NULL;
+    size_t len = 0;
+    if (cg_read_file(path, &text, &len) != CG_OK) return NULL;
+    int fd = memfd_create("clgan-config", 0);
+    dictionary *d = NULL;
+    if (fd >= 0 && write(fd, text + 3, len - 3) == (ssize_t)(len - 3)) {
+        char name[64];
+        snprintf(name, sizeof name, "/proc/self/fd/%d", fd);
+        d = iniparser_load(name);
+    }
+    if (fd >= 0) close(fd);
+    free(text);
+    return d;
+}
+
 static cg_status load_file(cg_config *cfg, const char *path) {
-    CG_TRY(check_readable(path));
+    int bom = 0;
+    CG_TRY(check_readable(path, &bom));
     memset(&load_error, 0, sizeof load_error);
     iniparser_set_error_callback(capture_error);
-    dictionary *d = iniparser_load(path);
+    dictionary *d = bom ? load_without_bom(path) : iniparser_load(path);
     iniparser_set_error_callback(silent_error);
     if (!d) return load_failure(path);
     dictionary_del(cfg->file);
