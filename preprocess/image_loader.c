@@ -75,6 +75,66 @@ static int jpeg_truncated(const uint8_t *b, size_t n) {
     return 1;
 }
 
+// Debian's stb_image (2022 snapshot) writes past its 257-entry code-size table when a JPEG Huffman
+// table declares more than 256 codes; such files are refused before stb sees them.
+// The largest code count of the tables in the DHT segment whose length field is at p, read as stb
+// reads them (past the end of the file as zeros), stopping at the first count over 256.
+static size_t dht_codes(const uint8_t *b, size_t n, size_t p) {
+    long left = p + 2 <= n ? (long)be16(b + p) - 2 : 0;
+    for (size_t q = p + 2; left > 0 && q < n;) {
+        size_t codes = 0;
+        for (size_t k = 1; k <= 16; k++) codes += q + k < n ? b[q + k] : 0;
+        if (codes > 256) return codes;
+        q += 17 + codes;
+        left -= 17 + (long)codes;
+    }
+    return 0;
+}
+
+// Every DHT segment stb_image could process: the header's segments walked as stb walks them (fill
+// bytes and stray bytes skipped), then, from the first scan on (where stb's position depends on
+// decoding), every FF C4 pair. Returns the first over-long table's code count, else 0.
+static size_t jpeg_huffman_overflow(const uint8_t *b, size_t n) {
+    size_t i = 0;
+    while (i < n && b[i] == 0xff) i++;
+    if (i == 0 || i >= n || b[i] != 0xd8) return 0; // stb does not read it as a JPEG
+    for (i++; i < n;) {
+        if (b[i] != 0xff) {
+            i++;
+            continue;
+        }
+        while (i < n && b[i] == 0xff) i++;
+        if (i + 2 >= n) return 0;
+        uint8_t m = b[i++];
+        if (m == 0xc4 && dht_codes(b, n, i)) return dht_codes(b, n, i);
+        if (m != 0xc4 && m != 0xdb && m != 0xdd && m != 0xfe && (m < 0xe0 || m > 0xef) && (m < 0xc0 || m > 0xc2))
+            break; // a scan, or a marker stb stops at: from here on, trust no position
+        i += be16(b + i);
+    }
+    for (; i + 1 < n; i++)
+        if (b[i] == 0xff && b[i + 1] == 0xc4 && dht_codes(b, n, i + 2)) return dht_codes(b, n, i + 2);
+    return 0;
+}
+
+// Debian's stb_image converts a 16-bit PNM's channels as if they were 8-bit, then reads twice the
+// bytes it allocated; PNMs whose maximum value is over 255 are refused before stb sees them. Reads
+// the header as stb does (whitespace, '#' comments); returns the maximum value (capped), else 0.
+static long pnm_maxval(const uint8_t *b, size_t n) {
+    if (n < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6')) return 0;
+    size_t i = 2;
+    long v = 0;
+    for (int field = 0; field < 3; field++) {
+        for (;;) {
+            while (i < n && (b[i] == ' ' || (b[i] >= '\t' && b[i] <= '\r'))) i++;
+            if (i >= n || b[i] != '#') break;
+            while (i < n && b[i] != '\n' && b[i] != '\r') i++;
+        }
+        for (v = 0; i < n && b[i] >= '0' && b[i] <= '9'; i++)
+            if (v < 100000000) v = v * 10 + (b[i] - '0');
+    }
+    return v;
+}
+
 static int png_truncated(const uint8_t *b, size_t n) {
     for (size_t i = n >= 4 ? n - 4 : 0; i > 8; i--)
         if (!memcmp(b + i, "IEND", 4)) return 0;
@@ -101,6 +161,10 @@ static int load_bytes(const uint8_t *b, size_t n, int max_side, cg_decoded *out)
     if (header_size(b, n, fmt, &hw, &hh) && (hw > (uint32_t)max_side || hh > (uint32_t)max_side))
         return fail(out, CG_ISSUE_TOO_LARGE, "%ux%u exceeds the %d pixel limit per side", hw, hh, max_side);
     if (n > INT_MAX) return fail(out, CG_ISSUE_TOO_LARGE, "the file has %zu bytes, more than stb_image reads", n);
+    size_t codes = jpeg_huffman_overflow(b, n);
+    if (codes) return fail(out, CG_ISSUE_CORRUPT, "a JPEG Huffman table declares %zu codes (at most 256)", codes);
+    long maxval = pnm_maxval(b, n);
+    if (maxval > 255) return fail(out, CG_ISSUE_CORRUPT, "16-bit PNM (maximum value %ld) is not supported", maxval);
     if (!stbi_info_from_memory(b, (int)n, &w, &h, &comp)) {
         if (fmt == FMT_UNKNOWN)
             return fail(out, CG_ISSUE_NOT_IMAGE, "not an image in a known format (%zu bytes)", n);

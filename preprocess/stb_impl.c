@@ -7,6 +7,12 @@
 #pragma GCC push_options
 #pragma GCC optimize("wrapv")
 
+// Zeroed allocations: Debian's stb_image decodes a JPEG scan with a Huffman table the file never
+// defined from uninitialised memory, reading far outside the table (found by tests/fuzz); zeroed, such
+// a table decodes garbage within bounds. Callers still release stb's buffers with free().
+#define STBI_MALLOC(sz) calloc(1, sz)
+#define STBI_REALLOC(p, newsz) realloc(p, newsz)
+#define STBI_FREE(p) free(p)
 #define STB_IMAGE_IMPLEMENTATION
 #include <stb/stb_image.h>
 #define STB_IMAGE_WRITE_IMPLEMENTATION
