@@ -103,6 +103,13 @@ static int partition_wanted(const char *which, int part) {
 }
 
 // Host stages in order; leaves the candidates to decode in st->cand.
+// The first landmark (0-based) outside the reference image the coordinates refer to, or -1.
+static int landmark_outside(const cg_landmarks *lm) {
+    for (int k = 0; k < CG_LM_POINTS; k++)
+        if (!(lm->x[k] >= 0 && lm->x[k] < CG_LM_REF_W && lm->y[k] >= 0 && lm->y[k] < CG_LM_REF_H)) return k;
+    return -1;
+}
+
 static cg_status host_stages(run_state *st) {
     const cg_pp_params *p = st->p;
     cg_pp_result *r = st->r;
@@ -132,9 +139,16 @@ static cg_status host_stages(run_state *st) {
     add_stage(r, "images", alive, before, alive < before ? "listed without an image file" : "");
     if (st->use_landmarks) {
         before = alive;
-        for (size_t i = 0; i < listed; i++)
-            if (r->items[i].outcome == CG_PP_KEPT && !set->entries[i].has_landmarks)
-                r->items[i].outcome = CG_PP_NO_LANDMARKS, alive--;
+        for (size_t i = 0; i < listed; i++) {
+            if (r->items[i].outcome != CG_PP_KEPT) continue;
+            int k = set->entries[i].has_landmarks ? landmark_outside(&set->entries[i].lm) : -1;
+            if (k >= 0) // the ratios of the frontal test do not change with scale: x50 would pass
+                CG_TRY(cg_issues_add(&r->issues, CG_ISSUE_MALFORMED_ROW, set->entries[i].name,
+                                     "landmark %d at (%g, %g) lies outside the %dx%d aligned image", k + 1,
+                                     (double)set->entries[i].lm.x[k], (double)set->entries[i].lm.y[k], CG_LM_REF_W,
+                                     CG_LM_REF_H));
+            if (!set->entries[i].has_landmarks || k >= 0) r->items[i].outcome = CG_PP_NO_LANDMARKS, alive--;
+        }
         add_stage(r, "landmarks", alive, before, alive < before ? "images without a (valid) landmark row" : "");
     }
     st->cand = malloc((alive + 1) * sizeof *st->cand);

@@ -42,6 +42,36 @@ static attr_counts count_attrs(const cg_pp_result *r, cg_pp_outcome o) {
     return c;
 }
 
+// Length of the valid UTF-8 sequence at s (0: not one).
+static int utf8_len(const unsigned char *s) {
+    int n = s[0] >= 0xC2 && s[0] <= 0xDF ? 2 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3 : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 0;
+    for (int k = 1; k < n; k++)
+        if ((s[k] & 0xC0) != 0x80) return 0;
+    return n;
+}
+
+// File names are bytes: control bytes and bytes that are not UTF-8 become "\xNN", so neither the
+// JSON report (which must be UTF-8) nor the terminal gets them raw. Returns out.
+static const char *safe_text(const char *in, char *out, size_t len) {
+    size_t o = 0;
+    for (const unsigned char *c = (const unsigned char *)(in ? in : ""); *c && o + 5 < len;) {
+        int n = *c >= 0x80 ? utf8_len(c) : (*c < 0x20 || *c == 0x7f) ? 0 : 1;
+        if (n == 0 || o + (size_t)n >= len) {
+            o += (size_t)snprintf(out + o, len - o, "\\x%02x", *c++);
+            continue;
+        }
+        memcpy(out + o, c, (size_t)n);
+        o += (size_t)n, c += n;
+    }
+    out[o] = 0;
+    return out;
+}
+
+static void add_safe(cJSON *o, const char *key, const char *value) {
+    char buf[4 * 4096 + 8];
+    cJSON_AddStringToObject(o, key, safe_text(value, buf, sizeof buf));
+}
+
 static const cg_pp_stage *find_stage(const cg_pp_result *r, const char *name) {
     for (int i = 0; i < r->n_stages; i++)
         if (!strcmp(r->stages[i].name, name)) return &r->stages[i];
@@ -92,9 +122,12 @@ void cg_pp_report_print(const cg_pp_result *r, FILE *f) {
         for (int k = 0; k < CG_ISSUE_KINDS; k++)
             if (r->issues.counts[k]) fprintf(f, " %s %zu", cg_issue_kind_name((cg_issue_kind)k), r->issues.counts[k]);
         fprintf(f, "\n");
-        for (size_t i = 0; i < r->issues.n && i < 10; i++)
-            fprintf(f, "  %-10s %s: %s\n", cg_issue_kind_name(r->issues.items[i].kind), r->issues.items[i].name,
-                    r->issues.items[i].detail);
+        for (size_t i = 0; i < r->issues.n && i < 10; i++) {
+            char name[4096], detail[4096];
+            fprintf(f, "  %-10s %s: %s\n", cg_issue_kind_name(r->issues.items[i].kind),
+                    safe_text(r->issues.items[i].name, name, sizeof name),
+                    safe_text(r->issues.items[i].detail, detail, sizeof detail));
+        }
         if (r->issues.n > 10) fprintf(f, "  ... %zu more\n", r->issues.n - 10);
     }
     for (int i = 0; i < r->n_notes; i++) fprintf(f, "note: %s\n", r->notes[i]);
@@ -111,7 +144,7 @@ static cJSON *params_json(const cg_pp_params *p) {
     cJSON_AddNumberToObject(o, "eye_box", p->eye_box);
     cJSON_AddNumberToObject(o, "sunglasses_ratio_max", p->sunglasses_ratio_max);
     cJSON_AddNumberToObject(o, "sunglasses_grey_max", p->sunglasses_grey_max);
-    cJSON_AddStringToObject(o, "sunglasses_reference", p->sunglasses_reference);
+    add_safe(o, "sunglasses_reference", p->sunglasses_reference);
     cJSON_AddBoolToObject(o, "zoom", p->zoom);
     cJSON_AddNumberToObject(o, "zoom_factor", p->zoom_factor);
     cJSON_AddStringToObject(o, "partition", p->partition);
@@ -146,8 +179,8 @@ static cJSON *issues_json(const cg_issue_list *l) {
     for (size_t i = 0; i < l->n; i++) {
         cJSON *it = cJSON_CreateObject();
         cJSON_AddStringToObject(it, "kind", cg_issue_kind_name(l->items[i].kind));
-        cJSON_AddStringToObject(it, "name", l->items[i].name);
-        cJSON_AddStringToObject(it, "detail", l->items[i].detail);
+        add_safe(it, "name", l->items[i].name);
+        add_safe(it, "detail", l->items[i].detail);
         cJSON_AddItemToArray(items, it);
     }
     cJSON_AddNumberToObject(o, "total", (double)l->n);
@@ -175,10 +208,10 @@ cg_status cg_pp_report_write(const cg_pp_result *r, const cg_pp_params *p, const
     cJSON *root = cJSON_CreateObject(), *in = cJSON_CreateObject(), *stages = cJSON_CreateArray();
     cJSON *out = cJSON_CreateObject(), *filters = cJSON_CreateObject(), *notes = cJSON_CreateArray();
     cJSON_AddStringToObject(root, "clgan", CLGAN_VERSION);
-    cJSON_AddStringToObject(in, "images", r->images_dir);
-    cJSON_AddStringToObject(in, "landmarks", r->landmarks);
-    cJSON_AddStringToObject(in, "attributes", r->attributes);
-    cJSON_AddStringToObject(in, "partitions", r->partitions);
+    add_safe(in, "images", r->images_dir);
+    add_safe(in, "landmarks", r->landmarks);
+    add_safe(in, "attributes", r->attributes);
+    add_safe(in, "partitions", r->partitions);
     cJSON_AddNumberToObject(in, "folder_files", (double)r->set.folder_files);
     cJSON_AddNumberToObject(in, "landmark_rows", (double)r->set.landmark_rows);
     cJSON_AddNumberToObject(in, "attribute_rows", (double)r->set.attr_rows);
@@ -211,7 +244,7 @@ cg_status cg_pp_report_write(const cg_pp_result *r, const cg_pp_params *p, const
     cJSON_AddItemToObject(root, "timing", timing_json(r));
     char hex[20];
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)r->checksum);
-    cJSON_AddStringToObject(out, "dataset", r->output);
+    add_safe(out, "dataset", r->output);
     cJSON_AddNumberToObject(out, "images", (double)r->written);
     cJSON_AddStringToObject(out, "checksum_fnv1a64", r->output[0] ? hex : "");
     cJSON_AddItemToObject(root, "output", out);

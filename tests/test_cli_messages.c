@@ -3,9 +3,11 @@
 // configuration value is named in its error, sample refuses non-finite --z values and an --out of
 // another image format and creates the folder of its output file, score checks --ref and the
 // image count for IS before the Inception pass, and an image folder's entries that are folders or
-// dangling links are skipped with a warning.
+// dangling links are skipped with a warning; landmarks outside the image are refused, and file
+// names with control or non-UTF-8 bytes are escaped in the preprocess report and on the terminal.
 #include "cli_test_util.h"
 
+#include <cJSON.h>
 #include <stdint.h>
 
 #define OUT "test-cli-messages-out"
@@ -98,6 +100,67 @@ static void score_messages(void) {
           "the dangling link is not reported, or the run stopped before the weights");
 }
 
+// Whether text is UTF-8 without control bytes other than tab and newline (what a JSON file and a
+// terminal can take).
+static int clean_utf8(const unsigned char *s) {
+    while (*s) {
+        int n = *s < 0x80 ? 1 : *s >= 0xC2 && *s <= 0xDF ? 2 : *s >= 0xE0 && *s <= 0xEF ? 3 : *s >= 0xF0 && *s <= 0xF4 ? 4 : 0;
+        if (!n || (n == 1 && ((*s < 0x20 && *s != '\n' && *s != '\t') || *s == 0x7f))) return 0;
+        for (int k = 1; k < n; k++)
+            if ((s[k] & 0xC0) != 0x80) return 0;
+        s += n;
+    }
+    return 1;
+}
+
+// Landmark rows far outside the 178x218 image (x50, -5000, a negative y) are refused and reported,
+// not kept as frontal faces cropped from the wrong place; a listed name with a control byte and a
+// byte that is not UTF-8 reaches the report and the terminal escaped.
+static void preprocess_messages(void) {
+    int rc = cli_run(err, "synth", "--n", "6", "--seed", "5", "--out", OUT "/lm", NULL);
+    CHECK(rc == 0, "synth -> %d", rc);
+    const char *list = OUT "/lm/list_landmarks_align_celeba.txt";
+    FILE *f = fopen(list, "w");
+    if (!f) return;
+    fprintf(f, "7\nlefteye_x lefteye_y righteye_x righteye_y nose_x nose_y leftmouth_x leftmouth_y rightmouth_x "
+               "rightmouth_y\n");
+    fprintf(f, "000001.jpg 3650 5400 5250 5450 3900 6700 3500 7500 4900 7600\n");
+    fprintf(f, "000002.jpg -5000 108 105 109 78 134 70 150 98 152\n");
+    fprintf(f, "000003.jpg 73 -108 105 -109 78 -134 70 -150 98 -152\n");
+    for (int i = 4; i <= 6; i++) fprintf(f, "%06d.jpg 73 108 105 109 89 134 75 150 103 150\n", i);
+    fprintf(f, "bad\x01name\xff.jpg 73 108 105 109 89 134 75 150 103 150\n");
+    fclose(f);
+    const char *log = OUT "/pp.log"; // the summary goes to stdout
+    rc = test_run(log, log, NULL, cli_exe, "preprocess", "--input", OUT "/lm", "--out", OUT "/lm.cgds", "--set",
+                  "preprocess.size=32", "--set", "preprocess.sunglasses=false", "--set",
+                  "preprocess.reject_sheets=false", (char *)NULL);
+    CHECK(rc == 0, "preprocess of rows with bad landmarks -> %d", rc);
+    char *text = cli_slurp(log, NULL);
+    CHECK(text && clean_utf8((const unsigned char *)text) && strstr(text, "bad\\x01name\\xff.jpg"),
+          "the terminal got the raw name, or not the escaped one: %.800s", text ? text : "");
+    free(text);
+    char *report = cli_slurp(OUT "/lm_report.json", NULL);
+    CHECK(report && clean_utf8((const unsigned char *)report), "the report is missing or not clean UTF-8");
+    cJSON *j = report ? cJSON_Parse(report) : NULL;
+    cJSON *items = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "problems"), "items");
+    int outside = 0, escaped = 0;
+    for (cJSON *it = items ? items->child : NULL; it; it = it->next) {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(it, "name"));
+        const char *detail = cJSON_GetStringValue(cJSON_GetObjectItem(it, "detail"));
+        if (name && detail && strstr(detail, "outside the 178x218") &&
+            (!strcmp(name, "000001.jpg") || !strcmp(name, "000002.jpg") || !strcmp(name, "000003.jpg")))
+            outside++;
+        escaped += name && !strcmp(name, "bad\\x01name\\xff.jpg");
+    }
+    CHECK(outside == 3, "%d of the 3 rows outside the image are reported", outside);
+    CHECK(escaped == 1, "the bad name is not in the report, escaped");
+    cJSON *out = cJSON_GetObjectItem(j, "output");
+    double kept = cJSON_GetNumberValue(cJSON_GetObjectItem(out, "images"));
+    CHECK(kept >= 1 && kept <= 3, "%g images kept, want the good rows only (at most 3)", kept);
+    cJSON_Delete(j);
+    free(report);
+}
+
 int main(void) {
     cli_setup(OUT);
     if (!cli_make_run_setup(OUT, "24", 2)) return test_finish("cli_messages");
@@ -108,5 +171,6 @@ int main(void) {
     config_bytes();
     sample_messages();
     score_messages();
+    preprocess_messages();
     return test_finish("cli_messages");
 }

@@ -50,9 +50,13 @@ static void compare_param_grads(cg_ctx *ctx, cg_seq *d, const cg_st_file *g, con
 }
 
 static void check_case(cg_ctx *ctx, const char *dir, const char *c, cg_model_type type, int size, int width, int n) {
-    char path[600];
-    snprintf(path, sizeof path, "'%s' %s %s %d %d %d", dir, c, type == CG_MODEL_VANILLA ? "mlp" : "conv", size, width, n);
-    if (parity_run("gp_reference.py", path, (char *)NULL) != 0) return;
+    char path[600], a_size[16], a_width[16], a_n[16];
+    snprintf(a_size, sizeof a_size, "%d", size);
+    snprintf(a_width, sizeof a_width, "%d", width);
+    snprintf(a_n, sizeof a_n, "%d", n);
+    if (parity_run("gp_reference.py", dir, c, type == CG_MODEL_VANILLA ? "mlp" : "conv", a_size, a_width, a_n,
+                   (char *)NULL) != 0)
+        return;
     cg_model_config mc = {type, size, 3, 100, width, width};
     cg_seq *d = NULL;
     cg_grad_penalty *gp = NULL;
