@@ -1,12 +1,11 @@
-// image_source.c — sources of images for scoring: a folder of image files (decoded with
-// stb_image to RGB, sorted by name; regular files only), a packed dataset (preprocess.h's
-// memory-mapped reader, checksum verified), and
-// a caller's callback (the hook a generator plugs into).
+// image_source.c — sources of images for scoring: a folder of image files (decoded to RGB by
+// preprocess's cg_image_load, at most 8192 pixels a side; sorted by name; regular files only), a
+// packed dataset (preprocess.h's memory-mapped reader, checksum verified), and a caller's callback
+// (the hook a generator plugs into).
 #include "inception.h"
 #include "../preprocess/preprocess.h"
 
 #include <dirent.h>
-#include <stb_image.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,8 +17,10 @@ typedef struct {
     char *dir;
     char **names;
     int64_t count;
-    uint8_t *pixels; // the image handed out last (stb_image's allocation)
+    uint8_t *pixels; // the image handed out last (cg_image_load's allocation)
 } folder_state;
+
+#define CG_SOURCE_MAX_SIDE 8192 // pixels per side, as preprocess's default max_side
 
 static int is_image_name(const char *name) {
     static const char *const ext[] = {".png", ".jpg", ".jpeg", ".bmp", ".tga", ".ppm", ".pgm"};
@@ -36,14 +37,17 @@ static cg_status folder_get(cg_image_source *s, int64_t i, cg_image *img, const 
     folder_state *f = s->state;
     if (i < 0 || i >= f->count) return cg_fail(CG_ERR_INVALID_ARG, "%s: image %lld of %lld", f->dir, (long long)i,
                                                 (long long)f->count);
-    stbi_image_free(f->pixels);
+    free(f->pixels);
     f->pixels = NULL;
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", f->dir, f->names[i]);
-    int w, h, c;
-    f->pixels = stbi_load(path, &w, &h, &c, 3);
-    if (!f->pixels) return cg_fail(CG_ERR_FORMAT, "cannot decode image '%s': %s", path, stbi_failure_reason());
-    *img = (cg_image){h, w, 3, f->pixels, NULL};
+    // preprocess's loader: sides checked from the header before any allocation, stb_image's known
+    // faults refused, truncated and unreadable files named.
+    cg_decoded d;
+    cg_image_load(path, CG_SOURCE_MAX_SIDE, &d);
+    if (!d.ok) return cg_fail(CG_ERR_FORMAT, "cannot decode image '%s': %s", path, d.detail);
+    f->pixels = d.pixels;
+    *img = (cg_image){d.h, d.w, 3, f->pixels, NULL};
     if (name) *name = f->names[i];
     return CG_OK;
 }
@@ -51,7 +55,7 @@ static cg_status folder_get(cg_image_source *s, int64_t i, cg_image *img, const 
 static void folder_close(cg_image_source *s) {
     folder_state *f = s->state;
     if (f) {
-        stbi_image_free(f->pixels);
+        free(f->pixels);
         for (int64_t i = 0; i < f->count; i++) free(f->names[i]);
         free(f->names);
         free(f->dir);

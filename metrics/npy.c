@@ -192,10 +192,19 @@ cg_status cg_npy_parse(const void *buf, size_t len, const char *what, cg_array *
     cursor c = {(const char *)b + start, (const char *)b + start + hlen, what};
     int f64 = 0, big_endian = 0, fortran = 0;
     CG_TRY(parse_dict(&c, out, &f64, &big_endian, &fortran));
-    int64_t count = 1;
+    // The element count, and the product of the nonzero dimensions (what a reader multiplies before
+    // it sees a zero), must both fit: checked before anything is sized from the shape.
+    int64_t count = 1, nonzero = 1;
     for (int k = 0; k < out->ndim; k++) {
-        if (out->shape[k] != 0 && count > INT64_MAX / 8 / out->shape[k])
-            return cg_fail(CG_ERR_FORMAT, "%s: shape too large", what);
+        if (out->shape[k] != 0 && nonzero > INT64_MAX / 8 / out->shape[k]) {
+            char text[200];
+            size_t at = 0;
+            for (int d = 0; d < out->ndim && at < sizeof text; d++)
+                at += (size_t)snprintf(text + at, sizeof text - at, "%s%lld", d ? ", " : "", (long long)out->shape[d]);
+            return cg_fail(CG_ERR_FORMAT, "%s: shape (%s) overflows: more than %lld elements", what, text,
+                           (long long)(INT64_MAX / 8));
+        }
+        if (out->shape[k] != 0) nonzero *= out->shape[k];
         count *= out->shape[k];
     }
     size_t want = (size_t)count * (f64 ? 8 : 4), have = len - start - hlen;

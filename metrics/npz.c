@@ -110,6 +110,9 @@ static cg_status extract(const archive *z, const entry *en, unsigned char **out)
         return cg_fail(CG_ERR_FORMAT, "%s: %s: data runs past the end of the file (truncated?)", z->path, what);
     if (en->usize >= 0xffffffffu || en->csize >= 0xffffffffu || (en->method == 0 && en->usize != en->csize))
         return cg_fail(CG_ERR_FORMAT, "%s: %s: implausible size %llu", z->path, what, (unsigned long long)en->usize);
+    if (en->method == 8 && en->usize > en->csize * 1032 + 64) // deflate expands at most 1032:1
+        return cg_fail(CG_ERR_FORMAT, "%s: %s: claims %llu uncompressed bytes from %llu compressed (deflate expands "
+                       "at most 1032:1)", z->path, what, (unsigned long long)en->usize, (unsigned long long)en->csize);
     unsigned char *buf = malloc(en->usize ? (size_t)en->usize : 1);
     if (!buf) return cg_fail(CG_ERR_NOMEM, "%s: out of memory for %s", z->path, what);
     if (en->method == 0) {

@@ -16,6 +16,7 @@
 
 #define HEADER_LIMIT (100u * 1000u * 1000u) // bytes; a larger header is taken as corruption
 #define MAX_DIMS 16
+#define ELEMENT_LIMIT 2147483647.0 // INT_MAX elements per tensor
 
 typedef struct {
     char *name;
@@ -183,22 +184,28 @@ static cg_status parse_entry(const cg_st_file *f, const cJSON *j, size_t payload
     snprintf(e->dtype, sizeof e->dtype, "%s", dtype->valuestring);
     if (!cJSON_IsArray(shape) || cJSON_GetArraySize(shape) > MAX_DIMS)
         return cg_fail(CG_ERR_FORMAT, "%s: tensor '%s' has no valid shape array", p, name);
-    double bytes = size;
+    double bytes = size, elements = 1; // elements: the product of the nonzero dimensions
     for (const cJSON *d = shape->child; d; d = d->next) {
         double v;
         if (!json_uint(d, 2147483647.0, &v))
             return cg_fail(CG_ERR_FORMAT, "%s: tensor '%s' has an invalid dimension in its shape", p, name);
         e->shape[e->ndim++] = (int)v;
         bytes *= v;
+        if (v > 0) elements *= v;
     }
+    char st[160];
+    shape_text(e, st, sizeof st);
+    // Loaders multiply dimensions in int: a shape whose element count (zeros aside) overflows one is
+    // refused before anything is sized from it.
+    if (elements > ELEMENT_LIMIT)
+        return cg_fail(CG_ERR_FORMAT, "%s: tensor '%s' of shape %s has %.0f elements, more than the limit of %.0f", p,
+                       name, st, elements, ELEMENT_LIMIT);
     double b, en;
     if (!cJSON_IsArray(offs) || cJSON_GetArraySize(offs) != 2 || !json_uint(offs->child, 9007199254740992.0, &b) ||
         !json_uint(offs->child->next, 9007199254740992.0, &en) || en < b)
         return cg_fail(CG_ERR_FORMAT, "%s: tensor '%s' has invalid data_offsets", p, name);
     e->begin = (size_t)b;
     e->end = (size_t)en;
-    char st[160];
-    shape_text(e, st, sizeof st);
     if (bytes != en - b)
         return cg_fail(CG_ERR_FORMAT,
                        "%s: tensor '%s' of shape %s and dtype %s needs %.0f bytes, but data_offsets "

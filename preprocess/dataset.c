@@ -178,8 +178,13 @@ static cg_status validate(cg_dataset *ds, const char *path, int verify) {
     if (ds->h < 1 || ds->w < 1 || ds->c < 1 || ds->c > 4 || ds->h > 65535 || ds->w > 65535)
         return refuse(ds, path, "bad image shape");
     ds->image_bytes = (size_t)ds->h * ds->w * ds->c;
-    if (ds->count > (UINT64_MAX / 2) / ds->image_bytes) return refuse(ds, path, "the header claims too many images");
-    uint64_t payload = (uint64_t)ds->count * ds->image_bytes;
+    uint64_t payload = (uint64_t)ds->count * ds->image_bytes; // at most 2^32 * 2^34: no overflow
+    if (payload > ds->size - HEADER_SIZE) {
+        char why[200];
+        snprintf(why, sizeof why, "the header claims %u images of %ux%ux%u (%llu bytes), but the file holds %zu bytes",
+                 ds->count, ds->h, ds->w, ds->c, (unsigned long long)payload, ds->size);
+        return refuse(ds, path, why);
+    }
     if (payload_off != HEADER_SIZE || names_off != payload_off + payload || names_off > ds->size ||
         names_size != ds->size - names_off)
         return refuse(ds, path, "the sizes in the header do not match the file size");
