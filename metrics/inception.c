@@ -332,8 +332,8 @@ void cg_inception_default_weights(const cg_runtime *rt, char *buf, size_t len) {
 
 cg_status incep_conv_relu(cg_inception *net, int i, cg_tensor x, cg_tensor y) {
     cg_layer *conv = net->convs[i].conv;
-    CG_TRY(conv->forward(conv, &net->ctx, x, y, 0));
-    return net->relu->forward(net->relu, &net->ctx, y, y, 0);
+    CG_TRY(conv->ops->forward(conv, &net->ctx, x, y, 0));
+    return net->relu->ops->forward(net->relu, &net->ctx, y, y, 0);
 }
 
 // x: [nb, 3, 299, 299] -> net->out regions (pool, logits, logits_nobias), nb <= max_batch
@@ -347,13 +347,13 @@ static cg_status forward_chunk(cg_inception *net, cg_tensor x) {
     a = cg_view(B[0], 0, nb, 64, 147, 147);
     CG_TRY(incep_conv_relu(net, 2, b, a));
     b = cg_view(B[1], 0, nb, 64, 73, 73);
-    CG_TRY(net->max3s2->forward(net->max3s2, &net->ctx, a, b, 0));
+    CG_TRY(net->max3s2->ops->forward(net->max3s2, &net->ctx, a, b, 0));
     a = cg_view(B[0], 0, nb, 80, 73, 73);
     CG_TRY(incep_conv_relu(net, 3, b, a));
     b = cg_view(B[1], 0, nb, 192, 71, 71);
     CG_TRY(incep_conv_relu(net, 4, a, b));
     cg_tensor cur = cg_view(B[0], 0, nb, 192, 35, 35);
-    CG_TRY(net->max3s2->forward(net->max3s2, &net->ctx, b, cur, 0));
+    CG_TRY(net->max3s2->ops->forward(net->max3s2, &net->ctx, b, cur, 0));
     int which = 0;
     for (int i = 0; i < net->n_blocks; i++) {
         const incep_block *blk = &net->blocks[i];
@@ -368,9 +368,9 @@ static cg_status forward_chunk(cg_inception *net, cg_tensor x) {
     cg_tensor logits = cg_view(net->out, mb * CG_INCEPTION_FEATURES, nb, CG_INCEPTION_CLASSES, 1, 1);
     cg_tensor nobias = cg_view(net->out, mb * (CG_INCEPTION_FEATURES + CG_INCEPTION_CLASSES), nb,
                                CG_INCEPTION_CLASSES, 1, 1);
-    CG_TRY(net->gap->forward(net->gap, &net->ctx, cur, pool, 0));
-    CG_TRY(net->fc->forward(net->fc, &net->ctx, pool, logits, 0));
-    return net->fc_nobias->forward(net->fc_nobias, &net->ctx, pool, nobias, 0);
+    CG_TRY(net->gap->ops->forward(net->gap, &net->ctx, cur, pool, 0));
+    CG_TRY(net->fc->ops->forward(net->fc, &net->ctx, pool, logits, 0));
+    return net->fc_nobias->ops->forward(net->fc_nobias, &net->ctx, pool, nobias, 0);
 }
 
 cg_status cg_inception_forward(cg_inception *net, cg_tensor x, float *pool, float *logits, float *logits_nobias) {

@@ -24,7 +24,7 @@ static cg_status block_a(cg_inception *net, int f, cg_tensor x, cg_tensor y, cl_
     CG_TRY(incep_conv_relu(net, f + 4, a, b));
     CG_TRY(incep_conv_relu(net, f + 5, b, cg_channels(y, 128, 96)));
     a = tmp(t0, x, x.c, x.h, x.w);
-    CG_TRY(net->avg3->forward(net->avg3, &net->ctx, x, a, 0));
+    CG_TRY(net->avg3->ops->forward(net->avg3, &net->ctx, x, a, 0));
     return incep_conv_relu(net, f + 6, a, cg_channels(y, 224, pf));
 }
 
@@ -35,7 +35,7 @@ static cg_status block_b(cg_inception *net, int f, cg_tensor x, cg_tensor y, cl_
     CG_TRY(incep_conv_relu(net, f + 1, x, a));
     CG_TRY(incep_conv_relu(net, f + 2, a, b));
     CG_TRY(incep_conv_relu(net, f + 3, b, cg_channels(y, 384, 96)));
-    return net->max3s2->forward(net->max3s2, &net->ctx, x, cg_channels(y, 480, x.c), 0);
+    return net->max3s2->ops->forward(net->max3s2, &net->ctx, x, cg_channels(y, 480, x.c), 0);
 }
 
 // x: [N, 768, 17, 17] -> y: [N, 768, 17, 17]
@@ -52,7 +52,7 @@ static cg_status block_c(cg_inception *net, int f, cg_tensor x, cg_tensor y, cl_
     CG_TRY(incep_conv_relu(net, f + 7, a, b));
     CG_TRY(incep_conv_relu(net, f + 8, b, cg_channels(y, 384, 192)));
     a = tmp(t0, x, x.c, x.h, x.w);
-    CG_TRY(net->avg3->forward(net->avg3, &net->ctx, x, a, 0));
+    CG_TRY(net->avg3->ops->forward(net->avg3, &net->ctx, x, a, 0));
     return incep_conv_relu(net, f + 9, a, cg_channels(y, 576, 192));
 }
 
@@ -65,7 +65,7 @@ static cg_status block_d(cg_inception *net, int f, cg_tensor x, cg_tensor y, cl_
     CG_TRY(incep_conv_relu(net, f + 3, a, b));
     CG_TRY(incep_conv_relu(net, f + 4, b, a));
     CG_TRY(incep_conv_relu(net, f + 5, a, cg_channels(y, 320, 192)));
-    return net->max3s2->forward(net->max3s2, &net->ctx, x, cg_channels(y, 512, x.c), 0);
+    return net->max3s2->ops->forward(net->max3s2, &net->ctx, x, cg_channels(y, 512, x.c), 0);
 }
 
 // x: [N, cin, 8, 8] -> y: [N, 2048, 8, 8]; the branch pool is average (E_1) or max (E_2)
@@ -83,7 +83,7 @@ static cg_status block_e(cg_inception *net, int f, int max_pool, cg_tensor x, cg
     CG_TRY(incep_conv_relu(net, f + 7, b, cg_channels(y, 1472, 384)));
     a = tmp(t0, x, x.c, x.h, x.w);
     cg_layer *pool = max_pool ? net->max3s1 : net->avg3;
-    CG_TRY(pool->forward(pool, &net->ctx, x, a, 0));
+    CG_TRY(pool->ops->forward(pool, &net->ctx, x, a, 0));
     return incep_conv_relu(net, f + 8, a, cg_channels(y, 1856, 192));
 }
 

@@ -99,6 +99,25 @@ static void act_destroy(cg_layer *l) {
     l->state = NULL;
 }
 
+// ReLU and LeakyReLU (piecewise linear: second-order passes), tanh and sigmoid (none).
+static const cg_layer_ops leaky_ops = {
+    .out_shape = act_out_shape,
+    .workspace = act_workspace,
+    .forward = act_forward,
+    .backward = act_backward,
+    .tangent = leaky_tangent,
+    .backward2 = leaky_backward2,
+    .destroy = act_destroy,
+};
+
+static const cg_layer_ops smooth_ops = {
+    .out_shape = act_out_shape,
+    .workspace = act_workspace,
+    .forward = act_forward,
+    .backward = act_backward,
+    .destroy = act_destroy,
+};
+
 static cg_status act_create(const char *kind, act_kind k, float slope, cg_layer **out) {
     *out = NULL;
     cg_layer *l = calloc(1, sizeof *l);
@@ -110,16 +129,8 @@ static cg_status act_create(const char *kind, act_kind k, float slope, cg_layer 
     }
     s->kind = k;
     s->slope = slope;
+    l->ops = k == ACT_LEAKY ? &leaky_ops : &smooth_ops;
     l->kind = kind;
-    l->out_shape = act_out_shape;
-    l->workspace = act_workspace;
-    l->forward = act_forward;
-    l->backward = act_backward;
-    if (k == ACT_LEAKY) {
-        l->tangent = leaky_tangent;
-        l->backward2 = leaky_backward2;
-    }
-    l->destroy = act_destroy;
     l->state = s;
     *out = l;
     return CG_OK;

@@ -145,12 +145,13 @@ static void bn_destroy(cg_layer *l) {
     l->state = NULL;
 }
 
-static void declare(cg_param *p, const char *name, int c, int trainable) {
-    snprintf(p->name, sizeof p->name, "%s", name);
-    p->ndim = 1;
-    p->shape[0] = c;
-    p->trainable = trainable;
-}
+static const cg_layer_ops bn_ops = {
+    .out_shape = bn_out_shape,
+    .workspace = bn_workspace,
+    .forward = bn_forward,
+    .backward = bn_backward,
+    .destroy = bn_destroy,
+};
 
 cg_status cg_batchnorm_create(cg_bn_params p, cg_layer **out) {
     *out = NULL;
@@ -166,18 +167,22 @@ cg_status cg_batchnorm_create(cg_bn_params p, cg_layer **out) {
     }
     s->p = p;
     s->training = -1;
+    l->ops = &bn_ops;
     l->kind = "batchnorm2d";
-    l->n_params = 4;
-    declare(&l->params[P_WEIGHT], "weight", p.c, 1);
-    declare(&l->params[P_BIAS], "bias", p.c, 1);
-    declare(&l->params[P_RMEAN], "running_mean", p.c, 0);
-    declare(&l->params[P_RVAR], "running_var", p.c, 0);
-    l->out_shape = bn_out_shape;
-    l->workspace = bn_workspace;
-    l->forward = bn_forward;
-    l->backward = bn_backward;
-    l->destroy = bn_destroy;
     l->state = s;
+    // In the order of P_WEIGHT, P_BIAS, P_RMEAN, P_RVAR.
+    const cg_param_decl decl[] = {
+        {"weight", CG_ROLE_NORM_SCALE, CG_INIT_NORM, 0, 1, {p.c}},
+        {"bias", CG_ROLE_NORM_SHIFT, CG_INIT_NORM, 0, 1, {p.c}},
+        {"running_mean", CG_ROLE_RUNNING_MEAN, CG_INIT_KEEP, 0, 1, {p.c}},
+        {"running_var", CG_ROLE_RUNNING_VAR, CG_INIT_KEEP, 0, 1, {p.c}},
+    };
+    cg_status st = CG_OK;
+    for (int i = 0; st == CG_OK && i < 4; i++) st = cg_layer_add_param(l, decl[i]);
+    if (st != CG_OK) {
+        cg_layer_free(l);
+        return st;
+    }
     *out = l;
     return CG_OK;
 }

@@ -1,5 +1,5 @@
 // bench_layers.c — the network benchmarks declared in bench_nets.h: per-layer forward/backward
-// timing of the DCGAN nets with GFLOP/s for the convolutions and linear layers (whole training
+// timing of the DCGAN nets with GFLOP/s from each layer's ops table (whole training
 // iterations are timed through the trainer itself: bench/train_iteration.c).
 #include "bench_nets.h"
 
@@ -19,17 +19,8 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-// Forward multiply-adds x2 of layer l for input in / output out (0 without a GEMM).
-static double layer_flops(const cg_layer *l, const int in[4], const int out[4]) {
-    if (!l->n_params || !l->params[0].ndim) return 0;
-    const cg_param *w = &l->params[0];
-    if (!strcmp(l->kind, "conv2d")) // w [Cout, Cin, kh, kw], per output element
-        return 2.0 * out[0] * out[1] * out[2] * out[3] * (double)w->shape[1] * w->shape[2] * w->shape[3];
-    if (!strcmp(l->kind, "conv_transpose2d")) // w [Cin, Cout, kh, kw], per input element
-        return 2.0 * in[0] * in[1] * in[2] * in[3] * (double)w->shape[1] * w->shape[2] * w->shape[3];
-    if (!strcmp(l->kind, "linear")) return 2.0 * out[0] * (double)w->shape[0] * w->shape[1];
-    return 0;
-}
+// Forward multiply-adds x2 of layer l for input in, from its ops table (0 when it declares none).
+static double layer_flops(const cg_layer *l, const int in[4]) { return l->ops->flops ? l->ops->flops(l, in) : 0; }
 
 typedef struct {
     cg_ctx *ctx;
@@ -39,8 +30,8 @@ typedef struct {
 } layer_call;
 
 static cg_status call(layer_call *c) {
-    if (c->backward) return c->l->backward(c->l, c->ctx, c->x, c->y, c->dy, &c->dx);
-    return c->l->forward(c->l, c->ctx, c->x, c->y, 1);
+    if (c->backward) return c->l->ops->backward(c->l, c->ctx, c->x, c->y, c->dy, &c->dx);
+    return c->l->ops->forward(c->l, c->ctx, c->x, c->y, 1);
 }
 
 // Median and minimum of reps timed calls after one warm-up.
@@ -93,7 +84,7 @@ static cg_status bench_net(cg_ctx *ctx, cg_seq *s, char net, int reps, cg_bench_
     for (int i = 0; st == CG_OK && i < s->n_layers; i++)
         for (int bw = 0; st == CG_OK && bw < 2; bw++) {
             cg_layer *l = s->layers[i];
-            if (!strncmp(l->kind, "maxpool", 7) || !strncmp(l->kind, "avgpool", 7)) continue;
+            if (l->ops->forward_only) continue;
             cg_tensor dx = i ? s->dacts[i] : cg_view(dx0, 0, in0.n, in0.c, in0.h, in0.w);
             layer_call c = {ctx, l, s->acts[i], s->acts[i + 1], s->dacts[i + 1], dx, bw};
             cg_bench_layer r = {0};
@@ -105,7 +96,7 @@ static cg_status bench_net(cg_ctx *ctx, cg_seq *s, char net, int reps, cg_bench_
             memcpy(r.in, in, sizeof in);
             memcpy(r.out, o, sizeof o);
             r.backward = bw;
-            r.flops = layer_flops(l, in, o) * (bw ? 2.0 : 1.0); // backward: input and weight gradients
+            r.flops = layer_flops(l, in) * (bw ? 2.0 : 1.0); // backward: input and weight gradients
             st = time_call(&c, reps, &r.median_s, &r.min_s);
             r.gflops = r.flops > 0 && r.median_s > 0 ? r.flops / r.median_s * 1e-9 : 0;
             if (st == CG_OK && *count < cap) out[*count] = r;

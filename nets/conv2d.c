@@ -47,6 +47,13 @@ static size_t conv_workspace(const cg_layer *l, const int in[4]) {
     return cg_chunk_floats(per_sample(s, &g), in[0]);
 }
 
+// Cin * kh * kw multiply-adds per output element
+static double conv_flops(const cg_layer *l, const int in[4]) {
+    const conv_state *s = l->state;
+    cg_im2col_geom g = geom(s, in[2], in[3]);
+    return 2.0 * in[0] * s->out_c * (double)g.oh * g.ow * s->in_c * s->kh * s->kw;
+}
+
 // x: [N, Cin, H, W] -> y: [N, Cout, OH, OW] (y may have a sample stride); with_bias 0 leaves the
 // bias out (the tangent map).
 static cg_status conv_apply(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int with_bias) {
@@ -132,6 +139,17 @@ static void conv_destroy(cg_layer *l) {
     l->state = NULL;
 }
 
+static const cg_layer_ops conv_ops = {
+    .out_shape = conv_out_shape,
+    .workspace = conv_workspace,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .tangent = conv_tangent,
+    .backward2 = conv_backward2,
+    .flops = conv_flops,
+    .destroy = conv_destroy,
+};
+
 cg_status cg_conv2d_create2(cg_conv_params p, int pad_h, int pad_w, cg_layer **out) {
     *out = NULL;
     if (p.in_c < 1 || p.out_c < 1 || p.kh < 1 || p.kw < 1 || p.stride < 1 || pad_h < 0 || pad_w < 0)
@@ -146,17 +164,18 @@ cg_status cg_conv2d_create2(cg_conv_params p, int pad_h, int pad_w, cg_layer **o
         return cg_fail(CG_ERR_NOMEM, "conv2d: out of host memory");
     }
     *s = (conv_state){p.in_c, p.out_c, p.kh, p.kw, p.stride, pad_h, pad_w, p.bias != 0};
+    l->ops = &conv_ops;
     l->kind = "conv2d";
     l->state = s;
-    l->out_shape = conv_out_shape;
-    l->workspace = conv_workspace;
-    l->forward = conv_forward;
-    l->backward = conv_backward;
-    l->tangent = conv_tangent;
-    l->backward2 = conv_backward2;
-    l->destroy = conv_destroy;
-    cg_declare_param(l, "weight", 4, p.out_c, p.in_c, p.kh, p.kw);
-    if (s->bias) cg_declare_param(l, "bias", 1, p.out_c, 0, 0, 0);
+    int fan_in = p.in_c * p.kh * p.kw;
+    cg_status st = cg_layer_add_param(
+        l, (cg_param_decl){"weight", CG_ROLE_WEIGHT, CG_INIT_FAN_IN, fan_in, 4, {p.out_c, p.in_c, p.kh, p.kw}});
+    if (st == CG_OK && s->bias)
+        st = cg_layer_add_param(l, (cg_param_decl){"bias", CG_ROLE_BIAS, CG_INIT_FAN_IN, fan_in, 1, {p.out_c}});
+    if (st != CG_OK) {
+        cg_layer_free(l);
+        return st;
+    }
     *out = l;
     return CG_OK;
 }

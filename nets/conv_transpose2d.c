@@ -48,6 +48,12 @@ static size_t convt_workspace(const cg_layer *l, const int in[4]) {
     return cg_chunk_floats(per_sample(s, &g), in[0]);
 }
 
+// Cout * kh * kw multiply-adds per input element
+static double convt_flops(const cg_layer *l, const int in[4]) {
+    const convt_state *s = l->state;
+    return 2.0 * in[0] * in[1] * (double)in[2] * in[3] * s->out_c * s->kh * s->kw;
+}
+
 // x: [N, Cin, H, W] -> y: [N, Cout, OH, OW] (y may have a sample stride)
 static cg_status convt_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int training) {
     const convt_state *s = l->state;
@@ -112,6 +118,15 @@ static void convt_destroy(cg_layer *l) {
     l->state = NULL;
 }
 
+static const cg_layer_ops convt_ops = {
+    .out_shape = convt_out_shape,
+    .workspace = convt_workspace,
+    .forward = convt_forward,
+    .backward = convt_backward,
+    .flops = convt_flops,
+    .destroy = convt_destroy,
+};
+
 cg_status cg_conv_transpose2d_create(cg_conv_params p, cg_layer **out) {
     *out = NULL;
     if (p.in_c < 1 || p.out_c < 1 || p.kh < 1 || p.kw < 1 || p.stride < 1 || p.pad < 0)
@@ -126,15 +141,18 @@ cg_status cg_conv_transpose2d_create(cg_conv_params p, cg_layer **out) {
         return cg_fail(CG_ERR_NOMEM, "conv_transpose2d: out of host memory");
     }
     *s = (convt_state){p.in_c, p.out_c, p.kh, p.kw, p.stride, p.pad, p.bias != 0};
+    l->ops = &convt_ops;
     l->kind = "conv_transpose2d";
     l->state = s;
-    l->out_shape = convt_out_shape;
-    l->workspace = convt_workspace;
-    l->forward = convt_forward;
-    l->backward = convt_backward;
-    l->destroy = convt_destroy;
-    cg_declare_param(l, "weight", 4, p.in_c, p.out_c, p.kh, p.kw);
-    if (s->bias) cg_declare_param(l, "bias", 1, p.out_c, 0, 0, 0);
+    int fan_in = p.out_c * p.kh * p.kw; // PyTorch's fan-in of the [Cin, Cout, kh, kw] weight
+    cg_status st = cg_layer_add_param(
+        l, (cg_param_decl){"weight", CG_ROLE_WEIGHT, CG_INIT_FAN_IN, fan_in, 4, {p.in_c, p.out_c, p.kh, p.kw}});
+    if (st == CG_OK && s->bias)
+        st = cg_layer_add_param(l, (cg_param_decl){"bias", CG_ROLE_BIAS, CG_INIT_FAN_IN, fan_in, 1, {p.out_c}});
+    if (st != CG_OK) {
+        cg_layer_free(l);
+        return st;
+    }
     *out = l;
     return CG_OK;
 }

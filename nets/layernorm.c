@@ -250,14 +250,15 @@ static void ln_destroy(cg_layer *l) {
     l->state = NULL;
 }
 
-static void declare(cg_param *p, const char *name, cg_ln_params lp) {
-    snprintf(p->name, sizeof p->name, "%s", name);
-    p->ndim = 3;
-    p->shape[0] = lp.c;
-    p->shape[1] = lp.h;
-    p->shape[2] = lp.w;
-    p->trainable = 1;
-}
+static const cg_layer_ops ln_ops = {
+    .out_shape = ln_out_shape,
+    .workspace = ln_workspace,
+    .forward = ln_forward,
+    .backward = ln_backward,
+    .tangent = ln_tangent,
+    .backward2 = ln_backward2,
+    .destroy = ln_destroy,
+};
 
 cg_status cg_layernorm_create(cg_ln_params p, cg_layer **out) {
     *out = NULL;
@@ -272,20 +273,19 @@ cg_status cg_layernorm_create(cg_ln_params p, cg_layer **out) {
         return cg_fail(CG_ERR_NOMEM, "out of host memory creating a layernorm layer");
     }
     s->p = p;
+    l->ops = &ln_ops;
     l->kind = "layernorm";
-    if (p.affine) {
-        l->n_params = 2;
-        declare(&l->params[P_WEIGHT], "weight", p);
-        declare(&l->params[P_BIAS], "bias", p);
-    }
-    l->out_shape = ln_out_shape;
-    l->workspace = ln_workspace;
-    l->forward = ln_forward;
-    l->backward = ln_backward;
-    l->tangent = ln_tangent;
-    l->backward2 = ln_backward2;
-    l->destroy = ln_destroy;
     l->state = s;
+    cg_status st = CG_OK;
+    if (p.affine) { // P_WEIGHT, P_BIAS; the DCGAN scheme leaves LayerNorm at 1 and 0
+        st = cg_layer_add_param(l, (cg_param_decl){"weight", CG_ROLE_NORM_SCALE, CG_INIT_KEEP, 0, 3, {p.c, p.h, p.w}});
+        if (st == CG_OK)
+            st = cg_layer_add_param(l, (cg_param_decl){"bias", CG_ROLE_NORM_SHIFT, CG_INIT_KEEP, 0, 3, {p.c, p.h, p.w}});
+    }
+    if (st != CG_OK) {
+        cg_layer_free(l);
+        return st;
+    }
     *out = l;
     return CG_OK;
 }

@@ -23,6 +23,12 @@ static cg_status linear_out_shape(const cg_layer *l, const int in[4], int out[4]
 
 static size_t linear_workspace(const cg_layer *l, const int in[4]) { return 0; }
 
+// x W^T per sample
+static double linear_flops(const cg_layer *l, const int in[4]) {
+    const linear_state *s = l->state;
+    return 2.0 * in[0] * (double)s->in * s->out;
+}
+
 // x: [N, C, H, W] (C*H*W = in) -> y: [N, out, 1, 1]; with_bias 0 leaves the bias out (tangent map)
 static cg_status linear_apply(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int with_bias) {
     const linear_state *s = l->state;
@@ -90,6 +96,17 @@ static void linear_destroy(cg_layer *l) {
     l->state = NULL;
 }
 
+static const cg_layer_ops linear_ops = {
+    .out_shape = linear_out_shape,
+    .workspace = linear_workspace,
+    .forward = linear_forward,
+    .backward = linear_backward,
+    .tangent = linear_tangent,
+    .backward2 = linear_backward2,
+    .flops = linear_flops,
+    .destroy = linear_destroy,
+};
+
 cg_status cg_linear_create(cg_linear_params p, cg_layer **out) {
     *out = NULL;
     if (p.in < 1 || p.out < 1)
@@ -102,17 +119,16 @@ cg_status cg_linear_create(cg_linear_params p, cg_layer **out) {
         return cg_fail(CG_ERR_NOMEM, "linear: out of host memory");
     }
     *s = (linear_state){p.in, p.out, p.bias != 0};
+    l->ops = &linear_ops;
     l->kind = "linear";
     l->state = s;
-    l->out_shape = linear_out_shape;
-    l->workspace = linear_workspace;
-    l->forward = linear_forward;
-    l->backward = linear_backward;
-    l->tangent = linear_tangent;
-    l->backward2 = linear_backward2;
-    l->destroy = linear_destroy;
-    cg_declare_param(l, "weight", 2, p.out, p.in, 0, 0);
-    if (s->bias) cg_declare_param(l, "bias", 1, p.out, 0, 0, 0);
+    cg_status st = cg_layer_add_param(l, (cg_param_decl){"weight", CG_ROLE_WEIGHT, CG_INIT_FAN_IN, p.in, 2, {p.out, p.in}});
+    if (st == CG_OK && s->bias)
+        st = cg_layer_add_param(l, (cg_param_decl){"bias", CG_ROLE_BIAS, CG_INIT_FAN_IN, p.in, 1, {p.out}});
+    if (st != CG_OK) {
+        cg_layer_free(l);
+        return st;
+    }
     *out = l;
     return CG_OK;
 }

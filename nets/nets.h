@@ -16,17 +16,36 @@ typedef struct {
 } cg_ctx;
 
 // ---------------------------------------------------------------------------------------------
-// Parameters. A layer declares its parameters (name and PyTorch shape) when constructed; the
-// container then binds each one to a view into the network's single parameter buffer (trainable)
-// or buffer-of-buffers (running statistics), and the matching view into the gradient buffer.
+// Parameters. A layer declares its parameters when constructed: the state_dict name, the PyTorch
+// shape, the role and the initialisation rule. The container then binds each one to a view into the
+// network's single parameter buffer (trainable) or buffer of running statistics, and the matching
+// view into the gradient buffer. Everything that treats parameters differently (the container's
+// defaults, the initialisers, the optimizer's buffers) reads the role and the rule, never a name.
 
-#define CG_MAX_PARAMS 4
+typedef enum {
+    CG_ROLE_WEIGHT,       // a weight matrix or kernel (Linear, Conv*)
+    CG_ROLE_BIAS,         // its bias
+    CG_ROLE_NORM_SCALE,   // a normalisation's gamma; the container starts it at 1
+    CG_ROLE_NORM_SHIFT,   // a normalisation's beta
+    CG_ROLE_RUNNING_MEAN, // running statistics: not trained, no gradient
+    CG_ROLE_RUNNING_VAR,  // the container starts it at 1
+} cg_param_role;
+
+// How the initialisers treat a parameter (cg_init_dcgan / cg_init_pytorch_default).
+typedef enum {
+    CG_INIT_KEEP,   // keeps the container's default under every scheme (LayerNorm, running statistics)
+    CG_INIT_FAN_IN, // DCGAN: weight N(0, 0.02), bias 0; PyTorch: U(-b, b), b = 1/sqrt(fan_in)
+    CG_INIT_NORM,   // DCGAN: scale N(1, 0.02), shift 0; PyTorch: the container's 1 and 0
+} cg_init_rule;
 
 typedef struct {
-    char name[32];     // state_dict suffix: "weight", "bias", "running_mean", "running_var"
+    char name[32];     // state_dict suffix: "weight", "bias", "running_mean", "body.0.weight" (composites)
     int ndim;
     int shape[4];      // PyTorch shape, e.g. conv weight [Cout, Cin, kh, kw]
-    int trainable;     // 0 for running statistics (not optimised, no gradient)
+    int trainable;     // from the role: 0 for running statistics (not optimised, no gradient)
+    cg_param_role role;
+    cg_init_rule init;
+    int fan_in;        // inputs per output (CG_INIT_FAN_IN; a bias gets its weight's)
     cg_tensor w;       // value (bound by the container)
     cg_tensor dw;      // gradient (trainable only; bound by the container)
 } cg_param;
@@ -41,20 +60,16 @@ static inline size_t cg_param_numel(const cg_param *p) {
 // Layers. forward writes y; backward ACCUMULATES parameter gradients into dw and OVERWRITES dx
 // (dx == NULL skips the input gradient). x and y passed to backward are the same tensors the
 // preceding forward saw. Layers that keep state between forward and backward (BatchNorm's batch
-// statistics) allocate it lazily for the largest batch seen.
+// statistics) allocate it lazily for the largest batch seen. Each layer type has one static ops
+// table; `kind` is a display name (messages, benchmarks) and nothing branches on it.
 
 typedef struct cg_layer cg_layer;
 
-struct cg_layer {
-    const char *kind;  // "conv2d", "batchnorm2d", ...
-    char name[64];     // state_dict prefix given by the container, e.g. "main.0"
-    int n_params;
-    cg_param params[CG_MAX_PARAMS];
-
+typedef struct {
     // Output shape for an input [n, c, h, w]; fails with CG_ERR_INVALID_ARG naming the layer on a
     // shape it cannot take.
     cg_status (*out_shape)(const cg_layer *l, const int in[4], int out[4]);
-    // Scratch floats needed in ctx->ws for a batch of input shape in (0 if none).
+    // Scratch floats needed in ctx->ws for a batch of input shape in (NULL: none).
     size_t (*workspace)(const cg_layer *l, const int in[4]);
     // x: [N, C, H, W] -> y: out_shape(x)
     cg_status (*forward)(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int training);
@@ -69,10 +84,42 @@ struct cg_layer {
     cg_status (*backward2)(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor xt, cg_tensor yt,
                            const cg_tensor *gy, cg_tensor gyt, const cg_tensor *gx, const cg_tensor *gxt,
                            int *gx_zero);
-    void (*destroy)(cg_layer *l); // frees private state (not the layer struct itself)
+    // Forward floating-point operations (multiply-add = 2) for an input shape (NULL: 0).
+    double (*flops)(const cg_layer *l, const int in[4]);
+    void (*destroy)(cg_layer *l); // frees private state (not the parameters, inner layers or the struct)
+    int forward_only;             // backward always fails (Inception-v3 pools): benchmarks skip the layer
+} cg_layer_ops;
+
+struct cg_layer {
+    const cg_layer_ops *ops;
+    const char *kind;  // display name: "conv2d", "batchnorm2d", ...
+    char name[64];     // state_dict prefix given by the container, e.g. "main.0"
+    int n_params;
+    cg_param *params;  // n_params, sized by the layer (a composite's list holds its inner layers')
+    cg_layer **inner;  // a composite's layers (freed with it); their params point into this params
+    int n_inner;
+    cg_layer *owner;   // the composite whose parameter list this layer's params point into (NULL: own)
     void *state;
 };
 
+// Declaration of one parameter (cg_layer_add_param).
+typedef struct {
+    const char *name;
+    cg_param_role role;
+    cg_init_rule init;
+    int fan_in;
+    int ndim;
+    int shape[4];
+} cg_param_decl;
+
+// Appends a parameter to l's list (grown as needed); CG_ERR_NOMEM or CG_ERR_INVALID_ARG (bad shape).
+cg_status cg_layer_add_param(cg_layer *l, cg_param_decl d);
+// Makes `inner` (n layers, ownership taken even on failure) the inner layers of composite l: their
+// parameters join l's list, named "<names[i]>.<name>", in order, and each inner layer's params then
+// point into l's list, so the container's binding of l reaches them.
+cg_status cg_layer_adopt(cg_layer *l, cg_layer **inner, const char *const *names, int n);
+// 1 when l and every inner layer have tangent and backward2.
+int cg_layer_has_second_order(const cg_layer *l);
 void cg_layer_free(cg_layer *l); // destroy + free
 
 // Constructors (parameters declared, not yet bound).
@@ -96,6 +143,11 @@ cg_status cg_maxpool2d_create(cg_pool_params p, cg_layer **out);
 cg_status cg_avgpool2d_create(cg_pool_params p, cg_layer **out);         // count_include_pad = false
 cg_status cg_global_avgpool_create(cg_layer **out);                      // [N,C,H,W] -> [N,C,1,1]
 cg_status cg_flatten_create(cg_layer **out);                             // [N,C,H,W] -> [N,C*H*W,1,1], a view
+// Residual block y = body(x) + skip(x) (nets/residual.c): body is a chain of n layers, skip one layer
+// (a 1x1 conv2d) or NULL for the identity. Ownership of every layer is taken, even on failure.
+// Parameters are named like PyTorch's module {body: nn.Sequential, skip}: "body.<i>.weight",
+// "skip.weight".
+cg_status cg_residual_create(cg_layer **body, int n, cg_layer *skip, cg_layer **out);
 
 // ---------------------------------------------------------------------------------------------
 // Losses: mean over the batch; write the scalar loss to loss[0] (a device view of 1 float) and the
@@ -119,6 +171,10 @@ typedef struct {
     // dacts likewise for gradients.
     cl_mem act_buf, dact_buf;
     cg_tensor *acts, *dacts;
+    // Second order (cg_seq_tangent_input allocates them for the batch): tan[i] the tangent of acts[i],
+    // adj[i + 1] the adjoint of tan[i + 1].
+    cl_mem tan_buf, adj_buf;
+    cg_tensor *tan, *adj;
     int batch;
     int in_shape[3];      // C, H, W of the input
 } cg_seq;
@@ -137,6 +193,17 @@ cg_status cg_seq_forward(cg_ctx *ctx, cg_seq *s, int training);
 // Accumulates parameter gradients; dx (NULL to skip) receives dL/dinput.
 cg_status cg_seq_backward(cg_ctx *ctx, cg_seq *s, const cg_tensor *dx);
 cg_status cg_seq_zero_grad(cg_ctx *ctx, cg_seq *s);
+// Second order (the gradient penalty): the forward-mode pass along an input tangent, and the reverse
+// of the forward and tangent passes together. Every layer needs tangent and backward2.
+// The input tangent's view (write it before cg_seq_tangent), allocating the tangents for the batch.
+cg_status cg_seq_tangent_input(cg_ctx *ctx, cg_seq *s, cg_tensor *xt);
+cg_status cg_seq_tangent(cg_ctx *ctx, cg_seq *s); // tangent input -> every layer's output tangent
+cg_tensor cg_seq_tangent_output(const cg_seq *s);
+cg_tensor cg_seq_dtangent_output(const cg_seq *s); // write dL/d(tangent output) here before backward2
+// Reverse of both passes from dL/d(tangent output) and, when with_doutput, dL/doutput
+// (cg_seq_doutput; else zero); parameter gradients accumulate. The primal adjoints overwrite the
+// first-order gradients of the activations.
+cg_status cg_seq_backward2(cg_ctx *ctx, cg_seq *s, int with_doutput);
 // Looks a parameter up by its full state_dict name ("main.1.running_mean").
 cg_param *cg_seq_find(cg_seq *s, const char *name);
 
@@ -189,6 +256,9 @@ cg_status cg_init_normal(cg_ctx *ctx, cg_tensor t, cg_rng r, float mean, float s
 cg_status cg_init_uniform(cg_ctx *ctx, cg_tensor t, cg_rng r, float lo, float hi);
 // DCGAN scheme over a sequential net: conv weights N(0, 0.02); BatchNorm weight N(1, 0.02), bias 0.
 cg_status cg_init_dcgan(cg_ctx *ctx, cg_seq *s, cg_rng r);
+// PyTorch's reset_parameters for Linear/Conv: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in));
+// norm layers keep the container's 1 and 0.
+cg_status cg_init_pytorch_default(cg_ctx *ctx, cg_seq *s, cg_rng r);
 
 // ---------------------------------------------------------------------------------------------
 // safetensors: 8-byte little-endian header length, JSON header {name: {dtype, shape,

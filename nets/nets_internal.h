@@ -1,7 +1,8 @@
 // nets_internal.h — private helpers of the convolution and linear layers: im2col/col2im and the
 // NCHW <-> wide-matrix layout launches (nets/im2col.c), bias kernels, batch chunking under a
 // workspace cap, and the conv2d constructor with separate vertical and horizontal padding that
-// Inception-v3 needs (kernel 1x7 with padding (0, 3)).
+// Inception-v3 needs (kernel 1x7 with padding (0, 3)); and the chain runner (nets/chain.c) that
+// the sequential container and composite layers share.
 #ifndef CLGAN_NETS_INTERNAL_H
 #define CLGAN_NETS_INTERNAL_H
 
@@ -57,15 +58,6 @@ static inline size_t cg_chunk_floats(size_t per_sample, int n) {
 // Test hook: sets the cap in floats (0 restores the default) and returns the previous cap.
 size_t cg_set_chunk_cap(size_t floats);
 
-// Declares parameter l->params[l->n_params++] with a PyTorch shape of ndim sizes (trainable).
-static inline void cg_declare_param(cg_layer *l, const char *name, int ndim, int s0, int s1, int s2, int s3) {
-    CG_ASSERT(l->n_params < CG_MAX_PARAMS);
-    cg_param *p = &l->params[l->n_params++];
-    snprintf(p->name, sizeof p->name, "%s", name);
-    p->ndim = ndim;
-    p->shape[0] = s0, p->shape[1] = s1, p->shape[2] = s2, p->shape[3] = s3;
-    p->trainable = 1;
-}
 // "conv2d main.3" (or just the kind before the container names the layer), for error messages.
 static inline const char *cg_layer_label(const cg_layer *l, char *buf, size_t len) {
     snprintf(buf, len, "%s%s%s", l->kind, l->name[0] ? " " : "", l->name);
@@ -81,7 +73,7 @@ static inline cg_status cg_check_same_shape(const cg_layer *l, cg_tensor t, cg_t
 // Checks x against the layer (out_shape) and `other` against the output shape x implies.
 static inline cg_status cg_check_output(const cg_layer *l, cg_tensor x, cg_tensor other, const char *what) {
     int in[4] = {x.n, x.c, x.h, x.w}, out[4];
-    CG_TRY(l->out_shape(l, in, out));
+    CG_TRY(l->ops->out_shape(l, in, out));
     return cg_check_same_shape(l, other, cg_view(NULL, 0, out[0], out[1], out[2], out[3]), what);
 }
 
@@ -101,5 +93,29 @@ static inline cg_status cg_affine_backward2(cg_backprop_fn backprop, cg_layer *l
     if (gy) CG_TRY(backprop(l, ctx, x, *gy, gx, 1));
     return backprop(l, ctx, xt, gyt, gxt, 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A chain of layers run one after the other (nets/chain.c): the sequential container's passes, also
+// run by composite layers over their inner layers. acts[0] is the input, acts[i + 1] layer i's
+// output; dacts[i] (i >= 1) the gradient of acts[i]; tan[i] the tangent of acts[i] and adj[i]
+// (i >= 1) its adjoint. dacts, tan and adj may be NULL when their passes are not run.
+typedef struct {
+    cg_layer **layers;
+    int n;
+    const cg_tensor *acts, *dacts, *tan, *adj;
+} cg_chain;
+
+// acts[0] -> acts[n]
+cg_status cg_chain_forward(cg_ctx *ctx, const cg_chain *c, int training);
+// dacts[n] -> dacts[1..n-1] and dx (NULL: skip); parameter gradients accumulate.
+cg_status cg_chain_backward(cg_ctx *ctx, const cg_chain *c, const cg_tensor *dx);
+// tan[0] -> tan[n]
+cg_status cg_chain_tangent(cg_ctx *ctx, const cg_chain *c);
+// Reverse of both passes from adj[n] and gy (dacts[n], or zero when gy_zero) -> gx, gxt (each NULL to
+// skip); *gx_zero as in cg_layer_ops.backward2.
+cg_status cg_chain_backward2(cg_ctx *ctx, const cg_chain *c, int gy_zero, const cg_tensor *gx, const cg_tensor *gxt,
+                             int *gx_zero);
+// Shapes of acts[0..n] for an input shape (shapes[0] = in); fails naming the layer.
+cg_status cg_chain_shapes(cg_layer *const *layers, int n, const int in[4], int (*shapes)[4]);
 
 #endif

@@ -129,6 +129,24 @@ static void pool_destroy(cg_layer *l) {
     l->state = NULL;
 }
 
+// The pools are forward only; flatten copies both ways.
+static const cg_layer_ops pool_ops = {
+    .out_shape = pool_out_shape,
+    .workspace = pool_workspace,
+    .forward = pool_forward,
+    .backward = pool_backward,
+    .destroy = pool_destroy,
+    .forward_only = 1,
+};
+
+static const cg_layer_ops flatten_ops = {
+    .out_shape = pool_out_shape,
+    .workspace = pool_workspace,
+    .forward = pool_forward,
+    .backward = pool_backward,
+    .destroy = pool_destroy,
+};
+
 static cg_status pool_create(const char *kind, pool_kind pk, cg_pool_params p, cg_layer **out) {
     *out = NULL;
     // PyTorch: kernel and stride positive, padding at most half the kernel.
@@ -144,12 +162,8 @@ static cg_status pool_create(const char *kind, pool_kind pk, cg_pool_params p, c
     }
     s->kind = pk;
     s->p = p;
+    l->ops = pk == POOL_FLATTEN ? &flatten_ops : &pool_ops;
     l->kind = kind;
-    l->out_shape = pool_out_shape;
-    l->workspace = pool_workspace;
-    l->forward = pool_forward;
-    l->backward = pool_backward;
-    l->destroy = pool_destroy;
     l->state = s;
     *out = l;
     return CG_OK;

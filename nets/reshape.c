@@ -48,6 +48,14 @@ static void reshape_destroy(cg_layer *l) {
     l->state = NULL;
 }
 
+static const cg_layer_ops reshape_ops = {
+    .out_shape = reshape_out_shape,
+    .workspace = reshape_workspace,
+    .forward = reshape_forward,
+    .backward = reshape_backward,
+    .destroy = reshape_destroy,
+};
+
 cg_status cg_reshape_create(int c, int h, int w, cg_layer **out) {
     *out = NULL;
     if (c < 1 || h < 1 || w < 1) return cg_fail(CG_ERR_INVALID_ARG, "reshape: bad target [%d, %d, %d]", c, h, w);
@@ -59,12 +67,8 @@ cg_status cg_reshape_create(int c, int h, int w, cg_layer **out) {
         return cg_fail(CG_ERR_NOMEM, "out of host memory creating a reshape layer");
     }
     s->c = c, s->h = h, s->w = w;
+    l->ops = &reshape_ops;
     l->kind = "reshape";
-    l->out_shape = reshape_out_shape;
-    l->workspace = reshape_workspace;
-    l->forward = reshape_forward;
-    l->backward = reshape_backward;
-    l->destroy = reshape_destroy;
     l->state = s;
     *out = l;
     return CG_OK;

@@ -1,39 +1,27 @@
 // seq.c — the sequential container: names its layers like PyTorch's nn.Sequential, packs every
 // trainable parameter into one buffer (gradients alike) and running statistics into another,
-// allocates the activations of a batch as views into two buffers, and runs forward and backward.
+// allocates the activations of a batch (and, for the gradient penalty, their tangents) as views
+// into buffers, and runs forward, backward, tangent and backward2 over its layers (nets/chain.c).
+// Defaults come from each parameter's role: norm scales and running variances 1, the rest 0.
 //
 // Parameter views: a PyTorch shape [d0, d1, ...] becomes the view [d0, d1, d2, d3] padded with 1s
 // on the right (conv weight [Cout, Cin, kh, kw]; linear [out, in, 1, 1]; BatchNorm [C, 1, 1, 1]).
 // Parameters lie in layer order, then declaration order, in both buffers.
-#include "nets.h"
+#include "nets_internal.h"
 
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-static cg_status layer_fail(cg_status st, const cg_layer *l, const int in[4]) {
-    return cg_fail_context(st, "%s (%s) with input [%d, %d, %d, %d]", l->name, l->kind, in[0], in[1], in[2], in[3]);
-}
-
-static cg_status layer_fail_at(cg_status st, const cg_layer *l, cg_tensor x) {
-    int in[4] = {x.n, x.c, x.h, x.w};
-    return layer_fail(st, l, in);
-}
-
 // shapes[i] = input of layer i, shapes[n] = output of the net, for a batch of `batch`.
 static cg_status infer_shapes(const cg_seq *s, int batch, int (*shapes)[4]) {
-    shapes[0][0] = batch;
-    memcpy(&shapes[0][1], s->in_shape, sizeof s->in_shape);
-    for (int i = 0; i < s->n_layers; i++) {
-        const cg_layer *l = s->layers[i];
-        cg_status st = l->out_shape(l, shapes[i], shapes[i + 1]);
-        if (st != CG_OK) return layer_fail(st, l, shapes[i]);
-        const int *o = shapes[i + 1];
-        if (o[0] <= 0 || o[1] <= 0 || o[2] <= 0 || o[3] <= 0)
-            return layer_fail(cg_fail(CG_ERR_INVALID_ARG, "empty output [%d, %d, %d, %d]", o[0], o[1], o[2], o[3]), l,
-                              shapes[i]);
-    }
-    return CG_OK;
+    int in[4] = {batch, s->in_shape[0], s->in_shape[1], s->in_shape[2]};
+    return cg_chain_shapes(s->layers, s->n_layers, in, shapes);
+}
+
+static cg_chain chain_of(const cg_seq *s) {
+    cg_chain c = {s->layers, s->n_layers, s->acts, s->dacts, s->tan, s->adj};
+    return c;
 }
 
 static cg_tensor param_view(cl_mem buf, size_t off, const cg_param *p) {
@@ -42,10 +30,12 @@ static cg_tensor param_view(cl_mem buf, size_t off, const cg_param *p) {
     return cg_view(buf, off, d[0], d[1], d[2], d[3]);
 }
 
-static int is_norm(const char *kind) { return !strncmp(kind, "batchnorm", 9) || !strcmp(kind, "layernorm"); }
+// PyTorch's fresh-module default of a parameter: norm scales and running variances 1, the rest 0.
+static float default_value(const cg_param *p) {
+    return p->role == CG_ROLE_NORM_SCALE || p->role == CG_ROLE_RUNNING_VAR ? 1.0f : 0.0f;
+}
 
-// Sizes the buffers, binds every parameter's views and writes PyTorch's fresh-module defaults:
-// trainable 0 except the weight of a BatchNorm/LayerNorm (1); running_var 1, other statistics 0.
+// Sizes the buffers, binds every parameter's views and writes the defaults (default_value).
 static cg_status bind_params(cg_ctx *ctx, cg_seq *s) {
     size_t np = 0, nb = 0;
     for (int i = 0; i < s->n_layers; i++)
@@ -72,17 +62,17 @@ static cg_status bind_params(cg_ctx *ctx, cg_seq *s) {
         for (int j = 0; j < l->n_params; j++) {
             cg_param *p = &l->params[j];
             size_t numel = cg_param_numel(p);
+            if (numel && default_value(p) != 0.0f)
+                CG_TRY(cg_tensor_fill(ctx->rt, cg_view(p->trainable ? s->params : s->buffers,
+                                                       p->trainable ? np : nb, 1, 1, 1, (int)numel),
+                                      default_value(p)));
             if (p->trainable) {
                 p->w = param_view(s->params, np, p);
                 p->dw = param_view(s->grads, np, p);
-                if (is_norm(l->kind) && !strcmp(p->name, "weight"))
-                    CG_TRY(cg_tensor_fill(ctx->rt, cg_view(s->params, np, 1, 1, 1, (int)numel), 1.0f));
                 np += numel;
             } else {
                 p->w = param_view(s->buffers, nb, p);
                 memset(&p->dw, 0, sizeof p->dw);
-                if (!strcmp(p->name, "running_var"))
-                    CG_TRY(cg_tensor_fill(ctx->rt, cg_view(s->buffers, nb, 1, 1, 1, (int)numel), 1.0f));
                 nb += numel;
             }
         }
@@ -137,7 +127,17 @@ cg_status cg_seq_create(cg_ctx *ctx, const char *prefix, cg_layer **layers, cons
     return CG_OK;
 }
 
+static void release_tangents(cg_seq *s) {
+    cg_buffer_release(s->tan_buf);
+    cg_buffer_release(s->adj_buf);
+    free(s->tan);
+    free(s->adj);
+    s->tan_buf = s->adj_buf = NULL;
+    s->tan = s->adj = NULL;
+}
+
 static void release_acts(cg_seq *s) {
+    release_tangents(s);
     cg_buffer_release(s->act_buf);
     cg_buffer_release(s->dact_buf);
     free(s->acts);
@@ -174,8 +174,8 @@ cg_status cg_seq_set_batch(cg_ctx *ctx, cg_seq *s, int batch) {
     size_t total = 0, ws = 0;
     for (int i = 0; i <= n; i++) {
         total += (size_t)shapes[i][0] * shapes[i][1] * shapes[i][2] * shapes[i][3];
-        if (i < n && s->layers[i]->workspace) {
-            size_t need = s->layers[i]->workspace(s->layers[i], shapes[i]);
+        if (i < n && s->layers[i]->ops->workspace) {
+            size_t need = s->layers[i]->ops->workspace(s->layers[i], shapes[i]);
             if (need > ws) ws = need;
         }
     }
@@ -223,12 +223,8 @@ static cg_status need_batch(const cg_seq *s, const char *what) {
 // acts[0] -> acts[n], layer by layer.
 cg_status cg_seq_forward(cg_ctx *ctx, cg_seq *s, int training) {
     CG_TRY(need_batch(s, "forward"));
-    for (int i = 0; i < s->n_layers; i++) {
-        cg_layer *l = s->layers[i];
-        cg_status st = l->forward(l, ctx, s->acts[i], s->acts[i + 1], training);
-        if (st != CG_OK) return layer_fail_at(st, l, s->acts[i]);
-    }
-    return CG_OK;
+    cg_chain c = chain_of(s);
+    return cg_chain_forward(ctx, &c, training);
 }
 
 // dacts[n] -> dacts[1] and the caller's dx, in reverse; parameter gradients accumulate.
@@ -242,13 +238,58 @@ cg_status cg_seq_backward(cg_ctx *ctx, cg_seq *s, const cg_tensor *dx) {
                            "[%d, %d, %d, %d]",
                            s->prefix, dx->n, dx->c, dx->h, dx->w, in.n, in.c, in.h, in.w);
     }
-    for (int i = s->n_layers - 1; i >= 0; i--) {
-        cg_layer *l = s->layers[i];
-        const cg_tensor *din = i > 0 ? &s->dacts[i] : dx;
-        cg_status st = l->backward(l, ctx, s->acts[i], s->acts[i + 1], s->dacts[i + 1], din);
-        if (st != CG_OK) return layer_fail_at(st, l, s->acts[i]);
+    cg_chain c = chain_of(s);
+    return cg_chain_backward(ctx, &c, dx);
+}
+
+// tan[0..n] and adj[1..n], shaped like the activations of the current batch.
+cg_status cg_seq_tangent_input(cg_ctx *ctx, cg_seq *s, cg_tensor *xt) {
+    CG_TRY(need_batch(s, "second order"));
+    if (!s->tan) {
+        int n = s->n_layers;
+        size_t total = 0, in_size = cg_numel(s->acts[0]);
+        for (int i = 0; i <= n; i++) total += cg_numel(s->acts[i]);
+        s->tan = calloc((size_t)n + 1, sizeof *s->tan);
+        s->adj = calloc((size_t)n + 1, sizeof *s->adj);
+        cg_status st = s->tan && s->adj ? CG_OK : cg_fail(CG_ERR_NOMEM, "out of host memory");
+        if (st == CG_OK) st = cg_buffer_alloc(ctx->rt, total, &s->tan_buf);
+        if (st == CG_OK) st = cg_buffer_alloc(ctx->rt, total - in_size, &s->adj_buf);
+        if (st != CG_OK) {
+            release_tangents(s);
+            return cg_fail_context(st, "net '%s': tangents for batch %d", s->prefix, s->batch);
+        }
+        size_t off = 0;
+        for (int i = 0; i <= n; i++) {
+            cg_tensor a = s->acts[i];
+            s->tan[i] = cg_view(s->tan_buf, off, a.n, a.c, a.h, a.w);
+            if (i > 0) s->adj[i] = cg_view(s->adj_buf, off - in_size, a.n, a.c, a.h, a.w);
+            off += cg_numel(a);
+        }
     }
+    *xt = s->tan[0];
     return CG_OK;
+}
+
+static cg_status need_tangents(const cg_seq *s, const char *what) {
+    CG_TRY(need_batch(s, what));
+    if (!s->tan) return cg_fail(CG_ERR_INVALID_ARG, "%s of net '%s' before cg_seq_tangent_input", what, s->prefix);
+    return CG_OK;
+}
+
+cg_status cg_seq_tangent(cg_ctx *ctx, cg_seq *s) {
+    CG_TRY(need_tangents(s, "tangent"));
+    cg_chain c = chain_of(s);
+    return cg_chain_tangent(ctx, &c);
+}
+
+cg_tensor cg_seq_tangent_output(const cg_seq *s) { return acts_at(s->tan, s->n_layers); }
+cg_tensor cg_seq_dtangent_output(const cg_seq *s) { return acts_at(s->adj, s->n_layers); }
+
+cg_status cg_seq_backward2(cg_ctx *ctx, cg_seq *s, int with_doutput) {
+    CG_TRY(need_tangents(s, "backward2"));
+    cg_chain c = chain_of(s);
+    int gx_zero;
+    return cg_chain_backward2(ctx, &c, !with_doutput, NULL, NULL, &gx_zero);
 }
 
 cg_status cg_seq_zero_grad(cg_ctx *ctx, cg_seq *s) {

@@ -63,11 +63,13 @@ static inline float *lt_read(cg_runtime *rt, cl_mem b, size_t n) {
 
 // Each parameter of a layer in its own value and gradient buffers (the container's job in a net).
 typedef struct {
-    cl_mem w[CG_MAX_PARAMS], dw[CG_MAX_PARAMS];
+    cl_mem *w, *dw; // n_params each
 } lt_params;
 
 // Binds parameter i to a copy of values[i]; gradients start at zero.
 static inline void lt_bind(cg_runtime *rt, cg_layer *l, float *const values[], lt_params *p) {
+    p->w = calloc((size_t)l->n_params + 1, sizeof *p->w);
+    p->dw = calloc((size_t)l->n_params + 1, sizeof *p->dw);
     for (int i = 0; i < l->n_params; i++) {
         int n = (int)cg_param_numel(&l->params[i]);
         p->w[i] = lt_buffer(rt, (size_t)n, values[i], 0.0f);
@@ -86,6 +88,8 @@ static inline void lt_release(const cg_layer *l, lt_params *p) {
         cg_buffer_release(p->w[i]);
         cg_buffer_release(p->dw[i]);
     }
+    free(p->w);
+    free(p->dw);
 }
 
 // Device result against a double reference: |dev - ref| <= rtol * bound + atol, where bound is

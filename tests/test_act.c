@@ -110,7 +110,7 @@ static void run_shape(cg_ctx *ctx, const act_def *a, shape s) {
     cg_tensor tx = cg_view(bx, 3, s.n, s.c, s.h, s.w), ty = cg_view(by, 1, s.n, s.c, s.h, s.w);
     cg_tensor tdy = cg_view(bdy, 2, s.n, s.c, s.h, s.w), tdx = cg_view(bdx, 5, s.n, s.c, s.h, s.w);
     cg_layer *l = make(a);
-    CHECK_OK(l->forward(l, ctx, tx, ty, 1));
+    CHECK_OK(l->ops->forward(l, ctx, tx, ty, 1));
     CHECK_OK(cg_tensor_read(rt, ty, y));
     for (size_t i = 0; i < n; i++) want[i] = ref_f(a, x[i]);
     size_t at;
@@ -118,7 +118,7 @@ static void run_shape(cg_ctx *ctx, const act_def *a, shape s) {
     CHECK(r <= 1, "%s forward [%d,%d,%d,%d]: y[%zu] = %.9g, want %.9g", a->name, s.n, s.c, s.h, s.w, at, y[at],
           want[at]);
 
-    CHECK_OK(l->backward(l, ctx, tx, ty, tdy, &tdx));
+    CHECK_OK(l->ops->backward(l, ctx, tx, ty, tdy, &tdx));
     CHECK_OK(cg_tensor_read(rt, tdx, dx));
     double worst_fd = 0;
     for (size_t i = 0; i < n; i++) {
@@ -135,7 +135,7 @@ static void run_shape(cg_ctx *ctx, const act_def *a, shape s) {
     r = worst_ratio(dx, want, n, 1e-6, 1e-5, &at);
     CHECK(r <= 1, "%s backward [%d,%d,%d,%d]: dx[%zu] = %.9g, want %.9g", a->name, s.n, s.c, s.h, s.w, at, dx[at],
           want[at]);
-    CHECK_OK(l->backward(l, ctx, tx, ty, tdy, NULL)); // dx NULL: nothing to do
+    CHECK_OK(l->ops->backward(l, ctx, tx, ty, tdy, NULL)); // dx NULL: nothing to do
 
     cg_layer_free(l);
     cg_buffer_release(bx);
@@ -164,8 +164,8 @@ static void run_strided(cg_ctx *ctx, const act_def *a) {
     cg_tensor tx = cg_channels(wx, 1, C), ty = cg_channels(wy, 3, C), tdy = cg_channels(wdy, 4, C),
               tdx = cg_channels(wdx, 2, C);
     cg_layer *l = make(a);
-    CHECK_OK(l->forward(l, ctx, tx, ty, 0));
-    CHECK_OK(l->backward(l, ctx, tx, ty, tdy, &tdx));
+    CHECK_OK(l->ops->forward(l, ctx, tx, ty, 0));
+    CHECK_OK(l->ops->backward(l, ctx, tx, ty, tdy, &tdx));
     CHECK_OK(cg_tensor_read(rt, wy, yw));
     CHECK_OK(cg_tensor_read(rt, wdx, dxw));
     int ok_y = 1, ok_dx = 1;
@@ -206,23 +206,23 @@ static void run_edges(cg_ctx *ctx) {
     cg_layer *l;
     CHECK_OK(cg_relu_create(&l));
     CHECK(!strcmp(l->kind, "relu") && l->n_params == 0, "relu layer description");
-    CHECK_OK(l->forward(l, ctx, tx, ty, 1));
+    CHECK_OK(l->ops->forward(l, ctx, tx, ty, 1));
     CHECK_OK(cg_tensor_read(rt, ty, y));
     CHECK(y[0] == 0 && !signbit(y[0]) && y[1] == 0 && !signbit(y[1]) && y[3] == 1e-30f && y[4] == 100.0f,
           "relu writes +0 for negatives and passes positives");
     int in[4] = {2, 3, 4, 5}, out[4];
-    CHECK_OK(l->out_shape(l, in, out));
+    CHECK_OK(l->ops->out_shape(l, in, out));
     CHECK(out[0] == 2 && out[1] == 3 && out[2] == 4 && out[3] == 5, "activation keeps the shape");
-    CHECK_FAILS(l->forward(l, ctx, tx, cg_view(by, 0, 1, 1, 2, 3), 1), CG_ERR_INVALID_ARG, "differs");
+    CHECK_FAILS(l->ops->forward(l, ctx, tx, cg_view(by, 0, 1, 1, 2, 3), 1), CG_ERR_INVALID_ARG, "differs");
     cg_layer_free(l);
     CHECK_OK(cg_sigmoid_create(&l));
-    CHECK_OK(l->forward(l, ctx, tx, ty, 1));
+    CHECK_OK(l->ops->forward(l, ctx, tx, ty, 1));
     CHECK_OK(cg_tensor_read(rt, ty, y));
     CHECK(y[0] >= 0 && y[0] < 1e-30f && y[4] == 1.0f && y[2] == 0.5f, "sigmoid saturates cleanly: %g %g %g", y[0],
           y[4], y[2]);
     cg_layer_free(l);
     CHECK_OK(cg_tanh_create(&l));
-    CHECK_OK(l->forward(l, ctx, tx, ty, 1));
+    CHECK_OK(l->ops->forward(l, ctx, tx, ty, 1));
     CHECK_OK(cg_tensor_read(rt, ty, y));
     CHECK(fabsf(y[0] + 1.0f) <= 1.2e-7f && fabsf(y[4] - 1.0f) <= 1.2e-7f && y[2] == 0.0f, "tanh saturates: %.9g %.9g %g",
           y[0], y[4], y[2]);

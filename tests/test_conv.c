@@ -168,7 +168,7 @@ static void run_case(cg_ctx *ctx, const conv_case *c, case_opts o) {
     if (!l) return;
     int oh, ow, in[4] = {c->n, c->cin, c->h, c->w}, out[4] = {0};
     out_hw(c, &oh, &ow);
-    CHECK_OK(l->out_shape(l, in, out));
+    CHECK_OK(l->ops->out_shape(l, in, out));
     CHECK(out[0] == c->n && out[1] == c->cout && out[2] == oh && out[3] == ow,
           "%s: out_shape [%d,%d,%d,%d], expected [%d,%d,%d,%d]", label, out[0], out[1], out[2], out[3], c->n,
           c->cout, oh, ow);
@@ -194,8 +194,8 @@ static void run_case(cg_ctx *ctx, const conv_case *c, case_opts o) {
     cg_tensor ty = cg_view(y_buf, 0, c->n, c->cout, oh, ow), tdy = cg_view(dy_buf, 0, c->n, c->cout, oh, ow);
     if (o.wide_out) ty = cg_channels(cg_view(y_buf, 0, c->n, c->cout + extra_c, oh, ow), 2, c->cout);
 
-    CHECK_OK(l->forward(l, ctx, tx, ty, 1));
-    CHECK_OK(l->backward(l, ctx, tx, ty, tdy, &tdx));
+    CHECK_OK(l->ops->forward(l, ctx, tx, ty, 1));
+    CHECK_OK(l->ops->backward(l, ctx, tx, ty, tdy, &tdx));
 
     // The reference and its gradients.
     double *xd = lt_to_double(x, xs), *wd = lt_to_double(w, wsz), *bd = lt_to_double(b, bsz);
@@ -241,7 +241,7 @@ static void run_case(cg_ctx *ctx, const conv_case *c, case_opts o) {
     if (o.extras) {
         // A second backward accumulates (dW and db double) and writes the same dx bit for bit.
         lt_set(rt, tdx, NAN);
-        CHECK_OK(l->backward(l, ctx, tx, ty, tdy, &tdx));
+        CHECK_OK(l->ops->backward(l, ctx, tx, ty, tdy, &tdx));
         float *dx2 = lt_read(rt, dx_buf, xs), *dw2 = lt_read(rt, prm.dw[0], wsz);
         CHECK(memcmp(dx, dx2, xs * sizeof *dx) == 0, "%s: dx differs between two identical backward passes", label);
         for (int i = 4; i < 8; i++)
@@ -257,7 +257,7 @@ static void run_case(cg_ctx *ctx, const conv_case *c, case_opts o) {
         // dx == NULL: the same parameter gradients, dx left alone.
         lt_zero_grads(rt, l);
         lt_set(rt, tdx, 5.0f);
-        CHECK_OK(l->backward(l, ctx, tx, ty, tdy, NULL));
+        CHECK_OK(l->ops->backward(l, ctx, tx, ty, tdy, NULL));
         float *dw3 = lt_read(rt, prm.dw[0], wsz), *dx3 = lt_read(rt, dx_buf, xs);
         lt_compare(label, "dW without dx", dw3, ref[4], ref[5], wsz, RTOL, ATOL);
         size_t bad = 0;
@@ -367,12 +367,12 @@ static void test_chunks(cg_ctx *ctx) {
         CHECK_OK(make_layer(c, &l));
         if (!l) continue;
         int one[4] = {1, c->cin, c->h, c->w}, all[4] = {c->n, c->cin, c->h, c->w};
-        size_t per = l->workspace(l, one), cap = 2 * per + per / 2;
+        size_t per = l->ops->workspace(l, one), cap = 2 * per + per / 2;
         size_t old = cg_set_chunk_cap(cap);
-        CHECK(l->workspace(l, all) == 2 * per, "%s: workspace %zu for 5 samples under a cap of %zu, expected %zu",
-              c->label, l->workspace(l, all), cap, 2 * per);
+        CHECK(l->ops->workspace(l, all) == 2 * per, "%s: workspace %zu for 5 samples under a cap of %zu, expected %zu",
+              c->label, l->ops->workspace(l, all), cap, 2 * per);
         cg_set_chunk_cap(old);
-        CHECK(l->workspace(l, all) == 5 * per, "chunked: default cap keeps the whole batch in one chunk");
+        CHECK(l->ops->workspace(l, all) == 5 * per, "chunked: default cap keeps the whole batch in one chunk");
         cg_layer_free(l);
         case_opts o = {.extras = !lt_quick(), .chunk_cap = cap};
         run_case(ctx, c, o);
@@ -414,14 +414,14 @@ static void test_workspace_bounds(void) {
     CHECK_OK(cg_conv2d_create((cg_conv_params){32, 64, 3, 3, 1, 1, 0}, &l));
     if (l) {
         int in[4] = {50, 32, 147, 147};
-        size_t need = l->workspace(l, in);
+        size_t need = l->ops->workspace(l, in);
         CHECK(need <= CG_CHUNK_CAP_DEFAULT && need > 0, "Inception 3x3 at 147x147, batch 50: %zu floats", need);
         cg_layer_free(l);
     }
     CHECK_OK(cg_conv_transpose2d_create((cg_conv_params){128, 64, 4, 4, 2, 1, 0}, &l));
     if (l) {
         int in[4] = {128, 128, 16, 16};
-        size_t need = l->workspace(l, in);
+        size_t need = l->ops->workspace(l, in);
         CHECK(need <= CG_CHUNK_CAP_DEFAULT && need > 0, "DCGAN G.9, batch 128: %zu floats", need);
         cg_layer_free(l);
     }
@@ -437,14 +437,14 @@ static void test_errors(void) {
     if (l) {
         int out[4], wrong_c[4] = {2, 4, 9, 9}, too_small[4] = {2, 3, 4, 9};
         snprintf(l->name, sizeof l->name, "main.0");
-        CHECK_FAILS(l->out_shape(l, wrong_c, out), CG_ERR_INVALID_ARG, "conv2d main.0: input [2, 4, 9, 9] has 4");
-        CHECK_FAILS(l->out_shape(l, too_small, out), CG_ERR_INVALID_ARG, "smaller than the 5x5 kernel");
+        CHECK_FAILS(l->ops->out_shape(l, wrong_c, out), CG_ERR_INVALID_ARG, "conv2d main.0: input [2, 4, 9, 9] has 4");
+        CHECK_FAILS(l->ops->out_shape(l, too_small, out), CG_ERR_INVALID_ARG, "smaller than the 5x5 kernel");
         cg_layer_free(l);
     }
     CHECK_OK(cg_conv_transpose2d_create((cg_conv_params){3, 4, 2, 2, 1, 1, 1}, &l));
     if (l) {
         int out[4], tiny[4] = {1, 3, 1, 1};
-        CHECK_FAILS(l->out_shape(l, tiny, out), CG_ERR_INVALID_ARG, "empty 0x0 output");
+        CHECK_FAILS(l->ops->out_shape(l, tiny, out), CG_ERR_INVALID_ARG, "empty 0x0 output");
         cg_layer_free(l);
     }
 }
@@ -462,7 +462,7 @@ static size_t max_workspace(void) {
             cg_layer *l = NULL;
             if (make_layer(c, &l) != CG_OK) continue;
             int in[4] = {c->n, c->cin, c->h, c->w};
-            size_t need = l->workspace(l, in);
+            size_t need = l->ops->workspace(l, in);
             if (need > most) most = need;
             cg_layer_free(l);
         }

@@ -89,10 +89,10 @@ static void run_case(cg_ctx *ctx, const lin_case *c, int fd) {
     CHECK_OK(cg_linear_create((cg_linear_params){in_f, c->out, c->bias}, &l));
     if (!l) return;
     int in[4] = {c->n, c->c, c->h, c->w}, out[4] = {0};
-    CHECK_OK(l->out_shape(l, in, out));
+    CHECK_OK(l->ops->out_shape(l, in, out));
     CHECK(out[0] == c->n && out[1] == c->out && out[2] == 1 && out[3] == 1, "%s: out_shape [%d,%d,%d,%d]", label,
           out[0], out[1], out[2], out[3]);
-    CHECK(l->workspace(l, in) == 0, "%s: a linear layer needs no scratch", label);
+    CHECK(l->ops->workspace(l, in) == 0, "%s: a linear layer needs no scratch", label);
     size_t xs = (size_t)c->n * in_f, ys = (size_t)c->n * c->out, wsz = (size_t)c->out * in_f, bsz = c->out;
     uint32_t seed = (uint32_t)(xs * 5 + ys * 11 + 3);
     float *x = lt_random(xs, seed), *w = lt_random(wsz, seed + 1), *b = lt_random(bsz, seed + 2);
@@ -118,8 +118,8 @@ static void run_case(cg_ctx *ctx, const lin_case *c, int fd) {
         ty = cg_channels(cg_view(y_buf, 0, c->n, c->out + extra, 1, 1), at, c->out);
     }
     if (!c->strided) lt_set(rt, tdx, NAN); // every element must be overwritten
-    CHECK_OK(l->forward(l, ctx, tx, ty, 1));
-    CHECK_OK(l->backward(l, ctx, tx, ty, tdy, &tdx));
+    CHECK_OK(l->ops->forward(l, ctx, tx, ty, 1));
+    CHECK_OK(l->ops->backward(l, ctx, tx, ty, tdy, &tdx));
 
     double *xd = lt_to_double(x, xs), *wd = lt_to_double(w, wsz), *bd = lt_to_double(b, bsz);
     double *rd = lt_to_double(r, ys);
@@ -158,7 +158,7 @@ static void run_case(cg_ctx *ctx, const lin_case *c, int fd) {
         free(ysc), free(ybsc);
 
         // A second backward accumulates: dW and db match twice the reference.
-        CHECK_OK(l->backward(l, ctx, tx, ty, tdy, &tdx));
+        CHECK_OK(l->ops->backward(l, ctx, tx, ty, tdy, &tdx));
         for (int i = 4; i < 8; i++)
             for (size_t j = 0; j < sizes[i]; j++) ref[i][j] *= 2;
         float *dw2 = lt_read(rt, prm.dw[0], wsz);
@@ -173,7 +173,7 @@ static void run_case(cg_ctx *ctx, const lin_case *c, int fd) {
             for (size_t j = 0; j < sizes[i]; j++) ref[i][j] /= 2;
         lt_zero_grads(rt, l);
         lt_set(rt, cg_view(dx_buf, 0, 1, 1, 1, (int)(c->n * x_per)), 5.0f);
-        CHECK_OK(l->backward(l, ctx, tx, ty, tdy, NULL));
+        CHECK_OK(l->ops->backward(l, ctx, tx, ty, tdy, NULL));
         float *dw3 = lt_read(rt, prm.dw[0], wsz), *dx3 = lt_read(rt, dx_buf, c->n * x_per);
         lt_compare(label, "dW without dx", dw3, ref[4], ref[5], wsz, RTOL, ATOL);
         size_t bad = 0;
@@ -220,7 +220,7 @@ static void test_errors(void) {
           "bias declared as [out]");
     int out[4], bad[4] = {2, 5, 2, 1};
     snprintf(l->name, sizeof l->name, "fc");
-    CHECK_FAILS(l->out_shape(l, bad, out), CG_ERR_INVALID_ARG, "linear fc: input [2, 5, 2, 1] has 10 features");
+    CHECK_FAILS(l->ops->out_shape(l, bad, out), CG_ERR_INVALID_ARG, "linear fc: input [2, 5, 2, 1] has 10 features");
     cg_layer_free(l);
 }
 

@@ -264,12 +264,12 @@ static void bn_case(cg_ctx *ctx, shape s) {
 
     // Two training steps: y from batch statistics; running statistics by PyTorch's rule.
     write_image(rt, bx, n + 9, 5, x1, n, 0);
-    CHECK_OK(l->forward(l, ctx, tx, ty, 1));
+    CHECK_OK(l->ops->forward(l, ctx, tx, ty, 1));
     CHECK_OK(cg_tensor_read(rt, ty, out));
     bn_ref_fwd(&p1, want, m1, v1);
     check_close(tag, "training forward 1", out, want, n, 2e-5 * max_abs(want, n), 1e-5);
     write_image(rt, bx, n + 9, 5, x2, n, 0);
-    CHECK_OK(l->forward(l, ctx, tx, ty, 1));
+    CHECK_OK(l->ops->forward(l, ctx, tx, ty, 1));
     CHECK_OK(cg_tensor_read(rt, ty, out));
     bn_ref_fwd(&p2, want, m2, v2);
     check_close(tag, "training forward 2", out, want, n, 2e-5 * max_abs(want, n), 1e-5);
@@ -284,7 +284,7 @@ static void bn_case(cg_ctx *ctx, shape s) {
     check_close(tag, "running_var after two steps", pc, rv, C, 1e-6, 1e-5);
 
     // Training backward after the second step; parameter gradients add to their 0.25 start.
-    CHECK_OK(l->backward(l, ctx, tx, ty, tdy, &tdx));
+    CHECK_OK(l->ops->backward(l, ctx, tx, ty, tdy, &tdx));
     CHECK_OK(cg_tensor_read(rt, tdx, out));
     bn_ref_bwd(&p2, dx, dg, db);
     // dx cancels terms of size |w| * invstd * |dy| (nearly all of them when M = 2): scale by those.
@@ -307,7 +307,7 @@ static void bn_case(cg_ctx *ctx, shape s) {
 
     // Eval: normalise x1 with the running statistics; backward is the affine gradient.
     write_image(rt, bx, n + 9, 5, x1, n, 0);
-    CHECK_OK(l->forward(l, ctx, tx, ty, 0));
+    CHECK_OK(l->ops->forward(l, ctx, tx, ty, 0));
     CHECK_OK(cg_tensor_read(rt, ty, out));
     double *sdy = calloc(C, 8), *sdyx = calloc(C, 8);
     for (int k = 0; k < N; k++)
@@ -323,7 +323,7 @@ static void bn_case(cg_ctx *ctx, shape s) {
             }
         }
     check_close(tag, "eval forward", out, want, n, 2e-5 * max_abs(want, n), 1e-5);
-    CHECK_OK(l->backward(l, ctx, tx, ty, tdy, &tdx));
+    CHECK_OK(l->ops->backward(l, ctx, tx, ty, tdy, &tdx));
     CHECK_OK(cg_tensor_read(rt, tdx, out));
     check_close(tag, "eval dx", out, dx, n, 1e-5 * max_abs(dx, n), 1e-5);
     for (int c = 0; c < C; c++) {
@@ -369,10 +369,10 @@ static void bn_strided(cg_ctx *ctx) {
     const int cx = 1, cy = 5, cdy = 2, cdx = 3;
     cg_tensor tx = cg_channels(wx, cx, C), ty = cg_channels(wy, cy, C), tdy = cg_channels(wdy, cdy, C),
               tdx = cg_channels(wdx, cdx, C);
-    CHECK_OK(l->forward(l, ctx, tx, ty, 1));
+    CHECK_OK(l->ops->forward(l, ctx, tx, ty, 1));
     CHECK_OK(cg_tensor_read(rt, wy, y1));
-    CHECK_OK(l->forward(l, ctx, tx, ty, 1));
-    CHECK_OK(l->backward(l, ctx, tx, ty, tdy, &tdx));
+    CHECK_OK(l->ops->forward(l, ctx, tx, ty, 1));
+    CHECK_OK(l->ops->backward(l, ctx, tx, ty, tdy, &tdx));
     CHECK_OK(cg_tensor_read(rt, wy, yw));
     CHECK_OK(cg_tensor_read(rt, wdx, dxw));
     CHECK(memcmp(y1, yw, wide * 4) == 0, "bn: the same batch twice gives bit-identical outputs");
@@ -424,20 +424,20 @@ static void bn_errors(cg_ctx *ctx) {
               l->params[0].ndim == 1 && l->params[0].shape[0] == 3,
           "bn parameter shapes and trainable flags");
     int in[4] = {2, 3, 4, 5}, out[4], wrong[4] = {2, 4, 4, 5};
-    CHECK_OK(l->out_shape(l, in, out));
+    CHECK_OK(l->ops->out_shape(l, in, out));
     CHECK(out[0] == 2 && out[1] == 3 && out[2] == 4 && out[3] == 5, "bn keeps the shape");
-    CHECK_FAILS(l->out_shape(l, wrong, out), CG_ERR_INVALID_ARG, "3 channels");
+    CHECK_FAILS(l->ops->out_shape(l, wrong, out), CG_ERR_INVALID_ARG, "3 channels");
     cl_mem buf = alloc_filled(rt, 64, 1.0f);
     cg_tensor x = cg_view(buf, 0, 2, 3, 2, 2), y = cg_view(buf, 24, 2, 3, 2, 2);
-    CHECK_FAILS(l->forward(l, ctx, x, y, 1), CG_ERR_INVALID_ARG, "not bound");
+    CHECK_FAILS(l->ops->forward(l, ctx, x, y, 1), CG_ERR_INVALID_ARG, "not bound");
     float g[3] = {1, 1, 1}, z[3] = {0, 0, 0};
     float *init[4] = {g, z, z, g};
     bound bb = bind(rt, l, init, 0.0f);
-    CHECK_FAILS(l->backward(l, ctx, x, y, y, NULL), CG_ERR_INVALID_ARG, "before any forward");
+    CHECK_FAILS(l->ops->backward(l, ctx, x, y, y, NULL), CG_ERR_INVALID_ARG, "before any forward");
     cg_tensor one = cg_view(buf, 0, 1, 3, 1, 1), one_y = cg_view(buf, 8, 1, 3, 1, 1);
-    CHECK_FAILS(l->forward(l, ctx, one, one_y, 1), CG_ERR_INVALID_ARG, "more than one value");
-    CHECK_OK(l->forward(l, ctx, one, one_y, 0)); // eval takes a single value per channel
-    CHECK_FAILS(l->forward(l, ctx, cg_view(buf, 0, 2, 4, 2, 2), cg_view(buf, 32, 2, 4, 2, 2), 1), CG_ERR_INVALID_ARG,
+    CHECK_FAILS(l->ops->forward(l, ctx, one, one_y, 1), CG_ERR_INVALID_ARG, "more than one value");
+    CHECK_OK(l->ops->forward(l, ctx, one, one_y, 0)); // eval takes a single value per channel
+    CHECK_FAILS(l->ops->forward(l, ctx, cg_view(buf, 0, 2, 4, 2, 2), cg_view(buf, 32, 2, 4, 2, 2), 1), CG_ERR_INVALID_ARG,
                 "channels");
     cg_layer_free(l);
     unbind(bb);
@@ -551,12 +551,12 @@ static void ln_case(cg_ctx *ctx, shape s, int strided) {
     } while (0)
 
     for (int mode = 1; mode >= 0; mode--) { // training and eval are the same computation
-        CHECK_OK(l->forward(l, ctx, t[0], t[1], mode));
+        CHECK_OK(l->ops->forward(l, ctx, t[0], t[1], mode));
         READ_SLICE(1, out);
         ln_ref_fwd(&p, want, mean, inv);
         check_close(tag, mode ? "forward (training)" : "forward (eval)", out, want, n, 2e-5 * max_abs(want, n), 1e-5);
     }
-    CHECK_OK(l->backward(l, ctx, t[0], t[1], t[2], &t[3]));
+    CHECK_OK(l->ops->backward(l, ctx, t[0], t[1], t[2], &t[3]));
     READ_SLICE(3, out);
     ln_ref_bwd(&p, dx, dw, db);
     double term = 0; // dx cancels terms of size invstd * |w| * |dy|
@@ -585,7 +585,7 @@ static void ln_case(cg_ctx *ctx, shape s, int strided) {
         }
     }
     // dx NULL: parameter gradients only (accumulate once more).
-    CHECK_OK(l->backward(l, ctx, t[0], t[1], t[2], NULL));
+    CHECK_OK(l->ops->backward(l, ctx, t[0], t[1], t[2], NULL));
     if (s.affine) {
         CHECK_OK(cg_tensor_read(rt, l->params[1].dw, pd));
         for (int j = 0; j < D; j++) db[j] = 2 * db[j] + 0.5;
@@ -707,13 +707,13 @@ static void ln2_case(cg_ctx *ctx, shape s, int with_gy) {
     ln2_problem q = {{N, D, s.affine, to_double(h[0], n), to_double(w, D), to_double(b, D), NULL},
                      to_double(h[1], n), with_gy ? to_double(h[2], n) : NULL, to_double(h[3], n)};
     double *want = malloc(n * 8), *gw = malloc(D * 8), *gb = malloc(D * 8), *gx = malloc(n * 8), *gxt = malloc(n * 8);
-    CHECK_OK(l->forward(l, ctx, t[0], t[4], 1));
-    CHECK_OK(l->tangent(l, ctx, t[0], t[4], t[1], t[5]));
+    CHECK_OK(l->ops->forward(l, ctx, t[0], t[4], 1));
+    CHECK_OK(l->ops->tangent(l, ctx, t[0], t[4], t[1], t[5]));
     CHECK_OK(cg_tensor_read(rt, t[5], out));
     ln_ref_tangent(&q, want);
     check_close(tag, "tangent", out, want, n, 1e-5 * max_abs(want, n), 1e-5);
     int gx_zero = -1;
-    CHECK_OK(l->backward2(l, ctx, t[0], t[4], t[1], t[5], with_gy ? &t[2] : NULL, t[3], &t[6], &t[7], &gx_zero));
+    CHECK_OK(l->ops->backward2(l, ctx, t[0], t[4], t[1], t[5], with_gy ? &t[2] : NULL, t[3], &t[6], &t[7], &gx_zero));
     CHECK(gx_zero == 0, "%s: gx reported zero", tag);
     ln2_fd(&q, q.p.x, n, gx);
     ln2_fd(&q, q.xt, n, gxt);
@@ -746,14 +746,14 @@ static void ln_errors(cg_ctx *ctx) {
               l->params[1].trainable,
           "ln parameters [C, H, W]");
     int in[4] = {2, 3, 4, 6}, out[4];
-    CHECK_FAILS(l->out_shape(l, in, out), CG_ERR_INVALID_ARG, "[N,3,4,5]");
+    CHECK_FAILS(l->ops->out_shape(l, in, out), CG_ERR_INVALID_ARG, "[N,3,4,5]");
     cg_layer_free(l);
     lp.affine = 0;
     CHECK_OK(cg_layernorm_create(lp, &l));
     CHECK(l->n_params == 0, "ln without affine has no parameters");
     cl_mem buf = alloc_filled(ctx->rt, 200, 1.0f);
     cg_tensor x = cg_view(buf, 0, 1, 3, 4, 5), y = cg_view(buf, 60, 1, 3, 4, 5);
-    CHECK_FAILS(l->backward(l, ctx, x, y, y, &y), CG_ERR_INVALID_ARG, "without a matching forward");
+    CHECK_FAILS(l->ops->backward(l, ctx, x, y, y, &y), CG_ERR_INVALID_ARG, "without a matching forward");
     cg_layer_free(l);
     cg_buffer_release(buf);
 }

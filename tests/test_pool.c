@@ -82,7 +82,7 @@ static void run_pool(cg_ctx *ctx, int is_max, pool_case c, int strided) {
     cg_pool_params pp = {c.k, c.s, c.p};
     CHECK_OK(is_max ? cg_maxpool2d_create(pp, &l) : cg_avgpool2d_create(pp, &l));
     int in[4] = {c.n, c.c, c.h, c.w}, out[4];
-    CHECK_OK(l->out_shape(l, in, out));
+    CHECK_OK(l->ops->out_shape(l, in, out));
     const int OH = out[2], OW = out[3];
     CHECK(out[0] == c.n && out[1] == c.c && OH == (c.h + 2 * c.p - c.k) / c.s + 1 &&
               OW == (c.w + 2 * c.p - c.k) / c.s + 1,
@@ -99,7 +99,7 @@ static void run_pool(cg_ctx *ctx, int is_max, pool_case c, int strided) {
         memcpy(x + (size_t)n * c.c * plane, xw + ((size_t)n * CXW + cx0) * plane, c.c * plane * 4);
     cl_mem bx = alloc_image(rt, xwide + 4, 4, xw, xwide, 0), by = alloc_filled(rt, ywide + 6, -77.0f);
     cg_tensor wx = cg_view(bx, 4, c.n, CXW, c.h, c.w), wy = cg_view(by, 6, c.n, CYW, OH, OW);
-    CHECK_OK(l->forward(l, ctx, cg_channels(wx, cx0, c.c), cg_channels(wy, cy0, c.c), 0));
+    CHECK_OK(l->ops->forward(l, ctx, cg_channels(wx, cx0, c.c), cg_channels(wy, cy0, c.c), 0));
     CHECK_OK(cg_tensor_read(rt, wy, yw));
     ref_pool(is_max, x, c, OH, OW, want);
     double worst = 0;
@@ -135,14 +135,14 @@ static void run_global(cg_ctx *ctx, int N, int C, int H, int W) {
     cg_layer *l;
     CHECK_OK(cg_global_avgpool_create(&l));
     int in[4] = {N, C, H, W}, out[4];
-    CHECK_OK(l->out_shape(l, in, out));
+    CHECK_OK(l->ops->out_shape(l, in, out));
     CHECK(out[0] == N && out[1] == C && out[2] == 1 && out[3] == 1, "global_avgpool out_shape");
     const size_t plane = (size_t)H * W, nx = (size_t)N * C * plane, CW = (size_t)C + 5;
     float *x = malloc(nx * 4), *yw = malloc(N * CW * 4);
     fill(x, nx, (uint32_t)(C + H), -1.0f, 3.0f);
     cl_mem bx = alloc_image(rt, nx + 1, 1, x, nx, 0), by = alloc_filled(rt, N * CW, -77.0f);
     cg_tensor tx = cg_view(bx, 1, N, C, H, W), wy = cg_view(by, 0, N, (int)CW, 1, 1);
-    CHECK_OK(l->forward(l, ctx, tx, cg_channels(wy, 2, C), 0));
+    CHECK_OK(l->ops->forward(l, ctx, tx, cg_channels(wy, 2, C), 0));
     CHECK_OK(cg_tensor_read(rt, wy, yw));
     int ok = 1;
     for (int n = 0; n < N; n++)
@@ -171,7 +171,7 @@ static void run_flatten(cg_ctx *ctx) {
     cg_layer *l;
     CHECK_OK(cg_flatten_create(&l));
     int in[4] = {N, C, H, W}, out[4];
-    CHECK_OK(l->out_shape(l, in, out));
+    CHECK_OK(l->ops->out_shape(l, in, out));
     CHECK(out[0] == N && out[1] == D && out[2] == 1 && out[3] == 1, "flatten out_shape");
     float *xw = malloc(wx_n * 4), *yw = malloc(wy_n * 4), *back = malloc(wx_n * 4);
     fill(xw, wx_n, 5, -1.0f, 1.0f);
@@ -180,7 +180,7 @@ static void run_flatten(cg_ctx *ctx) {
     CHECK_OK(cg_tensor_write(rt, wx, xw));
     // Strided in (channels 2..5 of 7) and strided out (features 3..3+D of D+7).
     cg_tensor x = cg_channels(wx, 2, C), y = cg_channels(wy, 3, D);
-    CHECK_OK(l->forward(l, ctx, x, y, 0));
+    CHECK_OK(l->ops->forward(l, ctx, x, y, 0));
     CHECK_OK(cg_tensor_read(rt, wy, yw));
     int ok = 1;
     for (int n = 0; n < N; n++)
@@ -191,7 +191,7 @@ static void run_flatten(cg_ctx *ctx) {
     CHECK(ok, "flatten with strided input and output");
     // Backward: dy (the strided y) back into channels 2..5 of a [N, 7, H, W] gradient tensor.
     cg_tensor wd = cg_view(bd, 0, N, CXW, H, W), dx = cg_channels(wd, 2, C);
-    CHECK_OK(l->backward(l, ctx, x, y, y, &dx));
+    CHECK_OK(l->ops->backward(l, ctx, x, y, y, &dx));
     CHECK_OK(cg_tensor_read(rt, wd, back));
     ok = 1;
     for (size_t i = 0; i < wx_n; i++) {
@@ -201,11 +201,11 @@ static void run_flatten(cg_ctx *ctx) {
     CHECK(ok, "flatten backward copies dy back into the input layout");
     // Contiguous both ways, and a copy onto itself.
     cg_tensor cx = cg_view(bx, 0, N, C, H, W), cy = cg_view(by, 1, N, D, 1, 1);
-    CHECK_OK(l->forward(l, ctx, cx, cy, 0));
+    CHECK_OK(l->ops->forward(l, ctx, cx, cy, 0));
     CHECK_OK(cg_tensor_read(rt, cy, yw));
     CHECK(memcmp(yw, xw, (size_t)N * D * 4) == 0, "flatten contiguous");
-    CHECK_OK(l->forward(l, ctx, cx, cg_view(bx, 0, N, D, 1, 1), 0));
-    CHECK_FAILS(l->forward(l, ctx, cx, cg_view(by, 0, N, D - 1, 1, 1), 0), CG_ERR_INVALID_ARG, "should be");
+    CHECK_OK(l->ops->forward(l, ctx, cx, cg_view(bx, 0, N, D, 1, 1), 0));
+    CHECK_FAILS(l->ops->forward(l, ctx, cx, cg_view(by, 0, N, D - 1, 1, 1), 0), CG_ERR_INVALID_ARG, "should be");
     cg_layer_free(l);
     cg_buffer_release(bx);
     cg_buffer_release(by);
@@ -224,28 +224,28 @@ static void run_edges(cg_ctx *ctx) {
     cl_mem bx = alloc_filled(rt, 16, 0), by = alloc_filled(rt, 4, 0);
     cg_tensor tx = cg_view(bx, 0, 1, 1, 4, 4), ty = cg_view(by, 0, 1, 1, 2, 2);
     CHECK_OK(cg_tensor_write(rt, tx, x));
-    CHECK_OK(l->forward(l, ctx, tx, ty, 0));
+    CHECK_OK(l->ops->forward(l, ctx, tx, ty, 0));
     CHECK_OK(cg_tensor_read(rt, ty, y));
     CHECK(y[0] == -5.0f && y[1] == -6.0f && y[2] == -9.0f && y[3] == -10.0f,
           "max pool padding never wins (%g %g %g %g)", y[0], y[1], y[2], y[3]);
     x[5] = NAN; // inside the windows of outputs 0, 1, 2 and 3
     CHECK_OK(cg_tensor_write(rt, tx, x));
-    CHECK_OK(l->forward(l, ctx, tx, ty, 0));
+    CHECK_OK(l->ops->forward(l, ctx, tx, ty, 0));
     CHECK_OK(cg_tensor_read(rt, ty, y));
     CHECK(isnan(y[0]) && isnan(y[3]), "max pool propagates NaN");
-    CHECK_FAILS(l->backward(l, ctx, tx, ty, ty, NULL), CG_ERR_INVALID_ARG, "forward only");
-    CHECK_FAILS(l->forward(l, ctx, tx, cg_view(by, 0, 1, 1, 1, 2), 0), CG_ERR_INVALID_ARG, "should be");
+    CHECK_FAILS(l->ops->backward(l, ctx, tx, ty, ty, NULL), CG_ERR_INVALID_ARG, "forward only");
+    CHECK_FAILS(l->ops->forward(l, ctx, tx, cg_view(by, 0, 1, 1, 1, 2), 0), CG_ERR_INVALID_ARG, "should be");
     int small[4] = {1, 1, 1, 0}, out[4];
-    CHECK_FAILS(l->out_shape(l, small, out), CG_ERR_INVALID_ARG, "cannot take");
+    CHECK_FAILS(l->ops->out_shape(l, small, out), CG_ERR_INVALID_ARG, "cannot take");
     cg_layer_free(l);
     cg_pool_params nopad = {3, 1, 0};
     CHECK_OK(cg_avgpool2d_create(nopad, &l));
     int tiny[4] = {1, 2, 2, 5};
-    CHECK_FAILS(l->out_shape(l, tiny, out), CG_ERR_INVALID_ARG, "smaller than");
-    CHECK_FAILS(l->backward(l, ctx, tx, ty, ty, NULL), CG_ERR_INVALID_ARG, "forward only");
+    CHECK_FAILS(l->ops->out_shape(l, tiny, out), CG_ERR_INVALID_ARG, "smaller than");
+    CHECK_FAILS(l->ops->backward(l, ctx, tx, ty, ty, NULL), CG_ERR_INVALID_ARG, "forward only");
     cg_layer_free(l);
     CHECK_OK(cg_global_avgpool_create(&l));
-    CHECK_FAILS(l->backward(l, ctx, tx, ty, ty, NULL), CG_ERR_INVALID_ARG, "forward only");
+    CHECK_FAILS(l->ops->backward(l, ctx, tx, ty, ty, NULL), CG_ERR_INVALID_ARG, "forward only");
     cg_layer_free(l);
     cg_pool_params badpad = {3, 1, 2}, badk = {0, 1, 0}, bads = {2, 0, 0};
     CHECK_FAILS(cg_maxpool2d_create(badpad, &l), CG_ERR_INVALID_ARG, "pad <= k/2");

@@ -219,17 +219,19 @@ static cg_status keep_shape(const cg_layer *l, const int in[4], int out[4]) {
     return CG_OK;
 }
 
+static const cg_layer_ops param_layer_ops = {.out_shape = keep_shape};
+
 static cg_layer *param_layer(const char *kind, int c, int with_stats) {
     cg_layer *l = calloc(1, sizeof *l);
+    l->ops = &param_layer_ops;
     l->kind = kind;
-    l->out_shape = keep_shape;
     const char *names[] = {"weight", "bias", "running_mean", "running_var"};
+    const cg_param_role conv[] = {CG_ROLE_WEIGHT, CG_ROLE_BIAS};
+    const cg_param_role norm[] = {CG_ROLE_NORM_SCALE, CG_ROLE_NORM_SHIFT, CG_ROLE_RUNNING_MEAN, CG_ROLE_RUNNING_VAR};
     for (int i = 0; i < (with_stats ? 4 : 2); i++) {
-        cg_param *p = &l->params[l->n_params++];
-        snprintf(p->name, sizeof p->name, "%s", names[i]);
-        p->trainable = i < 2;
-        p->ndim = i == 0 && !with_stats ? 4 : 1;
-        p->shape[0] = c, p->shape[1] = c, p->shape[2] = 1, p->shape[3] = 1;
+        int ndim = i == 0 && !with_stats ? 4 : 1;
+        CHECK_OK(cg_layer_add_param(l, (cg_param_decl){names[i], with_stats ? norm[i] : conv[i], CG_INIT_KEEP, c, ndim,
+                                                       {c, c, 1, 1}}));
     }
     return l;
 }

@@ -187,49 +187,48 @@ static cg_status halfw_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor
 
 static void toy_destroy(cg_layer *l) { free(l->state); }
 
-static void declare(cg_layer *l, const char *name, int trainable, int ndim, int s0, int s1) {
-    cg_param *p = &l->params[l->n_params++];
-    snprintf(p->name, sizeof p->name, "%s", name);
-    p->ndim = ndim;
-    p->shape[0] = s0, p->shape[1] = s1, p->shape[2] = p->shape[3] = 1;
-    p->trainable = trainable;
+static void declare(cg_layer *l, const char *name, cg_param_role role, cg_init_rule init, int ndim, int s0, int s1) {
+    CHECK_OK(cg_layer_add_param(l, (cg_param_decl){name, role, init, s1, ndim, {s0, s1, 1, 1}}));
 }
+
+static const cg_layer_ops toy_conv_ops = {.out_shape = conv_shape, .forward = conv_forward, .backward = conv_backward,
+                                          .destroy = toy_destroy};
+static const cg_layer_ops toy_bn_ops = {.out_shape = same_shape, .forward = bn_forward, .backward = bn_backward};
+static const cg_layer_ops toy_scale_ops = {.out_shape = same_shape, .forward = scale_forward,
+                                           .backward = scale_backward};
+static const cg_layer_ops toy_halfw_ops = {.out_shape = halfw_shape, .workspace = halfw_workspace,
+                                           .forward = halfw_forward, .backward = halfw_backward};
 
 static cg_layer *toy_conv(int in_c, int out_c) {
     cg_layer *l = calloc(1, sizeof *l);
     toy_state *s = calloc(1, sizeof *s);
     s->in_c = in_c, s->out_c = out_c;
-    l->kind = "conv2d", l->state = s;
-    declare(l, "weight", 1, 4, out_c, in_c);
-    declare(l, "bias", 1, 1, out_c, 1);
-    l->out_shape = conv_shape, l->forward = conv_forward, l->backward = conv_backward, l->destroy = toy_destroy;
+    l->ops = &toy_conv_ops, l->kind = "conv2d", l->state = s;
+    declare(l, "weight", CG_ROLE_WEIGHT, CG_INIT_FAN_IN, 4, out_c, in_c);
+    declare(l, "bias", CG_ROLE_BIAS, CG_INIT_FAN_IN, 1, out_c, 1);
     return l;
 }
 
 static cg_layer *toy_bn(int c) {
     cg_layer *l = calloc(1, sizeof *l);
-    l->kind = "batchnorm2d";
-    declare(l, "weight", 1, 1, c, 1);
-    declare(l, "bias", 1, 1, c, 1);
-    declare(l, "running_mean", 0, 1, c, 1);
-    declare(l, "running_var", 0, 1, c, 1);
-    l->out_shape = same_shape, l->forward = bn_forward, l->backward = bn_backward;
+    l->ops = &toy_bn_ops, l->kind = "batchnorm2d";
+    declare(l, "weight", CG_ROLE_NORM_SCALE, CG_INIT_NORM, 1, c, 1);
+    declare(l, "bias", CG_ROLE_NORM_SHIFT, CG_INIT_NORM, 1, c, 1);
+    declare(l, "running_mean", CG_ROLE_RUNNING_MEAN, CG_INIT_KEEP, 1, c, 1);
+    declare(l, "running_var", CG_ROLE_RUNNING_VAR, CG_INIT_KEEP, 1, c, 1);
     return l;
 }
 
 static cg_layer *toy_scale(void) {
     cg_layer *l = calloc(1, sizeof *l);
-    l->kind = "scale";
-    declare(l, "weight", 1, 1, 1, 1);
-    l->out_shape = same_shape, l->forward = scale_forward, l->backward = scale_backward;
+    l->ops = &toy_scale_ops, l->kind = "scale";
+    declare(l, "weight", CG_ROLE_WEIGHT, CG_INIT_KEEP, 1, 1, 1);
     return l;
 }
 
 static cg_layer *toy_halfw(void) {
     cg_layer *l = calloc(1, sizeof *l);
-    l->kind = "halfw";
-    l->out_shape = halfw_shape, l->workspace = halfw_workspace, l->forward = halfw_forward;
-    l->backward = halfw_backward;
+    l->ops = &toy_halfw_ops, l->kind = "halfw";
     return l;
 }
 

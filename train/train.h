@@ -94,8 +94,6 @@ typedef struct {
 cg_status cg_trainer_create(cg_ctx *ctx, const cg_train_params *p, const cg_model_config *mc, cg_seq *G, cg_seq *D,
                             cg_data_source *data, const char *config_text, cg_trainer **out);
 void cg_trainer_free(cg_trainer *t);
-// PyTorch's default Linear/Conv initialisation, U(+-1/sqrt(fan_in)) for weights and biases, from r.
-cg_status cg_init_pytorch_default(cg_ctx *ctx, cg_seq *s, cg_rng r);
 // Restores everything a checkpoint holds; the next step continues exactly where it was saved.
 cg_status cg_trainer_resume(cg_trainer *t, const char *path);
 

@@ -4,7 +4,6 @@
 // so sampling never changes the course of training.
 #include "trainer_internal.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,26 +41,6 @@ static cg_status check_shapes(cg_trainer *t) {
                        d.c, d.h, d.w, s->c, s->h, s->w);
     if (cg_sample_size(o) != 1)
         return cg_fail(CG_ERR_CONFIG, "the discriminator must output one value per sample, not %zu", cg_sample_size(o));
-    return CG_OK;
-}
-
-// PyTorch's reset_parameters for Linear/Conv: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-// (kaiming_uniform with a = sqrt(5)); fan_in = numel(weight) / shape[0]. Norm layers keep 1 and 0.
-cg_status cg_init_pytorch_default(cg_ctx *ctx, cg_seq *s, cg_rng r) {
-    uint64_t k = 0;
-    for (int i = 0; i < s->n_layers; i++) {
-        cg_layer *l = s->layers[i];
-        if (strcmp(l->kind, "linear") && strncmp(l->kind, "conv", 4)) continue;
-        if (l->n_params < 1 || strcmp(l->params[0].name, "weight")) continue;
-        const cg_param *w = &l->params[0];
-        double fan_in = (double)cg_param_numel(w) / (w->shape[0] ? w->shape[0] : 1);
-        float bound = (float)(1.0 / sqrt(fan_in > 0 ? fan_in : 1.0));
-        for (int j = 0; j < l->n_params; j++) {
-            if (!l->params[j].trainable) continue;
-            cg_rng rj = {r.seed, r.stream * 1000 + k++};
-            CG_TRY(cg_init_uniform(ctx, l->params[j].w, rj, -bound, bound));
-        }
-    }
     return CG_OK;
 }
 
