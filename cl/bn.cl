@@ -6,20 +6,25 @@
 // C floats (batch norm) or C*H*W floats (layer norm).
 // Reductions are deterministic: one work-group per channel (or sample) whose work-items sum fixed
 // strided subsets in a fixed order and then combine them by a tree in local memory; no atomics.
-// Work-group kernels are launched with a power-of-two local size L and a scratch of L floats.
+// Work-group kernels are launched (cg_launch_groups) with a local size L and a scratch of L floats;
+// they are correct for any L.
 // Element counts fit in 32 bits (the host checks), so index arithmetic is 32-bit; offsets are
 // 64-bit.
 // Batch-norm state (nets/batchnorm.c) is one buffer of 4*C floats:
 //   [0, C) mean   [C, 2C) 1/sqrt(var + eps)   [2C, 3C) sum dy   [3C, 4C) sum dy * xhat
 // Layer-norm state (nets/layernorm.c) is the same four rows of N floats, one entry per sample.
 
-// Sum of v over the work-group, identical in every work-item; scratch holds L floats.
+// Sum of v over the work-group, identical in every work-item; scratch holds L floats. Each step
+// folds the upper half (rounded down) of the live entries onto the lower, so any L is summed
+// (for a power of two, the classic halving tree).
 float group_sum(__local float *scratch, float v) {
     uint lid = get_local_id(0);
     scratch[lid] = v;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint k = get_local_size(0) / 2; k > 0; k >>= 1) {
-        if (lid < k) scratch[lid] += scratch[lid + k];
+    for (uint live = get_local_size(0); live > 1;) {
+        uint keep = (live + 1) / 2;
+        if (lid < live - keep) scratch[lid] += scratch[lid + keep];
+        live = keep;
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     float total = scratch[0];

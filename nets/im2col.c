@@ -1,6 +1,7 @@
 // im2col.c — launches of the im2col.cl and bias.cl kernels for the convolution and linear layers,
 // and the batch chunking that keeps their scratch columns under a cap.
 #include "nets_internal.h"
+#include "seq_limits.h"
 
 #include <limits.h>
 
@@ -24,9 +25,20 @@ size_t cg_set_chunk_cap(size_t floats) {
     return old;
 }
 
+// The smallest largest-allocation (in floats) of the devices whose nets were checked
+// (cg_chunk_fit_device): a chunk's scratch is one workspace buffer, so it must fit one allocation.
+static size_t device_cap = (size_t)-1;
+
+void cg_chunk_fit_device(const cg_runtime *rt) {
+    uint64_t max_alloc = cg_rt_device(rt)->max_alloc;
+    if (max_alloc && max_alloc / sizeof(float) < device_cap) device_cap = (size_t)(max_alloc / sizeof(float));
+}
+
+size_t cg_chunk_cap(void) { return chunk_cap < device_cap ? chunk_cap : device_cap; }
+
 int cg_chunk_samples(size_t per_sample, int n) {
     if (n <= 1 || per_sample == 0) return n < 1 ? 1 : n;
-    size_t nb = chunk_cap / per_sample;
+    size_t nb = cg_chunk_cap() / per_sample;
     if (nb < 1) nb = 1;
     return nb < (size_t)n ? (int)nb : n;
 }
@@ -132,9 +144,8 @@ cg_status cg_bias_grad(cg_ctx *ctx, cg_tensor dy, cg_tensor db) {
     CG_TRY(cg_kernel_get(ctx->rt, "bias", "bias_grad", &k));
     cl_ulong off = dy.off, sn = cg_sample_stride(dy), dboff = db.off;
     cl_uint pp = (cl_uint)p, cnt = (cl_uint)count;
-    // One work-group per channel: the launch rounds up to whole groups of the runtime's size.
-    size_t global = (size_t)dy.c * cg_rt_work_group(ctx->rt);
-    return cg_launch1d(ctx->rt, k, global, sizeof(cl_mem), &dy.buf, sizeof off, &off, sizeof sn, &sn, sizeof(int),
-                       &dy.c, sizeof pp, &pp, sizeof cnt, &cnt, sizeof(cl_mem), &db.buf, sizeof dboff, &dboff,
+    // One work-group per channel, of whatever size the kernel allows.
+    return cg_launch_per_group(ctx->rt, k, (size_t)dy.c, sizeof(cl_mem), &dy.buf, sizeof off, &off, sizeof sn, &sn,
+                       sizeof(int), &dy.c, sizeof pp, &pp, sizeof cnt, &cnt, sizeof(cl_mem), &db.buf, sizeof dboff, &dboff,
                        (size_t)0);
 }

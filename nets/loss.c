@@ -22,19 +22,14 @@ static cg_status launch(cg_ctx *ctx, const char *kernel, cg_tensor in, float a, 
     cg_runtime *rt = ctx->rt;
     cl_kernel k;
     CG_TRY(cg_kernel_get(rt, "loss", kernel, &k));
-    // The group size cg_launch1d will choose; the kernel is correct for any size up to this.
-    size_t local = cg_rt_work_group(rt), kernel_max = 0;
-    if (clGetKernelWorkGroupInfo(k, cg_rt_device(rt)->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max, &kernel_max,
-                                 NULL) == CL_SUCCESS &&
-        kernel_max > 0 && kernel_max < local)
-        local = kernel_max;
     cl_ulong x_off = in.off, x_stride = cg_sample_stride(in), d_off = grad.off, d_stride = cg_sample_stride(grad);
     cl_ulong s = cg_sample_size(in), n = cg_numel(in), l_off = loss.off;
     cl_float fa = a;
-    cg_status st = cg_launch1d(rt, k, local, sizeof(cl_mem), &in.buf, sizeof x_off, &x_off, sizeof x_stride, &x_stride,
-                               sizeof(cl_mem), &grad.buf, sizeof d_off, &d_off, sizeof d_stride, &d_stride, sizeof s,
-                               &s, sizeof n, &n, sizeof fa, &fa, sizeof(cl_mem), &loss.buf, sizeof l_off, &l_off,
-                               local * sizeof(cl_float), (const void *)NULL, (size_t)0);
+    // One work-group; cg_launch_groups sizes the scratch it appends to match the group.
+    cg_status st = cg_launch_groups(rt, k, 1, sizeof(cl_mem), &in.buf, sizeof x_off, &x_off, sizeof x_stride,
+                                    &x_stride, sizeof(cl_mem), &grad.buf, sizeof d_off, &d_off, sizeof d_stride,
+                                    &d_stride, sizeof s, &s, sizeof n, &n, sizeof fa, &fa, sizeof(cl_mem), &loss.buf,
+                                    sizeof l_off, &l_off, (size_t)0);
     if (st != CG_OK) return cg_fail_context(st, "%s over %llu elements", kernel, (unsigned long long)n);
     return CG_OK;
 }

@@ -45,8 +45,18 @@ void cg_image_ops_free(cg_image_ops *ops) {
 // next allocation without growing its record of initialised bytes, and would then report
 // device-written data past the old size as uninitialised.
 static cg_status reserve(cg_image_ops *ops, int i, size_t bytes, cl_mem *old) {
+    static const char *const names[N_BUFS] = {"source pixels", "offsets", "sizes", "crop boxes",
+                                              "brightness boxes", "output pixels", "row sums", "totals"};
     if (bytes <= ops->cap[i] && ops->buf[i]) return CG_OK;
+    const cg_device_info *dev = cg_rt_device(ops->rt);
+    size_t max = dev->max_alloc ? (size_t)dev->max_alloc : (size_t)-1;
+    if (bytes > max)
+        return cg_fail(CL_INVALID_BUFFER_SIZE, "a preprocessing batch's %s need %zu bytes, more than %s's largest "
+                                               "allocation (%zu bytes)",
+                       names[i], bytes, dev->name, max);
+    // Headroom for the next, slightly larger batch, within the largest allocation.
     size_t want = bytes + bytes / 2 + 64;
+    if (want > max) want = max;
     cl_int err;
     cl_mem m = clCreateBuffer(cg_rt_context(ops->rt), CL_MEM_READ_WRITE, want, NULL, &err);
     if (err != CL_SUCCESS)

@@ -52,14 +52,21 @@ static cg_status check_args(const cg_gemm_args *g) {
 }
 
 // The temporary buffer of CLBlast and of the own kernels' packed panels. It grows geometrically
-// from 1 MiB, so a sequence of growing products reallocates it a few times only. (Oclgrind's
-// uninitialised-value tracking also loses count when a buffer still bound as a kernel argument is
-// released and its successor released again; a buffer big enough for the tests avoids that.)
+// from 1 MiB, so a sequence of growing products reallocates it a few times only, but never past
+// the device's largest allocation. (Oclgrind's uninitialised-value tracking also loses count when
+// a buffer still bound as a kernel argument is released and its successor released again; a
+// buffer big enough for the tests avoids that.)
 cg_status cg_gemm_temp_reserve(cg_runtime *rt, size_t bytes) {
     if (bytes <= rt->gemm_temp_bytes && rt->gemm_temp) return CG_OK;
-    size_t grown = rt->gemm_temp_bytes + rt->gemm_temp_bytes / 2;
-    if (bytes < grown) bytes = grown;
-    if (bytes < ((size_t)1 << 20)) bytes = (size_t)1 << 20;
+    size_t max = rt->dev.max_alloc ? (size_t)rt->dev.max_alloc : (size_t)-1;
+    if (bytes > max)
+        return cg_fail(CL_INVALID_BUFFER_SIZE, "the GEMM temporary buffer needs %zu MiB, more than %s's largest "
+                                               "allocation (%zu MiB)",
+                       bytes >> 20, rt->dev.name, max >> 20);
+    size_t want = rt->gemm_temp_bytes + rt->gemm_temp_bytes / 2;
+    if (want < ((size_t)1 << 20)) want = (size_t)1 << 20;
+    if (want > max) want = max;
+    if (bytes < want) bytes = want;
     cl_int err;
     cl_mem buf = clCreateBuffer(rt->ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
     if (err != CL_SUCCESS)
@@ -70,6 +77,8 @@ cg_status cg_gemm_temp_reserve(cg_runtime *rt, size_t bytes) {
     rt->gemm_temp_bytes = bytes;
     return CG_OK;
 }
+
+size_t cg_gemm_temp_bytes(const cg_runtime *rt) { return rt->gemm_temp_bytes; }
 
 #define TRANS(t) ((t) ? CLBlastTransposeYes : CLBlastTransposeNo)
 

@@ -4,14 +4,29 @@
 
 #define GEMM_MR 6
 #define GEMM_NR 16
+// Shortest k block the own GEMM accepts before it splits a batch to fit the device's largest allocation.
+#ifndef CG_GEMM_MIN_KC
+#define CG_GEMM_MIN_KC 64
+#endif
 
 static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
+// Enqueues the 3-D range, split so that no enqueue has more than the runtime's grid split of
+// work-groups in dimension 1 or 2 (NVIDIA's limit is 65,535); the kernels index with
+// get_global_id, which includes the offsets.
 static cg_status enqueue(cg_runtime *rt, cl_kernel k, const char *name, const size_t global[3], const size_t local[3]) {
-    cl_int err = clEnqueueNDRangeKernel(rt->queue, k, 3, NULL, global, local, 0, NULL, NULL);
-    if (err != CL_SUCCESS)
-        return cg_fail(err, "launching %s (global %zux%zux%zu, local %zux%zux%zu) on %s failed: %s", name, global[0],
-                       global[1], global[2], local[0], local[1], local[2], rt->dev.name, cg_status_name(err));
+    size_t step1 = cg_rt_grid_split(rt) * local[1], step2 = cg_rt_grid_split(rt) * local[2];
+    for (size_t z = 0; z < global[2]; z += step2)
+        for (size_t y = 0; y < global[1]; y += step1) {
+            size_t off[3] = {0, y, z};
+            size_t part[3] = {global[0], global[1] - y < step1 ? global[1] - y : step1,
+                              global[2] - z < step2 ? global[2] - z : step2};
+            cl_int err = clEnqueueNDRangeKernel(rt->queue, k, 3, off, part, local, 0, NULL, NULL);
+            if (err != CL_SUCCESS)
+                return cg_fail(err, "launching %s (global %zux%zux%zu at %zu,%zu, local %zux%zux%zu) on %s failed: %s",
+                               name, part[0], part[1], part[2], y, z, local[0], local[1], local[2], rt->dev.name,
+                               cg_status_name(err));
+        }
     return CG_OK;
 }
 
@@ -38,7 +53,8 @@ static cg_status pack(cg_runtime *rt, int w, int rmajor, cl_mem src, size_t off,
     const size_t sizes[] = {sizeof(cl_mem), 8, 8, 8, 4, 4, sizeof(cl_mem), 8, 8};
     const void *const values[] = {&src, &a_off, &a_ld, &a_bs, &a_rows, &a_k, &rt->gemm_temp, &d_off, &d_bs};
     CG_TRY(set_args(kern, name, 9, sizes, values));
-    size_t along_k = rmajor ? ceil_div(k, 8) : k, lx = rt->work_group < 64 ? rt->work_group : 64;
+    size_t along_k = rmajor ? ceil_div(k, 8) : k, lx = cg_kernel_local_size(rt, kern);
+    if (lx > 64) lx = 64;
     size_t local[3] = {lx, 1, 1};
     size_t global[3] = {ceil_div(along_k, lx) * lx, ceil_div(rows, (size_t)w), batch};
     return enqueue(rt, kern, name, global, local);
@@ -54,6 +70,7 @@ static void tile_local(const cg_runtime *rt, cl_kernel k, size_t mp, size_t np, 
     if (clGetKernelWorkGroupInfo(k, rt->dev.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax, NULL) !=
             CL_SUCCESS || kmax == 0)
         kmax = rt->dev.max_work_group ? rt->dev.max_work_group : 1;
+    if (rt->kernel_work_group_cap && rt->kernel_work_group_cap < kmax) kmax = rt->kernel_work_group_cap;
     size_t want = 8 * (size_t)(rt->dev.compute_units ? rt->dev.compute_units : 1);
     for (;;) {
         size_t groups = ceil_div(mp, lx) * ceil_div(np, ly) * batch;
@@ -100,15 +117,37 @@ static cg_status own_block(cg_runtime *rt, const cg_gemm_args *g, size_t k0, siz
     return enqueue(rt, kern, "gemm_6x16", global, local);
 }
 
+// Floats of packed panels per unit of k for a batch of bc products.
+static size_t panel_floats(const cg_gemm_args *g, size_t a_stride, size_t b_stride, size_t bc) {
+    size_t mp = ceil_div(g->m, GEMM_MR), np = ceil_div(g->n, GEMM_NR);
+    return mp * GEMM_MR * (a_stride ? bc : 1) + np * GEMM_NR * (b_stride ? bc : 1);
+}
+
 cg_status cg_gemm_own(cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, size_t b_stride, size_t c_stride,
                       size_t batch) {
     if (g->m > 0x7fffffff || g->n > 0x7fffffff || g->k > 0x7fffffff)
         return cg_fail(CG_ERR_INVALID_ARG, "own gemm: m=%zu n=%zu k=%zu exceeds 2^31", g->m, g->n, g->k);
-    // Long k runs in blocks, so a tile's panels stay in cache; the blocks accumulate into C.
+    // Long k runs in blocks, so a tile's panels stay in cache; the blocks accumulate into C. The
+    // panels must fit one allocation: halve the batch while a k block would drop below
+    // CG_GEMM_MIN_KC, then shorten the k block.
     size_t kc = rt->gemm_policy.own_kc > 0 ? (size_t)rt->gemm_policy.own_kc : g->k;
-    for (size_t k0 = 0; k0 < g->k; k0 += kc) {
-        size_t n = g->k - k0 < kc ? g->k - k0 : kc;
-        CG_TRY(own_block(rt, g, k0, n, k0 ? 1.0f : g->beta, a_stride, b_stride, c_stride, batch));
+    size_t cap = rt->dev.max_alloc ? (size_t)(rt->dev.max_alloc / sizeof(float)) : (size_t)-1, bc = batch;
+    size_t min_kc = kc < CG_GEMM_MIN_KC ? kc : CG_GEMM_MIN_KC;
+    while (bc > 1 && cap / panel_floats(g, a_stride, b_stride, bc) < min_kc) bc = (bc + 1) / 2;
+    size_t fit = cap / panel_floats(g, a_stride, b_stride, bc);
+    if (fit == 0)
+        return cg_fail(CL_INVALID_BUFFER_SIZE, "own gemm m=%zu n=%zu: one column of packed panels exceeds %s's "
+                                               "largest allocation (%llu MiB)",
+                       g->m, g->n, rt->dev.name, (unsigned long long)(rt->dev.max_alloc >> 20));
+    if (kc > fit) kc = fit;
+    for (size_t b0 = 0; b0 < batch; b0 += bc) {
+        cg_gemm_args part = *g;
+        part.a_off += b0 * a_stride, part.b_off += b0 * b_stride, part.c_off += b0 * c_stride;
+        size_t nb = batch - b0 < bc ? batch - b0 : bc;
+        for (size_t k0 = 0; k0 < g->k; k0 += kc) {
+            size_t n = g->k - k0 < kc ? g->k - k0 : kc;
+            CG_TRY(own_block(rt, &part, k0, n, k0 ? 1.0f : g->beta, a_stride, b_stride, c_stride, nb));
+        }
     }
     return CG_OK;
 }

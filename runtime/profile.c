@@ -13,20 +13,29 @@ typedef struct {
     size_t max_work_group;
     uint64_t local_mem;
     uint64_t max_alloc; // 0: a quarter of global memory, the minimum OpenCL allows and what GPUs report
+    size_t kernel_cap;  // every kernel's CL_KERNEL_WORK_GROUP_SIZE lowered to this (0: as reported), as
+                        // register pressure does on GPUs; not a power of two, so no launch may assume one
 } cg_profile;
 
 #define KIB ((uint64_t)1024)
 static const cg_profile profiles[] = {
-    {"amd-rdna2", "AMD Accelerated Parallel Processing", "Advanced Micro Devices, Inc.", 256, 64 * KIB, 0},
-    {"amd-gcn", "AMD Accelerated Parallel Processing", "Advanced Micro Devices, Inc.", 256, 32 * KIB, 0},
-    {"nvidia-ampere", "NVIDIA CUDA", "NVIDIA Corporation", 1024, 48 * KIB, 0},
-    {"intel-xe", "Intel(R) OpenCL Graphics", "Intel(R) Corporation", 512, 64 * KIB, 0},
-    // Deliberately small limits: every launch and allocation must respect what the device reports.
-    {"small", "clgan small-limits profile", "clgan", 64, 16 * KIB, 64 * KIB * KIB},
+    {"amd-rdna2", "AMD Accelerated Parallel Processing", "Advanced Micro Devices, Inc.", 256, 64 * KIB, 0, 0},
+    {"amd-gcn", "AMD Accelerated Parallel Processing", "Advanced Micro Devices, Inc.", 256, 32 * KIB, 0, 0},
+    {"nvidia-ampere", "NVIDIA CUDA", "NVIDIA Corporation", 1024, 48 * KIB, 0, 0},
+    {"intel-xe", "Intel(R) OpenCL Graphics", "Intel(R) Corporation", 512, 64 * KIB, 0, 0},
+    // Deliberately small limits: every launch and allocation must respect what the device reports,
+    // and kernels allow 48 work-items only.
+    {"small", "clgan small-limits profile", "clgan", 64, 16 * KIB, 64 * KIB * KIB, 48},
 };
 #define N_PROFILES (sizeof profiles / sizeof profiles[0])
 
 const char *cg_device_profile_names(void) { return "amd-rdna2|amd-gcn|nvidia-ampere|intel-xe|small"; }
+
+size_t cg_device_profile_kernel_cap(const char *name) {
+    for (size_t i = 0; name && i < N_PROFILES; i++)
+        if (!strcmp(profiles[i].name, name)) return profiles[i].kernel_cap;
+    return 0;
+}
 
 static uint64_t min_nonzero(uint64_t a, uint64_t b) { return a == 0 ? b : b == 0 ? a : a < b ? a : b; }
 

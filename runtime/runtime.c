@@ -33,6 +33,8 @@ cg_status cg_runtime_create(const cg_device_info *dev, const cg_runtime_options 
         return vst;
     }
     rt->work_group = cg_vendor_work_group(&rt->dev);
+    rt->kernel_work_group_cap = profile && *profile ? cg_device_profile_kernel_cap(profile) : 0;
+    cg_rt_set_launch_split(rt, 0, 0);
     cl_int err;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform, 0};
     rt->ctx = clCreateContext(props, 1, &dev->device, NULL, NULL, &err);
@@ -105,24 +107,33 @@ static cg_status set_args(cl_kernel k, va_list ap, cl_uint *next) {
     return CG_OK;
 }
 
-// The vendor's work-group size, or less where the kernel allows less (register pressure on GPUs).
-static size_t kernel_work_group(const cg_runtime *rt, cl_kernel k) {
+size_t cg_kernel_local_size(const cg_runtime *rt, cl_kernel k) {
     size_t local = rt->work_group, kernel_max = 0;
     if (clGetKernelWorkGroupInfo(k, rt->dev.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max, &kernel_max,
                                  NULL) == CL_SUCCESS && kernel_max > 0 && kernel_max < local)
         local = kernel_max;
-    return local;
+    if (rt->kernel_work_group_cap && rt->kernel_work_group_cap < local) local = rt->kernel_work_group_cap;
+    return local ? local : 1;
 }
 
-static cg_status enqueue(cg_runtime *rt, cl_kernel k, size_t global, size_t local) {
-    cl_int err = clEnqueueNDRangeKernel(rt->queue, k, 1, NULL, &global, &local, 0, NULL, NULL);
+void cg_rt_set_launch_split(cg_runtime *rt, size_t items, size_t groups) {
+    rt->launch_split = items ? items : CG_LAUNCH_SPLIT;
+    rt->grid_split = groups ? groups : CG_GRID_SPLIT;
+}
+
+size_t cg_rt_grid_split(const cg_runtime *rt) { return rt->grid_split; }
+
+static cg_status enqueue(cg_runtime *rt, cl_kernel k, size_t offset, size_t global, size_t local) {
+    cl_int err = clEnqueueNDRangeKernel(rt->queue, k, 1, offset ? &offset : NULL, &global, &local, 0, NULL, NULL);
     if (err == CL_SUCCESS) return CG_OK;
     char name[128] = "?";
     clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
-    return cg_fail(err, "launching kernel %s (global %zu, local %zu) on %s failed: %s", name, global, local,
-                   rt->dev.name, cg_status_name(err));
+    return cg_fail(err, "launching kernel %s (global %zu at offset %zu, local %zu) on %s failed: %s", name, global,
+                   offset, local, rt->dev.name, cg_status_name(err));
 }
 
+// Kernels of 1-D launches index with get_global_id, which includes the offset: a launch of more
+// than launch_split items runs as several enqueues of whole work-groups.
 cg_status cg_launch1d(cg_runtime *rt, cl_kernel k, size_t n, ...) {
     va_list ap;
     va_start(ap, n);
@@ -130,8 +141,22 @@ cg_status cg_launch1d(cg_runtime *rt, cl_kernel k, size_t n, ...) {
     cg_status st = set_args(k, ap, &next);
     va_end(ap);
     if (st != CG_OK || n == 0) return st;
-    size_t local = kernel_work_group(rt, k);
-    return enqueue(rt, k, (n + local - 1) / local * local, local);
+    size_t local = cg_kernel_local_size(rt, k);
+    size_t global = (n + local - 1) / local * local;
+    size_t step = rt->launch_split / local * local;
+    if (step == 0) step = local;
+    for (size_t at = 0; at < global; at += step)
+        CG_TRY(enqueue(rt, k, at, global - at < step ? global - at : step, local));
+    return CG_OK;
+}
+
+// Kernels of group launches index with get_group_id, which ignores offsets: one enqueue. Their
+// group counts are channels or samples, far below any device's limit.
+static cg_status launch_groups(cg_runtime *rt, cl_kernel k, size_t groups, size_t local) {
+    if (groups > rt->launch_split / local)
+        return cg_fail(CG_ERR_INVALID_ARG, "%zu work-groups of %zu exceed the %zu work-items one launch may have",
+                       groups, local, rt->launch_split);
+    return enqueue(rt, k, 0, groups * local, local);
 }
 
 cg_status cg_launch_groups(cg_runtime *rt, cl_kernel k, size_t groups, ...) {
@@ -140,9 +165,26 @@ cg_status cg_launch_groups(cg_runtime *rt, cl_kernel k, size_t groups, ...) {
     cl_uint next;
     cg_status st = set_args(k, ap, &next);
     va_end(ap);
-    if (st != CG_OK) return st;
-    size_t limit = kernel_work_group(rt, k), local = 1;
+    if (st != CG_OK || groups == 0) return st;
+    // A power of two: the kernels' tree reductions need none, but their fixed order depends on it.
+    size_t limit = cg_kernel_local_size(rt, k), local = 1;
+    cl_ulong static_local = 0;
+    clGetKernelWorkGroupInfo(k, rt->dev.device, CL_KERNEL_LOCAL_MEM_SIZE, sizeof static_local, &static_local, NULL);
+    if (rt->dev.local_mem > static_local) {
+        size_t fit = (size_t)((rt->dev.local_mem - static_local) / sizeof(float));
+        if (fit < limit) limit = fit;
+    }
     while (local * 2 <= limit) local *= 2;
     CG_CL(clSetKernelArg(k, next, local * sizeof(float), NULL));
-    return enqueue(rt, k, groups * local, local);
+    return launch_groups(rt, k, groups, local);
+}
+
+cg_status cg_launch_per_group(cg_runtime *rt, cl_kernel k, size_t groups, ...) {
+    va_list ap;
+    va_start(ap, groups);
+    cl_uint next;
+    cg_status st = set_args(k, ap, &next);
+    va_end(ap);
+    if (st != CG_OK || groups == 0) return st;
+    return launch_groups(rt, k, groups, cg_kernel_local_size(rt, k));
 }

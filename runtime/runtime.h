@@ -153,7 +153,8 @@ int cg_device_opencl_c_version(const cg_device_info *dev);
 // OpenCL C 1.1 device). Fails with CG_ERR_BUILD and a clear message for a device below OpenCL C 1.1.
 cg_status cg_device_build_options(const cg_device_info *dev, char *buf, size_t len);
 // Device profiles (profile.c): treat dev as a given GPU ("amd-rdna2", "amd-gcn", "nvidia-ampere",
-// "intel-xe", or "small": work-group 64, 16 KiB local memory, 64 MiB allocations). Sets the
+// "intel-xe", or "small": work-group 64, kernels allowing 48, 16 KiB local memory, 64 MiB
+// allocations). Sets the
 // vendor's platform and vendor strings, the GPU type, and lowers the limits; CG_ERR_CONFIG for an
 // unknown name. cg_runtime_create applies $CLGAN_DEVICE_PROFILE this way.
 cg_status cg_device_profile_apply(cg_device_info *dev, const char *name);
@@ -179,10 +180,27 @@ const char *cg_embedded_name(size_t i);           // the i-th embedded file name
 
 // Launch helper: 1-D global size rounded up to the work-group size; kernels guard `if (i >= n)`.
 // Args are given as (size, pointer) pairs terminated by 0: cg_launch1d(rt, k, n, sizeof(cl_mem), &buf, 0).
+// The local size is the vendor's, or less where the kernel allows less; more than CG_LAUNCH_SPLIT
+// work-items run as several enqueues with global offsets (kernels index with get_global_id).
 cg_status cg_launch1d(cg_runtime *rt, cl_kernel k, size_t n, ...);
 // Work-group launch for reductions: `groups` work-groups of the largest power-of-two size the vendor
-// table and the kernel allow; one float of local scratch per work-item is added as the last argument.
+// table, the kernel and the device's local memory allow; one float of local scratch per work-item
+// is added as the last argument. The kernel may use get_group_id and any tree over the group.
 cg_status cg_launch_groups(cg_runtime *rt, cl_kernel k, size_t groups, ...);
+// `groups` work-groups of the size cg_launch1d would use for k (not necessarily a power of two),
+// no scratch argument: for kernels with one group per item (bias_grad: one per channel).
+cg_status cg_launch_per_group(cg_runtime *rt, cl_kernel k, size_t groups, ...);
+// Most work-items of one 1-D enqueue, and most work-groups of one enqueue in dimensions 1 and 2
+// (NVIDIA allows 65,535), before a launch is split. -D tunables; cg_rt_set_launch_split lowers
+// them for tests (0 restores the default).
+#ifndef CG_LAUNCH_SPLIT
+#define CG_LAUNCH_SPLIT ((size_t)1 << 30)
+#endif
+#ifndef CG_GRID_SPLIT
+#define CG_GRID_SPLIT ((size_t)65535)
+#endif
+void cg_rt_set_launch_split(cg_runtime *rt, size_t items, size_t groups);
+size_t cg_rt_grid_split(const cg_runtime *rt);
 
 // ---------------------------------------------------------------------------------------------
 // Tensors: a view (buffer + element offset + NCHW shape) into a buffer the caller owns. float32.

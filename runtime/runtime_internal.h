@@ -33,6 +33,9 @@ struct cg_runtime {
     int disk_cache;
     char kernel_dir[1024]; // "" = embedded sources
     size_t work_group;
+    size_t kernel_work_group_cap; // a profile's stand-in for kernels limited by registers (0: none)
+    size_t launch_split;          // most work-items of one 1-D enqueue (CG_LAUNCH_SPLIT)
+    size_t grid_split;            // most work-groups of one enqueue in dimensions 1 and 2 (CG_GRID_SPLIT)
     char build_options[512];
 
     cg_program_entry *programs;
@@ -46,6 +49,11 @@ struct cg_runtime {
     cg_gemm_policy gemm_policy;
 };
 
+// A profile's cap on every kernel's work-group (profile.c): 0 when the profile has none.
+size_t cg_device_profile_kernel_cap(const char *name);
+// The local size a 1-D launch of k uses: the vendor's, or less where the kernel or profile allows less.
+size_t cg_kernel_local_size(const cg_runtime *rt, cl_kernel k);
+
 // Program cache on disk (program_cache.c). Both return CG_OK or a status with a detail message;
 // a missing, corrupt or foreign entry is reported as CG_ERR_NOT_FOUND / CG_ERR_FORMAT and never used.
 cg_status cg_disk_cache_load(cg_runtime *rt, const char *key, cl_program *out);
@@ -58,6 +66,7 @@ char *cg_build_log_map(const char *source, const char *log);
 // GEMM (gemm.c, gemm_own.c, gemm_tuning.c). cg_gemm_tuning_apply sets the default rule for the
 // device and applies its stored tuning; it warns (once per process) instead of failing.
 cg_status cg_gemm_temp_reserve(cg_runtime *rt, size_t bytes);
+size_t cg_gemm_temp_bytes(const cg_runtime *rt); // its size now (tests)
 cg_status cg_gemm_own(cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, size_t b_stride, size_t c_stride,
                       size_t batch);
 cg_status cg_gemm_tuning_apply(cg_runtime *rt);
