@@ -10,11 +10,11 @@ cg_status cg_seq_sizes_for(const cg_seq *s, int batch, cg_seq_sizes *out) {
     size_t total = (size_t)cur[0] * cur[1] * cur[2] * cur[3], in = total, ws = 0;
     for (int i = 0; i < s->n_layers; i++) {
         const cg_layer *l = s->layers[i];
-        if (l->workspace) {
-            size_t need = l->workspace(l, cur);
+        if (l->ops->workspace) {
+            size_t need = l->ops->workspace(l, cur);
             if (need > ws) ws = need;
         }
-        CG_TRY(l->out_shape(l, cur, next));
+        CG_TRY(l->ops->out_shape(l, cur, next));
         for (int d = 0; d < 4; d++) cur[d] = next[d];
         total += (size_t)cur[0] * cur[1] * cur[2] * cur[3];
     }
