@@ -2,6 +2,7 @@
 // with FIDInceptionA/C/E_1/E_2 blocks), safetensors weights with BatchNorm folded into the
 // convolutions, the batched forward to pool3 features and logits, and its benchmark.
 #include "inception_internal.h"
+#include "seq_limits.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -125,14 +126,56 @@ static size_t max_activation(const cg_inception *net) {
     return m;
 }
 
+// Splits the parameters into segments of at most cap floats, at conv (weight + bias) and fc
+// boundaries, so that no buffer exceeds the device's largest allocation.
+static cg_status plan_segments(cg_inception *net, size_t cap) {
+    size_t starts[INCEP_MAX_CONVS + 2];
+    int n = 0;
+    for (int i = 0; i < net->n_convs; i++) starts[n++] = net->convs[i].w_off;
+    starts[n++] = net->fc_w_off;
+    starts[n] = net->n_params;
+    net->n_segs = 1;
+    net->seg_start[0] = 0;
+    for (int i = 0; i < n; i++) {
+        if (starts[i + 1] - starts[i] > cap)
+            return cg_fail(CL_INVALID_BUFFER_SIZE, "inception: a parameter tensor of %zu floats exceeds the "
+                                                   "device's largest allocation (%zu floats)",
+                           starts[i + 1] - starts[i], cap);
+        if (starts[i + 1] - net->seg_start[net->n_segs - 1] <= cap) continue;
+        if (net->n_segs == INCEP_MAX_SEGS)
+            return cg_fail(CL_INVALID_BUFFER_SIZE, "inception: %zu parameters need more than %d allocations of %zu "
+                                                   "floats",
+                           net->n_params, INCEP_MAX_SEGS, cap);
+        net->seg_start[net->n_segs++] = starts[i];
+    }
+    net->seg_start[net->n_segs] = net->n_params;
+    return CG_OK;
+}
+
+cg_tensor incep_param_view(const cg_inception *net, size_t off, int n, int c, int h, int w) {
+    int s = 0;
+    while (s + 1 < net->n_segs && off >= net->seg_start[s + 1]) s++;
+    CG_ASSERT(off + (size_t)n * c * h * w <= net->seg_start[s + 1]);
+    return cg_view(net->params[s], off - net->seg_start[s], n, c, h, w);
+}
+
+// Uploads host parameters (all of them, in offset order) segment by segment.
+static cg_status upload_params(cg_inception *net, const float *host) {
+    for (int s = 0; s < net->n_segs; s++) {
+        size_t len = net->seg_start[s + 1] - net->seg_start[s];
+        CG_TRY(cg_tensor_write(net->ctx.rt, cg_view(net->params[s], 0, 1, 1, 1, (int)len), host + net->seg_start[s]));
+    }
+    return CG_OK;
+}
+
 static cg_status bind(cg_inception *net) {
     for (int i = 0; i < net->n_convs; i++) {
         incep_conv *c = &net->convs[i];
         cg_conv_params p = {c->cin, c->cout, c->kh, c->kw, c->stride, 0, 1};
         CG_TRY(cg_conv2d_create2(p, c->ph, c->pw, &c->conv));
         snprintf(c->conv->name, sizeof c->conv->name, "%s.conv", c->name);
-        c->conv->params[0].w = cg_view(net->params, c->w_off, c->cout, c->cin, c->kh, c->kw);
-        c->conv->params[1].w = cg_view(net->params, c->b_off, c->cout, 1, 1, 1);
+        c->conv->params[0].w = incep_param_view(net, c->w_off, c->cout, c->cin, c->kh, c->kw);
+        c->conv->params[1].w = incep_param_view(net, c->b_off, c->cout, 1, 1, 1);
     }
     CG_TRY(cg_relu_create(&net->relu));
     CG_TRY(cg_avgpool2d_create((cg_pool_params){3, 1, 1}, &net->avg3));
@@ -143,11 +186,36 @@ static cg_status bind(cg_inception *net) {
     CG_TRY(cg_linear_create((cg_linear_params){CG_INCEPTION_FEATURES, CG_INCEPTION_CLASSES, 0}, &net->fc_nobias));
     snprintf(net->fc->name, sizeof net->fc->name, "fc");
     snprintf(net->fc_nobias->name, sizeof net->fc_nobias->name, "fc");
-    cg_tensor fw = cg_view(net->params, net->fc_w_off, CG_INCEPTION_CLASSES, CG_INCEPTION_FEATURES, 1, 1);
+    cg_tensor fw = incep_param_view(net, net->fc_w_off, CG_INCEPTION_CLASSES, CG_INCEPTION_FEATURES, 1, 1);
     net->fc->params[0].w = fw;
-    net->fc->params[1].w = cg_view(net->params, net->fc_b_off, CG_INCEPTION_CLASSES, 1, 1, 1);
+    net->fc->params[1].w = incep_param_view(net, net->fc_b_off, CG_INCEPTION_CLASSES, 1, 1, 1);
     net->fc_nobias->params[0].w = fw;
     return CG_OK;
+}
+
+// The largest batch <= want whose buffers fit: each activation buffer within the largest
+// allocation, and all of them (with the parameters, a full workspace and GEMM temporary buffer
+// and the caller's input batch) within global memory. 0 and a reason when not even one fits.
+int incep_fit_batch(const cg_device_info *dev, size_t n_params, size_t buf_floats, int want, char *why,
+                    size_t len) {
+    uint64_t max = dev->max_alloc ? dev->max_alloc : UINT64_MAX, per_buf = (uint64_t)buf_floats * sizeof(float);
+    uint64_t per_img = 4 * per_buf + sizeof(float) * ((uint64_t)CG_INCEPTION_FEATURES + 2 * CG_INCEPTION_CLASSES +
+                                                      3ull * CG_INCEPTION_SIZE * CG_INCEPTION_SIZE);
+    uint64_t fixed = (uint64_t)n_params * sizeof(float) + 2 * (max < ((uint64_t)1 << 30) ? max : (uint64_t)1 << 30);
+    uint64_t fit = max / per_buf;
+    if (dev->global_mem) {
+        uint64_t room = dev->global_mem > fixed ? (dev->global_mem - fixed) / per_img : 0;
+        if (room < fit) fit = room;
+    }
+    if (fit < 1) {
+        snprintf(why, len, "Inception-v3 does not fit on %s: one image needs 4 activation buffers of %.1f MiB "
+                           "(largest allocation %.1f MiB) and %.1f MiB of parameters and scratch (global memory "
+                           "%.1f MiB)",
+                 dev->name, (double)per_buf / (1 << 20), (double)max / (1 << 20), (double)fixed / (1 << 20),
+                 (double)dev->global_mem / (1 << 20));
+        return 0;
+    }
+    return fit < (uint64_t)want ? (int)fit : want;
 }
 
 cg_status cg_inception_create(cg_runtime *rt, int max_batch, cg_inception **out) {
@@ -156,17 +224,27 @@ cg_status cg_inception_create(cg_runtime *rt, int max_batch, cg_inception **out)
     cg_inception *net = calloc(1, sizeof *net);
     if (!net) return cg_fail(CG_ERR_NOMEM, "out of host memory");
     net->ctx.rt = rt;
-    net->max_batch = max_batch;
     build_topology(net);
     net->buf_floats = max_activation(net);
-    cg_status st = cg_buffer_alloc(rt, net->n_params, &net->params);
+    // A larger batch than fits runs in chunks of what fits (cg_inception_forward), same results.
+    char why[512];
+    const cg_device_info *dev = cg_rt_device(rt);
+    net->max_batch = incep_fit_batch(dev, net->n_params, net->buf_floats, max_batch, why, sizeof why);
+    cg_chunk_fit_device(rt);
+    size_t cap = dev->max_alloc ? (size_t)(dev->max_alloc / sizeof(float)) : net->n_params;
+    cg_status st = net->max_batch < 1 ? cg_fail(CL_MEM_OBJECT_ALLOCATION_FAILURE, "%s", why) : CG_OK;
+    if (st == CG_OK) st = plan_segments(net, cap);
+    for (int s = 0; st == CG_OK && s < net->n_segs; s++)
+        st = cg_buffer_alloc(rt, net->seg_start[s + 1] - net->seg_start[s], &net->params[s]);
     if (st == CG_OK) st = bind(net);
-    for (int i = 0; st == CG_OK && i < 4; i++) st = cg_buffer_alloc(rt, net->buf_floats * max_batch, &net->buf[i]);
+    for (int i = 0; st == CG_OK && i < 4; i++)
+        st = cg_buffer_alloc(rt, net->buf_floats * net->max_batch, &net->buf[i]);
     if (st == CG_OK)
-        st = cg_buffer_alloc(rt, (size_t)max_batch * (CG_INCEPTION_FEATURES + 2 * CG_INCEPTION_CLASSES), &net->out);
+        st = cg_buffer_alloc(rt, (size_t)net->max_batch * (CG_INCEPTION_FEATURES + 2 * CG_INCEPTION_CLASSES),
+                             &net->out);
     if (st != CG_OK) {
         cg_inception_free(net);
-        return st;
+        return cg_fail_context(st, "creating Inception-v3 for batches of %d", max_batch);
     }
     *out = net;
     return CG_OK;
@@ -182,7 +260,8 @@ void cg_inception_free(cg_inception *net) {
     for (int i = 0; i < 4; i++)
         if (net->buf[i]) cg_buffer_release(net->buf[i]);
     if (net->out) cg_buffer_release(net->out);
-    if (net->params) cg_buffer_release(net->params);
+    for (int s = 0; s < net->n_segs; s++)
+        if (net->params[s]) cg_buffer_release(net->params[s]);
     cg_workspace_free(&net->ctx.ws);
     free(net);
 }
@@ -291,7 +370,7 @@ cg_status cg_inception_load(cg_inception *net, const char *path) {
         st = cg_fail(CG_ERR_FORMAT, "Inception weights '%s' do not fit pytorch-fid's network (%d problem%s): %s%s",
                      path, p.count, p.count > 1 ? "s" : "", p.text, p.count > 12 ? "; ..." : "");
     else
-        st = cg_tensor_write(net->ctx.rt, cg_view(net->params, 0, 1, 1, 1, (int)net->n_params), host);
+        st = upload_params(net, host);
     free(host);
     if (st == CG_OK) net->loaded = 1;
     return st;
@@ -313,7 +392,7 @@ cg_status cg_inception_random(cg_inception *net, uint64_t seed) {
     size_t nfc = (size_t)CG_INCEPTION_CLASSES * CG_INCEPTION_FEATURES;
     cg_rng_normal_host(r, at, host + net->fc_w_off, nfc, 0.0f, (float)sqrt(1.0 / CG_INCEPTION_FEATURES));
     cg_rng_normal_host(r, at + nfc, host + net->fc_b_off, CG_INCEPTION_CLASSES, 0.0f, 0.1f);
-    cg_status st = cg_tensor_write(net->ctx.rt, cg_view(net->params, 0, 1, 1, 1, (int)net->n_params), host);
+    cg_status st = upload_params(net, host);
     free(host);
     if (st == CG_OK) net->loaded = 1;
     return st;

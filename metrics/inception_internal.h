@@ -7,6 +7,7 @@
 #include "../nets/nets_internal.h"
 
 #define INCEP_MAX_CONVS 100
+#define INCEP_MAX_SEGS 16 // parameter buffers, each within the device's largest allocation
 
 // One BasicConv2d: conv (bias added = folded BatchNorm) then ReLU.
 typedef struct {
@@ -32,14 +33,22 @@ struct cg_inception {
     int n_convs;
     incep_block blocks[11];
     int n_blocks;
-    size_t n_params, fc_w_off, fc_b_off;
-    cl_mem params;
+    size_t n_params, fc_w_off, fc_b_off; // offsets over all parameters, in segment order
+    cl_mem params[INCEP_MAX_SEGS];       // segment i holds parameters [seg_start[i], seg_start[i + 1])
+    size_t seg_start[INCEP_MAX_SEGS + 1];
+    int n_segs;
     cg_layer *relu, *avg3, *max3s1, *max3s2, *gap, *fc, *fc_nobias;
     cl_mem buf[4];    // activations: 4 x max_batch x buf_floats
     size_t buf_floats; // per sample
     cl_mem out;       // [max_batch, 2048 + 1008 + 1008]
     int loaded;
 };
+
+// The view of `len` parameters at offset off (over all parameters), in the segment that holds them.
+cg_tensor incep_param_view(const cg_inception *net, size_t off, int n, int c, int h, int w);
+
+// The largest batch <= want that fits dev (inception.c); 0 with a reason in why when none does.
+int incep_fit_batch(const cg_device_info *dev, size_t n_params, size_t buf_floats, int want, char *why, size_t len);
 
 // y = relu(conv_i(x)); y may be a channel view of a concatenation.
 cg_status incep_conv_relu(cg_inception *net, int i, cg_tensor x, cg_tensor y);

@@ -23,7 +23,7 @@ cg_status cg_train_params_read(cg_config *cfg, const cg_model_config *mc, cg_tra
     CG_TRY(cg_cfg_int(cfg, S, "epochs", 5, 0, 1000000L, &p->epochs));
     if (!p->iterations && !p->epochs)
         return cg_fail(CG_ERR_CONFIG, "[train] iterations and epochs are both 0: set one of them");
-    CG_TRY(cg_cfg_int(cfg, S, "batch_size", 64, 1, 65536, &v));
+    CG_TRY(cg_cfg_int(cfg, S, "batch_size", 64, 1, 1L << 24, &v)); // what fits: cg_seq_fit_check
     p->batch_size = (int)v;
     CG_TRY(cg_cfg_int(cfg, S, "seed", 1, 0, 2147483647L, &p->seed));
     CG_TRY(cg_cfg_bool(cfg, S, "flip", 1, &p->flip));

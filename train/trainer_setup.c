@@ -3,6 +3,7 @@
 // pytorch/examples dcgan does for its grids; BatchNorm running statistics are restored afterwards,
 // so sampling never changes the course of training.
 #include "trainer_internal.h"
+#include "seq_limits.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,8 @@ static cg_status build(cg_trainer *t, cg_seq *G, cg_seq *D) {
         CG_TRY(cg_checkpoint_load_init(ctx, t->p.init, t->G, t->D, &which));
         if (!t->p.quiet) fprintf(stderr, "train: %s start from the weights in %s\n", which, t->p.init);
     }
+    CG_TRY(cg_seq_fit_check(ctx, (cg_seq *[]){t->G, t->D}, (const char *[]){"generator", "discriminator"}, 2, B,
+                            "[train] batch_size"));
     CG_TRY(cg_seq_set_batch(ctx, t->G, B));
     CG_TRY(cg_seq_set_batch(ctx, t->D, B));
     CG_TRY(check_shapes(t));
