@@ -96,6 +96,11 @@ int cli_in_folder(const char *path, const char *dir);
 // A path given as an input file must be a regular file (not a FIFO, device or folder).
 cg_status cli_regular_file(const char *label, const char *path);
 
+// ---- finite.c: every float tensor of a safetensors file is finite, else CG_ERR_NUMERIC naming
+// label (e.g. "--weights"), the file, the tensor and the element. A path that is not a regular
+// file passes (the loader reports it in its own words).
+cg_status cli_safetensors_finite(const char *label, const char *path);
+
 // ---- run_folder.c: a training output folder, held by one trainer at a time.
 // Creates out, takes its lock (CG_ERR_IO naming the holder's pid when another
 // trainer holds it), refuses a folder that holds a run unless resuming or force, and removes

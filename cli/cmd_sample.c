@@ -94,6 +94,7 @@ static cg_status sample(cg_runtime *rt, cg_config *cfg, const char *ckpt, long n
     float *z = NULL, *img = NULL;
     int count = 0;
     cg_status st = latents(zpath, n, seed, mc.nz, &z, &count);
+    if (st == CG_OK) st = cli_safetensors_finite("--checkpoint", ckpt);
     if (st == CG_OK) st = cg_generator_open(rt, ckpt, &mc, count, train_mode, &g);
     size_t per = (size_t)mc.channels * mc.image_size * mc.image_size;
     if (st == CG_OK) {

@@ -8,6 +8,7 @@
 #include "train.h"
 
 #include <cJSON.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,7 @@ static cg_status open_generated(cg_runtime *rt, cg_config *cfg, const score_opts
             cg_model_type_name(mc.type), mc.image_size, mc.image_size, from_ckpt ? "the checkpoint" : "[model]", o->n,
             o->seed);
     int batch = o->n < o->gen_batch ? (int)o->n : (int)o->gen_batch;
+    CG_TRY(cli_safetensors_finite("--checkpoint", o->checkpoint));
     CG_TRY(cg_generator_open(rt, o->checkpoint, &mc, batch, 0, gen));
     return cg_source_generator(*gen, o->n, (uint64_t)o->seed, src);
 }
@@ -62,6 +64,7 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
     int64_t count = 0, rcount = 0;
     cg_stats gst = {0}, rst = {0};
     cJSON *json = cJSON_CreateObject();
+    double tb[5] = {NAN, NAN, NAN, NAN, NAN}; // IS mean, std, FID, KID mean, std for TensorBoard
     int ref_npz = *o->ref && ends_with(o->ref, ".npz");
     const char *what = *o->checkpoint ? o->checkpoint : o->images;
     cg_status st = json ? CG_OK : cg_fail(CG_ERR_NOMEM, "out of host memory");
@@ -79,6 +82,7 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
     if (st == CG_OK && w.is && avail < 10)
         st = cg_fail(CG_ERR_CONFIG, "IS needs at least 10 images (one per split); %s gives %lld", what,
                      (long long)avail);
+    if (st == CG_OK && *o->weights) st = cli_safetensors_finite("--weights", o->weights);
     if (st == CG_OK) st = cg_inception_open(rt, o->weights, (int)o->batch, &net);
     if (st == CG_OK) st = cg_inception_features(net, src, mode, o->n, stderr, &pool, NULL, &nobias, &count);
     if (st == CG_OK) {
@@ -99,6 +103,7 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
         st = cg_inception_score(nobias, count, CG_INCEPTION_CLASSES, NULL, &is);
         if (st == CG_OK) {
             printf("IS:  %.6f +- %.6f\n", is.mean, is.std);
+            tb[0] = is.mean, tb[1] = is.std;
             cJSON_AddNumberToObject(json, "is_mean", is.mean);
             cJSON_AddNumberToObject(json, "is_std", is.std);
         }
@@ -116,6 +121,7 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
         if (st == CG_OK) st = cg_fid_stats(&gst, &rst, &fid);
         if (st == CG_OK) {
             printf("FID: %.6f\n", fid);
+            tb[2] = fid;
             cJSON_AddNumberToObject(json, "fid", fid);
             if (count < 2048) fprintf(stderr, "clgan score: warning: %lld images < 2048: FID is not reportable "
                                               "(use at least 10000)\n", (long long)count);
@@ -126,6 +132,7 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
         st = cg_kid(pool, count, rpool, rcount, CG_INCEPTION_FEATURES, NULL, &kid);
         if (st == CG_OK) {
             printf("KID: %.8f +- %.8f\n", kid.mean, kid.std);
+            tb[3] = kid.mean, tb[4] = kid.std;
             if (count < 1000 || rcount < 1000)
                 fprintf(stderr, "clgan score: warning: KID on %lld and %lld images, fewer than its subset size of "
                                 "1000: not comparable with published values (use at least 1000 each)\n",
@@ -139,6 +146,12 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
         st = text ? cg_write_file_atomic(o->out, text, strlen(text)) : cg_fail(CG_ERR_NOMEM, "out of host memory");
         if (st == CG_OK) printf("results: %s\n", o->out);
         free(text);
+    }
+    if (st == CG_OK && *o->checkpoint) { // into the TensorBoard run of the checkpoint's training
+        static const char *const tags[5] = {"score/IS", "score/IS_std", "score/FID", "score/KID", "score/KID_std"};
+        char path[1500];
+        st = cg_tb_log_scores(o->checkpoint, tags, tb, 5, path, sizeof path);
+        if (st == CG_OK && *path) printf("tensorboard: %s\n", path);
     }
     cJSON_Delete(json);
     cg_stats_free(&gst);

@@ -55,6 +55,7 @@ static int run(int argc, char **argv) {
     int64_t count = 0;
     if (st == CG_OK && cli_print_config(cfg)) st = cg_fail(CG_ERR_CONFIG, "an unknown --set key (see above)");
     if (st == CG_OK) st = cg_source_open(images, &src); // a bad input fails before the weights load
+    if (st == CG_OK && *c_weights) st = cli_safetensors_finite("--weights", c_weights);
     if (st == CG_OK) st = cg_inception_open(rt, c_weights, (int)c_batch, &net);
     if (st == CG_OK) st = cg_inception_features(net, src, mode, n, stderr, &pool, NULL, NULL, &count);
     cg_stats stats = {0};

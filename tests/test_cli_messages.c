@@ -1,8 +1,9 @@
 // test_cli_messages.c — bad input found early and named plainly (issue 14, item 9): a UTF-8 BOM
 // in an INI file is accepted, a NUL byte is named with its line, an option passed on as a
-// configuration value is named in its error, sample refuses non-finite --z values and an --out of
-// another image format and creates the folder of its output file, score checks --ref and the
-// image count for IS before the Inception pass, and an image folder's entries that are folders or
+// configuration value is named in its error; sample and score refuse a generator, stats Inception
+// weights, with a NaN or Inf (naming file and tensor); sample refuses non-finite --z values and an
+// --out of another image format and creates the folder of its output file; score checks --ref and
+// the image count for IS before the Inception pass; an image folder's entries that are folders or
 // dangling links are skipped with a warning; landmarks outside the image are refused, and file
 // names with control or non-UTF-8 bytes are escaped in the preprocess report and on the terminal.
 #include "cli_test_util.h"
@@ -161,6 +162,51 @@ static void preprocess_messages(void) {
     free(report);
 }
 
+// A copy of the checkpoint with a NaN in its first tensor (by the header's order); that tensor's
+// name into name.
+static int poison_checkpoint(const char *from, const char *to, char *name, size_t len) {
+    size_t n = 0;
+    char *d = cli_slurp(from, &n);
+    uint64_t hlen = 0;
+    if (!d || n < 8) return free(d), 0;
+    memcpy(&hlen, d, 8);
+    char *json = hlen < n ? strndup(d + 8, (size_t)hlen) : NULL;
+    cJSON *h = json ? cJSON_Parse(json) : NULL, *t = h ? h->child : NULL;
+    while (t && !strcmp(t->string, "__metadata__")) t = t->next;
+    cJSON *off = t ? cJSON_GetObjectItem(t, "data_offsets") : NULL;
+    int ok = off && cJSON_GetArraySize(off) == 2;
+    if (ok) {
+        size_t at = 8 + (size_t)hlen + (size_t)cJSON_GetNumberValue(cJSON_GetArrayItem(off, 0));
+        float nan = NAN;
+        ok = at + 4 <= n;
+        if (ok) memcpy(d + at, &nan, 4), snprintf(name, len, "%s", t->string);
+    }
+    ok = ok && cli_spit(to, d, n);
+    cJSON_Delete(h);
+    free(json);
+    free(d);
+    return ok;
+}
+
+// Weights with a NaN are refused naming the file and the tensor, before anything runs on them.
+static void nan_weights(void) {
+    char tensor[256] = "";
+    CHECK(poison_checkpoint(CKPT, OUT "/nan-ckpt.safetensors", tensor, sizeof tensor), "writing a NaN checkpoint");
+    char want[400];
+    snprintf(want, sizeof want, "tensor %s holds NaN", tensor);
+    EXPECT(1, want, NULL, "sample", "--checkpoint", OUT "/nan-ckpt.safetensors", "--out", OUT "/nan-ckpt.png");
+    CHECK(!cli_exists(OUT "/nan-ckpt.png"), "sample wrote images from a generator with a NaN");
+    EXPECT(1, want, NULL, "score", "--checkpoint", OUT "/nan-ckpt.safetensors", "--n", "10", "--metrics", "is",
+           "--out", OUT "/nan.json");
+    float w[4] = {0.1f, INFINITY, 0.2f, 0.3f};
+    int shape[1] = {4};
+    cg_st_tensor t = {"Conv2d_1a_3x3.conv.weight", shape, 1, w};
+    CHECK_OK(cg_safetensors_write(OUT "/inf-weights.safetensors", &t, 1, NULL, NULL, 0));
+    EXPECT(1, "--weights " OUT "/inf-weights.safetensors: tensor Conv2d_1a_3x3.conv.weight holds Inf at element 1",
+           NULL, "stats", "--images", OUT "/imgs", "--weights", OUT "/inf-weights.safetensors", "--out", OUT "/w.npz");
+    CHECK(!cli_exists(OUT "/w.npz"), "stats wrote statistics with non-finite weights");
+}
+
 int main(void) {
     cli_setup(OUT);
     if (!cli_make_run_setup(OUT, "24", 2)) return test_finish("cli_messages");
@@ -172,5 +218,6 @@ int main(void) {
     sample_messages();
     score_messages();
     preprocess_messages();
+    nan_weights();
     return test_finish("cli_messages");
 }
