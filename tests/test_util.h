@@ -71,7 +71,7 @@ static inline int test_required(const char *dep) {
 }
 
 // Reports a missing dependency ("opencl", "torch", "pytorch-fid", "torch-fidelity", "oclgrind",
-// "data"): SKIP and 1 normally, FAIL and 0 when required. The message is already formatted.
+// "data", "tensorboard"): SKIP and 1 normally, FAIL and 0 when required. The message is already formatted.
 static inline int test_skip_report(const char *dep, const char *fmt, va_list ap) {
     int required = test_required(dep);
     if (required) fprintf(stderr, "FAIL: required dependency %s is missing: ", dep);

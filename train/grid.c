@@ -1,5 +1,6 @@
 // grid.c — images in [-1, 1] to PNG files: one image, or a grid like torchvision's make_grid
-// (ceil(sqrt(n)) images a row, 2 pixels of black padding). Written atomically through memory.
+// (ceil(sqrt(n)) images a row, 2 pixels of black padding). Written atomically through memory; the
+// grid's PNG bytes also go to TensorBoard (train_log.c).
 #include "train.h"
 
 #include <math.h>
@@ -32,12 +33,22 @@ static void mem_write(void *ctx, void *data, int size) {
     m->len += (size_t)size;
 }
 
+// An RGB or grey uint8 picture (w x h x comp) as PNG bytes (m->data malloc'd).
+static cg_status encode_png(const unsigned char *pix, int w, int h, int comp, mem_png *m) {
+    *m = (mem_png){0};
+    int ok = stbi_write_png_to_func(mem_write, m, w, h, comp, pix, w * comp);
+    if (ok && !m->failed) return CG_OK;
+    free(m->data);
+    m->data = NULL;
+    return cg_fail(CG_ERR_NOMEM, "encoding a %dx%d PNG failed", w, h);
+}
+
 // Writes an RGB or grey uint8 picture (w x h x comp) as a PNG, atomically.
 static cg_status write_png(const char *path, const unsigned char *pix, int w, int h, int comp) {
-    mem_png m = {0};
-    int ok = stbi_write_png_to_func(mem_write, &m, w, h, comp, pix, w * comp);
-    cg_status st = ok && !m.failed ? cg_write_file_atomic(path, m.data, m.len)
-                                   : cg_fail(CG_ERR_NOMEM, "encoding PNG %s failed", path);
+    mem_png m;
+    cg_status st = encode_png(pix, w, h, comp, &m);
+    if (st == CG_OK) st = cg_write_file_atomic(path, m.data, m.len);
+    else cg_fail_context(st, "%s", path);
     free(m.data);
     return st;
 }
@@ -48,7 +59,9 @@ static unsigned char to_u8(float v) {
     return x <= 0.0f ? 0 : x >= 255.0f ? 255 : (unsigned char)x;
 }
 
-cg_status cg_grid_write_png(const char *path, const float *images, int n, int c, int h, int w) {
+// The grid's pixels (*out malloc'd, *gw x *gh x c).
+static cg_status grid_pixels(const float *images, int n, int c, int h, int w, unsigned char **out, int *gw_out,
+                             int *gh_out) {
     if (n <= 0 || (c != 1 && c != 3) || h <= 0 || w <= 0)
         return cg_fail(CG_ERR_INVALID_ARG, "grid of %d images [%d, %d, %d]: need c = 1 or 3", n, c, h, w);
     int cols = (int)ceil(sqrt((double)n));
@@ -64,8 +77,28 @@ cg_status cg_grid_write_png(const char *path, const float *images, int n, int c,
                 for (int ch = 0; ch < c; ch++)
                     pix[((size_t)(y0 + y) * gw + x0 + x) * c + ch] = to_u8(img[((size_t)ch * h + y) * w + x]);
     }
+    *out = pix, *gw_out = gw, *gh_out = gh;
+    return CG_OK;
+}
+
+cg_status cg_grid_write_png(const char *path, const float *images, int n, int c, int h, int w) {
+    int gw, gh;
+    unsigned char *pix;
+    CG_TRY(grid_pixels(images, n, c, h, w, &pix, &gw, &gh));
     cg_status st = write_png(path, pix, gw, gh, c);
     free(pix);
+    return st;
+}
+
+cg_status cg_grid_png(const float *images, int n, int c, int h, int w, unsigned char **png, size_t *len, int *gw,
+                      int *gh) {
+    *png = NULL, *len = 0;
+    unsigned char *pix;
+    CG_TRY(grid_pixels(images, n, c, h, w, &pix, gw, gh));
+    mem_png m;
+    cg_status st = encode_png(pix, *gw, *gh, c, &m);
+    free(pix);
+    if (st == CG_OK) *png = m.data, *len = m.len;
     return st;
 }
 

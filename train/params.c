@@ -69,6 +69,9 @@ cg_status cg_train_params_read(cg_config *cfg, const cg_model_config *mc, cg_tra
     p->n_samples = (int)v;
     CG_TRY(cg_cfg_float(cfg, S, "max_seconds", 0.0, 0.0, 1e9, &max_s));
     p->max_seconds = max_s;
+    CG_TRY(cg_cfg_bool(cfg, S, "tensorboard", 1, &p->tensorboard));
+    CG_TRY(cg_cfg_str(cfg, S, "log_dir", "tensorboard", NULL, &p->log_dir));
+    if (p->tensorboard && !*p->log_dir) return cg_fail(CG_ERR_CONFIG, "[train] log_dir is empty: name a folder");
     if (!*p->out) return cg_fail(CG_ERR_CONFIG, "[train] out is empty: name an output folder");
     return CG_OK;
 }

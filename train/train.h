@@ -69,6 +69,8 @@ typedef struct {
     int n_samples;           // images in the sample grid
     double max_seconds;      // stop (with a checkpoint) after this much wall time; 0 = no limit
     int quiet;               // no progress bar (tests)
+    int tensorboard;         // TensorBoard event files in log_dir (docs/logs.md)
+    const char *log_dir;     // relative to out unless absolute
 } cg_train_params;
 
 // Reads [train] (defaults by model type: dcgan/vanilla Adam 2e-4 (0.5, 0.999), wgan RMSprop 5e-5,
@@ -85,6 +87,8 @@ typedef struct {
     long step;
     float loss_d, loss_g;
     float d_x, d_g_z;  // mean sigmoid(D(x)), mean sigmoid(D(G(z))) (BCE); mean scores (WGAN)
+    float penalty;     // WGAN-GP's gradient penalty term (part of loss_d), else 0
+    float images_per_s; // real images through D per second since the previous record (log path)
 } cg_train_record;
 
 // Builds the trainer around G and D (ownership passes to the trainer, also on failure) and data
@@ -187,12 +191,21 @@ void cg_generator_latents(uint64_t seed, int64_t first, int64_t n, int nz, float
 // float RGB in [-1, 1], clamped like a written PNG (gray replicated); a non-finite value fails.
 cg_status cg_source_generator(cg_generator *g, int64_t count, uint64_t seed, cg_image_source **out);
 
+// Scores of a checkpoint (`clgan score`) into the TensorBoard run of the training that wrote it, at
+// the checkpoint's step: the log folder its configuration names, beside the checkpoint. Values that
+// are NaN are left out. Nothing is written (CG_OK) when the run has TensorBoard off or no log folder.
+cg_status cg_tb_log_scores(const char *checkpoint, const char *const *tags, const double *values, int n,
+                           char *written, size_t written_len);
+
 // ---------------------------------------------------------------------------------------------
 // Pictures (grid.c, plot.c).
 
 // Writes images [n, c, h, w] in [-1, 1] (c = 1 or 3) as a PNG grid, ceil(sqrt(n)) per row, 2-pixel
 // black padding (torchvision's make_grid look).
 cg_status cg_grid_write_png(const char *path, const float *images, int n, int c, int h, int w);
+// The same grid as PNG bytes in memory (*png malloc'd, *len bytes; *gw x *gh pixels).
+cg_status cg_grid_png(const float *images, int n, int c, int h, int w, unsigned char **png, size_t *len, int *gw,
+                      int *gh);
 cg_status cg_image_write_png(const char *path, const float *image, int c, int h, int w); // one image
 // Loss curves: Loss_D (blue) and Loss_G (orange) against the step, on a white canvas with axes
 // and tick marks; written atomically.

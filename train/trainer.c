@@ -145,6 +145,7 @@ static cg_status read_losses(cg_trainer *t) {
     t->rec.step = t->step;
     t->rec.loss_d = s[0] + s[1] + s[3];
     t->rec.loss_g = s[2];
+    t->rec.penalty = s[3];
     if (isfinite(s[0]) && isfinite(s[1]) && isfinite(s[2]) && isfinite(s[3])) return CG_OK;
     return cg_fail(CG_ERR_NUMERIC,
                    "training diverged: a loss is not finite at iteration %ld (Loss_D real %g, fake %g, penalty %g, "

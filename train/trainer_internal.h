@@ -3,6 +3,7 @@
 #ifndef CLGAN_TRAINER_INTERNAL_H
 #define CLGAN_TRAINER_INTERNAL_H
 
+#include "tb_events.h"
 #include "train.h"
 
 #include <stdio.h>
@@ -34,12 +35,17 @@ struct cg_trainer {
     cg_train_record *hist;
     int n_hist, cap_hist;
     FILE *log;
+    cg_tb_writer *tb;      // TensorBoard events ([train] tensorboard), else NULL
+    double log_time;       // when the previous record was logged (images/s)
+    long log_batches;
     char ckpt[1200];
 };
 
 cg_status cg_trainer_write_samples(cg_trainer *t); // samples.png (+ samples/step_N.png)
 cg_status cg_trainer_log_open(cg_trainer *t);      // log.csv: keeps rows up to t->step, loads them
 cg_status cg_trainer_log_record(cg_trainer *t);    // appends t->rec to the file and the history
+// The fixed-noise grid of the current step (images [n_samples, c, h, w]) to TensorBoard, if on.
+cg_status cg_trainer_log_samples(cg_trainer *t, const float *images, int c, int h, int w);
 void cg_trainer_log_close(cg_trainer *t);
 // CG_ERR_NUMERIC naming the iteration when a parameter or gradient of G or D is NaN/Inf (param_check.c).
 cg_status cg_trainer_check_params(cg_trainer *t);

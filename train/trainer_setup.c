@@ -183,6 +183,7 @@ cg_status cg_trainer_write_samples(cg_trainer *t) {
     if (st == CG_OK) st = cg_grid_write_png(path, img, t->p.n_samples, g.c, g.h, g.w);
     snprintf(path, sizeof path, "%s/samples.png", t->p.out);
     if (st == CG_OK) st = cg_grid_write_png(path, img, t->p.n_samples, g.c, g.h, g.w);
+    if (st == CG_OK) st = cg_trainer_log_samples(t, img, g.c, g.h, g.w);
     free(img);
     return st;
 }
