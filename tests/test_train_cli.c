@@ -339,7 +339,8 @@ static void test_nan_batch(cg_ctx *ctx) {
 // Dark pixels right of the legend's colour bars: the labels Loss_D and Loss_G.
 static void test_plot_legend(void) {
     cg_train_record r[50];
-    for (int i = 0; i < 50; i++) r[i] = (cg_train_record){10 * (i + 1), 1.5f - 0.01f * i, 0.7f + 0.02f * i, 0, 0};
+    for (int i = 0; i < 50; i++)
+        r[i] = (cg_train_record){.step = 10 * (i + 1), .loss_d = 1.5f - 0.01f * i, .loss_g = 0.7f + 0.02f * i};
     const char *path = DIR "/loss.png";
     CHECK_OK(cg_plot_losses(path, r, 50));
     int w = 0, h = 0, comp = 0;
