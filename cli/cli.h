@@ -50,6 +50,12 @@ typedef struct {
 // EXIT_USAGE on a bad option, 0 otherwise. Positional arguments are refused.
 int cli_parse(const cli_command *cmd, int argc, char **argv, const cli_opt *opts, cli_common *common);
 void cli_print_help(const cli_command *cmd, const cli_opt *opts, FILE *out);
+// What cli_print_help prints: the --help text, the same text as a man page (clgan help --man CMD),
+// or one "--name [METAVAR]" line per option (shell completion, main.c).
+typedef enum { CLI_HELP_TEXT, CLI_HELP_MAN, CLI_HELP_OPTIONS } cli_help_mode;
+void cli_help_mode_set(cli_help_mode m);
+// text as roff body text: escaped, a blank line starting a new paragraph.
+void cli_roff_text(FILE *out, const char *text);
 
 // Loads --config (or an empty configuration) and applies every --set; on error prints it and returns NULL.
 cg_config *cli_load_config(const cli_common *common);

@@ -29,6 +29,12 @@ static void row_cells(const cg_device_info *d, int is_default, char cells[N_COLS
     snprintf(cells[13], 128, "%s", d->fp64 ? "yes" : "no");
 }
 
+// One line of the table: padded columns, the last one unpadded, ended by a newline.
+static void print_row(const char *const cells[N_COLS], const size_t width[N_COLS]) {
+    for (int c = 0; c + 1 < N_COLS; c++) printf("%-*s  ", (int)width[c], cells[c]);
+    printf("%s\n", cells[N_COLS - 1]);
+}
+
 static int run(int argc, char **argv) {
     cli_common common = {0};
     const cli_opt opts[] = {{0}};
@@ -65,12 +71,15 @@ static int run(int argc, char **argv) {
         for (int c = 0; c < N_COLS; c++)
             if (strlen(cells[i][c]) > width[c]) width[c] = strlen(cells[i][c]);
     }
-    for (int c = 0; c < N_COLS; c++) printf("%-*s%s", (int)width[c], heads[c], c + 1 < N_COLS ? "  " : "\n");
-    for (int i = 0; i < count; i++)
-        for (int c = 0; c < N_COLS; c++)
-            printf("%-*s%s", (int)width[c], cells[i][c], c + 1 < N_COLS ? "  " : "\n");
+    print_row(heads, width);
+    for (int i = 0; i < count; i++) {
+        const char *row[N_COLS];
+        for (int c = 0; c < N_COLS; c++) row[c] = cells[i][c];
+        print_row(row, width);
+    }
     printf("\n%d device%s; * = the device commands use with these options (--device, CLGAN_DEVICE, [device])\n",
            count, count == 1 ? "" : "s");
+    fflush(stdout); // the table is complete before anything else reaches the terminal
     free(cells);
     free(devs);
     cg_config_free(cfg);

@@ -1,4 +1,5 @@
-// options.c — command-line parsing, help text, configuration loading and device opening for subcommands.
+// options.c — command-line parsing, help text (and the same text as a man page or an option list for
+// shell completion), configuration loading and device opening for subcommands.
 #include "cli.h"
 
 #include <errno.h>
@@ -47,11 +48,19 @@ static int store(const cli_command *cmd, const cli_opt *o, const char *value) {
     return 0;
 }
 
+static cli_help_mode help_mode = CLI_HELP_TEXT;
+static int verbose;
+
+void cli_help_mode_set(cli_help_mode m) { help_mode = m; }
+
+#define VERBOSE_HELP "show the OpenCL compiler's build logs (also CLGAN_VERBOSE=1)"
+
 int cli_parse(const cli_command *cmd, int argc, char **argv, const cli_opt *opts, cli_common *common) {
     const cli_opt common_opts[] = {
         {"config", OPT_STRING, "FILE", "INI configuration file", &common->config_path},
         {"set", OPT_REPEAT, "SECTION.KEY=VALUE", "override one configuration value (repeatable)", &common->sets},
         {"device", OPT_STRING, "SEL", "OpenCL device: index, name, gpu, cpu, or PLATFORM:DEVICE", &common->device},
+        {"verbose", OPT_FLAG, NULL, VERBOSE_HELP, &verbose},
         {"help", OPT_FLAG, NULL, "show this help", &common->help},
         {0},
     };
@@ -81,6 +90,7 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, const cli_opt *opts
         }
         if (store(cmd, o, value)) return EXIT_USAGE;
     }
+    if (verbose) setenv("CLGAN_VERBOSE", "1", 1); // the runtime's build-log policy (runtime/program.c)
     return 0;
 }
 
@@ -92,16 +102,88 @@ static void print_opts(const cli_opt *opts, FILE *out) {
     }
 }
 
+void cli_roff_text(FILE *out, const char *text) {
+    int line_start = 1;
+    for (const char *c = text; *c; c++) {
+        if (line_start && *c == '\n') { // a blank line: a new paragraph
+            fputs(".PP\n", out);
+            continue;
+        }
+        if (line_start && (*c == '.' || *c == '\'')) fputs("\\&", out);
+        if (*c == '\\') fputs("\\e", out);
+        else if (*c == '-') fputs("\\-", out);
+        else fputc(*c, out);
+        line_start = *c == '\n';
+    }
+    if (!line_start) fputc('\n', out);
+}
+
+// s escaped for roff within a line.
+static void roff_inline(FILE *out, const char *s) {
+    for (; *s; s++)
+        if (*s == '\\') fputs("\\e", out);
+        else if (*s == '-') fputs("\\-", out);
+        else fputc(*s, out);
+}
+
+static void roff_opts(const cli_opt *opts, FILE *out) {
+    for (; opts->name; opts++) {
+        fputs(".TP\n\\fB\\-\\-", out);
+        roff_inline(out, opts->name);
+        fputs("\\fR", out);
+        if (opts->metavar) {
+            fputs(" \\fI", out);
+            roff_inline(out, opts->metavar);
+            fputs("\\fR", out);
+        }
+        fputc('\n', out);
+        cli_roff_text(out, opts->help);
+    }
+}
+
+// The man page: the --help text under NAME, SYNOPSIS, DESCRIPTION, OPTIONS, EXIT STATUS.
+static void print_man(const cli_command *cmd, const cli_opt *opts, const cli_opt *common, FILE *out) {
+    fprintf(out, ".TH \"CLGAN\\-%s\" \"1\" \"\" \"clgan %s\" \"clgan manual\"\n.SH NAME\n", cmd->name, CLGAN_VERSION);
+    fprintf(out, "clgan\\-%s \\- ", cmd->name);
+    cli_roff_text(out, cmd->summary);
+    fputs(".SH SYNOPSIS\n.nf\n", out);
+    fprintf(out, "clgan %s ", cmd->name);
+    cli_roff_text(out, cmd->usage);
+    fputs(".fi\n.SH DESCRIPTION\n", out);
+    cli_roff_text(out, cmd->description);
+    fputs(".SH OPTIONS\n", out);
+    if (opts) roff_opts(opts, out);
+    roff_opts(common, out);
+    fputs(".SH EXIT STATUS\n", out);
+    cli_roff_text(out, EXIT_STATUS_TEXT);
+    fputs(".SH SEE ALSO\n.BR clgan (1)\n", out);
+}
+
+static void print_names(const cli_opt *opts, FILE *out) {
+    for (; opts && opts->name; opts++) fprintf(out, "--%s%s%s\n", opts->name, opts->metavar ? " " : "",
+                                               opts->metavar ? opts->metavar : "");
+}
+
 void cli_print_help(const cli_command *cmd, const cli_opt *opts, FILE *out) {
-    fprintf(out, "usage: clgan %s %s\n\n%s\n\n%s\n\noptions:\n", cmd->name, cmd->usage, cmd->summary, cmd->description);
-    if (opts) print_opts(opts, out);
     const cli_opt common[] = {
         {"config", OPT_STRING, "FILE", "INI configuration file", NULL},
         {"set", OPT_REPEAT, "SECTION.KEY=VALUE", "override one configuration value (repeatable)", NULL},
         {"device", OPT_STRING, "SEL", "OpenCL device: index, name, gpu, cpu, or PLATFORM:DEVICE", NULL},
+        {"verbose", OPT_FLAG, NULL, VERBOSE_HELP, NULL},
         {"help", OPT_FLAG, NULL, "show this help", NULL},
         {0},
     };
+    if (help_mode == CLI_HELP_MAN) {
+        print_man(cmd, opts, common, out);
+        return;
+    }
+    if (help_mode == CLI_HELP_OPTIONS) {
+        print_names(opts, out);
+        print_names(common, out);
+        return;
+    }
+    fprintf(out, "usage: clgan %s %s\n\n%s\n\n%s\n\noptions:\n", cmd->name, cmd->usage, cmd->summary, cmd->description);
+    if (opts) print_opts(opts, out);
     print_opts(common, out);
     fprintf(out, "\nexit status: " EXIT_STATUS_TEXT "\n");
 }

@@ -1,12 +1,15 @@
-// build_log.c — makes compiler logs name the real .cl file and line. Sources are assembled from
+// build_log.c — makes compiler logs name the real .cl file and line, and keeps what a driver's
+// compiler prints to stderr for the build log. Sources are assembled from
 // several files behind `#line 1 "file.cl"` markers; most compilers honour them, but some (Oclgrind,
 // some vendor drivers) report lines of the assembled text ("input.cl:14:3:", "<source>:14:3:").
 // Such positions are rewritten with the map the markers define.
 #include "runtime_internal.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     int raw_line;      // line of the assembled source where the file's line `first` starts
@@ -83,4 +86,56 @@ char *cg_build_log_map(const char *source, const char *log) {
     }
     out[used] = 0;
     return out;
+}
+
+// ---- What the driver's compiler prints itself. Some drivers (PoCL: "2 warnings generated.") write
+// to the process's stderr while building; that text belongs with the build log, shown when a build
+// fails or with --verbose (CLGAN_VERBOSE=1), never in a successful command's output.
+
+typedef struct cg_build_output cg_build_output;
+struct cg_build_output {
+    FILE *tmp;
+    int saved_fd;
+};
+
+cg_build_output *cg_build_output_begin(void);
+char *cg_build_output_end(cg_build_output *c);
+int cg_build_verbose(void);
+
+cg_build_output *cg_build_output_begin(void) {
+    cg_build_output *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    fflush(stderr);
+    c->tmp = tmpfile();
+    c->saved_fd = c->tmp ? dup(STDERR_FILENO) : -1;
+    if (c->saved_fd < 0 || dup2(fileno(c->tmp), STDERR_FILENO) < 0) {
+        if (c->saved_fd >= 0) close(c->saved_fd);
+        if (c->tmp) fclose(c->tmp);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+// Restores stderr; the captured text (malloc'd, "" when none; NULL when c is NULL).
+char *cg_build_output_end(cg_build_output *c) {
+    if (!c) return NULL;
+    fflush(stderr);
+    dup2(c->saved_fd, STDERR_FILENO);
+    close(c->saved_fd);
+    long n = fseek(c->tmp, 0, SEEK_END) == 0 ? ftell(c->tmp) : 0;
+    char *text = malloc(n > 0 ? (size_t)n + 1 : 1);
+    if (text) {
+        rewind(c->tmp);
+        size_t got = n > 0 ? fread(text, 1, (size_t)n, c->tmp) : 0;
+        text[got] = 0;
+    }
+    fclose(c->tmp);
+    free(c);
+    return text;
+}
+
+int cg_build_verbose(void) {
+    const char *v = getenv("CLGAN_VERBOSE");
+    return v && *v && strcmp(v, "0");
 }

@@ -84,12 +84,41 @@ static cg_status memory_store(cg_runtime *rt, const char *key, cl_program prog) 
     return CG_OK;
 }
 
+// build_log.c: what the driver's compiler prints to stderr during a build, captured.
+typedef struct cg_build_output cg_build_output;
+cg_build_output *cg_build_output_begin(void);
+char *cg_build_output_end(cg_build_output *c);
+int cg_build_verbose(void);
+
+// --verbose: the build log of a successful build (warnings), and what the compiler printed.
+static void report_build_log(cg_runtime *rt, cl_program prog, const char *name, const char *source,
+                             const char *options, const char *driver_out) {
+    size_t len = 0;
+    clGetProgramBuildInfo(prog, rt->dev.device, CL_PROGRAM_BUILD_LOG, 0, NULL, &len);
+    char *log = malloc(len + 1);
+    if (log) {
+        log[0] = 0;
+        clGetProgramBuildInfo(prog, rt->dev.device, CL_PROGRAM_BUILD_LOG, len, log, NULL);
+        log[len] = 0;
+    }
+    char *mapped = log ? cg_build_log_map(source, log) : NULL;
+    const char *text = mapped ? mapped : log ? log : "";
+    if (strspn(text, " \t\r\n") < strlen(text) || (driver_out && *driver_out))
+        fprintf(stderr, "build log of %s for %s (options \"%s\"):\n%s%s", name, rt->dev.name, options,
+                text, driver_out ? driver_out : "");
+    free(mapped);
+    free(log);
+}
+
 static cg_status build_from_source(cg_runtime *rt, const char *name, const char *source, const char *options,
                                    cl_program *out) {
     cl_int err;
     cl_program prog = clCreateProgramWithSource(rt->ctx, 1, &source, NULL, &err);
     if (err != CL_SUCCESS) return cg_fail(err, "clCreateProgramWithSource(%s): %s", name, cg_status_name(err));
+    cg_build_output *capture = cg_build_output_begin();
     err = clBuildProgram(prog, 1, &rt->dev.device, options, NULL, NULL);
+    char *driver_out = cg_build_output_end(capture);
+    if (err == CL_SUCCESS && cg_build_verbose()) report_build_log(rt, prog, name, source, options, driver_out);
     if (err != CL_SUCCESS) {
         size_t log_len = 0;
         clGetProgramBuildInfo(prog, rt->dev.device, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_len);
@@ -101,13 +130,16 @@ static cg_status build_from_source(cg_runtime *rt, const char *name, const char 
         }
         char *mapped = log ? cg_build_log_map(source, log) : NULL;
         cg_fail(err == CL_BUILD_PROGRAM_FAILURE ? CG_ERR_BUILD : err,
-                "building %s for %s failed (%s, options \"%s\"); build log:\n%s", name, rt->dev.name,
-                cg_status_name(err), options, mapped ? mapped : log ? log : "(no log)");
+                "building %s for %s failed (%s, options \"%s\"); build log:\n%s%s%s", name, rt->dev.name,
+                cg_status_name(err), options, mapped ? mapped : log ? log : "(no log)",
+                driver_out && *driver_out ? "\ncompiler output:\n" : "", driver_out ? driver_out : "");
         free(mapped);
         free(log);
+        free(driver_out);
         clReleaseProgram(prog);
         return err == CL_BUILD_PROGRAM_FAILURE ? CG_ERR_BUILD : err;
     }
+    free(driver_out);
     rt->stats.programs_built++;
     *out = prog;
     return CG_OK;
