@@ -19,12 +19,6 @@
 
 #include <stb_image.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 typedef enum { FMT_UNKNOWN, FMT_JPEG, FMT_PNG, FMT_OTHER } file_format;
 
 static file_format sniff(const uint8_t *b, size_t n) {
@@ -135,6 +129,22 @@ static long pnm_maxval(const uint8_t *b, size_t n) {
     return v;
 }
 
+// stb_image sizes its buffer from a PNG chunk's length before reading the chunk, so one header
+// claiming 2 GB costs 2 GB. Walks the chunks as stb does (8-byte signature, then length, type, data,
+// CRC, up to IEND) and returns the offset of the first chunk claiming more bytes than follow it, or 0.
+static size_t png_chunk_overrun(const uint8_t *b, size_t n, uint32_t *claimed) {
+    for (size_t i = 8; i + 8 <= n;) {
+        uint32_t len = be32(b + i);
+        if (len > n - i - 8) {
+            *claimed = len;
+            return i;
+        }
+        if (!memcmp(b + i + 4, "IEND", 4)) return 0;
+        i += (size_t)len + 12;
+    }
+    return 0;
+}
+
 static int png_truncated(const uint8_t *b, size_t n) {
     for (size_t i = n >= 4 ? n - 4 : 0; i > 8; i--)
         if (!memcmp(b + i, "IEND", 4)) return 0;
@@ -163,6 +173,11 @@ static int load_bytes(const uint8_t *b, size_t n, int max_side, cg_decoded *out)
     if (n > INT_MAX) return fail(out, CG_ISSUE_TOO_LARGE, "the file has %zu bytes, more than stb_image reads", n);
     size_t codes = jpeg_huffman_overflow(b, n);
     if (codes) return fail(out, CG_ISSUE_CORRUPT, "a JPEG Huffman table declares %zu codes (at most 256)", codes);
+    uint32_t claimed = 0;
+    size_t chunk = fmt == FMT_PNG ? png_chunk_overrun(b, n, &claimed) : 0;
+    if (chunk)
+        return fail(out, CG_ISSUE_TRUNCATED, "PNG chunk '%.4s' at byte %zu claims %u bytes, %zu follow", b + chunk + 4,
+                    chunk, claimed, n - chunk - 8);
     long maxval = pnm_maxval(b, n);
     if (maxval > 255) return fail(out, CG_ISSUE_CORRUPT, "16-bit PNM (maximum value %ld) is not supported", maxval);
     if (!stbi_info_from_memory(b, (int)n, &w, &h, &comp)) {
@@ -195,7 +210,7 @@ static int load_bytes(const uint8_t *b, size_t n, int max_side, cg_decoded *out)
 }
 
 void cg_image_load(const char *path, int max_side, cg_decoded *out) {
-    double t0 = now_s();
+    double t0 = cg_now_s();
     out->pixels = NULL;
     out->w = out->h = 0;
     out->ok = 0;
@@ -215,7 +230,7 @@ void cg_image_load(const char *path, int max_side, cg_decoded *out) {
         free(buf);
     }
     if (f) fclose(f);
-    out->seconds = now_s() - t0;
+    out->seconds = cg_now_s() - t0;
 }
 
 void cg_decoded_release(cg_decoded *d) {

@@ -115,6 +115,14 @@ def main():
     put("safetensors", "dtypes", safetensors([("a", "F16", [2], b"\0\x3c\0\x40"), ("b", "U8", [3], b"abc"),
                                               ("c", "F32", [0, 5], b""), ("d", "BF16", [], b"\x80\x3f")]))
     put("safetensors", "empty", safetensors([]))
+    # checkpoints: the metadata a training checkpoint describes its run with
+    meta = {"format": "2", "step": "12", "batches": "12", "noise_batches": "12", "opt_g_step": "12",
+            "opt_d_step": "12", "seed": "7", "rng": "0", "model_type": "dcgan", "image_size": "32", "channels": "3",
+            "nz": "16", "ngf": "8", "ndf": "8", "config": "[train]\nmodel = dcgan\nbatch_size = 4\n",
+            "checksum": "0123456789abcdef"}
+    put("checkpoint", "dcgan", safetensors([("generator.0.weight", "F32", [2, 2], f32(1, 2, 3, 4))], meta))
+    put("checkpoint", "wgan_gp", safetensors([], dict(meta, model_type="wgan-gp", nz="100", step="0")))
+    put("checkpoint", "no_model", safetensors([], {"format": "2", "step": "1"}))
     # npy: float32, float64, big-endian Fortran order, version 2, a scalar
     put("npy", "f4", npy([2, 3], [0.5 * i for i in range(6)]))
     put("npy", "f8", npy([3], [1.0, -2.0, 3.5], "<f8"))
