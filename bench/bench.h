@@ -104,7 +104,6 @@ const bench_suite *bench_suite_find(const char *name);
 // ---------------------------------------------------------------------------------------------
 // Timing (registry.c): warmup untimed calls, then reps timed ones; each call must finish its work.
 typedef cg_status (*bench_fn)(void *ctx);
-double bench_now(void);
 cg_status bench_time(bench_fn fn, void *ctx, int warmup, int reps, double *median, double *min, double *max);
 
 // ---------------------------------------------------------------------------------------------

@@ -92,8 +92,9 @@ cg_status bench_gemm_case_create(cg_runtime *rt, const bench_gemm_shape *s, uint
         bench_gemm_case_free(c);
         return st;
     }
-    cg_gemm_args g = {s->ta, s->tb, s->m, s->n, s->k, 1.0f, 0.0f, c->da, 0, s->ta ? s->m : s->k,
-                      c->db, 0, s->tb ? s->k : s->n, c->dc, 0, s->n};
+    cg_gemm_args g = {.trans_a = s->ta, .trans_b = s->tb, .m = s->m, .n = s->n, .k = s->k, .alpha = 1.0f,
+                      .beta = 0.0f, .a = c->da, .lda = s->ta ? s->m : s->k, .b = c->db, .ldb = s->tb ? s->k : s->n,
+                      .c = c->dc, .ldc = s->n};
     c->g = g;
     *out = c;
     return CG_OK;

@@ -32,12 +32,6 @@ const bench_suite *bench_suite_find(const char *name) {
     return NULL;
 }
 
-double bench_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -49,9 +43,9 @@ cg_status bench_time(bench_fn fn, void *ctx, int warmup, int reps, double *media
     double *t = malloc((size_t)reps * sizeof *t);
     if (!t) return cg_fail(CG_ERR_NOMEM, "out of host memory");
     for (int i = 0; i < reps; i++) {
-        double t0 = bench_now();
+        double t0 = cg_now_s();
         cg_status st = fn(ctx);
-        t[i] = bench_now() - t0;
+        t[i] = cg_now_s() - t0;
         if (st != CG_OK) {
             free(t);
             return st;

@@ -14,12 +14,6 @@
 #include <unistd.h>
 
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static cg_status prepare(cg_runtime *rt, cg_config *cfg, const cg_train_params *tp, const cg_model_config *mc) {
     long n, seed;
     const char *dir;
@@ -29,19 +23,19 @@ static cg_status prepare(cg_runtime *rt, cg_config *cfg, const cg_train_params *
     if (cli_print_config(cfg)) return cg_fail(CG_ERR_CONFIG, "an unknown --set key (see above)");
     char marker[1100];
     snprintf(marker, sizeof marker, "%s/list_eval_partition.txt", dir);
-    double t0 = now_s();
+    double t0 = cg_now_s();
     if (access(marker, F_OK) == 0) {
         fprintf(stderr, "demo [1/3] synthetic faces: %s exists, reusing it\n", dir);
     } else {
         fprintf(stderr, "demo [1/3] synthetic faces: writing %ld into %s\n", n, dir);
         CG_TRY(cg_synth_write(dir, (int)n, (uint64_t)seed, 0, stderr));
-        fprintf(stderr, "demo [1/3] done in %.1f s\n", now_s() - t0);
+        fprintf(stderr, "demo [1/3] done in %.1f s\n", cg_now_s() - t0);
     }
     if (access(tp->dataset, F_OK) == 0) {
         fprintf(stderr, "demo [2/3] preprocess: %s exists, reusing it\n", tp->dataset);
         return CG_OK;
     }
-    t0 = now_s();
+    t0 = cg_now_s();
     fprintf(stderr, "demo [2/3] preprocess: %s -> %s (%dx%d)\n", dir, tp->dataset, mc->image_size, mc->image_size);
     cg_pp_params p;
     cg_pp_params_default(&p);
@@ -53,7 +47,7 @@ static cg_status prepare(cg_runtime *rt, cg_config *cfg, const cg_train_params *
     cg_status st = cg_preprocess_run(rt, &p, stderr, &r);
     if (st == CG_OK)
         fprintf(stderr, "demo [2/3] done: %zu faces kept (frontal, no sunglasses) in %.1f s\n", r->written,
-                now_s() - t0);
+                cg_now_s() - t0);
     cg_pp_result_free(r);
     return st;
 }
@@ -80,10 +74,10 @@ static int score(cg_runtime *rt, cg_config *cfg, const cg_train_params *tp, cons
         return EXIT_OK;
     }
     fprintf(stderr, "demo scoring %s against %s with %s\n", ckpt, tp->dataset, path);
-    double t0 = now_s();
+    double t0 = cg_now_s();
     cg_status st = score_with(rt, cfg, tp, ckpt);
     if (st == CG_OK) printf("  scored in %.1f s (FID of a few hundred images is only a trend; see docs/metrics.md)\n",
-                            now_s() - t0);
+                            cg_now_s() - t0);
     return cli_report("demo", st);
 }
 
@@ -99,7 +93,7 @@ static int run(int argc, char **argv) {
     if (!common.config_path) common.config_path = "configs/demo.ini";
     cg_config *cfg = cli_load_config(&common);
     if (!cfg) return EXIT_USAGE;
-    double t0 = now_s();
+    double t0 = cg_now_s();
     cg_model_config mc;
     cg_train_params tp;
     const char *weights;
@@ -123,7 +117,7 @@ static int run(int argc, char **argv) {
     if (rc == EXIT_OK) {
         printf("\ndemo finished in %.1f s\n  samples:    %s/samples.png\n  loss plot:  %s/loss.png\n"
                "  checkpoint: %s\n  log:        %s/log.csv\n",
-               now_s() - t0, tp.out, tp.out, ckpt, tp.out);
+               cg_now_s() - t0, tp.out, tp.out, ckpt, tp.out);
         rc = score(rt, cfg, &tp, ckpt, weights);
     }
     cg_runtime_free(rt);

@@ -6,12 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -55,8 +49,8 @@ static int run_gemm(cg_runtime *rt, int m, int n, int k, int reps) {
     if (st == CG_OK) st = cg_buffer_alloc(rt, sc, &dc);
     if (st == CG_OK) st = cg_tensor_write(rt, cg_view(da, 0, 1, 1, 1, (int)sa), a);
     if (st == CG_OK) st = cg_tensor_write(rt, cg_view(db, 0, 1, 1, 1, (int)sb), b);
-    cg_gemm_args g = {0, 0, (size_t)m, (size_t)n, (size_t)k, 1.0f, 0.0f, da, 0, (size_t)k, db, 0, (size_t)n,
-                      dc, 0, (size_t)n};
+    cg_gemm_args g = {.m = (size_t)m, .n = (size_t)n, .k = (size_t)k, .alpha = 1.0f, .beta = 0.0f, .a = da,
+                      .lda = (size_t)k, .b = db, .ldb = (size_t)n, .c = dc, .ldc = (size_t)n};
     // The first call compiles CLBlast's kernels for this device; it is checked, not timed.
     if (st == CG_OK) st = cg_gemm(rt, &g);
     if (st == CG_OK) st = cg_tensor_read(rt, cg_view(dc, 0, 1, 1, 1, (int)sc), c);
@@ -66,10 +60,10 @@ static int run_gemm(cg_runtime *rt, int m, int n, int k, int reps) {
                      err);
     }
     for (int i = 0; st == CG_OK && i < reps; i++) {
-        double t0 = now_s();
+        double t0 = cg_now_s();
         st = cg_gemm(rt, &g);
         if (st == CG_OK) st = cg_rt_finish(rt);
-        times[i] = now_s() - t0;
+        times[i] = cg_now_s() - t0;
     }
     if (st == CG_OK) {
         qsort(times, (size_t)reps, sizeof *times, cmp_double);

@@ -9,12 +9,6 @@
 
 #define SHEET_MAX 64
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 // Command-line values become --set overrides, so the effective configuration shows what ran.
 static int add_override(cli_common *common, char *buf, size_t len, const char *key, const char *value) {
     if (!value) return 0;
@@ -67,10 +61,10 @@ static int run(int argc, char **argv) {
         cg_config_free(cfg);
         return EXIT_USAGE;
     }
-    double t0 = now_s();
+    double t0 = cg_now_s();
     st = cg_synth_write(dir, (int)n, (uint64_t)seed, (int)threads, stderr);
     if (st == CG_OK) {
-        double dt = now_s() - t0;
+        double dt = cg_now_s() - t0;
         fprintf(stderr, "wrote %ld faces to %s in %.1f s (%.0f images/s)\n", n, dir, dt, dt > 0 ? n / dt : 0.0);
     }
     if (st == CG_OK && sheet) {

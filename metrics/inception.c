@@ -481,12 +481,6 @@ cg_status cg_inception_forward(cg_inception *net, cg_tensor x, float *pool, floa
 // ---------------------------------------------------------------------------------------------
 // Benchmark.
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 cg_status cg_inception_bench(cg_runtime *rt, const char *weights, int batch, int reps, double *images_per_s) {
     *images_per_s = 0;
     cg_inception *net = NULL;
@@ -504,9 +498,9 @@ cg_status cg_inception_bench(cg_runtime *rt, const char *weights, int batch, int
         if (!isfinite(pool[i])) st = cg_fail(CG_ERR_NUMERIC, "inception bench: feature %zu is not finite", i);
     double best = 0;
     for (int r = 0; st == CG_OK && r < (reps < 1 ? 1 : reps); r++) {
-        double t0 = now_s();
+        double t0 = cg_now_s();
         st = cg_inception_forward(net, x, pool, NULL, NULL);
-        double dt = now_s() - t0;
+        double dt = cg_now_s() - t0;
         if (st == CG_OK && (best == 0 || dt < best)) best = dt;
     }
     if (st == CG_OK) *images_per_s = batch / best;

@@ -1,7 +1,10 @@
 // inception_input.c — host side of the Inception input pipeline: staging an image on the device,
 // launching the resize kernels of cl/inception_input.cl, and the plain C reference of each mode
-// (the same float arithmetic, operation for operation; tests compare the two).
+// (tests compare the two). The reference's filters, taps and bilinear sample are the kernels' own:
+// cl/inception_input.cl is included here as C.
 #include "inception.h"
+
+#include "../cl/inception_input.cl"
 
 #include <math.h>
 #include <stdlib.h>
@@ -75,15 +78,13 @@ cg_status cg_resizer_run_size(cg_resizer *r, const cg_image *img, cg_resize_mode
     cl_kernel k;
     if (mode == CG_RESIZE_BILINEAR) {
         CG_TRY(cg_kernel_get(rt, "inception_input", "incep_resize_bilinear", &k));
-        return cg_launch1d(rt, k, n, sizeof(cl_mem), &r->src, sizeof(cl_mem), &r->src, sizeof is_float, &is_float,
-                           sizeof h, &h, sizeof w, &w, sizeof c, &c, sizeof size, &size, sizeof(cl_mem), &dst.buf,
-                           sizeof off, &off, sizeof n, &n, (size_t)0);
+        return cg_launch1d(rt, k, n, CG_ARG(r->src), CG_ARG(r->src), CG_ARG(is_float), CG_ARG(h), CG_ARG(w),
+                           CG_ARG(c), CG_ARG(size), CG_ARG(dst.buf), CG_ARG(off), CG_ARG(n));
     }
     int kind = mode == CG_RESIZE_BICUBIC ? 0 : 1;
     CG_TRY(cg_kernel_get(rt, "inception_input", "incep_resize_aa", &k));
-    return cg_launch1d(rt, k, n, sizeof(cl_mem), &r->src, sizeof(cl_mem), &r->src, sizeof is_float, &is_float,
-                       sizeof h, &h, sizeof w, &w, sizeof c, &c, sizeof size, &size, sizeof kind, &kind,
-                       sizeof(cl_mem), &dst.buf, sizeof off, &off, sizeof n, &n, (size_t)0);
+    return cg_launch1d(rt, k, n, CG_ARG(r->src), CG_ARG(r->src), CG_ARG(is_float), CG_ARG(h), CG_ARG(w), CG_ARG(c),
+                       CG_ARG(size), CG_ARG(kind), CG_ARG(dst.buf), CG_ARG(off), CG_ARG(n));
 }
 
 cg_status cg_resizer_run(cg_resizer *r, const cg_image *img, cg_resize_mode mode, cg_tensor dst) {
@@ -94,41 +95,18 @@ cg_status cg_resizer_run(cg_resizer *r, const cg_image *img, cg_resize_mode mode
 // C reference.
 
 static float pixel(const cg_image *img, int y, int x, int ch, int unit255) {
-    if (img->f32) {
-        float v = img->f32[((size_t)ch * img->h + y) * img->w + x];
-        return unit255 ? (v + 1.0f) * 127.5f : (v + 1.0f) * 0.5f;
-    }
-    uint8_t v = img->u8[((size_t)y * img->w + x) * img->c + (img->c == 1 ? 0 : ch)];
-    return unit255 ? (float)v : (float)v / 255.0f;
-}
-
-static float filter(float x, int kind) {
-    if (kind == 0) {
-        const float a = -0.5f;
-        if (x < 0.0f) x = -x;
-        if (x < 1.0f) return ((a + 2.0f) * x - (a + 3.0f)) * x * x + 1.0f;
-        if (x < 2.0f) return (((x - 5.0f) * x + 8.0f) * x - 4.0f) * a;
-        return 0.0f;
-    }
-    if (x <= -3.0f || x >= 3.0f) return 0.0f;
-    const float pi = 3.14159265358979f;
-    float s1 = x == 0.0f ? 1.0f : sinf(pi * x) / (pi * x);
-    float x3 = x / 3.0f;
-    float s3 = x3 == 0.0f ? 1.0f : sinf(pi * x3) / (pi * x3);
-    return s1 * s3;
+    return incep_pixel(img->u8, img->f32, img->f32 != NULL, img->h, img->w, img->c, y, x, ch, unit255);
 }
 
 // One output position of an antialiased pass: sum over taps of normalised weight * value(tap).
 static float aa_sample(int o, int in_size, int size, int kind, const float *line, size_t stride) {
-    float scale = (float)in_size / (float)size;
-    float fscale = scale < 1.0f ? 1.0f : scale;
-    float support = (kind == 0 ? 2.0f : 3.0f) * fscale, center = ((float)o + 0.5f) * scale, ss = 1.0f / fscale;
-    int a = (int)(center - support + 0.5f), b = (int)(center + support + 0.5f);
-    int lo = a < 0 ? 0 : a, hi = b > in_size ? in_size : b;
+    float center, ss;
+    int lo, hi;
+    incep_taps(o, in_size, size, kind, &center, &ss, &lo, &hi);
     float ww = 0.0f, acc = 0.0f;
-    for (int t = lo; t < hi; t++) ww += filter(((float)t - center + 0.5f) * ss, kind);
+    for (int t = lo; t < hi; t++) ww += incep_filter(((float)t - center + 0.5f) * ss, kind);
     for (int t = lo; t < hi; t++) {
-        float k = filter(((float)t - center + 0.5f) * ss, kind);
+        float k = incep_filter(((float)t - center + 0.5f) * ss, kind);
         if (ww != 0.0f) k = k / ww;
         acc += k * line[(size_t)t * stride];
     }
@@ -138,20 +116,11 @@ static float aa_sample(int o, int in_size, int size, int kind, const float *line
 void cg_resize_ref(const cg_image *img, cg_resize_mode mode, int size, float *out) {
     int h = img->h, w = img->w;
     if (mode == CG_RESIZE_BILINEAR) {
-        float scale_y = (float)h / (float)size, scale_x = (float)w / (float)size;
         for (int ch = 0; ch < 3; ch++)
             for (int oy = 0; oy < size; oy++)
-                for (int ox = 0; ox < size; ox++) {
-                    float sy = scale_y * ((float)oy + 0.5f) - 0.5f, sx = scale_x * ((float)ox + 0.5f) - 0.5f;
-                    if (sy < 0.0f) sy = 0.0f;
-                    if (sx < 0.0f) sx = 0.0f;
-                    int y0 = (int)sy, x0 = (int)sx;
-                    int y1 = y0 + (y0 < h - 1 ? 1 : 0), x1 = x0 + (x0 < w - 1 ? 1 : 0);
-                    float ly = sy - (float)y0, lx = sx - (float)x0;
-                    float v = (1.0f - ly) * ((1.0f - lx) * pixel(img, y0, x0, ch, 0) + lx * pixel(img, y0, x1, ch, 0)) +
-                              ly * ((1.0f - lx) * pixel(img, y1, x0, ch, 0) + lx * pixel(img, y1, x1, ch, 0));
-                    out[((size_t)ch * size + oy) * size + ox] = 2.0f * v - 1.0f;
-                }
+                for (int ox = 0; ox < size; ox++)
+                    out[((size_t)ch * size + oy) * size + ox] =
+                        incep_bilinear(img->u8, img->f32, img->f32 != NULL, h, w, img->c, size, ch, oy, ox);
         return;
     }
     int kind = mode == CG_RESIZE_BICUBIC ? 0 : 1;

@@ -41,12 +41,11 @@ static cg_status act_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y,
     CG_TRY(cg_kernel_get(ctx->rt, "act", fwd_kernels[s->kind], &k));
     cg_status st;
     if (s->kind == ACT_LEAKY)
-        st = cg_launch1d(ctx->rt, k, n, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof(cl_mem),
-                         &y.buf, sizeof yoff, &yoff, sizeof ysn, &ysn, sizeof per, &per, sizeof n, &n,
-                         sizeof s->slope, &s->slope, (size_t)0);
+        st = cg_launch1d(ctx->rt, k, n, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(y.buf), CG_ARG(yoff),
+                         CG_ARG(ysn), CG_ARG(per), CG_ARG(n), CG_ARG(s->slope));
     else
-        st = cg_launch1d(ctx->rt, k, n, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof(cl_mem),
-                         &y.buf, sizeof yoff, &yoff, sizeof ysn, &ysn, sizeof per, &per, sizeof n, &n, (size_t)0);
+        st = cg_launch1d(ctx->rt, k, n, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(y.buf), CG_ARG(yoff),
+                         CG_ARG(ysn), CG_ARG(per), CG_ARG(n));
     if (st != CG_OK) return cg_fail_context(st, "%s %s forward", l->kind, l->name);
     return CG_OK;
 }
@@ -68,14 +67,12 @@ static cg_status act_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y
     CG_TRY(cg_kernel_get(ctx->rt, "act", bwd_kernels[s->kind], &k));
     cg_status st;
     if (s->kind == ACT_LEAKY)
-        st = cg_launch1d(ctx->rt, k, n, sizeof(cl_mem), &src.buf, sizeof soff, &soff, sizeof ssn, &ssn,
-                         sizeof(cl_mem), &dy.buf, sizeof gdoff, &gdoff, sizeof gdsn, &gdsn, sizeof(cl_mem), &dx->buf,
-                         sizeof gxoff, &gxoff, sizeof gxsn, &gxsn, sizeof per, &per, sizeof n, &n, sizeof s->slope,
-                         &s->slope, (size_t)0);
+        st = cg_launch1d(ctx->rt, k, n, CG_ARG(src.buf), CG_ARG(soff), CG_ARG(ssn), CG_ARG(dy.buf), CG_ARG(gdoff),
+                         CG_ARG(gdsn), CG_ARG(dx->buf), CG_ARG(gxoff), CG_ARG(gxsn), CG_ARG(per), CG_ARG(n),
+                         CG_ARG(s->slope));
     else
-        st = cg_launch1d(ctx->rt, k, n, sizeof(cl_mem), &src.buf, sizeof soff, &soff, sizeof ssn, &ssn,
-                         sizeof(cl_mem), &dy.buf, sizeof gdoff, &gdoff, sizeof gdsn, &gdsn, sizeof(cl_mem), &dx->buf,
-                         sizeof gxoff, &gxoff, sizeof gxsn, &gxsn, sizeof per, &per, sizeof n, &n, (size_t)0);
+        st = cg_launch1d(ctx->rt, k, n, CG_ARG(src.buf), CG_ARG(soff), CG_ARG(ssn), CG_ARG(dy.buf), CG_ARG(gdoff),
+                         CG_ARG(gdsn), CG_ARG(dx->buf), CG_ARG(gxoff), CG_ARG(gxsn), CG_ARG(per), CG_ARG(n));
     if (st != CG_OK) return cg_fail_context(st, "%s %s backward", l->kind, l->name);
     return CG_OK;
 }

@@ -79,21 +79,19 @@ static cg_status bn_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, 
     cg_status st;
     if (training) {
         CG_TRY(cg_kernel_get(rt, "bn", "bn_stats", &k));
-        st = cg_launch_groups(rt, k, C, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof N, &N,
-                           sizeof C, &C, sizeof HW, &HW, sizeof eps, &eps, sizeof momentum, &momentum,
-                           sizeof(cl_mem), &s->st, sizeof(cl_mem), &prm->w.buf,
-                           sizeof rmoff, &rmoff, sizeof(cl_mem), &prv->w.buf, sizeof rvoff, &rvoff, (size_t)0);
+        st = cg_launch_groups(rt, k, C, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(N), CG_ARG(C), CG_ARG(HW),
+                              CG_ARG(eps), CG_ARG(momentum), CG_ARG(s->st), CG_ARG(prm->w.buf), CG_ARG(rmoff),
+                              CG_ARG(prv->w.buf), CG_ARG(rvoff));
     } else {
         CG_TRY(cg_kernel_get(rt, "bn", "bn_eval_stats", &k));
-        st = cg_launch1d(rt, k, C, sizeof(cl_mem), &prm->w.buf, sizeof rmoff, &rmoff, sizeof(cl_mem), &prv->w.buf,
-                         sizeof rvoff, &rvoff, sizeof C, &C, sizeof eps, &eps, sizeof(cl_mem), &s->st, (size_t)0);
+        st = cg_launch1d(rt, k, C, CG_ARG(prm->w.buf), CG_ARG(rmoff), CG_ARG(prv->w.buf), CG_ARG(rvoff), CG_ARG(C),
+                         CG_ARG(eps), CG_ARG(s->st));
     }
     if (st != CG_OK) return cg_fail_context(st, "%s %s forward statistics", l->kind, l->name);
     CG_TRY(cg_kernel_get(rt, "bn", "bn_apply", &k));
-    st = cg_launch1d(rt, k, n, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof(cl_mem), &y.buf,
-                     sizeof yoff, &yoff, sizeof ysn, &ysn, sizeof C, &C, sizeof HW, &HW, sizeof n, &n,
-                     sizeof(cl_mem), &s->st, sizeof(cl_mem), &pw->w.buf, sizeof woff, &woff, sizeof(cl_mem),
-                     &pb->w.buf, sizeof boff, &boff, (size_t)0);
+    st = cg_launch1d(rt, k, n, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(y.buf), CG_ARG(yoff), CG_ARG(ysn),
+                     CG_ARG(C), CG_ARG(HW), CG_ARG(n), CG_ARG(s->st), CG_ARG(pw->w.buf), CG_ARG(woff),
+                     CG_ARG(pb->w.buf), CG_ARG(boff));
     if (st != CG_OK) return cg_fail_context(st, "%s %s forward", l->kind, l->name);
     return CG_OK;
 }
@@ -118,10 +116,9 @@ static cg_status bn_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y,
     cl_uint n = (cl_uint)cg_numel(x);
     cl_kernel k;
     CG_TRY(cg_kernel_get(rt, "bn", "bn_bwd_reduce", &k));
-    cg_status st = cg_launch_groups(rt, k, C, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn,
-                                 sizeof(cl_mem), &dy.buf, sizeof dyoff, &dyoff, sizeof dysn, &dysn, sizeof N, &N,
-                                 sizeof C, &C, sizeof HW, &HW, sizeof(cl_mem), &s->st, sizeof(cl_mem), &pw->dw.buf,
-                                 sizeof dwoff, &dwoff, sizeof(cl_mem), &pb->dw.buf, sizeof dboff, &dboff, (size_t)0);
+    cg_status st = cg_launch_groups(rt, k, C, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(dy.buf), CG_ARG(dyoff),
+                                    CG_ARG(dysn), CG_ARG(N), CG_ARG(C), CG_ARG(HW), CG_ARG(s->st), CG_ARG(pw->dw.buf),
+                                    CG_ARG(dwoff), CG_ARG(pb->dw.buf), CG_ARG(dboff));
     if (st != CG_OK) return cg_fail_context(st, "%s %s backward reduction", l->kind, l->name);
     if (!dx) return CG_OK;
 
@@ -129,11 +126,9 @@ static cg_status bn_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y,
     cl_float inv_m = 1.0f / (float)((size_t)N * HW);
     cl_int training = s->training;
     CG_TRY(cg_kernel_get(rt, "bn", "bn_bwd_dx", &k));
-    st = cg_launch1d(rt, k, n, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof(cl_mem), &dy.buf,
-                     sizeof dyoff, &dyoff, sizeof dysn, &dysn, sizeof(cl_mem), &dx->buf, sizeof dxoff, &dxoff,
-                     sizeof dxsn, &dxsn, sizeof C, &C, sizeof HW, &HW, sizeof n, &n, sizeof(cl_mem), &s->st,
-                     sizeof(cl_mem), &pw->w.buf, sizeof woff, &woff, sizeof inv_m, &inv_m, sizeof training,
-                     &training, (size_t)0);
+    st = cg_launch1d(rt, k, n, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(dy.buf), CG_ARG(dyoff), CG_ARG(dysn),
+                     CG_ARG(dx->buf), CG_ARG(dxoff), CG_ARG(dxsn), CG_ARG(C), CG_ARG(HW), CG_ARG(n), CG_ARG(s->st),
+                     CG_ARG(pw->w.buf), CG_ARG(woff), CG_ARG(inv_m), CG_ARG(training));
     if (st != CG_OK) return cg_fail_context(st, "%s %s backward", l->kind, l->name);
     return CG_OK;
 }

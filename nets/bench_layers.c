@@ -8,12 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -41,10 +35,10 @@ static cg_status time_call(layer_call *c, int reps, double *median, double *min)
     cg_status st = call(c);
     if (st == CG_OK) st = cg_rt_finish(c->ctx->rt);
     for (int r = 0; st == CG_OK && r < reps; r++) {
-        double t0 = now_s();
+        double t0 = cg_now_s();
         st = call(c);
         if (st == CG_OK) st = cg_rt_finish(c->ctx->rt);
-        t[r] = now_s() - t0;
+        t[r] = cg_now_s() - t0;
     }
     if (st == CG_OK) {
         qsort(t, (size_t)reps, sizeof *t, cmp_double);

@@ -72,7 +72,8 @@ static cg_status conv_apply(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, 
         size_t Q = (size_t)nb * P, out_off = K * Q;
         CG_TRY(cg_im2col(ctx, &g, x, n0, nb, ws, 0));
         // out [Cout, Q] = W [Cout, K] * cols [K, Q]
-        cg_gemm_args mm = {0, 0, co, Q, K, 1.0f, 0.0f, w.buf, w.off, K, ws, 0, Q, ws, out_off, Q};
+        cg_gemm_args mm = {.m = co, .n = Q, .k = K, .alpha = 1.0f, .beta = 0.0f, .a = w.buf, .a_off = w.off, .lda = K,
+                           .b = ws, .ldb = Q, .c = ws, .c_off = out_off, .ldc = Q};
         CG_TRY(cg_gemm(ctx->rt, &mm));
         CG_TRY(cg_wide_to_nchw(ctx, ws, out_off, y, n0, nb, bias));
     }
@@ -103,11 +104,13 @@ static cg_status conv_backprop(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor 
         CG_TRY(cg_nchw_to_wide(ctx, dy, n0, nb, ws, dy_off));
         CG_TRY(cg_im2col(ctx, &g, x, n0, nb, ws, 0));
         // dW [Cout, K] += dy [Cout, Q] * cols^T [Q, K]
-        cg_gemm_args gw = {0, 1, co, K, Q, 1.0f, 1.0f, ws, dy_off, Q, ws, 0, Q, dw.buf, dw.off, K};
+        cg_gemm_args gw = {.trans_b = 1, .m = co, .n = K, .k = Q, .alpha = 1.0f, .beta = 1.0f, .a = ws,
+                           .a_off = dy_off, .lda = Q, .b = ws, .ldb = Q, .c = dw.buf, .c_off = dw.off, .ldc = K};
         CG_TRY(cg_gemm(ctx->rt, &gw));
         if (!dx) continue;
         // dcols [K, Q] = W^T [K, Cout] * dy [Cout, Q], over the columns (the queue is in order)
-        cg_gemm_args gx = {1, 0, K, Q, co, 1.0f, 0.0f, w.buf, w.off, K, ws, dy_off, Q, ws, 0, Q};
+        cg_gemm_args gx = {.trans_a = 1, .m = K, .n = Q, .k = co, .alpha = 1.0f, .beta = 0.0f, .a = w.buf,
+                           .a_off = w.off, .lda = K, .b = ws, .b_off = dy_off, .ldb = Q, .c = ws, .ldc = Q};
         CG_TRY(cg_gemm(ctx->rt, &gx));
         CG_TRY(cg_col2im(ctx, &g, ws, 0, *dx, n0, nb, NULL));
     }

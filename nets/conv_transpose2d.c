@@ -71,7 +71,8 @@ static cg_status convt_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor 
         size_t Q = (size_t)nb * P, x_off = M * Q;
         CG_TRY(cg_nchw_to_wide(ctx, x, n0, nb, ws, x_off));
         // cols [M, Q] = W^T [M, Cin] * x [Cin, Q]
-        cg_gemm_args mm = {1, 0, M, Q, ci, 1.0f, 0.0f, w.buf, w.off, M, ws, x_off, Q, ws, 0, Q};
+        cg_gemm_args mm = {.trans_a = 1, .m = M, .n = Q, .k = ci, .alpha = 1.0f, .beta = 0.0f, .a = w.buf,
+                           .a_off = w.off, .lda = M, .b = ws, .b_off = x_off, .ldb = Q, .c = ws, .ldc = Q};
         CG_TRY(cg_gemm(ctx->rt, &mm));
         CG_TRY(cg_col2im(ctx, &g, ws, 0, y, n0, nb, bias));
     }
@@ -98,11 +99,13 @@ static cg_status convt_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor
         CG_TRY(cg_im2col(ctx, &g, dy, n0, nb, ws, 0));
         CG_TRY(cg_nchw_to_wide(ctx, x, n0, nb, ws, x_off));
         // dW [Cin, M] += x [Cin, Q] * dcols^T [Q, M]
-        cg_gemm_args gw = {0, 1, ci, M, Q, 1.0f, 1.0f, ws, x_off, Q, ws, 0, Q, dw.buf, dw.off, M};
+        cg_gemm_args gw = {.trans_b = 1, .m = ci, .n = M, .k = Q, .alpha = 1.0f, .beta = 1.0f, .a = ws,
+                           .a_off = x_off, .lda = Q, .b = ws, .ldb = Q, .c = dw.buf, .c_off = dw.off, .ldc = M};
         CG_TRY(cg_gemm(ctx->rt, &gw));
         if (!dx) continue;
         // dx [Cin, Q] = W [Cin, M] * dcols [M, Q], over the wide input (the queue is in order)
-        cg_gemm_args gx = {0, 0, ci, Q, M, 1.0f, 0.0f, w.buf, w.off, M, ws, 0, Q, ws, x_off, Q};
+        cg_gemm_args gx = {.m = ci, .n = Q, .k = M, .alpha = 1.0f, .beta = 0.0f, .a = w.buf, .a_off = w.off, .lda = M,
+                           .b = ws, .ldb = Q, .c = ws, .c_off = x_off, .ldc = Q};
         CG_TRY(cg_gemm(ctx->rt, &gx));
         CG_TRY(cg_wide_to_nchw(ctx, ws, x_off, *dx, n0, nb, NULL));
     }

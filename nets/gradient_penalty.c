@@ -91,13 +91,11 @@ static cg_status weigh(cg_ctx *ctx, cg_grad_penalty *gp, float lambda, cg_tensor
     cl_float scale = 2.0f * lambda / (float)g.n, lam = lambda;
     cl_kernel k;
     CG_TRY(cg_kernel_get(rt, "loss", "gp_weight", &k));
-    cg_status st = cg_launch_groups(rt, k, (size_t)g.n, sizeof(cl_mem), &g.buf, sizeof goff, &goff, sizeof per, &per,
-                                    sizeof scale, &scale, sizeof(cl_mem), &w.buf, sizeof woff, &woff, sizeof(cl_mem),
-                                    &gp->pen, (size_t)0);
+    cg_status st = cg_launch_groups(rt, k, (size_t)g.n, CG_ARG(g.buf), CG_ARG(goff), CG_ARG(per), CG_ARG(scale),
+                                    CG_ARG(w.buf), CG_ARG(woff), CG_ARG(gp->pen));
     if (st != CG_OK) return cg_fail_context(st, "gradient penalty weighting");
     CG_TRY(cg_kernel_get(rt, "loss", "gp_loss", &k));
-    st = cg_launch_groups(rt, k, 1, sizeof(cl_mem), &gp->pen, sizeof n, &n, sizeof lam, &lam, sizeof(cl_mem),
-                          &loss.buf, sizeof loff, &loff, (size_t)0);
+    st = cg_launch_groups(rt, k, 1, CG_ARG(gp->pen), CG_ARG(n), CG_ARG(lam), CG_ARG(loss.buf), CG_ARG(loff));
     if (st != CG_OK) return cg_fail_context(st, "gradient penalty loss");
     return CG_OK;
 }

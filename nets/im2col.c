@@ -64,11 +64,9 @@ cg_status cg_im2col(cg_ctx *ctx, const cg_im2col_geom *g, cg_tensor img, int n0,
     cl_ulong off = sample_offset(img, n0), sn = cg_sample_stride(img), coff = cols_off;
     size_t items = rows ? total / (size_t)g->ow : total;
     cl_uint n = (cl_uint)items;
-    return cg_launch1d(ctx->rt, k, items, sizeof(cl_mem), &img.buf, sizeof off, &off, sizeof sn, &sn, sizeof(int),
-                       &g->h, sizeof(int), &g->w, sizeof(int), &g->kh, sizeof(int), &g->kw, sizeof(int), &g->sh,
-                       sizeof(int), &g->sw, sizeof(int), &g->ph, sizeof(int), &g->pw, sizeof(int), &g->oh,
-                       sizeof(int), &g->ow, sizeof(int), &nb, sizeof(cl_mem), &cols, sizeof coff, &coff, sizeof n,
-                       &n, (size_t)0);
+    return cg_launch1d(ctx->rt, k, items, CG_ARG(img.buf), CG_ARG(off), CG_ARG(sn), CG_ARG(g->h), CG_ARG(g->w),
+                       CG_ARG(g->kh), CG_ARG(g->kw), CG_ARG(g->sh), CG_ARG(g->sw), CG_ARG(g->ph), CG_ARG(g->pw),
+                       CG_ARG(g->oh), CG_ARG(g->ow), CG_ARG(nb), CG_ARG(cols), CG_ARG(coff), CG_ARG(n));
 }
 
 cg_status cg_col2im(cg_ctx *ctx, const cg_im2col_geom *g, cl_mem cols, size_t cols_off, cg_tensor img, int n0,
@@ -86,12 +84,10 @@ cg_status cg_col2im(cg_ctx *ctx, const cg_im2col_geom *g, cl_mem cols, size_t co
     cl_ulong boff = bias ? bias->off : 0;
     size_t items = rows ? total / (size_t)g->w : total;
     cl_uint n = (cl_uint)items;
-    return cg_launch1d(ctx->rt, k, items, sizeof(cl_mem), &cols, sizeof coff, &coff, sizeof(int), &g->c,
-                       sizeof(int), &g->h, sizeof(int), &g->w, sizeof(int), &g->kh, sizeof(int), &g->kw,
-                       sizeof(int), &g->sh, sizeof(int), &g->sw, sizeof(int), &g->ph, sizeof(int), &g->pw,
-                       sizeof(int), &g->oh, sizeof(int), &g->ow, sizeof(int), &nb, sizeof(cl_mem), &img.buf,
-                       sizeof off, &off, sizeof sn, &sn, sizeof has_bias, &has_bias, sizeof(cl_mem), &bbuf,
-                       sizeof boff, &boff, sizeof n, &n, (size_t)0);
+    return cg_launch1d(ctx->rt, k, items, CG_ARG(cols), CG_ARG(coff), CG_ARG(g->c), CG_ARG(g->h), CG_ARG(g->w),
+                       CG_ARG(g->kh), CG_ARG(g->kw), CG_ARG(g->sh), CG_ARG(g->sw), CG_ARG(g->ph), CG_ARG(g->pw),
+                       CG_ARG(g->oh), CG_ARG(g->ow), CG_ARG(nb), CG_ARG(img.buf), CG_ARG(off), CG_ARG(sn),
+                       CG_ARG(has_bias), CG_ARG(bbuf), CG_ARG(boff), CG_ARG(n));
 }
 
 cg_status cg_nchw_to_wide(cg_ctx *ctx, cg_tensor t, int n0, int nb, cl_mem dst, size_t dst_off) {
@@ -102,8 +98,8 @@ cg_status cg_nchw_to_wide(cg_ctx *ctx, cg_tensor t, int n0, int nb, cl_mem dst, 
     CG_TRY(cg_kernel_get(ctx->rt, "im2col", "nchw_to_wide", &k));
     cl_ulong off = sample_offset(t, n0), sn = cg_sample_stride(t), doff = dst_off;
     cl_uint pp = (cl_uint)p, n = (cl_uint)total;
-    return cg_launch1d(ctx->rt, k, total, sizeof(cl_mem), &t.buf, sizeof off, &off, sizeof sn, &sn, sizeof pp, &pp,
-                       sizeof(int), &nb, sizeof(cl_mem), &dst, sizeof doff, &doff, sizeof n, &n, (size_t)0);
+    return cg_launch1d(ctx->rt, k, total, CG_ARG(t.buf), CG_ARG(off), CG_ARG(sn), CG_ARG(pp), CG_ARG(nb), CG_ARG(dst),
+                       CG_ARG(doff), CG_ARG(n));
 }
 
 cg_status cg_wide_to_nchw(cg_ctx *ctx, cl_mem src, size_t src_off, cg_tensor t, int n0, int nb,
@@ -118,10 +114,9 @@ cg_status cg_wide_to_nchw(cg_ctx *ctx, cl_mem src, size_t src_off, cg_tensor t, 
     int has_bias = bias != NULL;
     cl_mem bbuf = bias ? bias->buf : src;
     cl_ulong boff = bias ? bias->off : 0;
-    return cg_launch1d(ctx->rt, k, total, sizeof(cl_mem), &src, sizeof soff, &soff, sizeof(int), &t.c, sizeof pp,
-                       &pp, sizeof(int), &nb, sizeof(cl_mem), &t.buf, sizeof off, &off, sizeof sn, &sn,
-                       sizeof has_bias, &has_bias, sizeof(cl_mem), &bbuf, sizeof boff, &boff, sizeof n, &n,
-                       (size_t)0);
+    return cg_launch1d(ctx->rt, k, total, CG_ARG(src), CG_ARG(soff), CG_ARG(t.c), CG_ARG(pp), CG_ARG(nb),
+                       CG_ARG(t.buf), CG_ARG(off), CG_ARG(sn), CG_ARG(has_bias), CG_ARG(bbuf), CG_ARG(boff),
+                       CG_ARG(n));
 }
 
 cg_status cg_bias_add(cg_ctx *ctx, cg_tensor y, cg_tensor bias) {
@@ -132,8 +127,8 @@ cg_status cg_bias_add(cg_ctx *ctx, cg_tensor y, cg_tensor bias) {
     CG_TRY(cg_kernel_get(ctx->rt, "bias", "bias_add", &k));
     cl_ulong off = y.off, sn = cg_sample_stride(y), boff = bias.off;
     cl_uint p = (cl_uint)((size_t)y.h * y.w), n = (cl_uint)total;
-    return cg_launch1d(ctx->rt, k, total, sizeof(cl_mem), &y.buf, sizeof off, &off, sizeof sn, &sn, sizeof(int), &y.c,
-                       sizeof p, &p, sizeof(cl_mem), &bias.buf, sizeof boff, &boff, sizeof n, &n, (size_t)0);
+    return cg_launch1d(ctx->rt, k, total, CG_ARG(y.buf), CG_ARG(off), CG_ARG(sn), CG_ARG(y.c), CG_ARG(p),
+                       CG_ARG(bias.buf), CG_ARG(boff), CG_ARG(n));
 }
 
 cg_status cg_bias_grad(cg_ctx *ctx, cg_tensor dy, cg_tensor db) {
@@ -145,7 +140,6 @@ cg_status cg_bias_grad(cg_ctx *ctx, cg_tensor dy, cg_tensor db) {
     cl_ulong off = dy.off, sn = cg_sample_stride(dy), dboff = db.off;
     cl_uint pp = (cl_uint)p, cnt = (cl_uint)count;
     // One work-group per channel, of whatever size the kernel allows.
-    return cg_launch_per_group(ctx->rt, k, (size_t)dy.c, sizeof(cl_mem), &dy.buf, sizeof off, &off, sizeof sn, &sn,
-                       sizeof(int), &dy.c, sizeof pp, &pp, sizeof cnt, &cnt, sizeof(cl_mem), &db.buf, sizeof dboff, &dboff,
-                       (size_t)0);
+    return cg_launch_per_group(ctx->rt, k, (size_t)dy.c, CG_ARG(dy.buf), CG_ARG(off), CG_ARG(sn), CG_ARG(dy.c),
+                               CG_ARG(pp), CG_ARG(cnt), CG_ARG(db.buf), CG_ARG(dboff));
 }

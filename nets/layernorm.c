@@ -80,14 +80,13 @@ static cg_status ln_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, 
     cl_ulong woff = affine ? l->params[P_WEIGHT].w.off : 0, boff = affine ? l->params[P_BIAS].w.off : 0;
     cl_kernel k;
     CG_TRY(cg_kernel_get(rt, "bn", "ln_stats", &k));
-    cg_status st = cg_launch_groups(rt, k, N, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof N,
-                                 &N, sizeof D, &D, sizeof eps, &eps, sizeof(cl_mem), &s->st, (size_t)0);
+    cg_status st = cg_launch_groups(rt, k, N, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(N), CG_ARG(D),
+                                    CG_ARG(eps), CG_ARG(s->st));
     if (st != CG_OK) return cg_fail_context(st, "%s %s forward statistics", l->kind, l->name);
     CG_TRY(cg_kernel_get(rt, "bn", "ln_apply", &k));
-    st = cg_launch1d(rt, k, cg_numel(x), sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn,
-                     sizeof(cl_mem), &y.buf, sizeof yoff, &yoff, sizeof ysn, &ysn, sizeof N, &N, sizeof D, &D,
-                     sizeof(cl_mem), &s->st, sizeof affine, &affine, sizeof(cl_mem), &w, sizeof woff, &woff,
-                     sizeof(cl_mem), &b, sizeof boff, &boff, (size_t)0);
+    st = cg_launch1d(rt, k, cg_numel(x), CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(y.buf), CG_ARG(yoff),
+                     CG_ARG(ysn), CG_ARG(N), CG_ARG(D), CG_ARG(s->st), CG_ARG(affine), CG_ARG(w), CG_ARG(woff),
+                     CG_ARG(b), CG_ARG(boff));
     if (st != CG_OK) return cg_fail_context(st, "%s %s forward", l->kind, l->name);
     return CG_OK;
 }
@@ -114,25 +113,22 @@ static cg_status ln_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y,
         cl_mem dw = param_buf(l, P_WEIGHT, 1, s->st), db = param_buf(l, P_BIAS, 1, s->st);
         cl_ulong dwoff = l->params[P_WEIGHT].dw.off, dboff = l->params[P_BIAS].dw.off;
         CG_TRY(cg_kernel_get(rt, "bn", "ln_bwd_params", &k));
-        st = cg_launch1d(rt, k, D, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof(cl_mem),
-                         &dy.buf, sizeof dyoff, &dyoff, sizeof dysn, &dysn, sizeof N, &N, sizeof D, &D,
-                         sizeof(cl_mem), &s->st, sizeof(cl_mem), &dw, sizeof dwoff, &dwoff, sizeof(cl_mem), &db,
-                         sizeof dboff, &dboff, (size_t)0);
+        st = cg_launch1d(rt, k, D, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(dy.buf), CG_ARG(dyoff),
+                         CG_ARG(dysn), CG_ARG(N), CG_ARG(D), CG_ARG(s->st), CG_ARG(dw), CG_ARG(dwoff), CG_ARG(db),
+                         CG_ARG(dboff));
         if (st != CG_OK) return cg_fail_context(st, "%s %s parameter gradients", l->kind, l->name);
     }
     if (!dx) return CG_OK;
 
     CG_TRY(cg_kernel_get(rt, "bn", "ln_bwd_reduce", &k));
-    st = cg_launch_groups(rt, k, N, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof(cl_mem),
-                       &dy.buf, sizeof dyoff, &dyoff, sizeof dysn, &dysn, sizeof N, &N, sizeof D, &D, sizeof(cl_mem),
-                       &s->st, sizeof affine, &affine, sizeof(cl_mem), &w, sizeof woff, &woff, (size_t)0);
+    st = cg_launch_groups(rt, k, N, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(dy.buf), CG_ARG(dyoff),
+                          CG_ARG(dysn), CG_ARG(N), CG_ARG(D), CG_ARG(s->st), CG_ARG(affine), CG_ARG(w), CG_ARG(woff));
     if (st != CG_OK) return cg_fail_context(st, "%s %s backward reduction", l->kind, l->name);
     cl_ulong dxoff = dx->off, dxsn = cg_sample_stride(*dx);
     CG_TRY(cg_kernel_get(rt, "bn", "ln_bwd_dx", &k));
-    st = cg_launch1d(rt, k, cg_numel(x), sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn,
-                     sizeof(cl_mem), &dy.buf, sizeof dyoff, &dyoff, sizeof dysn, &dysn, sizeof(cl_mem), &dx->buf,
-                     sizeof dxoff, &dxoff, sizeof dxsn, &dxsn, sizeof N, &N, sizeof D, &D, sizeof(cl_mem), &s->st,
-                     sizeof affine, &affine, sizeof(cl_mem), &w, sizeof woff, &woff, (size_t)0);
+    st = cg_launch1d(rt, k, cg_numel(x), CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(dy.buf), CG_ARG(dyoff),
+                     CG_ARG(dysn), CG_ARG(dx->buf), CG_ARG(dxoff), CG_ARG(dxsn), CG_ARG(N), CG_ARG(D), CG_ARG(s->st),
+                     CG_ARG(affine), CG_ARG(w), CG_ARG(woff));
     if (st != CG_OK) return cg_fail_context(st, "%s %s backward", l->kind, l->name);
     return CG_OK;
 }
@@ -161,16 +157,14 @@ static cg_status ln_tangent(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, 
     cl_ulong woff = affine ? l->params[P_WEIGHT].w.off : 0;
     cl_kernel k;
     CG_TRY(cg_kernel_get(rt, "bn", "ln_bwd_reduce", &k)); // S1, S2 of xt into the state rows 2, 3
-    cg_status st = cg_launch_groups(rt, k, N, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn,
-                                    sizeof(cl_mem), &xt.buf, sizeof toff, &toff, sizeof tsn, &tsn, sizeof N, &N,
-                                    sizeof D, &D, sizeof(cl_mem), &s->st, sizeof plain, &plain, sizeof(cl_mem), &w,
-                                    sizeof woff, &woff, (size_t)0);
+    cg_status st = cg_launch_groups(rt, k, N, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(xt.buf), CG_ARG(toff),
+                                    CG_ARG(tsn), CG_ARG(N), CG_ARG(D), CG_ARG(s->st), CG_ARG(plain), CG_ARG(w),
+                                    CG_ARG(woff));
     if (st != CG_OK) return cg_fail_context(st, "%s %s tangent reduction", l->kind, l->name);
     CG_TRY(cg_kernel_get(rt, "bn", "ln_tangent_apply", &k));
-    st = cg_launch1d(rt, k, cg_numel(x), sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn,
-                     sizeof(cl_mem), &xt.buf, sizeof toff, &toff, sizeof tsn, &tsn, sizeof(cl_mem), &yt.buf,
-                     sizeof yoff, &yoff, sizeof ysn, &ysn, sizeof N, &N, sizeof D, &D, sizeof(cl_mem), &s->st,
-                     sizeof affine, &affine, sizeof(cl_mem), &w, sizeof woff, &woff, (size_t)0);
+    st = cg_launch1d(rt, k, cg_numel(x), CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(xt.buf), CG_ARG(toff),
+                     CG_ARG(tsn), CG_ARG(yt.buf), CG_ARG(yoff), CG_ARG(ysn), CG_ARG(N), CG_ARG(D), CG_ARG(s->st),
+                     CG_ARG(affine), CG_ARG(w), CG_ARG(woff));
     if (st != CG_OK) return cg_fail_context(st, "%s %s tangent", l->kind, l->name);
     return CG_OK;
 }
@@ -209,35 +203,28 @@ static cg_status ln_backward2(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y
     cl_ulong woff = affine ? l->params[P_WEIGHT].w.off : 0;
     cl_kernel k;
     CG_TRY(cg_kernel_get(rt, "bn", "ln2_reduce", &k));
-    cg_status st = cg_launch_groups(
-        rt, k, N, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof(cl_mem), &xt.buf, sizeof toff,
-        &toff, sizeof tsn, &tsn, sizeof(cl_mem), &gyv.buf, sizeof gyoff, &gyoff, sizeof gysn, &gysn, sizeof has_gy,
-        &has_gy, sizeof(cl_mem), &gyt.buf, sizeof gytoff, &gytoff, sizeof gytsn, &gytsn, sizeof N, &N, sizeof D, &D,
-        sizeof(cl_mem), &s->st, sizeof affine, &affine, sizeof(cl_mem), &w, sizeof woff, &woff, sizeof(cl_mem), &s->r2,
-        (size_t)0);
+    cg_status st = cg_launch_groups(rt, k, N, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(xt.buf), CG_ARG(toff),
+                                    CG_ARG(tsn), CG_ARG(gyv.buf), CG_ARG(gyoff), CG_ARG(gysn), CG_ARG(has_gy),
+                                    CG_ARG(gyt.buf), CG_ARG(gytoff), CG_ARG(gytsn), CG_ARG(N), CG_ARG(D),
+                                    CG_ARG(s->st), CG_ARG(affine), CG_ARG(w), CG_ARG(woff), CG_ARG(s->r2));
     if (st != CG_OK) return cg_fail_context(st, "%s %s second-order reduction", l->kind, l->name);
     if (affine) {
         cl_mem dw = param_buf(l, P_WEIGHT, 1, s->st), db = param_buf(l, P_BIAS, 1, s->st);
         cl_ulong dwoff = l->params[P_WEIGHT].dw.off, dboff = l->params[P_BIAS].dw.off;
         CG_TRY(cg_kernel_get(rt, "bn", "ln2_params", &k));
-        st = cg_launch1d(rt, k, D, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof(cl_mem),
-                         &xt.buf, sizeof toff, &toff, sizeof tsn, &tsn, sizeof(cl_mem), &gyv.buf, sizeof gyoff, &gyoff,
-                         sizeof gysn, &gysn, sizeof has_gy, &has_gy, sizeof(cl_mem), &gyt.buf, sizeof gytoff, &gytoff,
-                         sizeof gytsn, &gytsn, sizeof N, &N, sizeof D, &D, sizeof(cl_mem), &s->st, sizeof(cl_mem),
-                         &s->r2, sizeof(cl_mem), &dw, sizeof dwoff, &dwoff, sizeof(cl_mem), &db, sizeof dboff, &dboff,
-                         (size_t)0);
+        st = cg_launch1d(rt, k, D, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(xt.buf), CG_ARG(toff),
+                         CG_ARG(tsn), CG_ARG(gyv.buf), CG_ARG(gyoff), CG_ARG(gysn), CG_ARG(has_gy), CG_ARG(gyt.buf),
+                         CG_ARG(gytoff), CG_ARG(gytsn), CG_ARG(N), CG_ARG(D), CG_ARG(s->st), CG_ARG(s->r2),
+                         CG_ARG(dw), CG_ARG(dwoff), CG_ARG(db), CG_ARG(dboff));
         if (st != CG_OK) return cg_fail_context(st, "%s %s second-order parameter gradients", l->kind, l->name);
     }
     if (!gx && !gxt) return CG_OK;
     CG_TRY(cg_kernel_get(rt, "bn", "ln2_dx", &k));
-    st = cg_launch1d(rt, k, cg_numel(x), sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn,
-                     sizeof(cl_mem), &xt.buf, sizeof toff, &toff, sizeof tsn, &tsn, sizeof(cl_mem), &gyv.buf,
-                     sizeof gyoff, &gyoff, sizeof gysn, &gysn, sizeof has_gy, &has_gy, sizeof(cl_mem), &gyt.buf,
-                     sizeof gytoff, &gytoff, sizeof gytsn, &gytsn, sizeof(cl_mem), &gxv.buf, sizeof gxoff, &gxoff,
-                     sizeof gxsn, &gxsn, sizeof write_gx, &write_gx, sizeof(cl_mem), &gxtv.buf, sizeof gxtoff, &gxtoff,
-                     sizeof gxtsn, &gxtsn, sizeof write_gxt, &write_gxt, sizeof N, &N, sizeof D, &D, sizeof(cl_mem),
-                     &s->st, sizeof affine, &affine, sizeof(cl_mem), &w, sizeof woff, &woff, sizeof(cl_mem), &s->r2,
-                     (size_t)0);
+    st = cg_launch1d(rt, k, cg_numel(x), CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(xt.buf), CG_ARG(toff),
+                     CG_ARG(tsn), CG_ARG(gyv.buf), CG_ARG(gyoff), CG_ARG(gysn), CG_ARG(has_gy), CG_ARG(gyt.buf),
+                     CG_ARG(gytoff), CG_ARG(gytsn), CG_ARG(gxv.buf), CG_ARG(gxoff), CG_ARG(gxsn), CG_ARG(write_gx),
+                     CG_ARG(gxtv.buf), CG_ARG(gxtoff), CG_ARG(gxtsn), CG_ARG(write_gxt), CG_ARG(N), CG_ARG(D),
+                     CG_ARG(s->st), CG_ARG(affine), CG_ARG(w), CG_ARG(woff), CG_ARG(s->r2));
     if (st != CG_OK) return cg_fail_context(st, "%s %s second-order backward", l->kind, l->name);
     return CG_OK;
 }

@@ -37,8 +37,9 @@ static cg_status linear_apply(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y
     CG_ASSERT(w.buf);
     size_t n = (size_t)x.n, in = (size_t)s->in, out = (size_t)s->out;
     // y [N, out] = x [N, in] * W^T [in, out]
-    cg_gemm_args mm = {0, 1, n, out, in, 1.0f, 0.0f, x.buf, x.off, cg_sample_stride(x), w.buf, w.off, in,
-                       y.buf, y.off, cg_sample_stride(y)};
+    cg_gemm_args mm = {.trans_b = 1, .m = n, .n = out, .k = in, .alpha = 1.0f, .beta = 0.0f, .a = x.buf,
+                       .a_off = x.off, .lda = cg_sample_stride(x), .b = w.buf, .b_off = w.off, .ldb = in, .c = y.buf,
+                       .c_off = y.off, .ldc = cg_sample_stride(y)};
     CG_TRY(cg_gemm(ctx->rt, &mm));
     if (s->bias && with_bias) CG_TRY(cg_bias_add(ctx, y, l->params[1].w));
     return CG_OK;
@@ -60,12 +61,15 @@ static cg_status linear_backprop(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tenso
     size_t n = (size_t)x.n, in = (size_t)s->in, out = (size_t)s->out;
     size_t xs = cg_sample_stride(x), dys = cg_sample_stride(dy);
     // dW [out, in] += dy^T [out, N] * x [N, in]
-    cg_gemm_args gw = {1, 0, out, in, n, 1.0f, 1.0f, dy.buf, dy.off, dys, x.buf, x.off, xs, dw.buf, dw.off, in};
+    cg_gemm_args gw = {.trans_a = 1, .m = out, .n = in, .k = n, .alpha = 1.0f, .beta = 1.0f, .a = dy.buf,
+                       .a_off = dy.off, .lda = dys, .b = x.buf, .b_off = x.off, .ldb = xs, .c = dw.buf,
+                       .c_off = dw.off, .ldc = in};
     CG_TRY(cg_gemm(ctx->rt, &gw));
     if (dx) {
         // dx [N, in] = dy [N, out] * W [out, in]
-        cg_gemm_args gx = {0, 0, n, in, out, 1.0f, 0.0f, dy.buf, dy.off, dys, w.buf, w.off, in,
-                           dx->buf, dx->off, cg_sample_stride(*dx)};
+        cg_gemm_args gx = {.m = n, .n = in, .k = out, .alpha = 1.0f, .beta = 0.0f, .a = dy.buf, .a_off = dy.off,
+                           .lda = dys, .b = w.buf, .b_off = w.off, .ldb = in, .c = dx->buf, .c_off = dx->off,
+                           .ldc = cg_sample_stride(*dx)};
         CG_TRY(cg_gemm(ctx->rt, &gx));
     }
     if (s->bias && with_bias) {

@@ -26,10 +26,9 @@ static cg_status launch(cg_ctx *ctx, const char *kernel, cg_tensor in, float a, 
     cl_ulong s = cg_sample_size(in), n = cg_numel(in), l_off = loss.off;
     cl_float fa = a;
     // One work-group; cg_launch_groups sizes the scratch it appends to match the group.
-    cg_status st = cg_launch_groups(rt, k, 1, sizeof(cl_mem), &in.buf, sizeof x_off, &x_off, sizeof x_stride,
-                                    &x_stride, sizeof(cl_mem), &grad.buf, sizeof d_off, &d_off, sizeof d_stride,
-                                    &d_stride, sizeof s, &s, sizeof n, &n, sizeof fa, &fa, sizeof(cl_mem), &loss.buf,
-                                    sizeof l_off, &l_off, (size_t)0);
+    cg_status st = cg_launch_groups(rt, k, 1, CG_ARG(in.buf), CG_ARG(x_off), CG_ARG(x_stride), CG_ARG(grad.buf),
+                                    CG_ARG(d_off), CG_ARG(d_stride), CG_ARG(s), CG_ARG(n), CG_ARG(fa),
+                                    CG_ARG(loss.buf), CG_ARG(l_off));
     if (st != CG_OK) return cg_fail_context(st, "%s over %llu elements", kernel, (unsigned long long)n);
     return CG_OK;
 }

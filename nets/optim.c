@@ -97,10 +97,9 @@ static cg_status step_adam(cg_runtime *rt, cg_optimizer *o, cl_mem params, cl_me
     cl_float omb2 = (float)(1.0 - beta2), eps = p->eps, wd = p->weight_decay;
     cl_float neg_step = (float)(-(typed(p->lr) / bc1)), bc2_sqrt = (float)sqrt(bc2);
     cl_ulong n = o->n;
-    return cg_launch1d(rt, k, o->n, sizeof(cl_mem), &params, sizeof(cl_mem), &grads, sizeof(cl_mem), &o->m,
-                       sizeof(cl_mem), &o->v, sizeof n, &n, sizeof b1, &b1, sizeof omb1, &omb1, sizeof b2, &b2,
-                       sizeof omb2, &omb2, sizeof eps, &eps, sizeof wd, &wd, sizeof neg_step, &neg_step,
-                       sizeof bc2_sqrt, &bc2_sqrt, (size_t)0);
+    return cg_launch1d(rt, k, o->n, CG_ARG(params), CG_ARG(grads), CG_ARG(o->m), CG_ARG(o->v), CG_ARG(n), CG_ARG(b1),
+                       CG_ARG(omb1), CG_ARG(b2), CG_ARG(omb2), CG_ARG(eps), CG_ARG(wd), CG_ARG(neg_step),
+                       CG_ARG(bc2_sqrt));
 }
 
 static cg_status step_rmsprop(cg_runtime *rt, cg_optimizer *o, cl_mem params, cl_mem grads, cl_kernel k) {
@@ -109,9 +108,8 @@ static cg_status step_rmsprop(cg_runtime *rt, cg_optimizer *o, cl_mem params, cl
     cl_float mom = p->momentum, neg_lr = -p->lr;
     cl_mem buf = o->v ? o->v : o->m; // not read without momentum
     cl_ulong n = o->n;
-    return cg_launch1d(rt, k, o->n, sizeof(cl_mem), &params, sizeof(cl_mem), &grads, sizeof(cl_mem), &o->m,
-                       sizeof(cl_mem), &buf, sizeof n, &n, sizeof alpha, &alpha, sizeof oma, &oma, sizeof eps, &eps,
-                       sizeof wd, &wd, sizeof mom, &mom, sizeof neg_lr, &neg_lr, (size_t)0);
+    return cg_launch1d(rt, k, o->n, CG_ARG(params), CG_ARG(grads), CG_ARG(o->m), CG_ARG(buf), CG_ARG(n),
+                       CG_ARG(alpha), CG_ARG(oma), CG_ARG(eps), CG_ARG(wd), CG_ARG(mom), CG_ARG(neg_lr));
 }
 
 static cg_status step_sgd(cg_runtime *rt, cg_optimizer *o, cl_mem params, cl_mem grads, cl_kernel k) {
@@ -120,8 +118,8 @@ static cg_status step_sgd(cg_runtime *rt, cg_optimizer *o, cl_mem params, cl_mem
     cl_int first = o->step == 1;
     cl_mem buf = o->m ? o->m : params; // not touched without momentum
     cl_ulong n = o->n;
-    return cg_launch1d(rt, k, o->n, sizeof(cl_mem), &params, sizeof(cl_mem), &grads, sizeof(cl_mem), &buf, sizeof n, &n,
-                       sizeof wd, &wd, sizeof mom, &mom, sizeof first, &first, sizeof neg_lr, &neg_lr, (size_t)0);
+    return cg_launch1d(rt, k, o->n, CG_ARG(params), CG_ARG(grads), CG_ARG(buf), CG_ARG(n), CG_ARG(wd), CG_ARG(mom),
+                       CG_ARG(first), CG_ARG(neg_lr));
 }
 
 cg_status cg_optimizer_step(cg_ctx *ctx, cg_optimizer *o, cl_mem params, cl_mem grads) {
@@ -158,8 +156,7 @@ cg_status cg_clip(cg_ctx *ctx, cl_mem params, size_t n, float lo, float hi) {
     CG_TRY(cg_kernel_get(ctx->rt, "optim", "clip_values", &k));
     cl_ulong nn = n;
     cl_float flo = lo, fhi = hi;
-    cg_status st = cg_launch1d(ctx->rt, k, n, sizeof(cl_mem), &params, sizeof nn, &nn, sizeof flo, &flo, sizeof fhi,
-                               &fhi, (size_t)0);
+    cg_status st = cg_launch1d(ctx->rt, k, n, CG_ARG(params), CG_ARG(nn), CG_ARG(flo), CG_ARG(fhi));
     if (st != CG_OK) return cg_fail_context(st, "clipping %zu parameters to [%g, %g]", n, lo, hi);
     return CG_OK;
 }

@@ -69,8 +69,8 @@ static cg_status copy_views(cg_runtime *rt, cg_tensor src, cg_tensor dst) {
     cl_ulong per = cg_sample_size(src), n = cg_numel(src);
     cl_kernel k;
     CG_TRY(cg_kernel_get(rt, "pool", "view_copy", &k));
-    return cg_launch1d(rt, k, n, sizeof(cl_mem), &src.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof(cl_mem),
-                       &dst.buf, sizeof yoff, &yoff, sizeof ysn, &ysn, sizeof per, &per, sizeof n, &n, (size_t)0);
+    return cg_launch1d(rt, k, n, CG_ARG(src.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(dst.buf), CG_ARG(yoff),
+                       CG_ARG(ysn), CG_ARG(per), CG_ARG(n));
 }
 
 // max/avg: x: [N, C, H, W] -> y: [N, C, OH, OW]; global: -> [N, C, 1, 1]; flatten: -> [N, C*H*W, 1, 1]
@@ -89,16 +89,14 @@ static cg_status pool_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y
     case POOL_MAX:
     case POOL_AVG:
         CG_TRY(cg_kernel_get(rt, "pool", s->kind == POOL_MAX ? "pool_max" : "pool_avg", &kern));
-        st = cg_launch1d(rt, kern, n, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof C, &C,
-                         sizeof H, &H, sizeof W, &W, sizeof(cl_mem), &y.buf, sizeof yoff, &yoff, sizeof ysn, &ysn,
-                         sizeof OH, &OH, sizeof OW, &OW, sizeof k, &k, sizeof stride, &stride, sizeof pad, &pad,
-                         sizeof n, &n, (size_t)0);
+        st = cg_launch1d(rt, kern, n, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(C), CG_ARG(H), CG_ARG(W),
+                         CG_ARG(y.buf), CG_ARG(yoff), CG_ARG(ysn), CG_ARG(OH), CG_ARG(OW), CG_ARG(k), CG_ARG(stride),
+                         CG_ARG(pad), CG_ARG(n));
         break;
     case POOL_GLOBAL:
         CG_TRY(cg_kernel_get(rt, "pool", "pool_global_avg", &kern));
-        st = cg_launch1d(rt, kern, n, sizeof(cl_mem), &x.buf, sizeof xoff, &xoff, sizeof xsn, &xsn, sizeof C, &C,
-                         sizeof HW, &HW, sizeof(cl_mem), &y.buf, sizeof yoff, &yoff, sizeof ysn, &ysn, sizeof n, &n,
-                         (size_t)0);
+        st = cg_launch1d(rt, kern, n, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(C), CG_ARG(HW), CG_ARG(y.buf),
+                         CG_ARG(yoff), CG_ARG(ysn), CG_ARG(n));
         break;
     case POOL_FLATTEN:
         st = copy_views(rt, x, y);

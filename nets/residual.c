@@ -146,7 +146,8 @@ static cg_status fit(cg_ctx *ctx, cg_layer *l, cg_tensor x, int second) {
 
 // y += a (same shape, contiguous): y [m, 1] = a [m, 1] * one [1, 1] + y
 static cg_status add_to(cg_ctx *ctx, const res_state *s, cg_tensor y, cg_tensor a) {
-    cg_gemm_args g = {0, 0, cg_numel(y), 1, 1, 1.0f, 1.0f, a.buf, a.off, 1, s->one, 0, 1, y.buf, y.off, 1};
+    cg_gemm_args g = {.m = cg_numel(y), .n = 1, .k = 1, .alpha = 1.0f, .beta = 1.0f, .a = a.buf, .a_off = a.off,
+                      .lda = 1, .b = s->one, .ldb = 1, .c = y.buf, .c_off = y.off, .ldc = 1};
     return cg_gemm(ctx->rt, &g);
 }
 

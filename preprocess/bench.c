@@ -10,12 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static double rate(size_t n, double s) { return s > 0 ? (double)n / s : 0; }
 
 typedef struct {
@@ -39,7 +33,7 @@ static void set_free(bench_set *b) {
 static double time_filters(const cg_celeba_set *s, const bench_set *b, const cg_pp_params *p) {
     volatile float sink = 0;
     size_t reps = 0;
-    double t0 = now_s(), t;
+    double t0 = cg_now_s(), t;
     do {
         for (size_t i = 0; i < b->n; i++) {
             const cg_celeba_entry *e = &s->entries[b->entry[i]];
@@ -52,7 +46,7 @@ static double time_filters(const cg_celeba_set *s, const bench_set *b, const cg_
             sink += (float)cg_frontal_pass(&m, p) + c.w + (float)eyes[0].x0;
         }
         reps++;
-        t = now_s() - t0;
+        t = cg_now_s() - t0;
     } while (t < 0.05 && reps < 100000);
     (void)sink;
     return t / (double)reps;
@@ -125,10 +119,10 @@ static cg_status run_bench(cg_runtime *rt, const cg_pp_params *p, size_t max_ima
                            cg_celeba_set *set, bench_set *b) {
     char images[1024], lm[1024], at[1024], pa[1024];
     cg_pp_resolve_paths(p, images, lm, at, pa);
-    double t0 = now_s();
+    double t0 = cg_now_s();
     cg_celeba_paths paths = {images, lm, at, pa};
     CG_TRY(cg_celeba_read(&paths, set));
-    out->list_s = now_s() - t0;
+    out->list_s = cg_now_s() - t0;
     size_t cap = max_images ? max_images : p->limit > 0 ? (size_t)p->limit : set->n;
     b->entry = malloc((set->n + 1) * sizeof *b->entry);
     if (!b->entry) return cg_fail(CG_ERR_NOMEM, "out of host memory");
@@ -148,12 +142,12 @@ static cg_status run_bench(cg_runtime *rt, const cg_pp_params *p, size_t max_ima
     cg_decode_pool *pool = NULL;
     CG_TRY(cg_decode_pool_create(p->threads, p->max_side, &pool));
     out->threads = cg_decode_pool_threads(pool);
-    t0 = now_s();
+    t0 = cg_now_s();
     cg_status st = CG_OK;
     for (size_t i = 0; st == CG_OK && i < b->n; i++) st = cg_decode_pool_submit(pool, b->path[i], &b->dec[i]);
     for (size_t i = 0; i < b->n; i++)
         if (b->dec[i].state == 1) cg_decode_pool_wait(pool, &b->dec[i]);
-    out->decode_s = now_s() - t0;
+    out->decode_s = cg_now_s() - t0;
     cg_decode_pool_free(pool);
     CG_TRY(st);
     for (size_t i = 0; i < b->n; i++)
@@ -171,9 +165,9 @@ static cg_status run_bench(cg_runtime *rt, const cg_pp_params *p, size_t max_ima
     q.reject_sheets = 0;
     q.limit = (long)(b->entry[b->n - 1] + 1); // the same first entries
     cg_pp_result *r = NULL;
-    t0 = now_s();
+    t0 = cg_now_s();
     CG_TRY(cg_preprocess_run(rt, &q, NULL, &r));
-    out->pipeline_s = now_s() - t0;
+    out->pipeline_s = cg_now_s() - t0;
     cg_pp_result_free(r);
     return CG_OK;
 }

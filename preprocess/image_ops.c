@@ -104,20 +104,19 @@ static cg_status upload(cg_image_ops *ops, const cg_image_batch *b, int size, in
 static cg_status launch_crop(cg_image_ops *ops, const cg_image_batch *b, int size) {
     cl_ulong total = (cl_ulong)b->n * (cl_ulong)size * (cl_ulong)size; // output pixels
     cl_int sz = size;
-    return cg_launch1d(ops->rt, ops->crop, (size_t)total, sizeof(cl_mem), &ops->buf[B_SRC], sizeof(cl_mem),
-                       &ops->buf[B_OFFS], sizeof(cl_mem), &ops->buf[B_WH], sizeof(cl_mem), &ops->buf[B_BOX],
-                       sizeof(cl_int), &sz, sizeof(cl_ulong), &total, sizeof(cl_mem), &ops->buf[B_OUT], (size_t)0);
+    return cg_launch1d(ops->rt, ops->crop, (size_t)total, CG_ARG(ops->buf[B_SRC]), CG_ARG(ops->buf[B_OFFS]),
+                       CG_ARG(ops->buf[B_WH]), CG_ARG(ops->buf[B_BOX]), CG_ARG(sz), CG_ARG(total),
+                       CG_ARG(ops->buf[B_OUT]));
 }
 
 static cg_status launch_brightness(cg_image_ops *ops, const cg_image_batch *b, int hmax) {
     cl_ulong n_rows = (cl_ulong)b->n * (cl_ulong)hmax, n_tot = (cl_ulong)b->n * 3;
     cl_int hm = hmax;
-    CG_TRY(cg_launch1d(ops->rt, ops->rows, (size_t)n_rows, sizeof(cl_mem), &ops->buf[B_SRC], sizeof(cl_mem),
-                       &ops->buf[B_OFFS], sizeof(cl_mem), &ops->buf[B_WH], sizeof(cl_mem), &ops->buf[B_RECTS],
-                       sizeof(cl_int), &hm, sizeof(cl_ulong), &n_rows, sizeof(cl_mem), &ops->buf[B_ROWS], (size_t)0));
-    return cg_launch1d(ops->rt, ops->totals, (size_t)n_tot, sizeof(cl_mem), &ops->buf[B_ROWS], sizeof(cl_mem),
-                       &ops->buf[B_WH], sizeof(cl_int), &hm, sizeof(cl_ulong), &n_tot, sizeof(cl_mem),
-                       &ops->buf[B_TOTALS], (size_t)0);
+    CG_TRY(cg_launch1d(ops->rt, ops->rows, (size_t)n_rows, CG_ARG(ops->buf[B_SRC]), CG_ARG(ops->buf[B_OFFS]),
+                       CG_ARG(ops->buf[B_WH]), CG_ARG(ops->buf[B_RECTS]), CG_ARG(hm), CG_ARG(n_rows),
+                       CG_ARG(ops->buf[B_ROWS])));
+    return cg_launch1d(ops->rt, ops->totals, (size_t)n_tot, CG_ARG(ops->buf[B_ROWS]), CG_ARG(ops->buf[B_WH]),
+                       CG_ARG(hm), CG_ARG(n_tot), CG_ARG(ops->buf[B_TOTALS]));
 }
 
 static cg_status read_back(cg_image_ops *ops, const cg_image_batch *b, int size, uint8_t *out, uint64_t *sums,
@@ -159,27 +158,21 @@ cg_status cg_image_ops_run(cg_image_ops *ops, const cg_image_batch *b, int size,
     return read_back(ops, b, size, out, sums, done);
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 cg_status cg_image_ops_time(cg_image_ops *ops, const cg_image_batch *b, int size, uint8_t *out, uint64_t *sums,
                             double seconds[3]) {
     CG_TRY(check_batch(b, size));
     int hmax = max_height(b);
     CG_TRY(cg_rt_finish(ops->rt));
-    double t0 = now_s();
+    double t0 = cg_now_s();
     CG_TRY(upload(ops, b, size, hmax));
     CG_TRY(cg_rt_finish(ops->rt));
-    double t1 = now_s();
+    double t1 = cg_now_s();
     CG_TRY(launch_crop(ops, b, size));
     CG_TRY(cg_rt_finish(ops->rt));
-    double t2 = now_s();
+    double t2 = cg_now_s();
     CG_TRY(launch_brightness(ops, b, hmax));
     CG_TRY(cg_rt_finish(ops->rt));
-    double t3 = now_s();
+    double t3 = cg_now_s();
     seconds[0] += t1 - t0;
     seconds[1] += t2 - t1;
     seconds[2] += t3 - t2;

@@ -11,12 +11,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 // One half of the double buffer: the host side of a device batch.
 typedef struct {
     int n;
@@ -304,12 +298,12 @@ static void sheet_add(cg_pp_result *r, int which, const uint8_t *img, int size, 
 // Waits for a batch's results, decides on sunglasses and writes the kept images.
 static cg_status finish_slot(run_state *st, batch_slot *b) {
     if (!b->done) return CG_OK;
-    double t0 = now_s();
+    double t0 = cg_now_s();
     cl_int err = clWaitForEvents(1, &b->done);
     clReleaseEvent(b->done);
     b->done = NULL;
     if (err != CL_SUCCESS) return cg_fail(err, "waiting for a preprocessing batch: %s", cg_status_name(err));
-    double t1 = now_s();
+    double t1 = cg_now_s();
     st->r->timing.device_s += t1 - t0;
     const cg_pp_params *p = st->p;
     size_t img_bytes = (size_t)p->size * (size_t)p->size * 3;
@@ -342,7 +336,7 @@ static cg_status finish_slot(run_state *st, batch_slot *b) {
         if (st->writer) CG_TRY(cg_dataset_writer_add(st->writer, img, st->r->set.entries[b->entry[j]].name));
         st->r->written++;
     }
-    st->r->timing.write_s += now_s() - t1;
+    st->r->timing.write_s += cg_now_s() - t1;
     if (st->progress) cg_progress_update(st->progress, st->finished, NULL);
     return CG_OK;
 }
@@ -362,10 +356,10 @@ static cg_status device_stages(run_state *st, cl_ulong max_alloc) {
         batch_slot *b = &st->slot[cur];
         CG_TRY(fill_slot(st, b));
         if (b->n > 0) {
-            double t0 = now_s();
+            double t0 = cg_now_s();
             cg_image_batch ib = {b->n, b->pixels, b->offset, b->wh, b->crop, b->boxes, b->pixel_bytes};
             CG_TRY(cg_image_ops_run(st->ops, &ib, p->size, b->out, b->sums, &b->done));
-            st->r->timing.device_s += now_s() - t0;
+            st->r->timing.device_s += cg_now_s() - t0;
         }
         CG_TRY(finish_slot(st, &st->slot[cur ^ 1]));
         if (b->n == 0 && st->consumed == st->n_cand) break;
@@ -406,10 +400,10 @@ static cg_status run(run_state *st, cg_runtime *rt, FILE *progress) {
     if (strcmp(p->partition, "all") && !r->partitions[0])
         return cg_fail(CG_ERR_CONFIG, "[preprocess] partition = %s needs a partition list (partitions = FILE)",
                        p->partition);
-    double t0 = now_s();
+    double t0 = cg_now_s();
     cg_celeba_paths paths = {r->images_dir, r->landmarks, r->attributes, r->partitions};
     CG_TRY(cg_celeba_read(&paths, &r->set));
-    r->timing.list_s = now_s() - t0;
+    r->timing.list_s = cg_now_s() - t0;
     for (size_t i = 0; i < r->set.issues.n; i++) {
         const cg_issue *is = &r->set.issues.items[i];
         CG_TRY(cg_issues_add(&r->issues, is->kind, is->name, "%s", is->detail));
@@ -445,7 +439,7 @@ static cg_status run(run_state *st, cg_runtime *rt, FILE *progress) {
     final_stages(st);
     if (st->writer && r->written == 0) return nothing_kept(st);
     if (st->writer) {
-        double t1 = now_s();
+        double t1 = cg_now_s();
         cg_status s = cg_dataset_writer_commit(st->writer);
         st->writer = NULL;
         CG_TRY(s);
@@ -453,7 +447,7 @@ static cg_status run(run_state *st, cg_runtime *rt, FILE *progress) {
         CG_TRY(cg_dataset_open(p->output, 0, &ds));
         r->checksum = cg_dataset_checksum(ds);
         cg_dataset_close(ds);
-        r->timing.write_s += now_s() - t1;
+        r->timing.write_s += cg_now_s() - t1;
     }
     return CG_OK;
 }
@@ -465,7 +459,7 @@ cg_status cg_preprocess_run(cg_runtime *rt, const cg_pp_params *p, FILE *progres
     cg_pp_result *r = calloc(1, sizeof *r);
     if (!r) return cg_fail(CG_ERR_NOMEM, "out of host memory");
     run_state st = {.p = p, .r = r};
-    double t0 = now_s();
+    double t0 = cg_now_s();
     cg_status s = run(&st, rt, progress);
     if (st.progress) cg_progress_end(st.progress);
     if (st.writer) cg_dataset_writer_abort(st.writer);
@@ -480,7 +474,7 @@ cg_status cg_preprocess_run(cg_runtime *rt, const cg_pp_params *p, FILE *progres
     free(st.ring_path);
     free(st.cand);
     free(st.cand_sheet);
-    r->timing.total_s = now_s() - t0;
+    r->timing.total_s = cg_now_s() - t0;
     if (s != CG_OK) {
         cg_pp_result_free(r);
         return s;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <stb_image_write.h>
+#include "encode.h"
 
 static const char *fmt_count(size_t v, char *buf, size_t len) {
     char raw[32];
@@ -275,30 +275,6 @@ void cg_pp_report_path(const cg_pp_params *p, char *buf, size_t len) {
     snprintf(buf, len, "%s_report.json", s);
 }
 
-typedef struct {
-    uint8_t *data;
-    size_t len, cap;
-    int failed;
-} mem_png;
-
-static void png_sink(void *ctx, void *data, int size) {
-    mem_png *m = ctx;
-    if (m->failed || size <= 0) return;
-    if (m->len + (size_t)size > m->cap) {
-        size_t cap = m->cap ? 2 * m->cap : 65536;
-        while (cap < m->len + (size_t)size) cap *= 2;
-        uint8_t *d = realloc(m->data, cap);
-        if (!d) {
-            m->failed = 1;
-            return;
-        }
-        m->data = d;
-        m->cap = cap;
-    }
-    memcpy(m->data + m->len, data, (size_t)size);
-    m->len += (size_t)size;
-}
-
 // A grid of n tiles (size x size RGB), 8 per row, 2-pixel dark gaps; written atomically.
 static cg_status write_sheet(const char *path, const uint8_t *tiles, int n, int size) {
     const int cols = n < 8 ? n : 8, rows = (n + 7) / 8, gap = 2;
@@ -312,12 +288,8 @@ static cg_status write_sheet(const char *path, const uint8_t *tiles, int n, int 
             memcpy(img + ((size_t)(y0 + y) * (size_t)W + (size_t)x0) * 3,
                    tiles + ((size_t)t * (size_t)size + (size_t)y) * (size_t)size * 3, (size_t)size * 3);
     }
-    mem_png m = {0};
-    int ok = stbi_write_png_to_func(png_sink, &m, W, H, 3, img, W * 3);
+    cg_status st = cg_png_write(path, img, W, H, 3);
     free(img);
-    cg_status st = ok && !m.failed ? cg_write_file_atomic(path, m.data, m.len)
-                                   : cg_fail(CG_ERR_IO, "cannot encode the contact sheet '%s'", path);
-    free(m.data);
     return st;
 }
 

@@ -15,6 +15,8 @@
 #include <stb/stb_image_resize.h>
 #include <stb/stb_image_write.h>
 
+#include "encode.h"
+
 #define W CG_SYNTH_W
 #define H CG_SYNTH_H
 #define MAX_THREADS 64
@@ -38,34 +40,10 @@ typedef struct {
     char err[1024];
 } job;
 
-typedef struct {
-    unsigned char *data;
-    size_t len, cap;
-    int oom;
-} membuf;
-
-static void membuf_put(void *ctx, void *data, int size) {
-    membuf *b = ctx;
-    if (b->oom || size <= 0) return;
-    if (b->len + (size_t)size > b->cap) {
-        size_t cap = b->cap ? b->cap : 16384;
-        while (cap < b->len + (size_t)size) cap *= 2;
-        unsigned char *p = realloc(b->data, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, data, (size_t)size);
-    b->len += (size_t)size;
-}
-
-static cg_status write_jpeg(const char *path, const uint8_t *rgb, membuf *buf) {
+static cg_status write_jpeg(const char *path, const uint8_t *rgb, cg_membuf *buf) {
     buf->len = 0;
     buf->oom = 0;
-    if (!stbi_write_jpg_to_func(membuf_put, buf, W, H, 3, rgb, CG_SYNTH_JPEG_QUALITY) || buf->oom)
+    if (!stbi_write_jpg_to_func(cg_membuf_put, buf, W, H, 3, rgb, CG_SYNTH_JPEG_QUALITY) || buf->oom)
         return cg_fail(CG_ERR_NOMEM, "cannot encode '%s': out of memory", path);
     FILE *fp = fopen(path, "wb");
     if (!fp) return cg_fail(CG_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
@@ -104,7 +82,7 @@ static void *worker(void *arg) {
     job *j = arg;
     uint8_t *rgb = malloc((size_t)W * H * 3);
     float *scratch = malloc(CG_SYNTH_SCRATCH_FLOATS * sizeof(float));
-    membuf buf = {0};
+    cg_membuf buf = {0};
     if (!rgb || !scratch) fail_job(j, cg_fail(CG_ERR_NOMEM, "synth: out of memory for a render buffer"));
     char path[4096];
     while (!atomic_load(&j->failed)) {
@@ -257,11 +235,7 @@ cg_status cg_synth_sheet(const char *png_path, int n, uint64_t seed, int cols, i
         for (int y = 0; y < th; y++)
             memcpy(sheet + 3 * ((size_t)(y0 + y) * sw + x0), src + 3 * (size_t)y * tw, 3 * (size_t)tw);
     }
-    membuf png = {0};
-    if (st == CG_OK && (!stbi_write_png_to_func(membuf_put, &png, sw, sh, 3, sheet, sw * 3) || png.oom))
-        st = cg_fail(CG_ERR_NOMEM, "cannot encode the contact sheet '%s': out of memory", png_path);
-    if (st == CG_OK) st = cg_write_file_atomic(png_path, png.data, png.len);
-    free(png.data);
+    if (st == CG_OK) st = cg_png_write(png_path, sheet, sw, sh, 3);
     free(scratch);
     free(tile);
     free(rgb);

@@ -35,8 +35,8 @@ static cg_status scale_c(cg_runtime *rt, const cg_gemm_args *g, size_t c_off) {
     cl_kernel k;
     CG_TRY(cg_kernel_get(rt, "blas", "gemm_scale_c", &k));
     cl_ulong off = c_off, ldc = g->ldc, m = g->m, n = g->n;
-    return cg_launch1d(rt, k, g->m * g->n, sizeof(cl_mem), &g->c, sizeof off, &off, sizeof ldc, &ldc, sizeof m, &m,
-                       sizeof n, &n, sizeof(float), &g->beta, (size_t)0);
+    return cg_launch1d(rt, k, g->m * g->n, CG_ARG(g->c), CG_ARG(off), CG_ARG(ldc), CG_ARG(m), CG_ARG(n),
+                       CG_ARG(g->beta));
 }
 
 // Checks that every matrix fits in its leading dimension (CLBlast would report it less clearly).

@@ -30,15 +30,6 @@ static cg_status enqueue(cg_runtime *rt, cl_kernel k, const char *name, const si
     return CG_OK;
 }
 
-static cg_status set_args(cl_kernel k, const char *name, int count, const size_t *sizes, const void *const *values) {
-    for (int i = 0; i < count; i++) {
-        cl_int err = clSetKernelArg(k, (cl_uint)i, sizes[i], values[i]);
-        if (err != CL_SUCCESS)
-            return cg_fail(err, "setting argument %d of %s failed: %s", i, name, cg_status_name(err));
-    }
-    return CG_OK;
-}
-
 // Packs one operand into panels of w rows at element dst_off of the temporary buffer.
 // rmajor: source element (r, kk) at off + r*ld + kk, else at off + kk*ld + r. batch copies, the
 // source advancing by src_bstride and the panels by dst_bstride.
@@ -50,9 +41,8 @@ static cg_status pack(cg_runtime *rt, int w, int rmajor, cl_mem src, size_t off,
     CG_TRY(cg_kernel_get(rt, "gemm", name, &kern));
     cl_ulong a_off = off, a_ld = ld, a_bs = src_bstride, d_off = dst_off, d_bs = dst_bstride;
     cl_int a_rows = (cl_int)rows, a_k = (cl_int)k;
-    const size_t sizes[] = {sizeof(cl_mem), 8, 8, 8, 4, 4, sizeof(cl_mem), 8, 8};
-    const void *const values[] = {&src, &a_off, &a_ld, &a_bs, &a_rows, &a_k, &rt->gemm_temp, &d_off, &d_bs};
-    CG_TRY(set_args(kern, name, 9, sizes, values));
+    CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(src), CG_ARG(a_off), CG_ARG(a_ld), CG_ARG(a_bs), CG_ARG(a_rows),
+                                     CG_ARG(a_k), CG_ARG(rt->gemm_temp), CG_ARG(d_off), CG_ARG(d_bs))));
     size_t along_k = rmajor ? ceil_div(k, 8) : k, lx = cg_kernel_local_size(rt, kern);
     if (lx > 64) lx = 64;
     size_t local[3] = {lx, 1, 1};
@@ -107,10 +97,9 @@ static cg_status own_block(cg_runtime *rt, const cg_gemm_args *g, size_t k0, siz
     cl_ulong ap_off = 0, ap_bs = a_stride ? a_panels : 0, bp_off = b_at, bp_bs = b_stride ? b_panels : 0;
     cl_ulong c_off = g->c_off, ldc = g->ldc, c_bs = c_stride;
     cl_int m = (cl_int)g->m, n = (cl_int)g->n, k = (cl_int)kc;
-    const size_t sizes[] = {sizeof(cl_mem), 8, 8, sizeof(cl_mem), 8, 8, sizeof(cl_mem), 8, 8, 8, 4, 4, 4, 4, 4};
-    const void *const values[] = {&rt->gemm_temp, &ap_off, &ap_bs, &rt->gemm_temp, &bp_off, &bp_bs, &g->c, &c_off,
-                                  &ldc, &c_bs, &m, &n, &k, &g->alpha, &beta};
-    CG_TRY(set_args(kern, "gemm_6x16", 15, sizes, values));
+    CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(rt->gemm_temp), CG_ARG(ap_off), CG_ARG(ap_bs), CG_ARG(rt->gemm_temp),
+                                     CG_ARG(bp_off), CG_ARG(bp_bs), CG_ARG(g->c), CG_ARG(c_off), CG_ARG(ldc),
+                                     CG_ARG(c_bs), CG_ARG(m), CG_ARG(n), CG_ARG(k), CG_ARG(g->alpha), CG_ARG(beta))));
     size_t local[3];
     tile_local(rt, kern, mp, np, batch, local);
     size_t global[3] = {ceil_div(mp, local[0]) * local[0], ceil_div(np, local[1]) * local[1], batch};

@@ -47,13 +47,7 @@ struct cg_progress {
     void *clock_ctx;
 };
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double now_of(const cg_progress *p) { return p->clock ? p->clock(p->clock_ctx) : now_s(); }
+static double now_of(const cg_progress *p) { return p->clock ? p->clock(p->clock_ctx) : cg_now_s(); }
 
 typedef struct {
     char text[512];
@@ -117,7 +111,7 @@ cg_progress *cg_progress_begin(const char *label, uint64_t total, const char *un
     p->total = total;
     p->plain = !isatty(fileno(p->out));
     p->period = PLAIN_PERIOD_S;
-    p->t_begin = now_s();
+    p->t_begin = cg_now_s();
     return p;
 }
 

@@ -69,9 +69,8 @@ static cg_status rng_launch(cg_runtime *rt, const char *kernel, unsigned per_blo
     CG_TRY(cg_kernel_get(rt, "rng", kernel, &k));
     cl_ulong off = (cl_ulong)t.off, count = (cl_ulong)n, seed = r.seed, stream = r.stream, start = first;
     cl_float pa = a, pb = b;
-    cg_status st = cg_launch1d(rt, k, (size_t)blocks, sizeof(cl_mem), &t.buf, sizeof(cl_ulong), &off,
-                               sizeof(cl_ulong), &count, sizeof(cl_ulong), &seed, sizeof(cl_ulong), &stream,
-                               sizeof(cl_ulong), &start, sizeof(cl_float), &pa, sizeof(cl_float), &pb, (size_t)0);
+    cg_status st = cg_launch1d(rt, k, (size_t)blocks, CG_ARG(t.buf), CG_ARG(off), CG_ARG(count), CG_ARG(seed),
+                               CG_ARG(stream), CG_ARG(start), CG_ARG(pa), CG_ARG(pb));
     if (st != CG_OK) return cg_fail_context(st, "%s of %zu elements", kernel, n);
     return CG_OK;
 }

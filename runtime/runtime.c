@@ -91,19 +91,15 @@ cg_status cg_rt_finish(cg_runtime *rt) {
     return CG_OK;
 }
 
-// Sets the (size, pointer) argument pairs of ap, terminated by a size of 0; *next is the next index.
-static cg_status set_args(cl_kernel k, va_list ap, cl_uint *next) {
-    cl_uint idx = 0;
-    for (size_t size; (size = va_arg(ap, size_t)) != 0; idx++) {
-        const void *ptr = va_arg(ap, const void *);
-        cl_int err = clSetKernelArg(k, idx, size, ptr);
+cg_status cg_set_args(cl_kernel k, const cg_arg *args, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
         if (err != CL_SUCCESS) {
             char name[128] = "?";
             clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
-            return cg_fail(err, "setting argument %u of kernel %s failed: %s", idx, name, cg_status_name(err));
+            return cg_fail(err, "setting argument %zu of kernel %s failed: %s", i, name, cg_status_name(err));
         }
     }
-    *next = idx;
     return CG_OK;
 }
 
@@ -134,12 +130,8 @@ static cg_status enqueue(cg_runtime *rt, cl_kernel k, size_t offset, size_t glob
 
 // Kernels of 1-D launches index with get_global_id, which includes the offset: a launch of more
 // than launch_split items runs as several enqueues of whole work-groups.
-cg_status cg_launch1d(cg_runtime *rt, cl_kernel k, size_t n, ...) {
-    va_list ap;
-    va_start(ap, n);
-    cl_uint next;
-    cg_status st = set_args(k, ap, &next);
-    va_end(ap);
+cg_status cg_launch1d_args(cg_runtime *rt, cl_kernel k, size_t n, const cg_arg *args, size_t count) {
+    cg_status st = cg_set_args(k, args, count);
     if (st != CG_OK || n == 0) return st;
     size_t local = cg_kernel_local_size(rt, k);
     size_t global = (n + local - 1) / local * local;
@@ -159,12 +151,8 @@ static cg_status launch_groups(cg_runtime *rt, cl_kernel k, size_t groups, size_
     return enqueue(rt, k, 0, groups * local, local);
 }
 
-cg_status cg_launch_groups(cg_runtime *rt, cl_kernel k, size_t groups, ...) {
-    va_list ap;
-    va_start(ap, groups);
-    cl_uint next;
-    cg_status st = set_args(k, ap, &next);
-    va_end(ap);
+cg_status cg_launch_groups_args(cg_runtime *rt, cl_kernel k, size_t groups, const cg_arg *args, size_t count) {
+    cg_status st = cg_set_args(k, args, count);
     if (st != CG_OK || groups == 0) return st;
     // A power of two: the kernels' tree reductions need none, but their fixed order depends on it.
     size_t limit = cg_kernel_local_size(rt, k), local = 1;
@@ -175,16 +163,13 @@ cg_status cg_launch_groups(cg_runtime *rt, cl_kernel k, size_t groups, ...) {
         if (fit < limit) limit = fit;
     }
     while (local * 2 <= limit) local *= 2;
-    CG_CL(clSetKernelArg(k, next, local * sizeof(float), NULL));
+    CG_CL(clSetKernelArg(k, (cl_uint)count, local * sizeof(float), NULL));
     return launch_groups(rt, k, groups, local);
 }
 
-cg_status cg_launch_per_group(cg_runtime *rt, cl_kernel k, size_t groups, ...) {
-    va_list ap;
-    va_start(ap, groups);
-    cl_uint next;
-    cg_status st = set_args(k, ap, &next);
-    va_end(ap);
+cg_status cg_launch_per_group_args(cg_runtime *rt, cl_kernel k, size_t groups, const cg_arg *args,
+                                   size_t count) {
+    cg_status st = cg_set_args(k, args, count);
     if (st != CG_OK || groups == 0) return st;
     return launch_groups(rt, k, groups, cg_kernel_local_size(rt, k));
 }

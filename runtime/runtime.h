@@ -178,18 +178,33 @@ cg_status cg_kernel_get(cg_runtime *rt, const char *family, const char *kernel, 
 const char *cg_embedded_source(const char *file); // "rng.cl" -> source text, or NULL
 const char *cg_embedded_name(size_t i);           // the i-th embedded file name, NULL past the end
 
+// Kernel arguments: CG_ARG(x) passes variable x by value (its own size), CG_LOCAL(bytes) reserves
+// local memory. Launches take them as a list: cg_launch1d(rt, k, n, CG_ARG(buf), CG_ARG(count)).
+typedef struct {
+    size_t size;
+    const void *value; // NULL: local memory of `size` bytes
+} cg_arg;
+#define CG_ARG(x) ((cg_arg){sizeof(x), &(x)})
+#define CG_LOCAL(bytes) ((cg_arg){(bytes), NULL})
+// Expands to (array, count) for the *_args functions below.
+#define CG_ARGS(...) (const cg_arg[]){__VA_ARGS__}, sizeof((const cg_arg[]){__VA_ARGS__}) / sizeof(cg_arg)
+// Sets arguments 0..count-1 of k; an error names the kernel and the argument.
+cg_status cg_set_args(cl_kernel k, const cg_arg *args, size_t count);
+
 // Launch helper: 1-D global size rounded up to the work-group size; kernels guard `if (i >= n)`.
-// Args are given as (size, pointer) pairs terminated by 0: cg_launch1d(rt, k, n, sizeof(cl_mem), &buf, 0).
 // The local size is the vendor's, or less where the kernel allows less; more than CG_LAUNCH_SPLIT
 // work-items run as several enqueues with global offsets (kernels index with get_global_id).
-cg_status cg_launch1d(cg_runtime *rt, cl_kernel k, size_t n, ...);
+#define cg_launch1d(rt, k, n, ...) cg_launch1d_args(rt, k, n, CG_ARGS(__VA_ARGS__))
+cg_status cg_launch1d_args(cg_runtime *rt, cl_kernel k, size_t n, const cg_arg *args, size_t count);
 // Work-group launch for reductions: `groups` work-groups of the largest power-of-two size the vendor
 // table, the kernel and the device's local memory allow; one float of local scratch per work-item
 // is added as the last argument. The kernel may use get_group_id and any tree over the group.
-cg_status cg_launch_groups(cg_runtime *rt, cl_kernel k, size_t groups, ...);
+#define cg_launch_groups(rt, k, groups, ...) cg_launch_groups_args(rt, k, groups, CG_ARGS(__VA_ARGS__))
+cg_status cg_launch_groups_args(cg_runtime *rt, cl_kernel k, size_t groups, const cg_arg *args, size_t count);
 // `groups` work-groups of the size cg_launch1d would use for k (not necessarily a power of two),
 // no scratch argument: for kernels with one group per item (bias_grad: one per channel).
-cg_status cg_launch_per_group(cg_runtime *rt, cl_kernel k, size_t groups, ...);
+#define cg_launch_per_group(rt, k, groups, ...) cg_launch_per_group_args(rt, k, groups, CG_ARGS(__VA_ARGS__))
+cg_status cg_launch_per_group_args(cg_runtime *rt, cl_kernel k, size_t groups, const cg_arg *args, size_t count);
 // Most work-items of one 1-D enqueue, and most work-groups of one enqueue in dimensions 1 and 2
 // (NVIDIA allows 65,535), before a launch is split. -D tunables; cg_rt_set_launch_split lowers
 // them for tests (0 restores the default).
@@ -354,6 +369,10 @@ int cg_config_warn_unknown(const cg_config *cfg, FILE *log);
 // Writes the effective configuration (every key a getter asked for, with its value) as INI.
 void cg_config_dump(const cg_config *cfg, FILE *f);
 char *cg_config_dump_string(const cg_config *cfg); // malloc'd
+
+// ---------------------------------------------------------------------------------------------
+// Clock (clock.c): seconds on the monotonic clock, for durations, rates and ETAs.
+double cg_now_s(void);
 
 // ---------------------------------------------------------------------------------------------
 // Progress: a bar with rate and ETA on a terminal; plain periodic lines otherwise.

@@ -46,8 +46,7 @@ cg_status cg_tensor_fill(cg_runtime *rt, cg_tensor t, float value) {
     cl_kernel k;
     CG_TRY(cg_kernel_get(rt, "tensor", "tensor_fill", &k));
     cl_ulong off = t.off, count = n;
-    return cg_launch1d(rt, k, n, sizeof(cl_mem), &t.buf, sizeof off, &off, sizeof count, &count, sizeof value,
-                       &value, (size_t)0);
+    return cg_launch1d(rt, k, n, CG_ARG(t.buf), CG_ARG(off), CG_ARG(count), CG_ARG(value));
 }
 
 cg_status cg_tensor_copy(cg_runtime *rt, cg_tensor dst, cg_tensor src) {

@@ -22,12 +22,6 @@
 
 static const char *cli_exe;
 
-static inline double cli_now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 // Child-side limit on the address space (0: none), e.g. to provoke an allocation failure.
 static long cli_child_mem_limit = 0;
 // Child-side limit on the size of a file it writes (0: none), a full disk without privileges: with
@@ -65,9 +59,9 @@ static inline pid_t cli_spawn(const char *errfile, const char *const *args) {
 // Exit status of pid: 0..255, 128 + signal when killed by one, -1 when it hung (then killed).
 static inline int cli_wait(pid_t pid) {
     int status = 0;
-    double t0 = cli_now_s();
+    double t0 = cg_now_s();
     pid_t w;
-    while ((w = waitpid(pid, &status, WNOHANG)) == 0 && cli_now_s() - t0 < CLI_HANG_S) usleep(20000);
+    while ((w = waitpid(pid, &status, WNOHANG)) == 0 && cg_now_s() - t0 < CLI_HANG_S) usleep(20000);
     if (w == 0) {
         kill(pid, SIGKILL);
         waitpid(pid, &status, 0);

@@ -119,9 +119,9 @@ static pid_t start_long_run(const char *out_set, const char *out, const char *er
     pid_t pid = cli_spawn(err, args);
     long last;
     int status, exited = 0;
-    double t0 = cli_now_s();
+    double t0 = cg_now_s();
     while (cli_log_rows(out, &last, NULL) < rows && !(exited = waitpid(pid, &status, WNOHANG) == pid) &&
-           cli_now_s() - t0 < CLI_HANG_S)
+           cg_now_s() - t0 < CLI_HANG_S)
         usleep(20000);
     CHECK(!exited && last >= rows, "the long run exited or logged no rows (see %s)", err);
     if (exited || last < rows) {

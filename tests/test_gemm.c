@@ -36,7 +36,9 @@ static void run_case(cg_runtime *rt, gemm_case c, size_t batch) {
     CHECK_OK(cg_tensor_write(rt, cg_view(da, 0, 1, 1, 1, (int)a_len), a));
     CHECK_OK(cg_tensor_write(rt, cg_view(db, 0, 1, 1, 1, (int)b_len), b));
     CHECK_OK(cg_tensor_write(rt, cg_view(dc, 0, 1, 1, 1, (int)c_len), cc));
-    cg_gemm_args g = {c.ta, c.tb, c.m, c.n, c.k, c.alpha, c.beta, da, c.a_off, lda, db, c.b_off, ldb, dc, c.c_off, ldc};
+    cg_gemm_args g = {.trans_a = c.ta, .trans_b = c.tb, .m = c.m, .n = c.n, .k = c.k, .alpha = c.alpha,
+                      .beta = c.beta, .a = da, .a_off = c.a_off, .lda = lda, .b = db, .b_off = c.b_off, .ldb = ldb,
+                      .c = dc, .c_off = c.c_off, .ldc = ldc};
     if (batch == 1) CHECK_OK(cg_gemm(rt, &g));
     else CHECK_OK(cg_gemm_batched(rt, &g, a_stride, b_stride, c_stride, batch));
     CHECK_OK(cg_tensor_read(rt, cg_view(dc, 0, 1, 1, 1, (int)c_len), cc));
@@ -105,7 +107,8 @@ int main(void) {
     // Bad leading dimension: a clear error rather than a CLBlast code.
     cl_mem buf;
     CHECK_OK(cg_buffer_alloc(rt, 64, &buf));
-    cg_gemm_args bad = {0, 0, 4, 4, 4, 1.0f, 0.0f, buf, 0, 2, buf, 0, 4, buf, 0, 4};
+    cg_gemm_args bad = {.m = 4, .n = 4, .k = 4, .alpha = 1.0f, .beta = 0.0f, .a = buf, .lda = 2, .b = buf, .ldb = 4,
+                        .c = buf, .ldc = 4};
     CHECK_FAILS(cg_gemm(rt, &bad), CG_ERR_INVALID_ARG, "lda=2");
     cg_buffer_release(buf);
     cg_runtime_free(rt);

@@ -43,7 +43,9 @@ static void run_case(cg_runtime *rt, own_case c) {
     CHECK_OK(cg_tensor_write(rt, cg_view(da, 0, 1, 1, 1, (int)a_len), a));
     CHECK_OK(cg_tensor_write(rt, cg_view(db, 0, 1, 1, 1, (int)b_len), b));
     CHECK_OK(cg_tensor_write(rt, cg_view(dc, 0, 1, 1, 1, (int)c_len), cc));
-    cg_gemm_args g = {c.ta, c.tb, c.m, c.n, c.k, c.alpha, c.beta, da, c.off, lda, db, c.off, ldb, dc, c.off, ldc};
+    cg_gemm_args g = {.trans_a = c.ta, .trans_b = c.tb, .m = c.m, .n = c.n, .k = c.k, .alpha = c.alpha,
+                      .beta = c.beta, .a = da, .a_off = c.off, .lda = lda, .b = db, .b_off = c.off, .ldb = ldb,
+                      .c = dc, .c_off = c.off, .ldc = ldc};
     if (c.batch == 1 && !c.share) CHECK_OK(cg_gemm(rt, &g));
     else CHECK_OK(cg_gemm_batched(rt, &g, a_stride, b_stride, c_stride, c.batch));
     CHECK_OK(cg_tensor_read(rt, cg_view(dc, 0, 1, 1, 1, (int)c_len), cc));

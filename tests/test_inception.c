@@ -15,12 +15,6 @@
 static cg_runtime *rt;
 static int quick;
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 // A deterministic test image: uint8 HWC with c channels, or float CHW (3 channels) in [-1, 1].
 static void fill_image(cg_image *img, int h, int w, int c, int is_float, uint8_t **u8, float **f32) {
     size_t n = (size_t)h * w * (is_float ? 3 : c);
@@ -168,7 +162,7 @@ static void test_parity(void) {
     const char *keep = getenv("CLGAN_INCEPTION_REFDIR");
     char script[1200], n_arg[16];
     int rc = 0;
-    double t0 = now_s();
+    double t0 = cg_now_s();
     if (keep && *keep) {
         snprintf(dir, sizeof dir, "%s", keep);
     } else {
@@ -177,7 +171,7 @@ static void test_parity(void) {
         snprintf(script, sizeof script, "%s/tests/reference/inception_reference.py", src);
         snprintf(n_arg, sizeof n_arg, "%d", n);
         rc = test_run(NULL, NULL, pydeps, python, script, dir, n_arg, (char *)NULL);
-        printf("reference script: %.1f s\n", now_s() - t0);
+        printf("reference script: %.1f s\n", cg_now_s() - t0);
     }
     if (rc == TEST_SKIP) {
         test_skip_part(test_missing_dep(python, pydeps, "pytorch-fid"),
@@ -227,10 +221,10 @@ static void test_parity(void) {
         }
         float *pool = NULL, *logits = NULL, *nobias = NULL;
         int64_t count = 0;
-        t0 = now_s();
+        t0 = cg_now_s();
         if (imgs && net && rp && rl && rn) {
             CHECK_OK(cg_inception_features(net, imgs, CG_RESIZE_BILINEAR, 0, NULL, &pool, &logits, &nobias, &count));
-            double dt = now_s() - t0;
+            double dt = cg_now_s() - t0;
             printf("clgan: %lld images in %.1f s (%.2f images/s)\n", (long long)count, dt, count / dt);
             CHECK(count == n, "%lld images scored, expected %d", (long long)count, n);
         }

@@ -63,7 +63,7 @@ static void test_group_sum(cg_runtime *rt) {
     CHECK(L == 48, "the small profile's kernels allow 48 work-items, got %zu", L);
     cl_mem out;
     CHECK_OK(cg_buffer_alloc(rt, 3, &out));
-    CHECK_OK(cg_launch_per_group(rt, k, 3, sizeof(cl_mem), &out, L * sizeof(float), (const void *)NULL, (size_t)0));
+    CHECK_OK(cg_launch_per_group(rt, k, 3, CG_ARG(out), CG_LOCAL(L * sizeof(float))));
     float got[3];
     CHECK_OK(cg_tensor_read(rt, cg_view(out, 0, 1, 1, 1, 3), got));
     for (int g = 0; g < 3; g++)
@@ -141,7 +141,8 @@ static void check_gemm(cg_runtime *rt, const char *what, int ta, int tb, size_t 
     CHECK_OK(cg_tensor_write(rt, cg_view(ab, 0, 1, 1, 1, (int)(as * batch)), a));
     CHECK_OK(cg_tensor_write(rt, cg_view(bb, 0, 1, 1, 1, (int)(bs * batch)), b));
     CHECK_OK(cg_tensor_write(rt, cg_view(cb, 0, 1, 1, 1, (int)(cs * batch)), c));
-    cg_gemm_args g = {ta, tb, m, n, k, 1.5f, 0.5f, ab, 0, ta ? m : k, bb, 0, tb ? k : n, cb, 0, n};
+    cg_gemm_args g = {.trans_a = ta, .trans_b = tb, .m = m, .n = n, .k = k, .alpha = 1.5f, .beta = 0.5f, .a = ab,
+                      .lda = ta ? m : k, .b = bb, .ldb = tb ? k : n, .c = cb, .ldc = n};
     cg_gemm_force(rt, CG_GEMM_OWN);
     CHECK_OK(cg_gemm_batched(rt, &g, as, bs, cs, batch));
     cg_gemm_force(rt, CG_GEMM_AUTO);

@@ -55,7 +55,7 @@ static void build_and_run(cg_runtime *rt) {
     cg_tensor t = cg_view(buf, 0, 1, 1, 1, 5);
     cl_ulong n = 5;
     CHECK_OK(cg_tensor_write(rt, t, host));
-    CHECK_OK(cg_launch1d(rt, k, 5, sizeof(cl_mem), &buf, sizeof n, &n, (size_t)0));
+    CHECK_OK(cg_launch1d(rt, k, 5, CG_ARG(buf), CG_ARG(n)));
     CHECK_OK(cg_tensor_read(rt, t, back));
     for (int i = 0; i < 5; i++) CHECK(back[i] == host[i] + 1, "add_one[%d] = %g", i, back[i]);
     clReleaseKernel(k);

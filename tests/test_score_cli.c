@@ -19,12 +19,6 @@
 static const char *cli;
 static char dir[512];
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 #define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 // The arguments joined by spaces, for messages.
@@ -44,9 +38,9 @@ static int run_cli(const char *const *args) {
     argv[n] = NULL;
     char err[600];
     snprintf(err, sizeof err, "%s/err.txt", dir);
-    double t0 = now_s();
+    double t0 = cg_now_s();
     int rc = test_spawn(argv, "/dev/null", err, NULL);
-    printf("  %5.1f s  clgan %s\n", now_s() - t0, shown(args));
+    printf("  %5.1f s  clgan %s\n", cg_now_s() - t0, shown(args));
     return rc;
 }
 

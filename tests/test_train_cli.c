@@ -26,12 +26,6 @@
 static const char *cli;
 static char cfg[] = DIR "/base.ini";
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 // Runs `clgan ARGS` (printf-style, arguments split at spaces: every path here is under DIR and has
 // none; no shell) with stderr into errfile; returns the exit status (-1: abnormal).
 static int clgan(const char *errfile, const char *fmt, ...) {
@@ -217,19 +211,19 @@ static void test_sigint(void) {
     // a hung run from hanging the suite.
     long last = -1;
     int status = 0, exited = 0;
-    double t0 = now_s();
-    while (log_rows(out, &last) < 4 && !(exited = waitpid(pid, &status, WNOHANG) == pid) && now_s() - t0 < HANG_S)
+    double t0 = cg_now_s();
+    while (log_rows(out, &last) < 4 && !(exited = waitpid(pid, &status, WNOHANG) == pid) && cg_now_s() - t0 < HANG_S)
         usleep(50000);
     CHECK(!exited, "train exited (status %d) before logging 4 rows", status);
-    CHECK(last >= 1, "no iterations logged (gave up after %.0f s)", now_s() - t0);
+    CHECK(last >= 1, "no iterations logged (gave up after %.0f s)", cg_now_s() - t0);
     if (!exited) kill(pid, SIGINT);
-    t0 = now_s();
-    while (!exited && !(exited = waitpid(pid, &status, WNOHANG) == pid) && now_s() - t0 < HANG_S) usleep(20000);
+    t0 = cg_now_s();
+    while (!exited && !(exited = waitpid(pid, &status, WNOHANG) == pid) && cg_now_s() - t0 < HANG_S) usleep(20000);
     if (!exited) {
         kill(pid, SIGKILL);
         waitpid(pid, &status, 0);
     }
-    fprintf(stderr, "sigint: exited %.2f s after SIGINT\n", now_s() - t0);
+    fprintf(stderr, "sigint: exited %.2f s after SIGINT\n", cg_now_s() - t0);
     CHECK(exited && WIFEXITED(status) && WEXITSTATUS(status) == 3, "train after SIGINT: status %d (want exit 3)%s",
           status, exited ? "" : " (killed: still running long after SIGINT)");
     int rows = log_rows(out, &last);
@@ -367,29 +361,29 @@ int main(void) {
     }
     if (test_rm_rf(DIR) != 0 || mkdir(DIR, 0755) != 0) return 1;
     cg_ctx ctx = {rt, {0}};
-    double t0 = now_s();
+    double t0 = cg_now_s();
     test_plot_legend();
     test_nan_batch(&ctx);
-    fprintf(stderr, "C API tests: %.1f s\n", now_s() - t0);
+    fprintf(stderr, "C API tests: %.1f s\n", cg_now_s() - t0);
     if (make_dataset()) {
         cg_data_source *src = NULL;
         CHECK_OK(cg_data_packed_open(rt, DIR "/faces.cgds", &src));
         int count = src ? src->count : 0;
         cg_data_source_free(src);
         CHECK(count == 75, "the dataset holds %d images", count);
-        double t1 = now_s();
+        double t1 = cg_now_s();
         test_corrupt();
-        fprintf(stderr, "corrupt: %.1f s\n", now_s() - t1), t1 = now_s();
+        fprintf(stderr, "corrupt: %.1f s\n", cg_now_s() - t1), t1 = cg_now_s();
         test_generator_only();
-        fprintf(stderr, "generator-only: %.1f s\n", now_s() - t1), t1 = now_s();
+        fprintf(stderr, "generator-only: %.1f s\n", cg_now_s() - t1), t1 = cg_now_s();
         test_sigint();
-        fprintf(stderr, "sigint: %.1f s\n", now_s() - t1), t1 = now_s();
+        fprintf(stderr, "sigint: %.1f s\n", cg_now_s() - t1), t1 = cg_now_s();
         test_epochs(count);
-        fprintf(stderr, "epochs: %.1f s\n", now_s() - t1), t1 = now_s();
+        fprintf(stderr, "epochs: %.1f s\n", cg_now_s() - t1), t1 = cg_now_s();
         test_wgan();
-        fprintf(stderr, "wgan: %.1f s\n", now_s() - t1);
+        fprintf(stderr, "wgan: %.1f s\n", cg_now_s() - t1);
     }
-    fprintf(stderr, "total: %.1f s\n", now_s() - t0);
+    fprintf(stderr, "total: %.1f s\n", cg_now_s() - t0);
     cg_workspace_free(&ctx.ws);
     cg_runtime_free(rt);
     return test_finish("train_cli");

@@ -27,12 +27,6 @@
 #define HW (32 * 32)
 static const fc_limits LIMITS = {0.10, 0.60, 0.70}; // moments (relative), mean image, block covariance
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 // Images in [-1, 1] -> [0, 1], in place.
 static void to_unit(float *x, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] = 0.5f * (x[i] + 1.0f);
@@ -131,9 +125,9 @@ int main(void) {
         free(img);
         img = NULL;
     }
-    double t0 = now_s();
+    double t0 = cg_now_s();
     if (t) CHECK_OK(cg_trainer_run(t, NULL));
-    double took = now_s() - t0;
+    double took = cg_now_s() - t0;
     if (t) CHECK_OK(cg_trainer_sample_fixed(t, &img));
     if (img) {
         char what[64];

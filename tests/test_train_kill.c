@@ -63,11 +63,11 @@ static int kill_at(pid_t pid, const char *out, kill_moment how, int *in_write) {
     snprintf(samples, sizeof samples, "%s/samples", out);
     int rows_wanted = (int)pick(ITERATIONS), status;
     long last, pause_us = (long)pick(200) * 1000, step_wanted = 2 + 2 * (long)pick(3);
-    double t0 = cli_now_s();
+    double t0 = cg_now_s();
     *in_write = 0;
     for (;;) {
         if (waitpid(pid, &status, WNOHANG) == pid) return 0;
-        if (cli_now_s() - t0 > CLI_HANG_S) break;
+        if (cg_now_s() - t0 > CLI_HANG_S) break;
         if (how == AFTER_ROWS && cli_log_rows(out, &last, NULL) >= rows_wanted) {
             usleep((useconds_t)pause_us);
             break;

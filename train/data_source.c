@@ -86,9 +86,8 @@ static cg_status packed_load(cg_data_source *src, cg_ctx *ctx, const uint32_t *i
     CG_TRY(cg_kernel_get(ctx->rt, "train", "u8_to_input", &k));
     cl_ulong off = x.off;
     cl_int cn = n, cc = src->c, ch = src->h, cw = src->w;
-    return cg_launch1d(ctx->rt, k, cg_numel(x), sizeof(cl_mem), &s->dev_u8, sizeof(cl_mem), &s->dev_flip,
-                       sizeof(cl_mem), &x.buf, sizeof off, &off, sizeof cn, &cn, sizeof cc, &cc, sizeof ch, &ch,
-                       sizeof cw, &cw, (size_t)0);
+    return cg_launch1d(ctx->rt, k, cg_numel(x), CG_ARG(s->dev_u8), CG_ARG(s->dev_flip), CG_ARG(x.buf), CG_ARG(off),
+                       CG_ARG(cn), CG_ARG(cc), CG_ARG(ch), CG_ARG(cw));
 }
 
 cg_status cg_data_packed_open(cg_runtime *rt, const char *path, cg_data_source **out) {

@@ -11,7 +11,7 @@ static cg_status count(cg_runtime *rt, cl_kernel k, cl_mem buf, size_t n, cl_mem
     if (!n) return CG_OK;
     cl_ulong n64 = n;
     cl_int s = slot;
-    return cg_launch1d(rt, k, n, sizeof(cl_mem), &buf, sizeof n64, &n64, sizeof(cl_mem), &counts, sizeof s, &s, 0);
+    return cg_launch1d(rt, k, n, CG_ARG(buf), CG_ARG(n64), CG_ARG(counts), CG_ARG(s));
 }
 
 static cg_status count_all(cg_trainer *t, int found[4]) {

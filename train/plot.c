@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-cg_status cg_train_write_rgb_png(const char *path, const unsigned char *rgb, int w, int h); // grid.c
+#include "encode.h"
+
 const unsigned char *cg_plot_glyph(char c);                                                  // plot_font.c
 
 enum { W = 800, H = 450, LEFT = 70, RIGHT = 20, TOP = 20, BOTTOM = 40 };
@@ -111,7 +112,7 @@ cg_status cg_plot_losses(const char *path, const cg_train_record *r, int n) {
         fill(&cv, lx + 8, ly + 9 + 18 * k, lx + 38, ly + 13 + 18 * k, colours[k]);
         text(&cv, lx + 46, ly + 4 + 18 * k, 2, names[k], black);
     }
-    cg_status st = cg_train_write_rgb_png(path, cv.pix, W, H);
+    cg_status st = cg_png_write(path, cv.pix, W, H, 3);
     free(cv.pix);
     return st;
 }

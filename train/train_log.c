@@ -12,12 +12,6 @@
 #define HEADER "step,loss_d,loss_g,d_x,d_g_z,penalty,images_per_s\n"
 #define CONFIG_TAG "config"
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static cg_status push(cg_trainer *t, const cg_train_record *r) {
     if (t->n_hist == t->cap_hist) {
         int cap = t->cap_hist ? 2 * t->cap_hist : 256;
@@ -99,13 +93,13 @@ cg_status cg_trainer_log_open(cg_trainer *t) {
     CG_TRY(cg_atomic_commit(af));
     t->log = fopen(path, "a");
     if (!t->log) return cg_fail(CG_ERR_IO, "cannot append to %s", path);
-    t->log_time = now_s();
+    t->log_time = cg_now_s();
     t->log_batches = t->batches;
     return t->p.tensorboard ? tb_open(t) : CG_OK;
 }
 
 cg_status cg_trainer_log_record(cg_trainer *t) {
-    double now = now_s(), dt = now - t->log_time;
+    double now = cg_now_s(), dt = now - t->log_time;
     t->rec.images_per_s = dt > 0 ? (float)((double)(t->batches - t->log_batches) * t->p.batch_size / dt) : 0.0f;
     t->log_time = now;
     t->log_batches = t->batches;

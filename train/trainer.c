@@ -12,12 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static cg_tensor scalar(cg_trainer *t, int i) { return cg_view(t->scal, (size_t)i, 1, 1, 1, 1); }
 
 // Real batch number t->batches into D's input: epoch permutation, flips, device conversion.
@@ -87,9 +81,8 @@ static cg_status penalty(cg_trainer *t) {
     cl_kernel k;
     CG_TRY(cg_kernel_get(ctx->rt, "train", "gp_interpolate", &k));
     cl_ulong per = cg_sample_size(in), n = cg_numel(in), foff = fake.off, ioff = in.off;
-    CG_TRY(cg_launch1d(ctx->rt, k, n, sizeof(cl_mem), &t->real, sizeof(cl_mem), &fake.buf, sizeof foff, &foff,
-                       sizeof(cl_mem), &t->gp_eps, sizeof(cl_mem), &in.buf, sizeof ioff, &ioff, sizeof per, &per,
-                       sizeof n, &n, (size_t)0));
+    CG_TRY(cg_launch1d(ctx->rt, k, n, CG_ARG(t->real), CG_ARG(fake.buf), CG_ARG(foff), CG_ARG(t->gp_eps),
+                       CG_ARG(in.buf), CG_ARG(ioff), CG_ARG(per), CG_ARG(n)));
     return cg_grad_penalty_step(ctx, t->gp, t->p.gp_lambda, scalar(t, 3));
 }
 
@@ -194,7 +187,7 @@ cg_status cg_trainer_run(cg_trainer *t, volatile sig_atomic_t *stop) {
     CG_TRY(cg_trainer_log_open(t));
     cg_progress *bar = t->p.quiet ? NULL : cg_progress_begin("train", (uint64_t)total, "it", stderr);
     if (bar) cg_progress_update(bar, (uint64_t)t->step, NULL);
-    double t0 = now_s();
+    double t0 = cg_now_s();
     cg_status st = CG_OK;
     const char *why = "done";
     char status[96] = "";
@@ -211,7 +204,7 @@ cg_status cg_trainer_run(cg_trainer *t, volatile sig_atomic_t *stop) {
             snprintf(status, sizeof status, "Loss_D %.3f Loss_G %.3f", (double)t->rec.loss_d, (double)t->rec.loss_g);
         }
         if (bar) cg_progress_update(bar, (uint64_t)t->step, status[0] ? status : NULL);
-        int stopping = (stop && *stop) || (t->p.max_seconds > 0 && now_s() - t0 >= t->p.max_seconds);
+        int stopping = (stop && *stop) || (t->p.max_seconds > 0 && cg_now_s() - t0 >= t->p.max_seconds);
         if (stopping && t->step < total) {
             why = stop && *stop ? "interrupted" : "time limit";
             st = read_losses(t);
@@ -229,6 +222,6 @@ cg_status cg_trainer_run(cg_trainer *t, volatile sig_atomic_t *stop) {
     if (bar) cg_progress_end(bar);
     cg_trainer_log_close(t);
     if (st == CG_OK && !t->p.quiet)
-        fprintf(stderr, "train: %s at iteration %ld of %ld (%.1f s)\n", why, t->step, total, now_s() - t0);
+        fprintf(stderr, "train: %s at iteration %ld of %ld (%.1f s)\n", why, t->step, total, cg_now_s() - t0);
     return st;
 }
