@@ -3,7 +3,9 @@
 // holds every line of `clgan CMD --help` and one .TP entry per option), clgan(1) holds `clgan
 // --help`; the completion script offers every command and every option of each, and file names
 // after a path-valued option. Also the front door's tables: `clgan devices` ends every line (the
-// last one too) with a newline and pads no line with trailing blanks.
+// last one too) with a newline and pads no line with trailing blanks; a kernel that compiles with a
+// warning (CLGAN_KERNEL_DIR) leaks nothing of the compiler into a command's output, while --verbose
+// shows its build log.
 #include "cli_test_util.h"
 
 #define OUT "test-man-out"
@@ -223,6 +225,67 @@ static void test_devices_table(void) {
     free(out);
 }
 
+// Kernel sources with a warning in common.cl (every program includes it) in OUT/cl.
+static int warning_kernels(void) {
+    char src[1024], from[1400], to[1400];
+    snprintf(src, sizeof src, "%s/cl", getenv("CLGAN_SOURCE_DIR") ? getenv("CLGAN_SOURCE_DIR") : ".");
+    DIR *d = opendir(src);
+    if (!d || mkdir(OUT "/cl", 0755) != 0) {
+        if (d) closedir(d);
+        return 0;
+    }
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t l = strlen(e->d_name);
+        if (l < 4 || strcmp(e->d_name + l - 3, ".cl")) continue;
+        snprintf(from, sizeof from, "%s/%s", src, e->d_name);
+        snprintf(to, sizeof to, OUT "/cl/%s", e->d_name);
+        size_t len = 0;
+        char *text = cli_slurp(from, &len);
+        FILE *f = fopen(to, "w");
+        if (text && f) {
+            if (!strcmp(e->d_name, "common.cl")) fputs("#warning clgan-test-warning\n", f);
+            fwrite(text, 1, len, f);
+            n++;
+        }
+        if (f) fclose(f);
+        free(text);
+    }
+    closedir(d);
+    return n;
+}
+
+static void test_build_log(void) {
+    cg_device_info *devs = NULL;
+    int count = 0;
+    if (cg_devices_list(&devs, &count) != CG_OK || count == 0) {
+        free(devs);
+        test_skip_part("opencl", "no OpenCL device: build logs not checked");
+        return;
+    }
+    free(devs);
+    CHECK(warning_kernels() > 5, "copying the kernels to " OUT "/cl");
+    // Every program is compiled afresh: neither clgan's nor PoCL's cache may serve it.
+    setenv("CLGAN_KERNEL_DIR", OUT "/cl", 1);
+    setenv("CLGAN_NO_DISK_CACHE", "1", 1);
+    setenv("POCL_KERNEL_CACHE", "0", 1);
+    int rc = cli_run(OUT "/synth.err", "synth", "--n", "100", "--seed", "3", "--out", OUT "/synth", NULL);
+    CHECK(rc == 0, "clgan synth -> %d", rc);
+    const char *prep[] = {"preprocess", "--input", OUT "/synth", "--set", "preprocess.size=32", "--out", NULL, NULL, NULL};
+    prep[6] = OUT "/quiet.cgds";
+    rc = cli_wait(cli_spawn(OUT "/quiet.err", prep));
+    CHECK(rc == 0, "clgan preprocess -> %d", rc);
+    CHECK(!cli_contains(OUT "/quiet.err", "warning") && !cli_contains(OUT "/quiet.err", "generated"),
+          "a successful build printed compiler output (" OUT "/quiet.err)");
+    prep[6] = OUT "/verbose.cgds";
+    prep[7] = "--verbose";
+    rc = cli_wait(cli_spawn(OUT "/verbose.err", prep));
+    CHECK(rc == 0, "clgan preprocess --verbose -> %d", rc);
+    CHECK(cli_contains(OUT "/verbose.err", "build log of") && cli_contains(OUT "/verbose.err", "clgan-test-warning"),
+          "--verbose shows the build log with the warning (" OUT "/verbose.err)");
+    unsetenv("CLGAN_KERNEL_DIR");
+}
+
 int main(void) {
     cli_exe = getenv("CLGAN_CLI");
     if (!cli_exe || !*cli_exe) {
@@ -235,5 +298,6 @@ int main(void) {
     test_man_pages(names, n);
     test_completion(names, n);
     test_devices_table();
+    test_build_log();
     return test_finish("test_man");
 }
