@@ -90,12 +90,16 @@ static void test_framing(void) {
           torn);
     CHECK(memmem(first, sizeof first, "brain.Event:2", 13) != NULL, "the first record carries brain.Event:2");
     CHECK(truncate(path, (off_t)file_size(path) - 3) == 0, "truncating %s", path);
+    char stale[700]; // a killed rewrite's temporary, which TensorBoard would read as events
+    snprintf(stale, sizeof stale, "%s.tmp.Ab12Cd", path);
+    CHECK(cli_spit(stale, "x", 1), "writing %s", stale);
     // Resuming at step 3: steps 1..3 carried, 4 dropped, the torn 5 skipped; the old file replaced.
     w = NULL;
     CHECK_OK(cg_tb_open(dir, "train", 3, NULL, NULL, &w));
     cg_tb_close(w);
     CHECK(find_events(dir, ".train", path, sizeof path) == 1, "one events file after the resume");
     CHECK(count_records(path, &torn, NULL, 0) == 4 && torn == 0, "file_version + steps 1..3, nothing torn (%zu)", torn);
+    CHECK(!cli_exists(stale), "the stale temporary %s was removed", stale);
     w = NULL;
     CHECK_OK(cg_tb_open(dir, "train", -1, NULL, NULL, &w)); // a fresh start
     cg_tb_close(w);
@@ -105,14 +109,17 @@ static void test_framing(void) {
 
 // ---- TensorBoard's reader.
 
-static cJSON *read_run(const char *name) {
+static cJSON *read_run_in(const char *name, const char *run) {
     if (!have_tb) return NULL;
     char out[300], err[300];
     snprintf(out, sizeof out, OUT "/%s.json", name);
     snprintf(err, sizeof err, OUT "/%s.py.err", name);
     char script[1024];
     snprintf(script, sizeof script, "%s/tests/reference/tensorboard_reference.py", getenv("CLGAN_SOURCE_DIR"));
-    int rc = test_run("/dev/null", err, pydeps, python, script, LOGDIR, RUN "/samples", out, (char *)NULL);
+    char logdir[300], samples[300];
+    snprintf(logdir, sizeof logdir, "%s/tensorboard", run);
+    snprintf(samples, sizeof samples, "%s/samples", run);
+    int rc = test_run("/dev/null", err, pydeps, python, script, logdir, samples, out, (char *)NULL);
     CHECK(rc == 0, "tensorboard_reference.py (%s) -> %d (see %s)", name, rc, err);
     char *text = cli_slurp(out, NULL);
     cJSON *j = text ? cJSON_Parse(text) : NULL;
@@ -121,13 +128,17 @@ static cJSON *read_run(const char *name) {
     return j;
 }
 
+static cJSON *read_run(const char *name) { return read_run_in(name, RUN); }
+
 typedef struct {
     long step;
     double v[6];
 } row;
 
-static int read_csv(row *rows, int max) {
-    FILE *f = fopen(RUN "/log.csv", "r");
+static int read_csv(const char *run, row *rows, int max) {
+    char path[300];
+    snprintf(path, sizeof path, "%s/log.csv", run);
+    FILE *f = fopen(path, "r");
     char line[512];
     int n = 0;
     while (f && n < max && fgets(line, sizeof line, f)) {
@@ -141,15 +152,15 @@ static int read_csv(row *rows, int max) {
 }
 
 // Every column of log.csv (the penalty only for WGAN-GP) at every row's step, once, and nothing else.
-static void check_scalars(cJSON *j, const char *what) {
-    static const char *tags[6] = {"Loss_D", "Loss_G", "D(x)", "D(G(z))", NULL, "images_per_s"};
+static void check_scalars_in(cJSON *j, const char *what, const char *run, int gp) {
+    const char *tags[6] = {"Loss_D", "Loss_G", "D(x)", "D(G(z))", gp ? "penalty" : NULL, "images_per_s"};
     row rows[64];
-    int n = read_csv(rows, 64);
+    int n = read_csv(run, rows, 64);
     CHECK(n > 0, "%s: log.csv has rows", what);
     cJSON *sc = cJSON_GetObjectItem(j, "scalars"), *t;
     int train_tags = 0;
     cJSON_ArrayForEach(t, sc) train_tags += strncmp(t->string, "score/", 6) != 0;
-    CHECK(train_tags == 5, "%s: %d training scalar tags, want 5", what, train_tags);
+    CHECK(train_tags == 5 + gp, "%s: %d training scalar tags, want %d", what, train_tags, 5 + gp);
     for (int k = 0; k < 6; k++) {
         if (!tags[k]) continue;
         cJSON *ev = cJSON_GetObjectItem(sc, tags[k]);
@@ -183,6 +194,8 @@ static void check_images(cJSON *j, const char *what, const long *steps, int n) {
               what, step, step);
     }
 }
+
+static void check_scalars(cJSON *j, const char *what) { check_scalars_in(j, what, RUN, 0); }
 
 // One intact train file, nothing torn, each (tag, step) once.
 static void check_files(cJSON *j, const char *what) {
@@ -284,6 +297,16 @@ static void test_runs(void) {
               "score/FID: one value, 150 at step 6");
         CHECK(cJSON_GetArraySize(kid) == 1, "score/KID: one value");
         check_scalars(j, "scores"); // still the training's own scalars, plus the three scores
+        cJSON_Delete(j);
+    }
+    // WGAN-GP: the penalty too, nonzero.
+    train("gp", "--set", "model.type=wgan-gp", "--set", "train.iterations=2", "--set", "train.out=" OUT "/gp", NULL);
+    j = read_run_in("gp", OUT "/gp");
+    if (j) {
+        check_scalars_in(j, "gp", OUT "/gp", 1);
+        cJSON *pen = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "scalars"), "penalty");
+        CHECK(cJSON_GetArraySize(pen) == 2 && cJSON_GetArrayItem(cJSON_GetArrayItem(pen, 0), 1)->valuedouble > 0,
+              "gp: the penalty is logged and positive");
         cJSON_Delete(j);
     }
     // Off: no folder.

@@ -322,7 +322,9 @@ static cg_status carry(FILE *f, const char *path, const unsigned char *data, siz
 
 static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-// The "events.out.tfevents.*.<suffix>" files of dir, sorted (malloc'd names; *n of them).
+// The "events.out.tfevents.*.<suffix>" files of dir, sorted (malloc'd names; *n of them). The
+// temporary files of a killed rewrite ("<name>.<suffix>.tmp.XXXXXX", which TensorBoard would read
+// as events too) are removed.
 static char **list_files(const char *dir, const char *suffix, int *n) {
     *n = 0;
     DIR *d = opendir(dir);
@@ -330,8 +332,16 @@ static char **list_files(const char *dir, const char *suffix, int *n) {
     char **names = NULL;
     int cap = 0;
     size_t sl = strlen(suffix);
+    char stale[64];
+    snprintf(stale, sizeof stale, ".%s.tmp.", suffix);
     for (struct dirent *de; (de = readdir(d));) {
         size_t l = strlen(de->d_name);
+        if (!strncmp(de->d_name, "events.out.tfevents.", 20) && strstr(de->d_name, stale)) {
+            char path[1400];
+            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+            remove(path);
+            continue;
+        }
         if (strncmp(de->d_name, "events.out.tfevents.", 20) || l < sl + 1 || de->d_name[l - sl - 1] != '.' ||
             strcmp(de->d_name + l - sl, suffix))
             continue;
