@@ -19,7 +19,7 @@
 //   names:   count NUL-terminated strings (the source file names) in image order.
 // The reader refuses a wrong magic, version or flags, sizes that do not add up to the file size, a
 // names table without exactly count strings, and (when asked to verify) a checksum mismatch.
-#include "preprocess.h"
+#include "dataset.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -180,8 +180,10 @@ static cg_status validate(cg_dataset *ds, const char *path, int verify) {
     ds->image_bytes = (size_t)ds->h * ds->w * ds->c;
     uint64_t payload = (uint64_t)ds->count * ds->image_bytes; // at most 2^32 * 2^34: no overflow
     if (payload > ds->size - HEADER_SIZE) {
-        char why[200];
-        snprintf(why, sizeof why, "the header claims %u images of %ux%ux%u (%llu bytes), but the file holds %zu bytes",
+        char why[256];
+        snprintf(why, sizeof why,
+                 "the sizes in the header do not match the file size: the header claims %u images of %ux%ux%u "
+                 "(%llu bytes), but the file holds %zu bytes",
                  ds->count, ds->h, ds->w, ds->c, (unsigned long long)payload, ds->size);
         return refuse(ds, path, why);
     }
