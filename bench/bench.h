@@ -1,10 +1,12 @@
 // bench.h — public API of clgan's benchmarks: the suite registry, result rows and reports
 // (JSON, CSV, markdown, screen), the checked GEMM cases with OpenBLAS as the host reference, and
-// the per-device GEMM tuner behind `clgan tune`.
+// the per-device GEMM tuner behind `clgan tune`, and the timed checks of the other parts (FID,
+// Inception, preprocessing stages; the per-layer benchmarks are bench_nets.h).
 #ifndef CLGAN_BENCH_H
 #define CLGAN_BENCH_H
 
 #include "models.h"
+#include "preprocess.h"
 #include "runtime.h"
 
 // ---------------------------------------------------------------------------------------------
@@ -176,5 +178,37 @@ typedef struct {
 // on rt's device; every candidate's result is checked before it is timed. *out receives the best
 // (not yet saved or applied).
 cg_status bench_tune(cg_runtime *rt, const bench_tune_options *opt, cg_gemm_tuning *out, bench_tune_summary *sum);
+
+// ---------------------------------------------------------------------------------------------
+// Metrics: FID's matrix step (fid_bench.c) and the Inception forward (inception_bench.c).
+
+// FID's matrix step on random full-rank d x d statistics: first checks that FID(s, s) is ~0 and FID
+// of two diagonal covariances matches its closed form, then times `reps` FID calls. *best_ms is the
+// fastest.
+cg_status cg_fid_bench(int d, int reps, double *best_ms);
+
+// Images per second of the forward at `batch` on rt's device, random weights (or `weights`), best
+// of `reps` timed passes after one warm-up; the output is checked finite first.
+cg_status cg_inception_bench(cg_runtime *rt, const char *weights, int batch, int reps, double *images_per_s);
+
+// ---------------------------------------------------------------------------------------------
+// Preprocessing stages (preprocess_stages.c): images/s of each stage and of the whole pipeline on
+// the selected device.
+
+typedef struct {
+    size_t images;           // images timed (each stage sees the same images)
+    double list_s;           // reading lists and the folder
+    double filter_s;         // landmark geometry (frontal metrics, boxes) for all images
+    double decode_s;         // host decoding on the pool, wall time
+    int threads;
+    double upload_s;         // host -> device copies of the packed batches
+    double crop_resize_s;    // crop/resize kernel (after upload)
+    double brightness_s;     // brightness kernels (after upload)
+    double pipeline_s;       // cg_preprocess_run end to end (no output file)
+    double decode_ips, filter_ips, upload_ips, crop_resize_ips, brightness_ips, pipeline_ips;
+} cg_pp_bench;
+
+// p: input and filter settings (output is ignored); max_images: cap (0: p->limit or all).
+cg_status cg_preprocess_bench(cg_runtime *rt, const cg_pp_params *p, size_t max_images, cg_pp_bench *out);
 
 #endif

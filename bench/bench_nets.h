@@ -1,4 +1,4 @@
-// bench_nets.h — network benchmarks for `clgan bench` (nets/bench_layers.c): forward and backward
+// bench_nets.h — network benchmarks for `clgan bench` (bench/layers.c): forward and backward
 // time of every layer of the DCGAN generator and discriminator (whole training iterations are timed
 // through the trainer: bench/train_iteration.c). Times are device times: every timed call ends with
 // cg_rt_finish. The caller owns the output arrays.

@@ -1,4 +1,4 @@
-// bench_layers.c — the network benchmarks declared in bench_nets.h: per-layer forward/backward
+// layers.c — the network benchmarks declared in bench_nets.h: per-layer forward/backward
 // timing of the DCGAN nets with GFLOP/s from each layer's ops table (whole training
 // iterations are timed through the trainer itself: bench/train_iteration.c).
 #include "bench_nets.h"

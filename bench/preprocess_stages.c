@@ -1,9 +1,9 @@
-// bench.c — images per second of each preprocessing stage on the selected device, each timed on
+// preprocess_stages.c — images per second of each preprocessing stage on the selected device, each timed on
 // its own over the same images (list reading, landmark geometry, host decoding on the thread pool,
 // upload, crop/resize kernel, brightness kernels), then the whole pipeline end to end.
 // Results are checked before they are timed: every image must decode and the device sums must be
 // plausible (the crop's mean grey level within 0..255).
-#include "preprocess.h"
+#include "bench.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -40,10 +40,6 @@ cg_status cg_inception_forward(cg_inception *net, cg_tensor x, float *pool, floa
 void cg_inception_default_weights(const cg_runtime *rt, char *buf, size_t len);
 cg_status cg_inception_check_weights_file(const char *path);
 
-// Images per second of the forward at `batch` on rt's device, random weights (or `weights`), best
-// of `reps` timed passes after one warm-up; the output is checked finite first.
-cg_status cg_inception_bench(cg_runtime *rt, const char *weights, int batch, int reps, double *images_per_s);
-
 // ---------------------------------------------------------------------------------------------
 // Input pipeline (cl/inception_input.cl).
 

@@ -51,11 +51,6 @@ cg_status cg_fid(int d, const double *mu1, const double *sigma1, const double *m
                  double eps, double *out);
 cg_status cg_fid_stats(const cg_stats *a, const cg_stats *b, double *out); // eps = 0
 
-// Benchmark of FID's matrix step on random full-rank d x d statistics: first checks that
-// FID(s, s) is ~0 and FID of two diagonal covariances matches its closed form, then times `reps`
-// FID calls. *best_ms is the fastest.
-cg_status cg_fid_bench(int d, int reps, double *best_ms);
-
 // ---------------------------------------------------------------------------------------------
 // numpy's legacy np.random.RandomState(seed) (MT19937, init_genrand seeding) and its
 // permutation(n) (Fisher-Yates from the end with masked rejection sampling), bit for bit, so

@@ -3,7 +3,7 @@
 // subsets of rows), then joins everything by file name into one sorted entry table.
 // Entries are the union of the folder's files and the landmark rows; attributes and partitions only
 // annotate entries. Malformed rows become issues; a count line that disagrees with the rows, a note.
-#include "preprocess.h"
+#include "celeba.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -27,7 +27,7 @@
 //   0.56-0.88, grey 50-75; shipped box 0.5, ratio < 0.72, grey < 65: synthetic P 1.0, R >= 0.993
 //   on every seed; real: 16 of 567 frontal faces removed, 13 with Eyeglasses = 1 (0.81).
 //   The tests print these distributions (test_preprocess_synth, test_preprocess_celeba).
-#include "preprocess.h"
+#include "filters.h"
 
 #include <math.h>
 

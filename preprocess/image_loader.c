@@ -5,7 +5,7 @@
 // corrupt (stb_image refuses the data). Each failure is classified and described, never fatal.
 // The size limit is checked on the PNG/JPEG header directly as well, since stb_image refuses some
 // huge headers itself with a reason that does not say so.
-#include "preprocess.h"
+#include "image_loader.h"
 
 #include <errno.h>
 #include <limits.h>

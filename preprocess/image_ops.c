@@ -1,7 +1,7 @@
 // image_ops.c — runs the image kernels of cl/image.cl on a batch: uploads the packed images and
 // their boxes, crops/resizes into uint8 NHWC and sums grey levels, then reads the results back.
 // Device buffers grow to the largest batch seen and are reused.
-#include "preprocess.h"
+#include "image_ops.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 // issues.c — the list of input problems (malformed rows, missing and broken images) that
 // preprocessing skips, counts per kind and names in its report.
-#include "preprocess.h"
+#include "issues.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

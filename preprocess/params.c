@@ -1,6 +1,6 @@
 // params.c — preprocessing parameters: the defaults (the shipped thresholds) and the [preprocess]
 // section of an INI configuration, with ranges checked by the runtime's typed getters.
-#include "preprocess.h"
+#include "filters.h"
 
 #include <string.h>
 

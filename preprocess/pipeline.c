@@ -3,7 +3,11 @@
 // pool, and run the image work on the device in batches: while batch k is on the device, the pool
 // decodes batches k+1 and k+2 and the host finishes batch k-1 (sunglasses decision, dataset write,
 // contact sheets). Output order is the sorted input order, whatever the thread count.
-#include "preprocess.h"
+#include "pipeline.h"
+
+#include "dataset.h"
+#include "image_loader.h"
+#include "image_ops.h"
 
 #include <math.h>
 #include <stdlib.h>

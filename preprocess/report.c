@@ -1,7 +1,7 @@
 // report.c — what a preprocessing run tells its user: the stage table on screen, the JSON report
 // (written atomically: parameters, inputs, counts per stage, every problem by name, attribute
 // shares among each filter's rejects, timings, outputs), and PNG contact sheets of the rejects.
-#include "preprocess.h"
+#include "report.h"
 
 #include <cJSON.h>
 #include <math.h>

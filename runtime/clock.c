@@ -1,5 +1,5 @@
 // clock.c — the monotonic clock that every duration, rate and ETA in clgan is measured with.
-#include "runtime.h"
+#include "base.h"
 
 #include <time.h>
 

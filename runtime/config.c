@@ -3,7 +3,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1 // strdup, strcasecmp, open_memstream
 #endif
-#include "runtime.h"
+#include "base.h"
 
 #include <ctype.h>
 #include <errno.h>

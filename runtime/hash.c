@@ -1,5 +1,5 @@
 // hash.c — FNV-1a 64-bit hashing, chainable: feed the result of one call as `h` to the next.
-#include "runtime.h"
+#include "base.h"
 
 #define FNV_PRIME_64 0x100000001b3ULL
 

@@ -3,7 +3,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
 #endif
-#include "runtime.h"
+#include "base.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -5,6 +5,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
 #endif
+#include "bench.h"
 #include "metrics.h"
 #include "test_util.h"
 

@@ -4,7 +4,7 @@
 // PyTorch's (from tests/reference/layers_reference.py counts, nz 100, ngf = ndf = 64, 3 channels);
 // the type names; [model] configuration reading with errors that name the key and value;
 // rejected configurations; the vanilla generator (with its reshape) forward and backward; and the
-// benchmarks of nets/bench_layers.c on tiny nets.
+// benchmarks of bench/layers.c on tiny nets.
 #include "bench.h"
 #include "bench_nets.h"
 #include "models.h"
@@ -194,7 +194,7 @@ static void check_vanilla_runs(cg_ctx *ctx) {
     }
 }
 
-// The benchmarks of nets/bench_layers.c on tiny nets: rows for every layer, sane numbers.
+// The benchmarks of bench/layers.c on tiny nets: rows for every layer, sane numbers.
 static void check_bench(cg_ctx *ctx) {
     cg_model_config mc = {CG_MODEL_DCGAN, 32, 3, 16, 4, 4};
     cg_bench_layer rows[64];

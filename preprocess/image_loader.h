@@ -1,0 +1,34 @@
+// image_loader.h — host decoding of image files with stb_image, one file or a pool of threads
+// (image_loader.c).
+#ifndef CLGAN_IMAGE_LOADER_H
+#define CLGAN_IMAGE_LOADER_H
+
+#include "issues.h"
+#include <stdint.h>
+
+// Host decoding (image_loader.c): stb_image on a pool of threads. Images are always RGB (3 channels).
+
+typedef struct {
+    uint8_t *pixels;  // w*h*3, malloc'd; NULL when the load failed
+    int w, h;
+    int ok;
+    cg_issue_kind issue; // when !ok
+    char detail[160];
+    double seconds;   // time spent loading this image on its thread
+    int state;        // decode pool bookkeeping: 0 idle, 1 queued, 2 done
+} cg_decoded;
+
+// Loads one file: refuses empty files, non-images, sides above max_side (from the header, before
+// decoding), truncated JPEG/PNG and undecodable data, classifying each.
+void cg_image_load(const char *path, int max_side, cg_decoded *out);
+void cg_decoded_release(cg_decoded *d);
+
+typedef struct cg_decode_pool cg_decode_pool;
+cg_status cg_decode_pool_create(int threads, int max_side, cg_decode_pool **out); // threads 0: one per CPU
+// Queues a decode of path into slot (both must stay valid until cg_decode_pool_wait returns for it).
+cg_status cg_decode_pool_submit(cg_decode_pool *p, const char *path, cg_decoded *slot);
+void cg_decode_pool_wait(cg_decode_pool *p, cg_decoded *slot);
+void cg_decode_pool_free(cg_decode_pool *p); // waits for queued work, joins the threads
+int cg_decode_pool_threads(const cg_decode_pool *p);
+
+#endif
