@@ -1,7 +1,7 @@
 // bench_nets.h — network benchmarks for `clgan bench` (bench/layers.c): forward and backward
 // time of every layer of the DCGAN generator and discriminator (whole training iterations are timed
 // through the trainer: bench/train_iteration.c). Times are device times: every timed call ends with
-// cg_rt_finish. The caller owns the output arrays.
+// cg_runtime_finish. The caller owns the output arrays.
 #ifndef CLGAN_BENCH_NETS_H
 #define CLGAN_BENCH_NETS_H
 

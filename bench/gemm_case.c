@@ -113,7 +113,7 @@ void bench_gemm_case_free(bench_gemm_case *c) {
 
 cg_status bench_gemm_case_run(bench_gemm_case *c) {
     CG_TRY(cg_gemm(c->rt, &c->g));
-    return cg_rt_finish(c->rt);
+    return cg_runtime_finish(c->rt);
 }
 
 double bench_gemm_tolerance(size_t k) {

@@ -33,11 +33,11 @@ static cg_status time_call(layer_call *c, int reps, double *median, double *min)
     double *t = malloc((size_t)reps * sizeof *t);
     if (!t) return cg_fail(CG_ERR_NOMEM, "out of host memory");
     cg_status st = call(c);
-    if (st == CG_OK) st = cg_rt_finish(c->ctx->rt);
+    if (st == CG_OK) st = cg_runtime_finish(c->ctx->rt);
     for (int r = 0; st == CG_OK && r < reps; r++) {
         double t0 = cg_now_s();
         st = call(c);
-        if (st == CG_OK) st = cg_rt_finish(c->ctx->rt);
+        if (st == CG_OK) st = cg_runtime_finish(c->ctx->rt);
         t[r] = cg_now_s() - t0;
     }
     if (st == CG_OK) {

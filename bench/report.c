@@ -73,7 +73,7 @@ bench_row *bench_report_add(bench_report *r) {
 void bench_report_add_device(bench_report *r, cg_runtime *rt) {
     if (r->n_devices == BENCH_MAX_DEVICES) return;
     bench_device *d = &r->devices[r->n_devices++];
-    d->info = *cg_rt_device(rt);
+    d->info = *cg_runtime_device(rt);
     cg_gemm_describe(rt, d->gemm_rule, sizeof d->gemm_rule);
 }
 

@@ -129,14 +129,14 @@ typedef struct {
 static cg_status run_forward(void *p) {
     conv_run *r = p;
     CG_TRY(cg_seq_forward(&r->ctx, r->seq, 1));
-    return cg_rt_finish(r->ctx.rt);
+    return cg_runtime_finish(r->ctx.rt);
 }
 
 static cg_status run_backward(void *p) {
     conv_run *r = p;
     CG_TRY(cg_seq_zero_grad(&r->ctx, r->seq));
     CG_TRY(cg_seq_backward(&r->ctx, r->seq, &r->dx_t));
-    return cg_rt_finish(r->ctx.rt);
+    return cg_runtime_finish(r->ctx.rt);
 }
 
 static cg_status read_all(cg_runtime *rt, cg_tensor t, float **out) {
@@ -234,7 +234,7 @@ static cg_status bench_layer(cg_runtime *rt, int device_index, const conv_layer 
             st = cg_fail(CG_ERR_NOMEM, "out of host memory");
             break;
         }
-        fill_row(row, L, passes[i], batch, cg_rt_device(rt), device_index, opt, i ? 2 * flops : flops);
+        fill_row(row, L, passes[i], batch, cg_runtime_device(rt), device_index, opt, i ? 2 * flops : flops);
         row->checked = st == CG_OK || st == CG_ERR_NUMERIC;
         row->check_err = err;
         cg_status ts = st;

@@ -78,7 +78,7 @@ static void time_device(cg_runtime *rt, bench_gemm_case *gc, const bench_gemm_sh
 static cg_status run_gemm(cg_runtime *rt, int device_index, const bench_options *opt, bench_report *rep) {
     int count = 0;
     const bench_gemm_shape *shapes = bench_gemm_shapes(opt->quick, &count);
-    const cg_device_info *dev = cg_rt_device(rt);
+    const cg_device_info *dev = cg_runtime_device(rt);
     for (int i = 0; i < count; i++) {
         const bench_gemm_shape *s = &shapes[i];
         if (!bench_case_selected(opt, s->name)) continue;

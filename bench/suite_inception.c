@@ -14,7 +14,7 @@ static bench_row *new_row(bench_report *rep, cg_runtime *rt, int device_index, c
     if (!row) return NULL;
     snprintf(row->suite, sizeof row->suite, "inception");
     snprintf(row->name, sizeof row->name, "%s", name);
-    snprintf(row->device, sizeof row->device, "%s", cg_rt_device(rt)->name);
+    snprintf(row->device, sizeof row->device, "%s", cg_runtime_device(rt)->name);
     row->device_index = device_index;
     snprintf(row->impl, sizeof row->impl, "%s", impl);
     row->reps = opt->reps;

@@ -64,7 +64,7 @@ static cg_status run_preprocess(cg_runtime *rt, int device_index, const bench_op
         snprintf(row->name, sizeof row->name, "%s", stages[i].name);
         snprintf(row->shape, sizeof row->shape, "%d synthetic 178x218 JPEGs -> %dx%d, %d threads", n,
                  size, size, b.threads);
-        snprintf(row->device, sizeof row->device, "%s", cg_rt_device(rt)->name);
+        snprintf(row->device, sizeof row->device, "%s", cg_runtime_device(rt)->name);
         row->device_index = device_index;
         snprintf(row->impl, sizeof row->impl, "preprocess");
         row->checked = st == CG_OK || st == CG_ERR_NUMERIC;

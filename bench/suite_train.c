@@ -57,7 +57,7 @@ static cg_status bench_type(cg_runtime *rt, int device_index, const cg_model_con
     snprintf(row->name, sizeof row->name, "%s", cg_model_type_name(mc->type));
     snprintf(row->shape, sizeof row->shape, "%dx%d batch %d nz %d ngf %d ndf %d", mc->image_size, mc->image_size,
              batch, mc->nz, mc->ngf, mc->ndf);
-    snprintf(row->device, sizeof row->device, "%s", cg_rt_device(rt)->name);
+    snprintf(row->device, sizeof row->device, "%s", cg_runtime_device(rt)->name);
     row->device_index = device_index;
     snprintf(row->impl, sizeof row->impl, "nets");
     row->reps = opt->reps;

@@ -1,7 +1,7 @@
 // train_iteration.c — the train suite's timed unit: one iteration of the trainer itself
 // (cg_trainer_iterate, the code `clgan train` runs) with one critic step and one generator step, on
 // random in-memory images. The first iteration is the check: its losses are read back and must be
-// finite (the trainer fails with CG_ERR_NUMERIC otherwise); the timed ones end with cg_rt_finish.
+// finite (the trainer fails with CG_ERR_NUMERIC otherwise); the timed ones end with cg_runtime_finish.
 #include "bench.h"
 #include "train.h"
 
@@ -16,7 +16,7 @@ typedef struct {
 static cg_status one_iteration(void *arg) {
     iteration_call *c = arg;
     CG_TRY(cg_trainer_iterate(c->t, 0));
-    return cg_rt_finish(c->rt);
+    return cg_runtime_finish(c->rt);
 }
 
 // 2 * batch images [C, S, S] uniform in [-1, 1) from a fixed host Philox stream.

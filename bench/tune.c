@@ -36,7 +36,7 @@ static cg_status override(tuner *t, const char *kernel, const char *const *names
     const char *list[N_XGEMM]; // CLBlast's C API takes a non-const array
     for (size_t i = 0; i < n; i++) list[i] = names[i];
     CLBlastStatusCode code =
-        CLBlastOverrideParameters(cg_rt_device(t->rt)->device, kernel, CLBlastPrecisionSingle, n, list, values);
+        CLBlastOverrideParameters(cg_runtime_device(t->rt)->device, kernel, CLBlastPrecisionSingle, n, list, values);
     if (code != CLBlastSuccess)
         return cg_fail(CG_ERR_CLBLAST, "CLBlastOverrideParameters(%s) failed: %d", kernel, code);
     return CG_OK;
@@ -145,7 +145,7 @@ static cg_status search(tuner *t, int direct, bench_gemm_case *c, const bench_ge
     const coord *coords = direct ? direct_coords : xgemm_coords;
     int n_coords = direct ? (int)(sizeof direct_coords / sizeof direct_coords[0])
                           : (int)(sizeof xgemm_coords / sizeof xgemm_coords[0]);
-    const cg_device_info *dev = cg_rt_device(t->rt);
+    const cg_device_info *dev = cg_runtime_device(t->rt);
     double best = 0;
     int tried = 0, won;
     size_t cand[N_XGEMM];
@@ -180,8 +180,8 @@ static cg_status search(tuner *t, int direct, bench_gemm_case *c, const bench_ge
 }
 
 static void seeds(tuner *t) {
-    int cpu = (cg_rt_device(t->rt)->type & CL_DEVICE_TYPE_CPU) != 0;
-    // CPU seed: what CLBlast's own tuner found on the 2-core EPYC of DESIGN.md section 10.
+    int cpu = (cg_runtime_device(t->rt)->type & CL_DEVICE_TYPE_CPU) != 0;
+    // CPU seed: what CLBlast's own tuner found on a 2-core AMD EPYC (Zen 3).
     const size_t x_cpu[N_XGEMM] = {0, 1, 32, 2, 8, 8, 64, 8, 8, 64, 0, 0, 0, 0, 4, 4};
     const size_t x_gpu[N_XGEMM] = {0, 1, 16, 2, 16, 16, 64, 16, 16, 64, 1, 1, 0, 0, 2, 2};
     const size_t d_cpu[N_DIRECT] = {2, 8, 8, 8, 8, 0, 0, 4, 4, 32};
@@ -227,7 +227,7 @@ static cg_status ladder_time(tuner *t, ladder_step *l, int n, cg_gemm_impl impl,
 
 static cg_status search_own(tuner *t, bench_gemm_case *c, const bench_gemm_shape *s, int budget, cg_gemm_tuning *out) {
     static const int wg[][2] = {{32, 2}, {16, 4}, {8, 8}, {64, 1}, {4, 16}, {16, 16}, {32, 8}, {1, 1}};
-    const cg_device_info *dev = cg_rt_device(t->rt);
+    const cg_device_info *dev = cg_runtime_device(t->rt);
     cg_gemm_tuning probe;
     cg_gemm_tuning_init(dev, &probe);
     double best = 0;
@@ -356,7 +356,7 @@ static cg_status tune_steps(tuner *t, cg_gemm_tuning *out, ladder_step *lad, int
 
 cg_status bench_tune(cg_runtime *rt, const bench_tune_options *opt, cg_gemm_tuning *out, bench_tune_summary *sum) {
     memset(sum, 0, sizeof *sum);
-    cg_gemm_tuning_init(cg_rt_device(rt), out);
+    cg_gemm_tuning_init(cg_runtime_device(rt), out);
     tuner t = {rt, opt, sum, NULL, 0, {0}, {0}, 0};
     seeds(&t);
     static const size_t full[] = {64, 128, 256, 384, 512, 768, 1024};

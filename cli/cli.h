@@ -72,15 +72,16 @@ cg_status cli_set_given(cg_config *cfg, const char *section, const cli_given *gi
 // A given value is passed on whatever it is, so the configuration's range check refuses a bad one.
 const char *cli_int_given(int v, char buf[16]);
 // The commands the demo chains (cmd_train.c, cmd_score.c), on an opened runtime and a loaded cfg.
-// cli_train_with returns an exit code and copies the final checkpoint path into ckpt_out (may be NULL);
-// force: start over in a folder that holds a run, and resume despite a changed configuration.
+// Both return an exit code, having reported any error (cli_report).
+// cli_train_with copies the final checkpoint path into ckpt_out (may be NULL); force: start over in
+// a folder that holds a run, and resume despite a changed configuration.
 int cli_train_with(cg_runtime *rt, cg_config *cfg, const char *resume, int force, int print_config, char *ckpt_out,
                    size_t ckpt_len);
 // Scores with the [score] keys of cfg; `defaults` replace built-in defaults of keys by name
 // (checkpoint, images, ref, metrics, n, ref_n, out). rt NULL: only reads and checks the keys (so
-// they are known before the configuration is printed).
-cg_status cli_score_with(cg_runtime *rt, cg_config *cfg, const cli_given *defaults, size_t n_defaults,
-                         int print_config);
+// they are known before the configuration is printed). Errors are reported as command `cmd`'s.
+int cli_score_with(const char *cmd, cg_runtime *rt, cg_config *cfg, const cli_given *defaults, size_t n_defaults,
+                   int print_config);
 // Warns about unknown keys of the file (with the closest known key); an unknown --set key is an
 // error (a typo on the command line would silently change nothing): EXIT_USAGE, else EXIT_OK.
 int cli_check_unknown(const cg_config *cfg);

@@ -154,7 +154,7 @@ static int run(int argc, char **argv) {
         cg_runtime *rt = NULL;
         st = cli_open_runtime(cfg, &common, &rt);
         for (int i = 0; st == CG_OK && i < count; i++)
-            if (devs[i].device == cg_rt_device(rt)->device) picked[n_picked++] = i;
+            if (devs[i].device == cg_runtime_device(rt)->device) picked[n_picked++] = i;
         cg_runtime_free(rt);
     }
     if (st != CG_OK) {

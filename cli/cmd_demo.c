@@ -17,9 +17,9 @@
 static cg_status prepare(cg_runtime *rt, cg_config *cfg, const cg_train_params *tp, const cg_model_config *mc) {
     long n, seed;
     const char *dir;
-    CG_TRY(cg_cfg_int(cfg, "demo", "synth_n", 6000, 100, 999999, &n));
-    CG_TRY(cg_cfg_int(cfg, "demo", "synth_seed", 1, 0, 2147483647L, &seed));
-    CG_TRY(cg_cfg_str(cfg, "demo", "synth_dir", "out/demo/synth", NULL, &dir));
+    CG_TRY(cg_config_int(cfg, "demo", "synth_n", 6000, 100, 999999, &n));
+    CG_TRY(cg_config_int(cfg, "demo", "synth_seed", 1, 0, 2147483647L, &seed));
+    CG_TRY(cg_config_str(cfg, "demo", "synth_dir", "out/demo/synth", NULL, &dir));
     if (cli_print_config(cfg)) return cg_fail(CG_ERR_CONFIG, "an unknown --set key (see above)");
     char marker[1100];
     snprintf(marker, sizeof marker, "%s/list_eval_partition.txt", dir);
@@ -53,12 +53,13 @@ static cg_status prepare(cg_runtime *rt, cg_config *cfg, const cg_train_params *
 }
 
 // `clgan score` of the demo's checkpoint against its training set; rt NULL only checks [score].
-static cg_status score_with(cg_runtime *rt, cg_config *cfg, const cg_train_params *tp, const char *ckpt) {
+// Returns an exit code.
+static int score_with(cg_runtime *rt, cg_config *cfg, const cg_train_params *tp, const char *ckpt) {
     char out[1100];
     snprintf(out, sizeof out, "%s/score.json", tp->out);
     const cli_given defaults[] = {{"checkpoint", ckpt}, {"ref", tp->dataset}, {"metrics", "is,fid,kid"},
                                   {"n", "200"},         {"ref_n", "200"},     {"out", out}};
-    return cli_score_with(rt, cfg, defaults, sizeof defaults / sizeof defaults[0], 0);
+    return cli_score_with("demo", rt, cfg, defaults, sizeof defaults / sizeof defaults[0], 0);
 }
 
 // Scores the demo's checkpoint against its training set ([score] n images each, IS, FID, KID)
@@ -75,10 +76,10 @@ static int score(cg_runtime *rt, cg_config *cfg, const cg_train_params *tp, cons
     }
     fprintf(stderr, "demo scoring %s against %s with %s\n", ckpt, tp->dataset, path);
     double t0 = cg_now_s();
-    cg_status st = score_with(rt, cfg, tp, ckpt);
-    if (st == CG_OK) printf("  scored in %.1f s (FID of a few hundred images is only a trend; see docs/metrics.md)\n",
-                            cg_now_s() - t0);
-    return cli_report("demo", st);
+    int rc = score_with(rt, cfg, tp, ckpt);
+    if (rc == EXIT_OK) printf("  scored in %.1f s (FID of a few hundred images is only a trend; see docs/metrics.md)\n",
+                              cg_now_s() - t0);
+    return rc;
 }
 
 static int run(int argc, char **argv) {
@@ -102,14 +103,17 @@ static int run(int argc, char **argv) {
     if (st == CG_OK) st = cg_train_params_read(cfg, &mc, &tp);
     char ckpt[1200] = "";
     if (st == CG_OK) snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", tp.out);
-    if (st == CG_OK) st = cg_cfg_str(cfg, "score", "weights", "", NULL, &weights);
-    if (st == CG_OK) st = score_with(NULL, cfg, &tp, ckpt);
-    if (st == CG_OK) st = cli_open_runtime(cfg, &common, &rt);
-    if (st == CG_OK) st = prepare(rt, cfg, &tp, &mc);
-    if (st != CG_OK) {
+    if (st == CG_OK) st = cg_config_str(cfg, "score", "weights", "", NULL, &weights);
+    rc = st == CG_OK ? score_with(NULL, cfg, &tp, ckpt) : cli_report("demo", st);
+    if (rc == EXIT_OK) {
+        st = cli_open_runtime(cfg, &common, &rt);
+        if (st == CG_OK) st = prepare(rt, cfg, &tp, &mc);
+        rc = cli_report("demo", st);
+    }
+    if (rc != EXIT_OK) {
         cg_runtime_free(rt);
         cg_config_free(cfg);
-        return cli_report("demo", st);
+        return rc;
     }
     fprintf(stderr, "demo [3/3] training %s %dx%d (at most %.0f s)\n", cg_model_type_name(mc.type), mc.image_size,
             mc.image_size, tp.max_seconds);

@@ -58,7 +58,7 @@ static int run(int argc, char **argv) {
     cg_runtime *rt = NULL;
     int default_index = -1;
     if (cli_open_runtime(cfg, &common, &rt) == CG_OK) {
-        default_index = cg_rt_device(rt)->index;
+        default_index = cg_runtime_device(rt)->index;
         cg_runtime_free(rt);
     }
     static const char *heads[N_COLS] = {" #", "platform", "device", "vendor", "type", "driver", "OpenCL C",

@@ -62,7 +62,7 @@ static int run_gemm(cg_runtime *rt, int m, int n, int k, int reps) {
     for (int i = 0; st == CG_OK && i < reps; i++) {
         double t0 = cg_now_s();
         st = cg_gemm(rt, &g);
-        if (st == CG_OK) st = cg_rt_finish(rt);
+        if (st == CG_OK) st = cg_runtime_finish(rt);
         times[i] = cg_now_s() - t0;
     }
     if (st == CG_OK) {

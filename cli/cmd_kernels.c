@@ -74,7 +74,7 @@ static int run(int argc, char **argv) {
         st = cli_open_runtime(cfg, &common, &rt);
         cg_config_free(cfg);
         if (st != CG_OK) return cli_report("kernels", st);
-        st = cg_device_build_options(cg_rt_device(rt), options, sizeof options);
+        st = cg_device_build_options(cg_runtime_device(rt), options, sizeof options);
         cg_runtime_free(rt);
         if (st != CG_OK) return cli_report("kernels", st);
     }

@@ -174,18 +174,18 @@ static cg_status read_opts(cg_config *cfg, const cli_given *defaults, size_t nd,
     *o = (score_opts){0};
     long n_def = strtol(default_of(defaults, nd, "n", "0"), NULL, 10);
     long ref_n_def = strtol(default_of(defaults, nd, "ref_n", "0"), NULL, 10);
-    CG_TRY(cg_cfg_str(cfg, "score", "images", default_of(defaults, nd, "images", ""), NULL, &o->images));
-    CG_TRY(cg_cfg_str(cfg, "score", "checkpoint", default_of(defaults, nd, "checkpoint", ""), NULL, &o->checkpoint));
-    CG_TRY(cg_cfg_int(cfg, "score", "seed", 7, 0, 2147483647L, &o->seed));
-    CG_TRY(cg_cfg_str(cfg, "score", "ref", default_of(defaults, nd, "ref", ""), NULL, &o->ref));
-    CG_TRY(cg_cfg_str(cfg, "score", "metrics", default_of(defaults, nd, "metrics", "is,fid"), NULL, &o->metrics));
-    CG_TRY(cg_cfg_int(cfg, "score", "n", n_def, 0, 1L << 40, &o->n));
-    CG_TRY(cg_cfg_int(cfg, "score", "ref_n", ref_n_def, 0, 1L << 40, &o->ref_n));
-    CG_TRY(cg_cfg_str(cfg, "score", "resize", "bilinear", "bilinear|bicubic|lanczos", &o->resize));
-    CG_TRY(cg_cfg_str(cfg, "score", "weights", "", NULL, &o->weights));
-    CG_TRY(cg_cfg_int(cfg, "score", "batch", 16, 1, 1024, &o->batch));
-    CG_TRY(cg_cfg_int(cfg, "score", "generator_batch", 64, 1, 4096, &o->gen_batch));
-    CG_TRY(cg_cfg_str(cfg, "score", "out", default_of(defaults, nd, "out", "score.json"), NULL, &o->out));
+    CG_TRY(cg_config_str(cfg, "score", "images", default_of(defaults, nd, "images", ""), NULL, &o->images));
+    CG_TRY(cg_config_str(cfg, "score", "checkpoint", default_of(defaults, nd, "checkpoint", ""), NULL, &o->checkpoint));
+    CG_TRY(cg_config_int(cfg, "score", "seed", 7, 0, 2147483647L, &o->seed));
+    CG_TRY(cg_config_str(cfg, "score", "ref", default_of(defaults, nd, "ref", ""), NULL, &o->ref));
+    CG_TRY(cg_config_str(cfg, "score", "metrics", default_of(defaults, nd, "metrics", "is,fid"), NULL, &o->metrics));
+    CG_TRY(cg_config_int(cfg, "score", "n", n_def, 0, 1L << 40, &o->n));
+    CG_TRY(cg_config_int(cfg, "score", "ref_n", ref_n_def, 0, 1L << 40, &o->ref_n));
+    CG_TRY(cg_config_str(cfg, "score", "resize", "bilinear", "bilinear|bicubic|lanczos", &o->resize));
+    CG_TRY(cg_config_str(cfg, "score", "weights", "", NULL, &o->weights));
+    CG_TRY(cg_config_int(cfg, "score", "batch", 16, 1, 1024, &o->batch));
+    CG_TRY(cg_config_int(cfg, "score", "generator_batch", 64, 1, 4096, &o->gen_batch));
+    CG_TRY(cg_config_str(cfg, "score", "out", default_of(defaults, nd, "out", "score.json"), NULL, &o->out));
     if (*o->images && *o->checkpoint)
         return cg_fail(CG_ERR_CONFIG, "give either --images or --checkpoint, not both");
     if (!*o->images && !*o->checkpoint)
@@ -197,8 +197,8 @@ static cg_status read_opts(cg_config *cfg, const cli_given *defaults, size_t nd,
     return cli_output_distinct("--out", o->out, inputs, sizeof inputs / sizeof inputs[0]);
 }
 
-cg_status cli_score_with(cg_runtime *rt, cg_config *cfg, const cli_given *defaults, size_t n_defaults,
-                         int print_config) {
+static cg_status score_with(cg_runtime *rt, cg_config *cfg, const cli_given *defaults, size_t n_defaults,
+                            int print_config) {
     score_opts o;
     wanted w = {0};
     cg_resize_mode mode = CG_RESIZE_BILINEAR;
@@ -213,6 +213,11 @@ cg_status cli_score_with(cg_runtime *rt, cg_config *cfg, const cli_given *defaul
     }
     if (print_config && cli_print_config(cfg)) return cg_fail(CG_ERR_CONFIG, "an unknown --set key (see above)");
     return score(rt, cfg, &o, mode, w);
+}
+
+int cli_score_with(const char *cmd, cg_runtime *rt, cg_config *cfg, const cli_given *defaults, size_t n_defaults,
+                   int print_config) {
+    return cli_report(cmd, score_with(rt, cfg, defaults, n_defaults, print_config));
 }
 
 static int run(int argc, char **argv) {
@@ -252,9 +257,9 @@ static int run(int argc, char **argv) {
     };
     cg_status st = cli_set_given(cfg, "score", given, sizeof given / sizeof given[0]);
     cg_runtime *rt = NULL;
-    if (st == CG_OK) st = cli_score_with(NULL, cfg, NULL, 0, 0); // configuration errors before the device opens
+    if (st == CG_OK) st = score_with(NULL, cfg, NULL, 0, 0); // configuration errors before the device opens
     if (st == CG_OK) st = cli_open_runtime(cfg, &common, &rt);
-    if (st == CG_OK) st = cli_score_with(rt, cfg, NULL, 0, 1);
+    if (st == CG_OK) st = score_with(rt, cfg, NULL, 0, 1);
     cg_runtime_free(rt);
     cg_config_free(cfg);
     return cli_report("score", st);

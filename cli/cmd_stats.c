@@ -32,9 +32,9 @@ static int run(int argc, char **argv) {
     char bbuf[16];
     const cli_given given[] = {{"weights", weights}, {"resize", resize}, {"batch", cli_int_given(batch, bbuf)}};
     cg_status st = cli_set_given(cfg, "score", given, sizeof given / sizeof given[0]);
-    if (st == CG_OK) st = cg_cfg_str(cfg, "score", "weights", "", NULL, &c_weights);
-    if (st == CG_OK) st = cg_cfg_str(cfg, "score", "resize", "bilinear", "bilinear|bicubic|lanczos", &c_resize);
-    if (st == CG_OK) st = cg_cfg_int(cfg, "score", "batch", 16, 1, 1024, &c_batch);
+    if (st == CG_OK) st = cg_config_str(cfg, "score", "weights", "", NULL, &c_weights);
+    if (st == CG_OK) st = cg_config_str(cfg, "score", "resize", "bilinear", "bilinear|bicubic|lanczos", &c_resize);
+    if (st == CG_OK) st = cg_config_int(cfg, "score", "batch", 16, 1, 1024, &c_batch);
     cg_resize_mode mode = CG_RESIZE_BILINEAR;
     if (st == CG_OK) st = cg_resize_mode_parse(c_resize, &mode);
     if (st == CG_OK && (!images || !out))

@@ -48,10 +48,10 @@ static int run(int argc, char **argv) {
     if (!cfg) return EXIT_USAGE;
     long n = 0, seed = 0, threads = 0;
     const char *dir = NULL;
-    cg_status st = cg_cfg_int(cfg, "synth", "n", 1000, 1, 999999, &n);
-    if (st == CG_OK) st = cg_cfg_str(cfg, "synth", "out", "data/synth", NULL, &dir);
-    if (st == CG_OK) st = cg_cfg_int(cfg, "synth", "seed", 1, 0, 2147483647L, &seed);
-    if (st == CG_OK) st = cg_cfg_int(cfg, "synth", "threads", 0, 0, 256, &threads);
+    cg_status st = cg_config_int(cfg, "synth", "n", 1000, 1, 999999, &n);
+    if (st == CG_OK) st = cg_config_str(cfg, "synth", "out", "data/synth", NULL, &dir);
+    if (st == CG_OK) st = cg_config_int(cfg, "synth", "seed", 1, 0, 2147483647L, &seed);
+    if (st == CG_OK) st = cg_config_int(cfg, "synth", "threads", 0, 0, 256, &threads);
     if (st == CG_OK && !*dir) st = cg_fail(CG_ERR_CONFIG, "synth.out is empty: name an output folder");
     if (st != CG_OK) {
         cg_config_free(cfg);

@@ -21,8 +21,8 @@ static cg_status tune(cg_runtime *rt, int force, const bench_tune_options *o) {
     cg_gemm_tuning_path(rt, path, sizeof path);
     cg_gemm_tuning t;
     cg_status st = cg_gemm_tuning_load(path, &t);
-    if (st == CG_OK && cg_gemm_tuning_matches(&t, cg_rt_device(rt)) && !force) {
-        printf("%s is already tuned (%s); --force retunes it\n", cg_rt_device(rt)->name, path);
+    if (st == CG_OK && cg_gemm_tuning_matches(&t, cg_runtime_device(rt)) && !force) {
+        printf("%s is already tuned (%s); --force retunes it\n", cg_runtime_device(rt)->name, path);
         print_tuning(&t, stdout);
         return CG_OK;
     }
@@ -31,7 +31,7 @@ static cg_status tune(cg_runtime *rt, int force, const bench_tune_options *o) {
     CG_TRY(bench_tune(rt, o, &t, &sum));
     CG_TRY(cg_gemm_tuning_save(path, &t));
     CG_TRY(cg_gemm_tuning_set(rt, &t, path));
-    printf("tuned %s: %d candidates checked and timed (%d rejected); stored in %s\n", cg_rt_device(rt)->name,
+    printf("tuned %s: %d candidates checked and timed (%d rejected); stored in %s\n", cg_runtime_device(rt)->name,
            sum.candidates, sum.rejected, path);
     print_tuning(&t, stdout);
     return CG_OK;

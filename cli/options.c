@@ -206,9 +206,9 @@ static cg_status resolve_selector(cg_config *cfg, const cli_common *common, cg_d
                                   size_t len, const char **origin) {
     const char *env = getenv("CLGAN_DEVICE");
     const char *plat, *dev, *type;
-    CG_TRY(cg_cfg_str(cfg, "device", "platform", "", NULL, &plat));
-    CG_TRY(cg_cfg_str(cfg, "device", "device", "", NULL, &dev));
-    CG_TRY(cg_cfg_str(cfg, "device", "type", "any", "any|gpu|cpu", &type));
+    CG_TRY(cg_config_str(cfg, "device", "platform", "", NULL, &plat));
+    CG_TRY(cg_config_str(cfg, "device", "device", "", NULL, &dev));
+    CG_TRY(cg_config_str(cfg, "device", "type", "any", "any|gpu|cpu", &type));
     if (common->device) {
         *origin = "--device";
         return cg_selector_parse(common->device, sel, storage, len);

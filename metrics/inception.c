@@ -228,7 +228,7 @@ cg_status cg_inception_create(cg_runtime *rt, int max_batch, cg_inception **out)
     net->buf_floats = max_activation(net);
     // A larger batch than fits runs in chunks of what fits (cg_inception_forward), same results.
     char why[512];
-    const cg_device_info *dev = cg_rt_device(rt);
+    const cg_device_info *dev = cg_runtime_device(rt);
     net->max_batch = incep_fit_batch(dev, net->n_params, net->buf_floats, max_batch, why, sizeof why);
     cg_chunk_fit_device(rt);
     size_t cap = dev->max_alloc ? (size_t)(dev->max_alloc / sizeof(float)) : net->n_params;
@@ -403,7 +403,7 @@ void cg_inception_default_weights(const cg_runtime *rt, char *buf, size_t len) {
     if (env && *env)
         snprintf(buf, len, "%s", env);
     else
-        snprintf(buf, len, "%s/%s", cg_rt_cache_dir(rt), CG_INCEPTION_WEIGHTS_NAME);
+        snprintf(buf, len, "%s/%s", cg_runtime_cache_dir(rt), CG_INCEPTION_WEIGHTS_NAME);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ cg_status cg_resizer_run_size(cg_resizer *r, const cg_image *img, cg_resize_mode
     int is_float = img->f32 != NULL, h = img->h, w = img->w, c = img->c;
     size_t bytes = is_float ? (size_t)3 * h * w * sizeof(float) : (size_t)h * w * c;
     CG_TRY(grow(rt, &r->src, &r->src_floats, (bytes + 3) / 4));
-    CG_CL(clEnqueueWriteBuffer(cg_rt_queue(rt), r->src, CL_TRUE, 0, bytes, is_float ? (const void *)img->f32
+    CG_CL(clEnqueueWriteBuffer(cg_runtime_queue(rt), r->src, CL_TRUE, 0, bytes, is_float ? (const void *)img->f32
                                                                                        : (const void *)img->u8,
                                0, NULL, NULL));
     cl_ulong off = dst.off, n = (cl_ulong)3 * size * size;

@@ -16,7 +16,7 @@ cg_im2col_mode cg_im2col_force(cg_im2col_mode mode) {
 
 static int by_rows(const cg_ctx *ctx) {
     if (forced_mode != CG_IM2COL_AUTO) return forced_mode == CG_IM2COL_ROWS;
-    return (cg_rt_device(ctx->rt)->type & CL_DEVICE_TYPE_CPU) != 0;
+    return (cg_runtime_device(ctx->rt)->type & CL_DEVICE_TYPE_CPU) != 0;
 }
 
 size_t cg_set_chunk_cap(size_t floats) {
@@ -30,7 +30,7 @@ size_t cg_set_chunk_cap(size_t floats) {
 static size_t device_cap = (size_t)-1;
 
 void cg_chunk_fit_device(const cg_runtime *rt) {
-    uint64_t max_alloc = cg_rt_device(rt)->max_alloc;
+    uint64_t max_alloc = cg_runtime_device(rt)->max_alloc;
     if (max_alloc && max_alloc / sizeof(float) < device_cap) device_cap = (size_t)(max_alloc / sizeof(float));
 }
 

@@ -53,12 +53,12 @@ cg_status cg_model_type_parse(const char *name, cg_model_type *out) {
 cg_status cg_model_config_read(cg_config *cfg, cg_model_config *out) {
     const char *type = NULL;
     long size, ch, nz, ngf, ndf;
-    CG_TRY(cg_cfg_str(cfg, "model", "type", "dcgan", "vanilla|dcgan|wgan|wgan-gp", &type));
-    CG_TRY(cg_cfg_int(cfg, "model", "image_size", 64, 1, 4096, &size));
-    CG_TRY(cg_cfg_int(cfg, "model", "channels", 3, 1, 4, &ch));
-    CG_TRY(cg_cfg_int(cfg, "model", "nz", 100, 1, 65536, &nz));
-    CG_TRY(cg_cfg_int(cfg, "model", "ngf", 64, 1, 4096, &ngf));
-    CG_TRY(cg_cfg_int(cfg, "model", "ndf", 64, 1, 4096, &ndf));
+    CG_TRY(cg_config_str(cfg, "model", "type", "dcgan", "vanilla|dcgan|wgan|wgan-gp", &type));
+    CG_TRY(cg_config_int(cfg, "model", "image_size", 64, 1, 4096, &size));
+    CG_TRY(cg_config_int(cfg, "model", "channels", 3, 1, 4, &ch));
+    CG_TRY(cg_config_int(cfg, "model", "nz", 100, 1, 65536, &nz));
+    CG_TRY(cg_config_int(cfg, "model", "ngf", 64, 1, 4096, &ngf));
+    CG_TRY(cg_config_int(cfg, "model", "ndf", 64, 1, 4096, &ndf));
     cg_model_config mc = {0};
     if (cg_model_type_parse(type, &mc.type) != CG_OK)
         return cg_fail(CG_ERR_CONFIG, "[model] type = %s: valid types are vanilla, dcgan, wgan, wgan-gp", type);

@@ -79,7 +79,7 @@ int cg_seq_max_batch(cg_seq *const *nets, int n, int batch, uint64_t max_alloc, 
 cg_status cg_seq_fit_check(cg_ctx *ctx, cg_seq *const *nets, const char *const *labels, int n, int batch,
                            const char *setting) {
     cg_chunk_fit_device(ctx->rt);
-    const cg_device_info *dev = cg_rt_device(ctx->rt);
+    const cg_device_info *dev = cg_runtime_device(ctx->rt);
     char why[512];
     if (cg_seq_fits(nets, labels, n, batch, dev->max_alloc, dev->global_mem, why, sizeof why)) return CG_OK;
     int fit = cg_seq_max_batch(nets, n, batch, dev->max_alloc, dev->global_mem);

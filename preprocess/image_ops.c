@@ -48,7 +48,7 @@ static cg_status reserve(cg_image_ops *ops, int i, size_t bytes, cl_mem *old) {
     static const char *const names[N_BUFS] = {"source pixels", "offsets", "sizes", "crop boxes",
                                               "brightness boxes", "output pixels", "row sums", "totals"};
     if (bytes <= ops->cap[i] && ops->buf[i]) return CG_OK;
-    const cg_device_info *dev = cg_rt_device(ops->rt);
+    const cg_device_info *dev = cg_runtime_device(ops->rt);
     size_t max = dev->max_alloc ? (size_t)dev->max_alloc : (size_t)-1;
     if (bytes > max)
         return cg_fail(CL_INVALID_BUFFER_SIZE, "a preprocessing batch's %s need %zu bytes, more than %s's largest "
@@ -58,10 +58,10 @@ static cg_status reserve(cg_image_ops *ops, int i, size_t bytes, cl_mem *old) {
     size_t want = bytes + bytes / 2 + 64;
     if (want > max) want = max;
     cl_int err;
-    cl_mem m = clCreateBuffer(cg_rt_context(ops->rt), CL_MEM_READ_WRITE, want, NULL, &err);
+    cl_mem m = clCreateBuffer(cg_runtime_context(ops->rt), CL_MEM_READ_WRITE, want, NULL, &err);
     if (err != CL_SUCCESS)
         return cg_fail(err, "allocating %zu bytes on %s for a preprocessing batch: %s", want,
-                       cg_rt_device(ops->rt)->name, cg_status_name(err));
+                       cg_runtime_device(ops->rt)->name, cg_status_name(err));
     *old = ops->buf[i];
     ops->buf[i] = m;
     ops->cap[i] = want;
@@ -91,7 +91,7 @@ static cg_status upload(cg_image_ops *ops, const cg_image_batch *b, int size, in
     for (int i = 0; i < N_BUFS; i++)
         if (old[i]) clReleaseMemObject(old[i]);
     CG_TRY(st);
-    cl_command_queue q = cg_rt_queue(ops->rt);
+    cl_command_queue q = cg_runtime_queue(ops->rt);
     _Static_assert(sizeof(cg_box) == 4 * sizeof(float) && sizeof(cg_ibox) == 4 * sizeof(int), "box layout");
     CG_CL(clEnqueueWriteBuffer(q, ops->buf[B_SRC], CL_FALSE, 0, b->pixel_bytes, b->pixels, 0, NULL, NULL));
     CG_CL(clEnqueueWriteBuffer(q, ops->buf[B_OFFS], CL_FALSE, 0, n * sizeof(cl_ulong), b->offset, 0, NULL, NULL));
@@ -121,7 +121,7 @@ static cg_status launch_brightness(cg_image_ops *ops, const cg_image_batch *b, i
 
 static cg_status read_back(cg_image_ops *ops, const cg_image_batch *b, int size, uint8_t *out, uint64_t *sums,
                            cl_event *done) {
-    cl_command_queue q = cg_rt_queue(ops->rt);
+    cl_command_queue q = cg_runtime_queue(ops->rt);
     size_t n = (size_t)b->n;
     cl_bool block = done ? CL_FALSE : CL_TRUE;
     CG_CL(clEnqueueReadBuffer(q, ops->buf[B_OUT], CL_FALSE, 0, n * (size_t)size * (size_t)size * 3, out, 0, NULL,
@@ -162,16 +162,16 @@ cg_status cg_image_ops_time(cg_image_ops *ops, const cg_image_batch *b, int size
                             double seconds[3]) {
     CG_TRY(check_batch(b, size));
     int hmax = max_height(b);
-    CG_TRY(cg_rt_finish(ops->rt));
+    CG_TRY(cg_runtime_finish(ops->rt));
     double t0 = cg_now_s();
     CG_TRY(upload(ops, b, size, hmax));
-    CG_TRY(cg_rt_finish(ops->rt));
+    CG_TRY(cg_runtime_finish(ops->rt));
     double t1 = cg_now_s();
     CG_TRY(launch_crop(ops, b, size));
-    CG_TRY(cg_rt_finish(ops->rt));
+    CG_TRY(cg_runtime_finish(ops->rt));
     double t2 = cg_now_s();
     CG_TRY(launch_brightness(ops, b, hmax));
-    CG_TRY(cg_rt_finish(ops->rt));
+    CG_TRY(cg_runtime_finish(ops->rt));
     double t3 = cg_now_s();
     seconds[0] += t1 - t0;
     seconds[1] += t2 - t1;

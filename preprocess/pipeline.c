@@ -437,7 +437,7 @@ static cg_status run(run_state *st, cg_runtime *rt, FILE *progress) {
         CG_TRY(cg_dataset_writer_open(p->output, p->size, p->size, 3, &st->writer));
     }
     if (progress) st->progress = cg_progress_begin("preprocess", st->n_cand, "img", progress);
-    CG_TRY(device_stages(st, cg_rt_device(rt)->max_alloc));
+    CG_TRY(device_stages(st, cg_runtime_device(rt)->max_alloc));
     if (st->progress) cg_progress_end(st->progress);
     st->progress = NULL;
     final_stages(st);

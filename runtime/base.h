@@ -69,14 +69,14 @@ const char *cg_config_path(const cg_config *cfg);              // "" when built 
 // "section.key=value" from --set; an error names the malformed text.
 cg_status cg_config_set(cg_config *cfg, const char *assignment);
 
-cg_status cg_cfg_int(cg_config *cfg, const char *section, const char *key, long def, long lo, long hi,
-                     long *out);
-cg_status cg_cfg_float(cg_config *cfg, const char *section, const char *key, double def, double lo,
-                       double hi, double *out);
-cg_status cg_cfg_bool(cg_config *cfg, const char *section, const char *key, int def, int *out);
+cg_status cg_config_int(cg_config *cfg, const char *section, const char *key, long def, long lo, long hi,
+                        long *out);
+cg_status cg_config_float(cg_config *cfg, const char *section, const char *key, double def, double lo,
+                          double hi, double *out);
+cg_status cg_config_bool(cg_config *cfg, const char *section, const char *key, int def, int *out);
 // The returned string lives as long as cfg. choices: NULL, or a "|"-separated list of valid values.
-cg_status cg_cfg_str(cg_config *cfg, const char *section, const char *key, const char *def,
-                     const char *choices, const char **out);
+cg_status cg_config_str(cg_config *cfg, const char *section, const char *key, const char *def,
+                        const char *choices, const char **out);
 
 // Warns (to `log`) about every key present in the file or --set that no getter asked for, naming
 // the closest known key. Returns how many were unknown.

@@ -370,7 +370,7 @@ static cg_status query_record(const query *q, const char *value, const char **st
         r = &recs[cfg->nrecs++];
         *r = fresh;
     }
-    // Earlier copies stay in the pool: strings handed out by cg_cfg_str live as long as cfg.
+    // Earlier copies stay in the pool: strings handed out by cg_config_str live as long as cfg.
     if (!value || !r->value || strcmp(r->value, value)) {
         r->value = value ? pool_dup(cfg, value) : NULL;
         if (value && !r->value) return cg_fail(CG_ERR_NOMEM, "out of memory recording [%s] %s", q->section, q->key);
@@ -396,8 +396,8 @@ static cg_status query_fail(const query *q, int quote, const char *fmt, ...) {
                    q_, why);
 }
 
-cg_status cg_cfg_int(cg_config *cfg, const char *section, const char *key, long def, long lo, long hi,
-                     long *out) {
+cg_status cg_config_int(cg_config *cfg, const char *section, const char *key, long def, long lo, long hi,
+                        long *out) {
     query q;
     query_begin(&q, cfg, section, key);
     long v = def;
@@ -423,8 +423,8 @@ static void format_double(double v, char *buf, size_t n) {
     }
 }
 
-cg_status cg_cfg_float(cg_config *cfg, const char *section, const char *key, double def, double lo,
-                       double hi, double *out) {
+cg_status cg_config_float(cg_config *cfg, const char *section, const char *key, double def, double lo,
+                          double hi, double *out) {
     query q;
     query_begin(&q, cfg, section, key);
     double v = def;
@@ -442,7 +442,7 @@ cg_status cg_cfg_float(cg_config *cfg, const char *section, const char *key, dou
     return CG_OK;
 }
 
-cg_status cg_cfg_bool(cg_config *cfg, const char *section, const char *key, int def, int *out) {
+cg_status cg_config_bool(cg_config *cfg, const char *section, const char *key, int def, int *out) {
     static const char *const words[][2] = {{"false", "true"}, {"no", "yes"}, {"off", "on"}, {"0", "1"}};
     query q;
     query_begin(&q, cfg, section, key);
@@ -471,8 +471,8 @@ static int match_choice(const char *choices, const char *text, char *canon, size
     }
 }
 
-cg_status cg_cfg_str(cg_config *cfg, const char *section, const char *key, const char *def,
-                     const char *choices, const char **out) {
+cg_status cg_config_str(cg_config *cfg, const char *section, const char *key, const char *def,
+                        const char *choices, const char **out) {
     query q;
     query_begin(&q, cfg, section, key);
     const char *v = q.text ? q.text : def;

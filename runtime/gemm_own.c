@@ -15,7 +15,7 @@ static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 // work-groups in dimension 1 or 2 (NVIDIA's limit is 65,535); the kernels index with
 // get_global_id, which includes the offsets.
 static cg_status enqueue(cg_runtime *rt, cl_kernel k, const char *name, const size_t global[3], const size_t local[3]) {
-    size_t step1 = cg_rt_grid_split(rt) * local[1], step2 = cg_rt_grid_split(rt) * local[2];
+    size_t step1 = cg_runtime_grid_split(rt) * local[1], step2 = cg_runtime_grid_split(rt) * local[2];
     for (size_t z = 0; z < global[2]; z += step2)
         for (size_t y = 0; y < global[1]; y += step1) {
             size_t off[3] = {0, y, z};

@@ -34,7 +34,7 @@ cg_status cg_runtime_create(const cg_device_info *dev, const cg_runtime_options 
     }
     rt->work_group = cg_vendor_work_group(&rt->dev);
     rt->kernel_work_group_cap = profile && *profile ? cg_device_profile_kernel_cap(profile) : 0;
-    cg_rt_set_launch_split(rt, 0, 0);
+    cg_runtime_set_launch_split(rt, 0, 0);
     cl_int err;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform, 0};
     rt->ctx = clCreateContext(props, 1, &dev->device, NULL, NULL, &err);
@@ -79,14 +79,14 @@ void cg_runtime_free(cg_runtime *rt) {
     free(rt);
 }
 
-cl_context cg_rt_context(const cg_runtime *rt) { return rt->ctx; }
-cl_command_queue cg_rt_queue(const cg_runtime *rt) { return rt->queue; }
-const cg_device_info *cg_rt_device(const cg_runtime *rt) { return &rt->dev; }
-const char *cg_rt_cache_dir(const cg_runtime *rt) { return rt->cache_dir; }
-cg_program_stats cg_rt_program_stats(const cg_runtime *rt) { return rt->stats; }
-size_t cg_rt_work_group(const cg_runtime *rt) { return rt->work_group; }
+cl_context cg_runtime_context(const cg_runtime *rt) { return rt->ctx; }
+cl_command_queue cg_runtime_queue(const cg_runtime *rt) { return rt->queue; }
+const cg_device_info *cg_runtime_device(const cg_runtime *rt) { return &rt->dev; }
+const char *cg_runtime_cache_dir(const cg_runtime *rt) { return rt->cache_dir; }
+cg_program_stats cg_runtime_program_stats(const cg_runtime *rt) { return rt->stats; }
+size_t cg_runtime_work_group(const cg_runtime *rt) { return rt->work_group; }
 
-cg_status cg_rt_finish(cg_runtime *rt) {
+cg_status cg_runtime_finish(cg_runtime *rt) {
     CG_CL(clFinish(rt->queue));
     return CG_OK;
 }
@@ -112,12 +112,12 @@ size_t cg_kernel_local_size(const cg_runtime *rt, cl_kernel k) {
     return local ? local : 1;
 }
 
-void cg_rt_set_launch_split(cg_runtime *rt, size_t items, size_t groups) {
+void cg_runtime_set_launch_split(cg_runtime *rt, size_t items, size_t groups) {
     rt->launch_split = items ? items : CG_LAUNCH_SPLIT;
     rt->grid_split = groups ? groups : CG_GRID_SPLIT;
 }
 
-size_t cg_rt_grid_split(const cg_runtime *rt) { return rt->grid_split; }
+size_t cg_runtime_grid_split(const cg_runtime *rt) { return rt->grid_split; }
 
 static cg_status enqueue(cg_runtime *rt, cl_kernel k, size_t offset, size_t global, size_t local) {
     cl_int err = clEnqueueNDRangeKernel(rt->queue, k, 1, offset ? &offset : NULL, &global, &local, 0, NULL, NULL);

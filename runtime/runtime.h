@@ -87,13 +87,13 @@ typedef struct {
 cg_status cg_runtime_create(const cg_device_info *dev, const cg_runtime_options *opt, cg_runtime **out);
 void cg_runtime_free(cg_runtime *rt);
 
-cl_context cg_rt_context(const cg_runtime *rt);
-cl_command_queue cg_rt_queue(const cg_runtime *rt);
-const cg_device_info *cg_rt_device(const cg_runtime *rt);
-const char *cg_rt_cache_dir(const cg_runtime *rt);
-cg_program_stats cg_rt_program_stats(const cg_runtime *rt);
-size_t cg_rt_work_group(const cg_runtime *rt);   // preferred 1-D work-group size (vendor table)
-cg_status cg_rt_finish(cg_runtime *rt);
+cl_context cg_runtime_context(const cg_runtime *rt);
+cl_command_queue cg_runtime_queue(const cg_runtime *rt);
+const cg_device_info *cg_runtime_device(const cg_runtime *rt);
+const char *cg_runtime_cache_dir(const cg_runtime *rt);
+cg_program_stats cg_runtime_program_stats(const cg_runtime *rt);
+size_t cg_runtime_work_group(const cg_runtime *rt);   // preferred 1-D work-group size (vendor table)
+cg_status cg_runtime_finish(cg_runtime *rt);
 
 // The vendor table (vendor.c): one row per vendor family, matched against the platform name first,
 // then the device vendor. cg_vendor_name is the row's match text ("nvidia", "portable computing
@@ -160,7 +160,7 @@ cg_status cg_launch_groups_args(cg_runtime *rt, cl_kernel k, size_t groups, cons
 #define cg_launch_per_group(rt, k, groups, ...) cg_launch_per_group_args(rt, k, groups, CG_ARGS(__VA_ARGS__))
 cg_status cg_launch_per_group_args(cg_runtime *rt, cl_kernel k, size_t groups, const cg_arg *args, size_t count);
 // Most work-items of one 1-D enqueue, and most work-groups of one enqueue in dimensions 1 and 2
-// (NVIDIA allows 65,535), before a launch is split. -D tunables; cg_rt_set_launch_split lowers
+// (NVIDIA allows 65,535), before a launch is split. -D tunables; cg_runtime_set_launch_split lowers
 // them for tests (0 restores the default).
 #ifndef CG_LAUNCH_SPLIT
 #define CG_LAUNCH_SPLIT ((size_t)1 << 30)
@@ -168,8 +168,8 @@ cg_status cg_launch_per_group_args(cg_runtime *rt, cl_kernel k, size_t groups, c
 #ifndef CG_GRID_SPLIT
 #define CG_GRID_SPLIT ((size_t)65535)
 #endif
-void cg_rt_set_launch_split(cg_runtime *rt, size_t items, size_t groups);
-size_t cg_rt_grid_split(const cg_runtime *rt);
+void cg_runtime_set_launch_split(cg_runtime *rt, size_t items, size_t groups);
+size_t cg_runtime_grid_split(const cg_runtime *rt);
 
 // ---------------------------------------------------------------------------------------------
 // Tensors: a view (buffer + element offset + NCHW shape) into a buffer the caller owns. float32.

@@ -53,46 +53,46 @@ static void test_typed_reads(void) {
     double x = 0;
     int b = -1;
     const char *s = NULL;
-    CHECK_OK(cg_cfg_int(cfg, "TRAIN", "batch_size", 1, 1, 65536, &n));
+    CHECK_OK(cg_config_int(cfg, "TRAIN", "batch_size", 1, 1, 65536, &n));
     CHECK(n == 64, "batch_size %ld", n);
-    CHECK_OK(cg_cfg_int(cfg, "train", "steps", 0, -10, 10, &n));
+    CHECK_OK(cg_config_int(cfg, "train", "steps", 0, -10, 10, &n));
     CHECK(n == -3, "steps %ld", n);
-    CHECK_OK(cg_cfg_float(cfg, "train", "LR", 1.0, 0.0, 1.0, &x));
+    CHECK_OK(cg_config_float(cfg, "train", "LR", 1.0, 0.0, 1.0, &x));
     CHECK(x == 2e-4, "lr %g", x);
-    CHECK_OK(cg_cfg_bool(cfg, "train", "shuffle", 0, &b));
+    CHECK_OK(cg_config_bool(cfg, "train", "shuffle", 0, &b));
     CHECK(b == 1, "shuffle %d", b);
-    CHECK_OK(cg_cfg_bool(cfg, "train", "amp", 1, &b));
+    CHECK_OK(cg_config_bool(cfg, "train", "amp", 1, &b));
     CHECK(b == 0, "amp %d", b);
-    CHECK_OK(cg_cfg_str(cfg, "data", "name", "x", NULL, &s));
+    CHECK_OK(cg_config_str(cfg, "data", "name", "x", NULL, &s));
     CHECK(s && strcmp(s, "a b; c") == 0, "name '%s'", s ? s : "(null)");
-    CHECK_OK(cg_cfg_str(cfg, "data", "mode", "test", "train|test", &s));
+    CHECK_OK(cg_config_str(cfg, "data", "mode", "test", "train|test", &s));
     CHECK(s && strcmp(s, "train") == 0, "mode '%s' should take the choice's spelling", s ? s : "(null)");
-    CHECK_OK(cg_cfg_str(cfg, "data", "empty", "x", NULL, &s));
+    CHECK_OK(cg_config_str(cfg, "data", "empty", "x", NULL, &s));
     CHECK(s && *s == 0, "empty '%s'", s ? s : "(null)");
 
     // Defaults for absent keys and sections.
-    CHECK_OK(cg_cfg_int(cfg, "train", "epochs", 25, 1, 1000, &n));
+    CHECK_OK(cg_config_int(cfg, "train", "epochs", 25, 1, 1000, &n));
     CHECK(n == 25, "epochs %ld", n);
-    CHECK_OK(cg_cfg_float(cfg, "nosuch", "beta1", 0.5, 0, 1, &x));
+    CHECK_OK(cg_config_float(cfg, "nosuch", "beta1", 0.5, 0, 1, &x));
     CHECK(x == 0.5, "beta1 %g", x);
-    CHECK_OK(cg_cfg_bool(cfg, "train", "verbose", 1, &b));
+    CHECK_OK(cg_config_bool(cfg, "train", "verbose", 1, &b));
     CHECK(b == 1, "verbose %d", b);
-    CHECK_OK(cg_cfg_str(cfg, "train", "out", "runs/x", NULL, &s));
+    CHECK_OK(cg_config_str(cfg, "train", "out", "runs/x", NULL, &s));
     CHECK(s && strcmp(s, "runs/x") == 0, "out '%s'", s ? s : "(null)");
-    CHECK_OK(cg_cfg_str(cfg, "train", "resume", NULL, NULL, &s));
+    CHECK_OK(cg_config_str(cfg, "train", "resume", NULL, NULL, &s));
     CHECK(s == NULL, "resume should stay NULL");
 
     // A string handed out earlier survives a second ask with another default.
     const char *first = NULL;
-    CHECK_OK(cg_cfg_str(cfg, "train", "tag", "one", NULL, &first));
-    CHECK_OK(cg_cfg_str(cfg, "train", "tag", "two", NULL, &s));
+    CHECK_OK(cg_config_str(cfg, "train", "tag", "one", NULL, &first));
+    CHECK_OK(cg_config_str(cfg, "train", "tag", "two", NULL, &s));
     CHECK(first && strcmp(first, "one") == 0 && strcmp(s, "two") == 0, "tag '%s' '%s'", first, s);
     CHECK(cg_config_warn_unknown(cfg, stderr) == 0, "all keys were asked for");
     cg_config_free(cfg);
 
     cfg = load_ok(NULL);
     CHECK(strcmp(cg_config_path(cfg), "") == 0, "empty path '%s'", cg_config_path(cfg));
-    CHECK_OK(cg_cfg_int(cfg, "train", "batch_size", 64, 1, 65536, &n));
+    CHECK_OK(cg_config_int(cfg, "train", "batch_size", 64, 1, 65536, &n));
     CHECK(n == 64, "empty config default %ld", n);
     cg_config_free(cfg);
 }
@@ -125,27 +125,27 @@ static void test_bad_values(void) {
     double x = 0;
     int b = 0;
     const char *s = NULL;
-    CHECK_FAILS(cg_cfg_int(cfg, "train", "batch_size", 1, 1, 65536, &n), CG_ERR_CONFIG, "expected an integer");
+    CHECK_FAILS(cg_config_int(cfg, "train", "batch_size", 1, 1, 65536, &n), CG_ERR_CONFIG, "expected an integer");
     check_names("int abc", path, "[train]", "batch_size", "\"abc\"");
     CHECK(n == 7, "output untouched on failure");
-    CHECK_FAILS(cg_cfg_int(cfg, "train", "suffix", 1, 1, 100, &n), CG_ERR_CONFIG, "expected an integer");
+    CHECK_FAILS(cg_config_int(cfg, "train", "suffix", 1, 1, 100, &n), CG_ERR_CONFIG, "expected an integer");
     check_names("int 12x", path, "[train]", "suffix", "12x");
-    CHECK_FAILS(cg_cfg_int(cfg, "train", "frac", 1, 1, 100, &n), CG_ERR_CONFIG, "expected an integer");
+    CHECK_FAILS(cg_config_int(cfg, "train", "frac", 1, 1, 100, &n), CG_ERR_CONFIG, "expected an integer");
     check_names("int 1.5", path, "[train]", "frac", "1.5");
-    CHECK_FAILS(cg_cfg_int(cfg, "train", "blank", 1, 1, 100, &n), CG_ERR_CONFIG, "expected an integer");
+    CHECK_FAILS(cg_config_int(cfg, "train", "blank", 1, 1, 100, &n), CG_ERR_CONFIG, "expected an integer");
     check_names("int empty", path, "[train]", "blank", "\"\"");
-    CHECK_FAILS(cg_cfg_int(cfg, "train", "huge", 1, 1, 100, &n), CG_ERR_CONFIG, "must be between 1 and 100");
-    CHECK_FAILS(cg_cfg_int(cfg, "train", "zero", 1, 1, 65536, &n), CG_ERR_CONFIG,
+    CHECK_FAILS(cg_config_int(cfg, "train", "huge", 1, 1, 100, &n), CG_ERR_CONFIG, "must be between 1 and 100");
+    CHECK_FAILS(cg_config_int(cfg, "train", "zero", 1, 1, 65536, &n), CG_ERR_CONFIG,
                 "[train] zero = 0: must be between 1 and 65536");
     check_names("int range", path, NULL, NULL, NULL);
-    CHECK_FAILS(cg_cfg_float(cfg, "train", "lr", 0.1, 0, 1, &x), CG_ERR_CONFIG, "expected a number");
+    CHECK_FAILS(cg_config_float(cfg, "train", "lr", 0.1, 0, 1, &x), CG_ERR_CONFIG, "expected a number");
     check_names("float fast", path, "[train]", "lr", "fast");
-    CHECK_FAILS(cg_cfg_float(cfg, "train", "ratio", 0.1, 0, 1, &x), CG_ERR_CONFIG, "must be between 0 and 1");
+    CHECK_FAILS(cg_config_float(cfg, "train", "ratio", 0.1, 0, 1, &x), CG_ERR_CONFIG, "must be between 0 and 1");
     check_names("float range", path, "[train]", "ratio", "1.5");
-    CHECK_FAILS(cg_cfg_float(cfg, "train", "inf", 0.1, -1e300, 1e300, &x), CG_ERR_CONFIG, "finite");
-    CHECK_FAILS(cg_cfg_bool(cfg, "train", "flag", 0, &b), CG_ERR_CONFIG, "expected true/false");
+    CHECK_FAILS(cg_config_float(cfg, "train", "inf", 0.1, -1e300, 1e300, &x), CG_ERR_CONFIG, "finite");
+    CHECK_FAILS(cg_config_bool(cfg, "train", "flag", 0, &b), CG_ERR_CONFIG, "expected true/false");
     check_names("bool maybe", path, "[train]", "flag", "maybe");
-    CHECK_FAILS(cg_cfg_str(cfg, "train", "optimizer", "adam", "adam|sgd|rmsprop", &s), CG_ERR_CONFIG,
+    CHECK_FAILS(cg_config_str(cfg, "train", "optimizer", "adam", "adam|sgd|rmsprop", &s), CG_ERR_CONFIG,
                 "adam|sgd|rmsprop");
     check_names("choice", path, "[train]", "optimizer", "sgdx");
     int count = -1;
@@ -170,11 +170,11 @@ static void test_unknown_keys(void) {
     CHECK_OK(cg_config_set(cfg, "model.depth=4"));
     long n;
     double x;
-    CHECK_OK(cg_cfg_int(cfg, "train", "batch_size", 64, 1, 1024, &n));
-    CHECK_OK(cg_cfg_float(cfg, "train", "lr", 0.0002, 0, 1, &x));
-    CHECK_OK(cg_cfg_int(cfg, "train", "epochs", 5, 1, 100, &n));
-    CHECK_OK(cg_cfg_int(cfg, "train", "stray", 0, 0, 9, &n));
-    CHECK_OK(cg_cfg_int(cfg, "model", "width", 4, 1, 9, &n));
+    CHECK_OK(cg_config_int(cfg, "train", "batch_size", 64, 1, 1024, &n));
+    CHECK_OK(cg_config_float(cfg, "train", "lr", 0.0002, 0, 1, &x));
+    CHECK_OK(cg_config_int(cfg, "train", "epochs", 5, 1, 100, &n));
+    CHECK_OK(cg_config_int(cfg, "train", "stray", 0, 0, 9, &n));
+    CHECK_OK(cg_config_int(cfg, "model", "width", 4, 1, 9, &n));
     int count = -1;
     char *text = capture_warnings(cfg, &count);
     char want[768];
@@ -256,13 +256,13 @@ static void test_overrides(void) {
     long n;
     double x;
     const char *s;
-    CHECK_OK(cg_cfg_int(cfg, "train", "batch_size", 1, 1, 65536, &n));
+    CHECK_OK(cg_config_int(cfg, "train", "batch_size", 1, 1, 65536, &n));
     CHECK(n == 256, "--set should win over the file and the last --set over earlier ones: %ld", n);
-    CHECK_OK(cg_cfg_str(cfg, "data", "expr", "", NULL, &s));
+    CHECK_OK(cg_config_str(cfg, "data", "expr", "", NULL, &s));
     CHECK(strcmp(s, "a = b c") == 0, "expr '%s'", s);
-    CHECK_OK(cg_cfg_int(cfg, "newsec", "depth", 1, 1, 10, &n));
+    CHECK_OK(cg_config_int(cfg, "newsec", "depth", 1, 1, 10, &n));
     CHECK(n == 5, "depth %ld", n);
-    CHECK_FAILS(cg_cfg_float(cfg, "train", "lr", 0.1, 0, 1, &x), CG_ERR_CONFIG,
+    CHECK_FAILS(cg_config_float(cfg, "train", "lr", 0.1, 0, 1, &x), CG_ERR_CONFIG,
                 "(from --set) [train] lr = \"abc\": expected a number");
     CHECK(strstr(cg_last_error(), path) == NULL, "--set error should not blame the file: %s", cg_last_error());
     const char *bad[] = {"nodot=1", "a.b.c=1", ".k=1", "s.=1", "s.k", "=3", "s.k k=1", "s:x.k=1"};
@@ -274,7 +274,7 @@ static void test_overrides(void) {
     cfg = cg_config_empty();
     CHECK(cfg != NULL, "cg_config_empty");
     CHECK_OK(cg_config_set(cfg, "train.batch_size=32"));
-    CHECK_OK(cg_cfg_int(cfg, "train", "batch_size", 1, 1, 65536, &n));
+    CHECK_OK(cg_config_int(cfg, "train", "batch_size", 1, 1, 65536, &n));
     CHECK(n == 32, "empty config --set %ld", n);
     CHECK_FAILS(cg_config_set(cfg, "train.batch_size"), CG_ERR_CONFIG, "train.batch_size");
     cg_config_free(cfg);
@@ -287,13 +287,13 @@ static void test_crlf(void) {
     long n;
     int b;
     const char *s;
-    CHECK_OK(cg_cfg_int(cfg, "train", "batch_size", 1, 1, 64, &n));
+    CHECK_OK(cg_config_int(cfg, "train", "batch_size", 1, 1, 64, &n));
     CHECK(n == 16, "crlf int %ld", n);
-    CHECK_OK(cg_cfg_str(cfg, "train", "name", "", NULL, &s));
+    CHECK_OK(cg_config_str(cfg, "train", "name", "", NULL, &s));
     CHECK(strcmp(s, "x y") == 0, "crlf quoted '%s'", s);
-    CHECK_OK(cg_cfg_bool(cfg, "train", "flag", 0, &b));
+    CHECK_OK(cg_config_bool(cfg, "train", "flag", 0, &b));
     CHECK(b == 1, "crlf bool");
-    CHECK_OK(cg_cfg_str(cfg, "train", "mode", "adam", "adam|sgd", &s));
+    CHECK_OK(cg_config_str(cfg, "train", "mode", "adam", "adam|sgd", &s));
     CHECK(strcmp(s, "sgd") == 0, "crlf choice '%s'", s);
     cg_config_free(cfg);
 }
@@ -306,17 +306,17 @@ typedef struct {
 } settings;
 
 static void read_settings(cg_config *cfg, settings *s) {
-    CHECK_OK(cg_cfg_int(cfg, "train", "batch_size", 64, 1, 65536, &s->batch));
-    CHECK_OK(cg_cfg_float(cfg, "train", "lr", 0.0002, 0, 1, &s->lr));
-    CHECK_OK(cg_cfg_int(cfg, "train", "epochs", 25, 1, 1000, &s->epochs));
-    CHECK_OK(cg_cfg_bool(cfg, "train", "shuffle", 1, &s->shuffle));
-    CHECK_OK(cg_cfg_float(cfg, "optim", "beta1", 0.1, 0, 1, &s->beta));
-    CHECK_OK(cg_cfg_str(cfg, "optim", "kind", "adam", "adam|sgd", &s->opt));
-    CHECK_OK(cg_cfg_bool(cfg, "train", "amp", 0, &s->amp));
-    CHECK_OK(cg_cfg_str(cfg, "data", "name", "mnist", NULL, &s->name));
-    CHECK_OK(cg_cfg_str(cfg, "data", "tricky", " lead; #x\\", NULL, &s->tricky));
-    CHECK_OK(cg_cfg_str(cfg, "data", "empty", "", NULL, &s->empty));
-    CHECK_OK(cg_cfg_str(cfg, "data", "quote", "say \"hi\"", NULL, &s->quote));
+    CHECK_OK(cg_config_int(cfg, "train", "batch_size", 64, 1, 65536, &s->batch));
+    CHECK_OK(cg_config_float(cfg, "train", "lr", 0.0002, 0, 1, &s->lr));
+    CHECK_OK(cg_config_int(cfg, "train", "epochs", 25, 1, 1000, &s->epochs));
+    CHECK_OK(cg_config_bool(cfg, "train", "shuffle", 1, &s->shuffle));
+    CHECK_OK(cg_config_float(cfg, "optim", "beta1", 0.1, 0, 1, &s->beta));
+    CHECK_OK(cg_config_str(cfg, "optim", "kind", "adam", "adam|sgd", &s->opt));
+    CHECK_OK(cg_config_bool(cfg, "train", "amp", 0, &s->amp));
+    CHECK_OK(cg_config_str(cfg, "data", "name", "mnist", NULL, &s->name));
+    CHECK_OK(cg_config_str(cfg, "data", "tricky", " lead; #x\\", NULL, &s->tricky));
+    CHECK_OK(cg_config_str(cfg, "data", "empty", "", NULL, &s->empty));
+    CHECK_OK(cg_config_str(cfg, "data", "quote", "say \"hi\"", NULL, &s->quote));
 }
 
 static void test_dump_round_trip(void) {

@@ -99,7 +99,7 @@ int main(void) {
     // packing kernels' 8-wide chunks); later blocks accumulate into C.
     for (int pass = 0; pass < 2; pass++) {
         cg_gemm_tuning t;
-        cg_gemm_tuning_init(cg_rt_device(rt), &t);
+        cg_gemm_tuning_init(cg_runtime_device(rt), &t);
         t.own_enabled = 1;
         t.own_kc = pass ? 7 : 0;
         CHECK_OK(cg_gemm_tuning_set(rt, &t, "test"));

@@ -100,7 +100,7 @@ static void test_loss(cg_runtime *rt) {
 // A fill and a bias add of 10,007 elements as enqueues of at most 100 work-items.
 static void test_launch_split(cg_runtime *rt) {
     cg_ctx ctx = {.rt = rt};
-    cg_rt_set_launch_split(rt, 100, 0);
+    cg_runtime_set_launch_split(rt, 100, 0);
     const int C = 7, P = 1429; // 10,003 elements after an offset of 4
     size_t n = (size_t)C * P;
     cl_mem buf, bias;
@@ -118,7 +118,7 @@ static void test_launch_split(cg_runtime *rt) {
         bad += host[i] != want;
     }
     CHECK(bad == 0, "split fill + bias_add: %d of %zu elements wrong", bad, n + 8);
-    cg_rt_set_launch_split(rt, 0, 0);
+    cg_runtime_set_launch_split(rt, 0, 0);
     cg_buffer_release(buf);
     cg_buffer_release(bias);
     free(host);
@@ -160,7 +160,8 @@ static void check_gemm(cg_runtime *rt, const char *what, int ta, int tb, size_t 
 
 static void test_small_profile(void) {
     cg_runtime *rt = limits_runtime("small", 0, 0);
-    CHECK(cg_rt_device(rt)->max_work_group <= 64 && cg_rt_device(rt)->local_mem <= 16384, "small profile limits");
+    CHECK(cg_runtime_device(rt)->max_work_group <= 64 && cg_runtime_device(rt)->local_mem <= 16384,
+          "small profile limits");
     test_bias_grad(rt);
     test_group_sum(rt);
     test_loss(rt);
@@ -169,9 +170,9 @@ static void test_small_profile(void) {
     // so the split runs in the plain pass only (CLGAN_TEST_QUICK marks the Oclgrind pass).
     if (!getenv("CLGAN_TEST_QUICK")) test_launch_split(rt);
     // At most 3 work-groups per enqueue in dimensions 1 and 2: rows of panels and batches split.
-    cg_rt_set_launch_split(rt, 0, 3);
+    cg_runtime_set_launch_split(rt, 0, 3);
     check_gemm(rt, "grid split", 0, 1, 61, 150, 23, 5);
-    cg_rt_set_launch_split(rt, 0, 0);
+    cg_runtime_set_launch_split(rt, 0, 0);
     cg_runtime_free(rt);
 }
 

@@ -32,7 +32,7 @@ static void compare_params(cg_inception *a, cg_inception *b) {
 
 int main(void) {
     cg_runtime *plain = limits_runtime(NULL, 0, 0), *small = limits_runtime("small", 0, 0);
-    uint64_t max = cg_rt_device(small)->max_alloc;
+    uint64_t max = cg_runtime_device(small)->max_alloc;
     cg_inception *a = NULL, *b = NULL;
     CHECK_OK(cg_inception_create(plain, 1, &a));
     CHECK_OK(cg_inception_create(small, 50, &b));

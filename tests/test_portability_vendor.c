@@ -125,8 +125,9 @@ static void test_runtime_profiles(void) {
         CHECK_OK(cg_runtime_create(&devs[0], &opt, &rt));
         if (!rt) continue;
         size_t want = wg[i] < devs[0].max_work_group ? wg[i] : devs[0].max_work_group;
-        CHECK(cg_rt_work_group(rt) == want, "%s: work-group %zu, expected %zu", names[i], cg_rt_work_group(rt), want);
-        CHECK(cg_rt_device(rt)->type == CL_DEVICE_TYPE_GPU, "%s: GPU type", names[i]);
+        CHECK(cg_runtime_work_group(rt) == want, "%s: work-group %zu, expected %zu", names[i],
+              cg_runtime_work_group(rt), want);
+        CHECK(cg_runtime_device(rt)->type == CL_DEVICE_TYPE_GPU, "%s: GPU type", names[i]);
         CHECK(cg_gemm_pick(rt, 1024, 1024, 1024) == CG_GEMM_CLBLAST, "%s: GEMM through CLBlast", names[i]);
         // A kernel builds and runs with the profile's options.
         cl_mem buf = NULL;

@@ -152,9 +152,9 @@ static cg_config *check_shipped_config(cg_pp_params *shipped) {
     if (!cfg) return NULL;
     CHECK_OK(cg_pp_params_from_config(cfg, shipped));
     const char *v;
-    CHECK_OK(cg_cfg_str(cfg, "device", "platform", "", NULL, &v)); // [device] is the CLI's to read
-    CHECK_OK(cg_cfg_str(cfg, "device", "device", "", NULL, &v));
-    CHECK_OK(cg_cfg_str(cfg, "device", "type", "any", "any|gpu|cpu", &v));
+    CHECK_OK(cg_config_str(cfg, "device", "platform", "", NULL, &v)); // [device] is the CLI's to read
+    CHECK_OK(cg_config_str(cfg, "device", "device", "", NULL, &v));
+    CHECK_OK(cg_config_str(cfg, "device", "type", "any", "any|gpu|cpu", &v));
     CHECK(cg_config_warn_unknown(cfg, stderr) == 0, "configs/preprocess.ini has unknown keys");
     cg_pp_params d;
     cg_pp_params_default(&d);

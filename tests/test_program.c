@@ -79,7 +79,7 @@ static int count_entries(const char *dir, char *first, size_t len) {
 static int child_main(const char *cache_dir) {
     cg_runtime *rt = open_rt(cache_dir, NULL);
     build_and_run(rt);
-    cg_program_stats s = cg_rt_program_stats(rt);
+    cg_program_stats s = cg_runtime_program_stats(rt);
     printf("child: built %d, disk hits %d\n", s.programs_built, s.disk_hits);
     cg_runtime_free(rt);
     return (s.disk_hits == 1 && s.programs_built == 0 && test_failures == 0) ? 0 : 3;
@@ -89,7 +89,7 @@ static void test_second_process_hits_cache(const char *self, const char *cache_d
     cg_runtime *rt = open_rt(cache_dir, NULL);
     build_and_run(rt);
     build_and_run(rt);
-    cg_program_stats s = cg_rt_program_stats(rt);
+    cg_program_stats s = cg_runtime_program_stats(rt);
     CHECK(s.programs_built == 1 && s.disk_writes == 1, "first process builds once and writes (built %d, writes %d)",
           s.programs_built, s.disk_writes);
     CHECK(s.memory_hits == 1, "second request served from memory (hits %d)", s.memory_hits);
@@ -118,13 +118,13 @@ static void rewrite(const char *path, long offset, const char *bytes, size_t n, 
 static void expect_rebuild(const char *cache_dir, const char *what) {
     cg_runtime *rt = open_rt(cache_dir, NULL);
     build_and_run(rt);
-    cg_program_stats s = cg_rt_program_stats(rt);
+    cg_program_stats s = cg_runtime_program_stats(rt);
     CHECK(s.disk_rejects == 1 && s.programs_built == 1 && s.disk_hits == 0 && s.disk_writes == 1,
           "%s entry rebuilt (rejects %d, built %d, hits %d)", what, s.disk_rejects, s.programs_built, s.disk_hits);
     cg_runtime_free(rt);
     rt = open_rt(cache_dir, NULL);
     build_and_run(rt);
-    s = cg_rt_program_stats(rt);
+    s = cg_runtime_program_stats(rt);
     CHECK(s.disk_hits == 1, "after the %s entry was rebuilt it is served again", what);
     cg_runtime_free(rt);
 }

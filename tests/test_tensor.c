@@ -69,7 +69,7 @@ static void test_workspace(cg_runtime *rt) {
     cg_workspace_free(&ws);
     CHECK(ws.buf == NULL && ws.floats == 0, "freed");
     cl_mem huge;
-    const cg_device_info *d = cg_rt_device(rt);
+    const cg_device_info *d = cg_runtime_device(rt);
     CHECK_FAILS(cg_buffer_alloc(rt, (size_t)(d->max_alloc / sizeof(float)) + 1024, &huge), CL_INVALID_BUFFER_SIZE,
                 "largest allocation");
 }

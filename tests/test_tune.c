@@ -99,10 +99,11 @@ static cg_runtime *runtime_with(const cg_device_info *dev, const char *path, con
 }
 
 static void test_hook(cg_runtime *rt) {
-    const cg_device_info *dev = cg_rt_device(rt);
+    const cg_device_info *dev = cg_runtime_device(rt);
     char path[1100], text[800];
     cg_gemm_tuning_path(rt, path, sizeof path);
-    CHECK(!strncmp(path, cg_rt_cache_dir(rt), strlen(cg_rt_cache_dir(rt))), "%s is not in the cache dir", path);
+    const char *dir = cg_runtime_cache_dir(rt);
+    CHECK(!strncmp(path, dir, strlen(dir)), "%s is not in the cache dir", path);
 
     cg_gemm_tuning t;
     cg_gemm_tuning_init(dev, &t);
@@ -177,7 +178,7 @@ static void test_quick_tune(cg_runtime *rt) {
     CHECK_OK(bench_tune(rt, &o, &t, &sum));
     CHECK(sum.candidates >= 3 && sum.valid + sum.rejected == sum.candidates && sum.valid >= 1,
           "candidates %d, valid %d, rejected %d", sum.candidates, sum.valid, sum.rejected);
-    CHECK(cg_gemm_tuning_matches(&t, cg_rt_device(rt)), "the tuned entry carries another key");
+    CHECK(cg_gemm_tuning_matches(&t, cg_runtime_device(rt)), "the tuned entry carries another key");
     CHECK(t.n_params == 16 + 10 + 1, "%d CLBlast parameters", t.n_params);
     CHECK(t.own_lx >= 1 && t.own_ly >= 1 && t.own_kc >= 0, "own work-group %dx%d, k block %d", t.own_lx, t.own_ly,
           t.own_kc);
@@ -196,7 +197,7 @@ int main(void) {
         return 1;
     }
     cg_runtime *rt = test_runtime();
-    test_storage(cg_rt_device(rt));
+    test_storage(cg_runtime_device(rt));
     test_hook(rt);
     test_quick_tune(rt);
     cg_runtime_free(rt);

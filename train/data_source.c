@@ -60,8 +60,9 @@ static cg_status packed_reserve(packed_state *s, cg_runtime *rt, int n, size_t i
     s->flags = malloc((size_t)n);
     if (!s->staging || !s->flags) return cg_fail(CG_ERR_NOMEM, "out of host memory for a batch of %d images", n);
     cl_int err;
-    s->dev_u8 = clCreateBuffer(cg_rt_context(rt), CL_MEM_READ_ONLY, (size_t)n * image_bytes, NULL, &err);
-    if (err == CL_SUCCESS) s->dev_flip = clCreateBuffer(cg_rt_context(rt), CL_MEM_READ_ONLY, (size_t)n, NULL, &err);
+    s->dev_u8 = clCreateBuffer(cg_runtime_context(rt), CL_MEM_READ_ONLY, (size_t)n * image_bytes, NULL, &err);
+    if (err == CL_SUCCESS)
+        s->dev_flip = clCreateBuffer(cg_runtime_context(rt), CL_MEM_READ_ONLY, (size_t)n, NULL, &err);
     if (err != CL_SUCCESS) return cg_fail(err, "allocating the batch upload buffers: %s", cg_status_name(err));
     s->cap = n;
     return CG_OK;
@@ -78,7 +79,7 @@ static cg_status packed_load(cg_data_source *src, cg_ctx *ctx, const uint32_t *i
         memcpy(s->staging + (size_t)j * image_bytes, cg_dataset_image(s->ds, idx[j]), image_bytes);
         s->flags[j] = flip ? flip[j] : 0;
     }
-    cl_command_queue q = cg_rt_queue(ctx->rt);
+    cl_command_queue q = cg_runtime_queue(ctx->rt);
     // Blocking writes: the staging memory is reused by the next batch.
     CG_CL(clEnqueueWriteBuffer(q, s->dev_u8, CL_TRUE, 0, (size_t)n * image_bytes, s->staging, 0, NULL, NULL));
     CG_CL(clEnqueueWriteBuffer(q, s->dev_flip, CL_TRUE, 0, (size_t)n, s->flags, 0, NULL, NULL));

@@ -2,7 +2,7 @@
 // Summary, Summary.Value, Summary.Image, SummaryMetadata, TensorProto for text) are encoded by hand:
 // protobuf-c would need TensorFlow's .proto files in the tree (Debian packages none), protoc-c at
 // build time and libprotobuf-c at run time, for six messages of plain varint, fixed and
-// length-delimited fields. Field numbers: tensorboard/compat/proto (DESIGN.md §11).
+// length-delimited fields. Field numbers: tensorboard/compat/proto (event.proto, summary.proto).
 #include "tb_events.h"
 
 #include <dirent.h>

@@ -31,11 +31,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     double dv;
     int bv;
     const char *sv;
-    cg_cfg_int(cfg, "train", "batch_size", 64, 1, 1 << 20, &iv);
-    cg_cfg_float(cfg, "train", "lr", 2e-4, 0, 1, &dv);
-    cg_cfg_bool(cfg, "train", "shuffle", 1, &bv);
-    cg_cfg_str(cfg, "train", "model", "dcgan", "vanilla|dcgan|wgan|wgan-gp", &sv);
-    cg_cfg_str(cfg, "device", "platform", NULL, NULL, &sv);
+    cg_config_int(cfg, "train", "batch_size", 64, 1, 1 << 20, &iv);
+    cg_config_float(cfg, "train", "lr", 2e-4, 0, 1, &dv);
+    cg_config_bool(cfg, "train", "shuffle", 1, &bv);
+    cg_config_str(cfg, "train", "model", "dcgan", "vanilla|dcgan|wgan|wgan-gp", &sv);
+    cg_config_str(cfg, "device", "platform", NULL, NULL, &sv);
     FILE *null = fopen("/dev/null", "w");
     if (null) {
         cg_config_warn_unknown(cfg, null);
