@@ -2,6 +2,7 @@
 // (and on disk through program_cache.c), and looks kernels up by name.
 #include "runtime_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,8 +183,18 @@ static cg_status get_program(cg_runtime *rt, const char *name, const char *sourc
             free(key);
             return st;
         }
-        // A cache that cannot be written costs only time; never fail the build for it.
-        if (rt->disk_cache && cg_disk_cache_store(rt, key, prog) == CG_OK) rt->stats.disk_writes++;
+        // A cache that cannot be written costs only time; never fail the build for it. Say so once,
+        // then keep compiled programs in memory only for the rest of the run.
+        if (rt->disk_cache) {
+            if (cg_disk_cache_store(rt, key, prog) == CG_OK) {
+                rt->stats.disk_writes++;
+            } else {
+                fprintf(stderr, "warning: cannot write the compiled-kernel cache in %s (%s); kernels are kept in "
+                                "memory for this run (set CLGAN_CACHE_DIR to a writable folder)\n",
+                        rt->cache_dir, cg_last_error());
+                rt->disk_cache = 0;
+            }
+        }
     }
     st = memory_store(rt, key, prog);
     free(key);
