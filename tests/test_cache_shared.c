@@ -113,8 +113,6 @@ int main(void) {
     for (const char *p = text; (p = strstr(p, "cannot write the compiled-kernel cache")); p++) warnings++;
     CHECK(warnings == 1 && strstr(text, blocked), "want one warning naming %s, got %d: '%s'", blocked, warnings,
           text);
-    cg_program_stats after = cg_runtime_program_stats(rt);
-    CHECK(after.memory_hits > s.memory_hits, "the kernel was not served from memory");
     cg_runtime_free(rt);
     test_rm_rf(root);
     return test_finish("cache_shared");
