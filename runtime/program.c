@@ -91,23 +91,29 @@ cg_build_output *cg_build_output_begin(void);
 char *cg_build_output_end(cg_build_output *c);
 int cg_build_verbose(void);
 
-// --verbose: the build log of a successful build (warnings), and what the compiler printed.
-static void report_build_log(cg_runtime *rt, cl_program prog, const char *name, const char *source,
-                             const char *options, const char *driver_out) {
+// The program's build log with its lines mapped back to the .cl files (malloc'd; NULL without memory).
+static char *build_log_text(cg_runtime *rt, cl_program prog, const char *source) {
     size_t len = 0;
     clGetProgramBuildInfo(prog, rt->dev.device, CL_PROGRAM_BUILD_LOG, 0, NULL, &len);
     char *log = malloc(len + 1);
-    if (log) {
-        log[0] = 0;
-        clGetProgramBuildInfo(prog, rt->dev.device, CL_PROGRAM_BUILD_LOG, len, log, NULL);
-        log[len] = 0;
-    }
-    char *mapped = log ? cg_build_log_map(source, log) : NULL;
-    const char *text = mapped ? mapped : log ? log : "";
+    if (!log) return NULL;
+    log[0] = 0;
+    clGetProgramBuildInfo(prog, rt->dev.device, CL_PROGRAM_BUILD_LOG, len, log, NULL);
+    log[len] = 0;
+    char *mapped = cg_build_log_map(source, log);
+    if (!mapped) return log;
+    free(log);
+    return mapped;
+}
+
+// --verbose: the build log of a successful build (warnings), and what the compiler printed.
+static void report_build_log(cg_runtime *rt, cl_program prog, const char *name, const char *source,
+                             const char *options, const char *driver_out) {
+    char *log = build_log_text(rt, prog, source);
+    const char *text = log ? log : "";
     if (strspn(text, " \t\r\n") < strlen(text) || (driver_out && *driver_out))
         fprintf(stderr, "build log of %s for %s (options \"%s\"):\n%s%s", name, rt->dev.name, options,
                 text, driver_out ? driver_out : "");
-    free(mapped);
     free(log);
 }
 
@@ -121,20 +127,11 @@ static cg_status build_from_source(cg_runtime *rt, const char *name, const char 
     char *driver_out = cg_build_output_end(capture);
     if (err == CL_SUCCESS && cg_build_verbose()) report_build_log(rt, prog, name, source, options, driver_out);
     if (err != CL_SUCCESS) {
-        size_t log_len = 0;
-        clGetProgramBuildInfo(prog, rt->dev.device, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_len);
-        char *log = malloc(log_len + 1);
-        if (log) {
-            log[0] = 0;
-            clGetProgramBuildInfo(prog, rt->dev.device, CL_PROGRAM_BUILD_LOG, log_len, log, NULL);
-            log[log_len] = 0;
-        }
-        char *mapped = log ? cg_build_log_map(source, log) : NULL;
+        char *log = build_log_text(rt, prog, source);
         cg_fail(err == CL_BUILD_PROGRAM_FAILURE ? CG_ERR_BUILD : err,
                 "building %s for %s failed (%s, options \"%s\"); build log:\n%s%s%s", name, rt->dev.name,
-                cg_status_name(err), options, mapped ? mapped : log ? log : "(no log)",
+                cg_status_name(err), options, log ? log : "(no log)",
                 driver_out && *driver_out ? "\ncompiler output:\n" : "", driver_out ? driver_out : "");
-        free(mapped);
         free(log);
         free(driver_out);
         clReleaseProgram(prog);
