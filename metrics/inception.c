@@ -193,29 +193,36 @@ static cg_status bind(cg_inception *net) {
     return CG_OK;
 }
 
+// Scratch one image can need: an im2col column matrix is at most 9 activation buffers (the 3x3
+// convs at 147x147 are the largest; the 5x5 and 7-tap convs work on far smaller inputs); the
+// workspace grows with the batch up to the chunk cap, and CLBlast's temporary buffer about as much.
+#define INCEP_IM2COL_BUFFERS 9
+
 // The largest batch <= want whose buffers fit: each activation buffer within the largest
-// allocation, and all of them (with the parameters, a full workspace and GEMM temporary buffer
-// and the caller's input batch) within global memory. 0 and a reason when not even one fits.
+// allocation, and all of them (with the parameters, the workspace and GEMM temporary buffer the
+// batch can use, and the caller's input batch) within global memory. 0 and a reason when not even
+// one fits.
 int incep_fit_batch(const cg_device_info *dev, size_t n_params, size_t buf_floats, int want, char *why,
                     size_t len) {
     uint64_t max = dev->max_alloc ? dev->max_alloc : UINT64_MAX, per_buf = (uint64_t)buf_floats * sizeof(float);
     uint64_t per_img = 4 * per_buf + sizeof(float) * ((uint64_t)CG_INCEPTION_FEATURES + 2 * CG_INCEPTION_CLASSES +
                                                       3ull * CG_INCEPTION_SIZE * CG_INCEPTION_SIZE);
-    uint64_t fixed = (uint64_t)n_params * sizeof(float) + 2 * (max < ((uint64_t)1 << 30) ? max : (uint64_t)1 << 30);
-    uint64_t fit = max / per_buf;
-    if (dev->global_mem) {
-        uint64_t room = dev->global_mem > fixed ? (dev->global_mem - fixed) / per_img : 0;
-        if (room < fit) fit = room;
+    uint64_t cap = (uint64_t)cg_chunk_cap() * sizeof(float), params = (uint64_t)n_params * sizeof(float), scratch = 0;
+    uint64_t fit = max / per_buf < (uint64_t)want ? max / per_buf : (uint64_t)want;
+    for (; fit >= 1; fit--) {
+        uint64_t ws = INCEP_IM2COL_BUFFERS * per_buf * fit;
+        scratch = 2 * (ws < cap ? ws : cap);
+        if (!dev->global_mem || params + scratch + fit * per_img <= dev->global_mem) break;
     }
     if (fit < 1) {
         snprintf(why, len, "Inception-v3 does not fit on %s: one image needs 4 activation buffers of %.1f MiB "
                            "(largest allocation %.1f MiB) and %.1f MiB of parameters and scratch (global memory "
                            "%.1f MiB)",
-                 dev->name, (double)per_buf / (1 << 20), (double)max / (1 << 20), (double)fixed / (1 << 20),
-                 (double)dev->global_mem / (1 << 20));
+                 dev->name, (double)per_buf / (1 << 20), (double)max / (1 << 20),
+                 (double)(params + scratch) / (1 << 20), (double)dev->global_mem / (1 << 20));
         return 0;
     }
-    return fit < (uint64_t)want ? (int)fit : want;
+    return (int)fit;
 }
 
 cg_status cg_inception_create(cg_runtime *rt, int max_batch, cg_inception **out) {
@@ -229,8 +236,8 @@ cg_status cg_inception_create(cg_runtime *rt, int max_batch, cg_inception **out)
     // A larger batch than fits runs in chunks of what fits (cg_inception_forward), same results.
     char why[512];
     const cg_device_info *dev = cg_runtime_device(rt);
-    net->max_batch = incep_fit_batch(dev, net->n_params, net->buf_floats, max_batch, why, sizeof why);
     cg_chunk_fit_device(rt);
+    net->max_batch = incep_fit_batch(dev, net->n_params, net->buf_floats, max_batch, why, sizeof why);
     size_t cap = dev->max_alloc ? (size_t)(dev->max_alloc / sizeof(float)) : net->n_params;
     cg_status st = net->max_batch < 1 ? cg_fail(CL_MEM_OBJECT_ALLOCATION_FAILURE, "%s", why) : CG_OK;
     if (st == CG_OK) st = plan_segments(net, cap);
