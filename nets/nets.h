@@ -138,6 +138,9 @@ cg_status cg_relu_create(cg_layer **out);
 cg_status cg_leaky_relu_create(float slope, cg_layer **out);
 cg_status cg_tanh_create(cg_layer **out);
 cg_status cg_sigmoid_create(cg_layer **out);
+// PReLU with one slope per channel (nn.PReLU(channels)): weight [C], role weight, kept by the
+// initialisers (set it by loading); first order only.
+cg_status cg_prelu_create(int channels, cg_layer **out);
 // Forward only (Inception-v3 scoring): backward returns CG_ERR_INVALID_ARG.
 cg_status cg_maxpool2d_create(cg_pool_params p, cg_layer **out);
 cg_status cg_avgpool2d_create(cg_pool_params p, cg_layer **out);         // count_include_pad = false
