@@ -143,6 +143,7 @@ cg_status cg_sigmoid_create(cg_layer **out);
 cg_status cg_prelu_create(int channels, cg_layer **out);
 // Forward only (Inception-v3 scoring): backward returns CG_ERR_INVALID_ARG.
 cg_status cg_maxpool2d_create(cg_pool_params p, cg_layer **out);
+cg_status cg_maxpool2d_ceil_create(cg_pool_params p, cg_layer **out);     // ceil_mode=True (MTCNN)
 cg_status cg_avgpool2d_create(cg_pool_params p, cg_layer **out);         // count_include_pad = false
 cg_status cg_global_avgpool_create(cg_layer **out);                      // [N,C,H,W] -> [N,C,1,1]
 cg_status cg_flatten_create(cg_layer **out);                             // [N,C,H,W] -> [N,C*H*W,1,1], a view

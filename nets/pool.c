@@ -1,6 +1,7 @@
 // pool.c — pooling layers for Inception-v3 scoring (cl/pool.cl): max and average pooling
-// (PyTorch semantics, floor mode; the average divides by the in-bounds count, count_include_pad =
-// False), global average pooling, and flatten. Pools are forward only; flatten is a copy both ways.
+// (PyTorch semantics, floor mode, or ceil mode for max pooling (MTCNN): the kernels clip windows
+// to the input; the average divides by the in-bounds count, count_include_pad = False), global
+// average pooling, and flatten. Pools are forward only; flatten is a copy both ways.
 // Every view may carry a sample stride, so a branch writes straight into a concatenated output.
 #include "nets.h"
 
@@ -11,6 +12,7 @@ typedef enum { POOL_MAX, POOL_AVG, POOL_GLOBAL, POOL_FLATTEN } pool_kind;
 typedef struct {
     pool_kind kind;
     cg_pool_params p; // max and average only
+    int ceil_mode;
 } pool_state;
 
 static cg_status pool_out_shape(const cg_layer *l, const int in[4], int out[4]) {
@@ -27,8 +29,12 @@ static cg_status pool_out_shape(const cg_layer *l, const int in[4], int out[4]) 
             return cg_fail(CG_ERR_INVALID_ARG, "%s %s: input %dx%d with padding %d is smaller than the %dx%d window",
                            l->kind, l->name, in[2], in[3], p->pad, p->k, p->k);
         out[1] = in[1];
-        out[2] = (in[2] + 2 * p->pad - p->k) / p->stride + 1;
-        out[3] = (in[3] + 2 * p->pad - p->k) / p->stride + 1;
+        for (int d = 2; d < 4; d++) {
+            int span = in[d] + 2 * p->pad - p->k;
+            out[d] = (s->ceil_mode ? (span + p->stride - 1) : span) / p->stride + 1;
+            // PyTorch's ceil mode: the last window must start inside the input or its left padding.
+            if (s->ceil_mode && (out[d] - 1) * p->stride >= in[d] + p->pad) out[d]--;
+        }
         break;
     case POOL_GLOBAL:
         out[1] = in[1];
@@ -145,7 +151,7 @@ static const cg_layer_ops flatten_ops = {
     .destroy = pool_destroy,
 };
 
-static cg_status pool_create(const char *kind, pool_kind pk, cg_pool_params p, cg_layer **out) {
+static cg_status pool_create(const char *kind, pool_kind pk, cg_pool_params p, int ceil_mode, cg_layer **out) {
     *out = NULL;
     // PyTorch: kernel and stride positive, padding at most half the kernel.
     if ((pk == POOL_MAX || pk == POOL_AVG) && (p.k < 1 || p.stride < 1 || p.pad < 0 || p.pad > p.k / 2))
@@ -160,6 +166,7 @@ static cg_status pool_create(const char *kind, pool_kind pk, cg_pool_params p, c
     }
     s->kind = pk;
     s->p = p;
+    s->ceil_mode = ceil_mode;
     l->ops = pk == POOL_FLATTEN ? &flatten_ops : &pool_ops;
     l->kind = kind;
     l->state = s;
@@ -167,16 +174,20 @@ static cg_status pool_create(const char *kind, pool_kind pk, cg_pool_params p, c
     return CG_OK;
 }
 
-cg_status cg_maxpool2d_create(cg_pool_params p, cg_layer **out) { return pool_create("maxpool2d", POOL_MAX, p, out); }
+cg_status cg_maxpool2d_create(cg_pool_params p, cg_layer **out) { return pool_create("maxpool2d", POOL_MAX, p, 0, out); }
 
-cg_status cg_avgpool2d_create(cg_pool_params p, cg_layer **out) { return pool_create("avgpool2d", POOL_AVG, p, out); }
+cg_status cg_maxpool2d_ceil_create(cg_pool_params p, cg_layer **out) {
+    return pool_create("maxpool2d", POOL_MAX, p, 1, out);
+}
+
+cg_status cg_avgpool2d_create(cg_pool_params p, cg_layer **out) { return pool_create("avgpool2d", POOL_AVG, p, 0, out); }
 
 cg_status cg_global_avgpool_create(cg_layer **out) {
     cg_pool_params none = {0, 0, 0};
-    return pool_create("global_avgpool", POOL_GLOBAL, none, out);
+    return pool_create("global_avgpool", POOL_GLOBAL, none, 0, out);
 }
 
 cg_status cg_flatten_create(cg_layer **out) {
     cg_pool_params none = {0, 0, 0};
-    return pool_create("flatten", POOL_FLATTEN, none, out);
+    return pool_create("flatten", POOL_FLATTEN, none, 0, out);
 }
