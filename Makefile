@@ -11,7 +11,7 @@ CTEST = ctest --output-on-failure --timeout 900
 
 PYDEPS = $(CURDIR)/$(BUILD)/pydeps
 
-.PHONY: all deps test-deps build build-tests build-asan demo test test-unit test-asan test-oclgrind test-portability clean
+.PHONY: all deps test-deps build build-tests build-asan demo test test-unit test-asan test-oclgrind test-portability test-install clean
 
 all: build
 
@@ -54,12 +54,18 @@ test-portability: build-tests
 	@echo "== kernels compiled for AMD/NVIDIA ISAs; device tests under GPU profiles"
 	cd $(BUILD) && $(CTEST) -j $(JOBS) -L 'portability|profile'
 
+# cmake --install into a scratch DESTDIR, examples/ built against it both ways and run on a tiny
+# checkpoint, then the .deb from cpack installed with apt-get, run from /usr/bin and removed.
+test-install: build-tests
+	@echo "== install tree, examples, Debian package"
+	scripts/check-install $(BUILD)
+
 test-unit: build-tests
 	@echo "== unit tests"
 	cd $(BUILD) && $(CTEST) -L unit
 
 # The unit run comes last so its ctest summary ends the output.
-test: test-asan test-oclgrind test-portability test-unit
+test: test-asan test-oclgrind test-portability test-install test-unit
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
