@@ -13,7 +13,7 @@
 int main(void) {
     const char *data = getenv("CLGAN_SHARED_DATA"), *src = getenv("CLGAN_SOURCE_DIR");
     const char *py = getenv("CLGAN_PYTHON"), *pydeps = getenv("CLGAN_PYDEPS");
-    if (!data || !src || !py) test_skip("shared-data", "CLGAN_SHARED_DATA, CLGAN_SOURCE_DIR or CLGAN_PYTHON unset");
+    if (!data || !src || !py) test_skip("data", "CLGAN_SHARED_DATA, CLGAN_SOURCE_DIR or CLGAN_PYTHON unset");
     const char *rel[N_IMG] = {"mtcnn_ipazc_testimage/ivan.jpg", "mtcnn_facenet_pytorch/multiface.jpg",
                               "celeba_align_fullres_100/img_align_celeba/000001.jpg",
                               "celeba_align_fullres_100/img_align_celeba/000002.jpg", "mtcnn_ipazc_testimage/no-faces.jpg"};
@@ -23,7 +23,7 @@ int main(void) {
     snprintf(script, sizeof script, "%s/tools/convert_mtcnn.py", src);
     snprintf(f32, sizeof f32, "%s/mtcnn_facenet_pytorch/f32", data);
     if (test_run("/dev/null", NULL, NULL, py, script, "--f32", f32, weights, (char *)NULL) != 0)
-        test_skip("shared-data", "cannot convert the MTCNN weights from %s", f32);
+        test_skip("data", "cannot convert the MTCNN weights from %s", f32);
     cg_decoded dec[N_IMG];
     cg_mtcnn_image im[N_IMG];
     char ppm[N_IMG][1100];
@@ -34,7 +34,7 @@ int main(void) {
         char p[1024];
         snprintf(p, sizeof p, "%s/%s", data, rel[i]);
         cg_image_load(p, 8192, &dec[i]);
-        if (!dec[i].ok) test_skip("shared-data", "cannot load %s: %s", p, dec[i].detail);
+        if (!dec[i].ok) test_skip("data", "cannot load %s: %s", p, dec[i].detail);
         im[i] = (cg_mtcnn_image){dec[i].pixels, dec[i].w, dec[i].h};
         snprintf(ppm[i], sizeof ppm[i], "%s/%d.ppm", dir, i);
         FILE *f = fopen(ppm[i], "wb");
