@@ -133,5 +133,6 @@ extern const cli_command cmd_bench;
 extern const cli_command cmd_tune;
 extern const cli_command cmd_gemm;
 extern const cli_command cmd_kernels;
+extern const cli_command cmd_upscale;
 
 #endif

@@ -36,8 +36,8 @@ static int ends_with(const char *s, const char *suffix) {
 }
 
 typedef struct {
-    const char *images, *checkpoint, *ref, *metrics, *resize, *weights, *out;
-    long n, ref_n, batch, seed, gen_batch;
+    const char *images, *checkpoint, *ref, *metrics, *resize, *weights, *out, *upscale;
+    long n, ref_n, batch, seed, gen_batch, upscale_tile;
 } score_opts;
 
 // The generated images: a folder or dataset, or the generator of a checkpoint sampled on the fly.
@@ -73,10 +73,20 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
     if (st == CG_OK && w.kid && ref_npz)
         st = cg_fail(CG_ERR_CONFIG, "KID needs the reference's features: give --ref as a folder or dataset, not '%s'",
                      o->ref);
+    cg_ctx uctx = {rt, {0}};
+    cg_srvgg *up = NULL;
+    if (st == CG_OK && *o->upscale) st = cg_srvgg_load(&uctx, o->upscale, &up);
+    if (st == CG_OK && up)
+        fprintf(stderr, "score: images upscaled x%d by %s before the Inception resize\n", cg_srvgg_scale(up),
+                o->upscale);
     if (st == CG_OK) st = open_generated(rt, cfg, o, &gen, &src);
+    if (st == CG_OK && up) st = cg_source_upscaled(rt, up, (int)o->upscale_tile, src, &src);
     // What can be checked before the Inception pass (minutes on many images) is checked first: the
     // reference opens, and IS has an image for each of its 10 splits.
     if (st == CG_OK && (w.fid || w.kid)) st = ref_npz ? cg_stats_load(o->ref, &rst) : cg_source_open(o->ref, &rsrc);
+    if (st == CG_OK && up && rsrc) st = cg_source_upscaled(rt, up, (int)o->upscale_tile, rsrc, &rsrc);
+    if (st == CG_OK && up && ref_npz)
+        fprintf(stderr, "clgan score: warning: the statistics of %s are used as they are (not upscaled)\n", o->ref);
     int64_t avail = st == CG_OK ? src->count : 0;
     if (o->n > 0 && o->n < avail) avail = o->n;
     if (st == CG_OK && w.is && avail < 10)
@@ -94,6 +104,7 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
         }
         cJSON_AddNumberToObject(json, "n", (double)count);
         cJSON_AddStringToObject(json, "resize", cg_resize_mode_name(mode));
+        if (up) cJSON_AddStringToObject(json, "upscale", o->upscale);
         if (*o->ref) cJSON_AddStringToObject(json, "ref", o->ref);
         printf("%s: %s (%lld, %s resize)\n", *o->checkpoint ? "checkpoint" : "images", what, (long long)count,
                cg_resize_mode_name(mode));
@@ -161,6 +172,8 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
     cg_source_close(rsrc);
     cg_generator_free(gen);
     cg_inception_free(net);
+    cg_srvgg_free(up);
+    cg_workspace_free(&uctx.ws);
     return st;
 }
 
@@ -186,6 +199,8 @@ static cg_status read_opts(cg_config *cfg, const cli_given *defaults, size_t nd,
     CG_TRY(cg_config_int(cfg, "score", "batch", 16, 1, 1024, &o->batch));
     CG_TRY(cg_config_int(cfg, "score", "generator_batch", 64, 1, 4096, &o->gen_batch));
     CG_TRY(cg_config_str(cfg, "score", "out", default_of(defaults, nd, "out", "score.json"), NULL, &o->out));
+    CG_TRY(cg_config_str(cfg, "score", "upscale", "", NULL, &o->upscale));
+    CG_TRY(cg_config_int(cfg, "score", "upscale_tile", 128, 0, 8192, &o->upscale_tile));
     if (*o->images && *o->checkpoint)
         return cg_fail(CG_ERR_CONFIG, "give either --images or --checkpoint, not both");
     if (!*o->images && !*o->checkpoint)
@@ -193,7 +208,7 @@ static cg_status read_opts(cg_config *cfg, const cli_given *defaults, size_t nd,
                                       "checkpoint)");
     if (*o->checkpoint && o->n == 0) o->n = 10000;
     const cli_given inputs[] = {{"--ref", o->ref}, {"--images", o->images}, {"--checkpoint", o->checkpoint},
-                                {"--weights", o->weights}};
+                                {"--weights", o->weights}, {"--upscale", o->upscale}};
     return cli_output_distinct("--out", o->out, inputs, sizeof inputs / sizeof inputs[0]);
 }
 
@@ -223,7 +238,7 @@ int cli_score_with(const char *cmd, cg_runtime *rt, cg_config *cfg, const cli_gi
 static int run(int argc, char **argv) {
     cli_common common = {0};
     const char *images = NULL, *checkpoint = NULL, *ref = NULL, *metrics = NULL, *resize = NULL, *weights = NULL,
-               *out = NULL;
+               *out = NULL, *upscale = NULL;
     int n = CLI_UNSET, ref_n = CLI_UNSET, batch = CLI_UNSET, seed = CLI_UNSET;
     const cli_opt opts[] = {
         {"images", OPT_STRING, "DIR|DATASET", "generated images: a folder of PNG/JPEG files or a packed dataset",
@@ -238,6 +253,8 @@ static int run(int argc, char **argv) {
         {"weights", OPT_STRING, "FILE", "Inception weights (safetensors; see docs/metrics.md)", &weights},
         {"batch", OPT_INT, "B", "images per network pass (default 16)", &batch},
         {"out", OPT_STRING, "FILE.json", "results file (default score.json)", &out},
+        {"upscale", OPT_STRING, "W.safetensors", "upscale generated and reference images with Real-ESRGAN's compact "
+         "network (as `clgan upscale`) before the Inception resize", &upscale},
         {0},
     };
     int rc = cli_parse(&cmd_score, argc, argv, opts, &common);
@@ -253,7 +270,7 @@ static int run(int argc, char **argv) {
         {"images", images},   {"checkpoint", checkpoint}, {"ref", ref},
         {"metrics", metrics}, {"resize", resize},         {"weights", weights},
         {"out", out},         {"n", cli_int_given(n, nbuf)}, {"ref_n", cli_int_given(ref_n, rbuf)},
-        {"batch", cli_int_given(batch, bbuf)}, {"seed", cli_int_given(seed, sbuf)},
+        {"batch", cli_int_given(batch, bbuf)}, {"seed", cli_int_given(seed, sbuf)}, {"upscale", upscale},
     };
     cg_status st = cli_set_given(cfg, "score", given, sizeof given / sizeof given[0]);
     cg_runtime *rt = NULL;
@@ -269,7 +286,7 @@ const cli_command cmd_score = {
     "score",
     "IS, FID and KID of generated images (pytorch-fid / torch-fidelity conventions)",
     "--images DIR|DATASET | --checkpoint CKPT [--seed S] [--ref NPZ|DIR|DATASET] [--metrics is,fid,kid] [--n N]\n"
-    "       [--resize MODE] [--weights FILE] [--out FILE.json]",
+    "       [--resize MODE] [--weights FILE] [--upscale W.safetensors] [--out FILE.json]",
     "Runs the images through pytorch-fid's Inception-v3 on the selected device. IS uses the 1008-class\n"
     "logits without bias (torch-fidelity), 10 splits; FID compares mu/sigma of the pool3 features with\n"
     "the reference (an .npz from `clgan stats` or pytorch-fid --save-stats, or images); KID (torch-\n"
@@ -278,6 +295,8 @@ const cli_command cmd_score = {
     "--checkpoint samples its generator on the fly (BatchNorm running statistics) with the latent\n"
     "vectors of `clgan sample --seed S`, as floats: the result equals scoring the folder that\n"
     "`clgan sample --checkpoint CKPT --seed S --n N --out DIR` writes, up to 8-bit PNG rounding. A\n"
-    "generator-only file takes [model] from --config/--set.",
+    "generator-only file takes [model] from --config/--set. --upscale W ([score] upscale, upscale_tile)\n"
+    "upscales every generated and reference image (not an .npz's statistics) with the learned upscaler\n"
+    "of `clgan upscale` before the resize to 299.",
     run,
 };

@@ -141,6 +141,12 @@ cg_status cg_sigmoid_create(cg_layer **out);
 // PReLU with one slope per channel (nn.PReLU(channels)): weight [C], role weight, kept by the
 // initialisers (set it by loading); first order only.
 cg_status cg_prelu_create(int channels, cg_layer **out);
+// PixelShuffle(scale): [N, C*s*s, H, W] -> [N, C, H*s, W*s] (nn.PixelShuffle); dense views only.
+cg_status cg_pixel_shuffle_create(int scale, cg_layer **out);
+// Nearest-neighbour upsampling by an integer factor (F.interpolate mode="nearest"); dense views only.
+cg_status cg_upsample_nearest_create(int scale, cg_layer **out);
+// y += upsample_nearest(x, scale): x [N, C, H, W], y [N, C, H*s, W*s] (a network's skip path).
+cg_status cg_upsample_nearest_add(cg_ctx *ctx, cg_tensor x, int scale, cg_tensor y);
 // Forward only (Inception-v3 scoring): backward returns CG_ERR_INVALID_ARG.
 cg_status cg_maxpool2d_create(cg_pool_params p, cg_layer **out);
 cg_status cg_maxpool2d_ceil_create(cg_pool_params p, cg_layer **out);     // ceil_mode=True (MTCNN)
