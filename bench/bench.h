@@ -100,6 +100,7 @@ extern const bench_suite bench_suite_conv; // suite_conv.c
 extern const bench_suite bench_suite_train; // suite_train.c
 extern const bench_suite bench_suite_inception; // suite_inception.c
 extern const bench_suite bench_suite_preprocess; // suite_preprocess.c
+extern const bench_suite bench_suite_upscale; // suite_upscale.c
 const bench_suite *const *bench_suites(int *count); // in the order `clgan bench` runs them
 const bench_suite *bench_suite_find(const char *name);
 

@@ -8,7 +8,7 @@
 #include <time.h>
 
 static const bench_suite *const suites[] = {&bench_suite_gemm, &bench_suite_conv, &bench_suite_train,
-                                            &bench_suite_inception, &bench_suite_preprocess};
+                                            &bench_suite_inception, &bench_suite_preprocess, &bench_suite_upscale};
 
 const bench_suite *const *bench_suites(int *count) {
     *count = (int)(sizeof suites / sizeof suites[0]);

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "inception.h"
 #include "metrics.h"
+#include "srvgg.h"
 #include "train.h"
 
 #include <cJSON.h>

@@ -7,7 +7,6 @@
 #define CLGAN_INCEPTION_H
 
 #include "nets.h"
-#include "srvgg.h"
 
 #include <stdint.h>
 
@@ -93,6 +92,7 @@ cg_status cg_source_open(const char *path, cg_image_source **out);
 // CHW [-1, 1] sample); close_user (may be NULL) releases user at close.
 cg_status cg_source_callback(int64_t count, cg_status (*fill)(void *user, int64_t i, cg_image *img), void *user,
                              void (*close_user)(void *user), cg_image_source **out);
+typedef struct cg_srvgg cg_srvgg; // the learned upscaler, nets/srvgg.h
 // src's images upscaled by m (nets/srvgg.h; tile as cg_srvgg_upscale), as float CHW in [-1, 1]
 // (the output clamped to [0, 1]); ownership of src is taken, even on failure; m stays the caller's.
 cg_status cg_source_upscaled(cg_runtime *rt, cg_srvgg *m, int tile, cg_image_source *src, cg_image_source **out);

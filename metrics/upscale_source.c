@@ -3,6 +3,7 @@
 // upscaled and handed out as float CHW in [-1, 1], clamped as an 8-bit PNG of it would be, so
 // `clgan score --upscale` scores what `clgan upscale` writes.
 #include "inception.h"
+#include "srvgg.h"
 
 #include <stdlib.h>
 

@@ -109,7 +109,7 @@ static int check_json(const char *text, int n_devices) {
         {"train", "dcgan"},          {"train", "wgan"},         {"train", "vanilla"},
         {"inception", "features"},   {"inception", "fid"},      {"preprocess", "decode"},
         {"preprocess", "filter"},    {"preprocess", "upload"},  {"preprocess", "crop_resize"},
-        {"preprocess", "brightness"}, {"preprocess", "pipeline"},
+        {"preprocess", "brightness"}, {"preprocess", "pipeline"}, {"upscale", "srvgg"},
     };
     for (size_t i = 0; i < sizeof wired / sizeof wired[0]; i++) {
         const cJSON *r = find_row(rows, wired[i][0], wired[i][1]);
@@ -134,8 +134,8 @@ static void test_cli(void) {
     snprintf(dir, sizeof dir, "%s/out", root);
     snprintf(so, sizeof so, "%s/stdout", root);
     snprintf(se, sizeof se, "%s/stderr", root);
-    int rc = test_run(so, se, NULL, cli, "bench", "--suite", "gemm,conv,train,inception,preprocess", "--reps", "1",
-                      "--quick", "--out", dir, (char *)NULL);
+    int rc = test_run(so, se, NULL, cli, "bench", "--suite", "gemm,conv,train,inception,preprocess,upscale",
+                      "--reps", "1", "--quick", "--out", dir, (char *)NULL);
     CHECK(rc == 0, "clgan bench exited with %d", rc);
     char *json = slurp(dir, "bench.json"), *csv = slurp(dir, "bench.csv"), *md = slurp(dir, "bench.md");
     char *out = slurp(root, "stdout");

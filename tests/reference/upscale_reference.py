@@ -11,8 +11,9 @@ tests/test_upscale.c, bench/suite_upscale.c).
   upscale_reference.py srvgg IN.pth X.npy OUT.npy
       loads IN.pth (params_ema, params or a bare state_dict; structure inferred from the shapes) into
       SRVGGNetCompact with strict=True and writes its output for X [N, 3, H, W] as float32.
-  upscale_reference.py bench IN.pth N SIZE REPS
-      prints "images_per_s <value>" for SRVGGNetCompact on N random SIZE x SIZE images (2 threads).
+  upscale_reference.py bench N SIZE REPS
+      prints "median_s <seconds>" of SRVGGNetCompact (64 features, 16 + 2 convolutions, x4, random
+      weights) on N random SIZE x SIZE images, 2 threads (bench/suite_upscale.c's reference).
 Exit code 77: torch or numpy is missing.
 """
 import os
@@ -102,16 +103,18 @@ def srvgg(path, xpath, out):
     np.save(out, y.numpy().astype(np.float32))
 
 
-def bench(path, n, size, reps):
-    net = build(state_dict_of(path))
+def bench(n, size, reps):
+    torch.manual_seed(0)
+    net = SRVGGNetCompact().eval()
     x = torch.rand(n, 3, size, size)
+    times = []
     with torch.no_grad():
         net(x)
-        t0 = time.perf_counter()
         for _ in range(reps):
+            t0 = time.perf_counter()
             net(x)
-        dt = time.perf_counter() - t0
-    print(f"images_per_s {n * reps / dt:.6g}")
+            times.append(time.perf_counter() - t0)
+    print(f"median_s {sorted(times)[len(times) // 2]:.6g}")
 
 
 if __name__ == "__main__":
@@ -122,8 +125,8 @@ if __name__ == "__main__":
         random_net(a[2], int(a[3]), int(a[4]), int(a[5]), int(a[6]))
     elif len(a) == 5 and a[1] == "srvgg":
         srvgg(a[2], a[3], a[4])
-    elif len(a) == 6 and a[1] == "bench":
-        bench(a[2], int(a[3]), int(a[4]), int(a[5]))
+    elif len(a) == 5 and a[1] == "bench":
+        bench(int(a[2]), int(a[3]), int(a[4]))
     else:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
