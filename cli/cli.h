@@ -121,10 +121,23 @@ void cli_run_folder_release(int lock_fd);
 // ckpt. Differences are listed; they fail with CG_ERR_CONFIG unless force (then only warned about).
 cg_status cli_resume_check(const char *ckpt, const char *config_text, int force, FILE *log);
 
+// ---- cmd_landmarks.c: the MTCNN detector over a folder ([landmarks] weights, min_face), shared
+// by `clgan landmarks` and `clgan preprocess` with [preprocess] landmarks = detect.
+typedef struct {
+    const char *weights;
+    long min_face;
+} cli_landmarks_opts;
+cg_status cli_landmarks_config(cg_config *cfg, cli_landmarks_opts *o);
+// Writes the landmark list out (and boxes, when non-empty) for images (the first limit, 0: all);
+// prints the images without a face and the rate to stderr.
+cg_status cli_landmarks_detect(cg_runtime *rt, const cli_landmarks_opts *o, const char *images, long limit,
+                               int max_side, const char *out, const char *boxes);
+
 extern const cli_command cmd_demo;
 extern const cli_command cmd_devices;
 extern const cli_command cmd_synth;
 extern const cli_command cmd_preprocess;
+extern const cli_command cmd_landmarks;
 extern const cli_command cmd_train;
 extern const cli_command cmd_sample;
 extern const cli_command cmd_stats;

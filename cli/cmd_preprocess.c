@@ -41,10 +41,33 @@ static cg_status check_outputs(const cg_pp_params *p) {
     return CG_OK;
 }
 
+// landmarks = detect: the list the detector writes, <output or report without extension>_landmarks.txt.
+static void detected_list_path(const cg_pp_params *p, char *buf, size_t len) {
+    char report[1024];
+    cg_pp_report_path(p, report, sizeof report);
+    snprintf(buf, len, "%s", p->output && *p->output ? p->output : report);
+    char *slash = strrchr(buf, '/'), *dot = strrchr(buf, '.');
+    if (dot && (!slash || dot > slash + 1)) *dot = 0;
+    size_t n = strlen(buf);
+    snprintf(buf + n, len - n, "_landmarks.txt");
+}
+
 static int run_preprocess(cg_config *cfg, const cli_common *common) {
     cg_pp_params p;
+    cli_landmarks_opts lo;
+    char list[1024] = "", images[1024], unused[3][1024];
     cg_status st = cg_pp_params_from_config(cfg, &p);
+    int detect = st == CG_OK && !strcmp(p.landmarks, "detect");
+    if (st == CG_OK && detect) {
+        st = cli_landmarks_config(cfg, &lo);
+        p.landmarks = "none";
+        cg_pp_resolve_paths(&p, images, unused[0], unused[1], unused[2]);
+        detected_list_path(&p, list, sizeof list);
+        p.landmarks = list;
+    }
     if (st == CG_OK) st = check_outputs(&p);
+    if (st == CG_OK && detect && cli_in_folder(list, images))
+        st = cg_fail(CG_ERR_CONFIG, "the detected landmark list %s would lie in the image folder %s", list, images);
     if (st != CG_OK) return cli_report("preprocess", st);
     cg_runtime *rt = NULL;
     st = cli_open_runtime(cfg, common, &rt);
@@ -57,6 +80,13 @@ static int run_preprocess(cg_config *cfg, const cli_common *common) {
     cg_config_dump(cfg, stdout);
     printf("\n");
     fflush(stdout);
+    if (detect) {
+        st = cli_landmarks_detect(rt, &lo, images, p.limit, p.max_side, list, NULL);
+        if (st != CG_OK) {
+            cg_runtime_free(rt);
+            return cli_report("preprocess", st);
+        }
+    }
     cg_pp_result *r = NULL;
     st = cg_preprocess_run(rt, &p, stderr, &r);
     if (st != CG_OK) {
@@ -125,6 +155,9 @@ const cli_command cmd_preprocess = {
     "stage and every skipped file by name, and contact sheets of the images each filter rejected.\n"
     "Broken, missing and malformed inputs are skipped and reported; they never stop the run, but a run\n"
     "that keeps no image fails and leaves an existing dataset as it was. No output may be an input.\n"
+    "[preprocess] landmarks = detect: a folder without a landmark list gets one from the MTCNN detector\n"
+    "first (as `clgan landmarks`; [landmarks] weights, min_face), written next to the dataset as\n"
+    "<output>_landmarks.txt; images without a face are dropped as no_landmarks.\n"
     "Keys and their defaults: configs/preprocess.ini.",
     run,
 };

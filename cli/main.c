@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 static const cli_command *const commands[] = {
-    &cmd_demo, &cmd_devices, &cmd_synth, &cmd_preprocess, &cmd_train, &cmd_sample,
+    &cmd_demo, &cmd_devices, &cmd_synth, &cmd_preprocess, &cmd_landmarks, &cmd_train, &cmd_sample,
     &cmd_stats, &cmd_score, &cmd_bench, &cmd_tune, &cmd_gemm, &cmd_kernels,
     &cmd_upscale,
 };
