@@ -7,7 +7,8 @@
 #define OUT "test-cli-usage-out"
 
 static const char *const commands[] = {"demo",  "devices", "synth", "preprocess", "train",  "sample",
-                                       "stats", "score",   "bench", "tune",       "gemm",   "kernels"};
+                                       "stats", "score",   "bench", "tune",       "gemm",   "kernels",
+                                       "upscale", "landmarks"};
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 
 static const char *err = OUT "/err.txt";
@@ -38,17 +39,20 @@ static void parse_errors(void) {
         expect(2, "option '--config' needs a value", NULL, what, (const char *const[]){c, "--config", NULL});
         snprintf(what, sizeof what, "%s stray", c);
         expect(2, "unexpected argument 'stray'", NULL, what, (const char *const[]){c, "stray", NULL});
-        // sample checks its required options first; demo reads configs/demo.ini by default.
-        int sample = !strcmp(c, "sample");
-        const char *req[] = {sample ? "--checkpoint" : NULL, OUT "/x", "--out", OUT "/x.png"};
+        // sample and upscale check their required options first; demo reads configs/demo.ini by default.
+        int sample = !strcmp(c, "sample"), upscale = !strcmp(c, "upscale");
+        const char *req[6] = {NULL};
+        if (sample) memcpy(req, (const char *[]){"--checkpoint", OUT "/x", "--out", OUT "/x.png"}, 4 * sizeof *req);
+        if (upscale)
+            memcpy(req, (const char *[]){"--weights", OUT "/w", "--input", OUT "/x", "--out", OUT "/y"}, 6 * sizeof *req);
         snprintf(what, sizeof what, "%s --config missing", c);
         expect(2, "cannot open config file " OUT "/no such.ini", "No such file", what,
-               (const char *const[]){c, "--config", OUT "/no such.ini", req[0], req[1], req[2], req[3], NULL});
-        snprintf(what, sizeof what, "%s --set without '='", c);
-        const char *cfg = !strcmp(c, "demo") ? "--config" : req[0];
-        expect(2, "nonsense", NULL, what,
-               (const char *const[]){c, "--set", "nonsense", cfg, sample ? req[1] : demo_ini, sample ? req[2] : NULL, req[3],
+               (const char *const[]){c, "--config", OUT "/no such.ini", req[0], req[1], req[2], req[3], req[4], req[5],
                                      NULL});
+        snprintf(what, sizeof what, "%s --set without '='", c);
+        if (!strcmp(c, "demo")) req[0] = "--config", req[1] = demo_ini;
+        expect(2, "nonsense", NULL, what,
+               (const char *const[]){c, "--set", "nonsense", req[0], req[1], req[2], req[3], req[4], req[5], NULL});
         snprintf(what, sizeof what, "%s --help=1", c);
         expect(2, "takes no value", NULL, what, (const char *const[]){c, "--help=1", NULL});
     }
