@@ -1,10 +1,12 @@
 // cmd_score.c — `clgan score`: IS, FID and KID of generated images (a folder, a dataset, or a
 // checkpoint's generator sampled on the fly) against a reference, with pytorch-fid's Inception-v3
-// on the selected device and the conventions of pytorch-fid and torch-fidelity; results printed
-// and saved as JSON (atomically).
+// on the selected device and the conventions of pytorch-fid and torch-fidelity, and face-ness
+// (MTCNN, metrics/faceness.h; no Inception weights); results printed and saved as JSON (atomically).
 #include "cli.h"
+#include "faceness.h"
 #include "inception.h"
 #include "metrics.h"
+#include "mtcnn_list.h"
 #include "srvgg.h"
 #include "train.h"
 
@@ -14,20 +16,22 @@
 #include <string.h>
 
 typedef struct {
-    int is, fid, kid;
+    int is, fid, kid, faceness;
 } wanted;
 
 static cg_status parse_metrics(const char *text, wanted *w) {
-    *w = (wanted){0, 0, 0};
+    *w = (wanted){0, 0, 0, 0};
     char buf[128];
     snprintf(buf, sizeof buf, "%s", text);
     for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
         if (!strcmp(tok, "is")) w->is = 1;
         else if (!strcmp(tok, "fid")) w->fid = 1;
         else if (!strcmp(tok, "kid")) w->kid = 1;
-        else return cg_fail(CG_ERR_CONFIG, "metric '%s': expected is, fid or kid (comma separated)", tok);
+        else if (!strcmp(tok, "faceness")) w->faceness = 1;
+        else return cg_fail(CG_ERR_CONFIG, "metric '%s': expected is, fid, kid or faceness (comma separated)", tok);
     }
-    if (!w->is && !w->fid && !w->kid) return cg_fail(CG_ERR_CONFIG, "no metric chosen (--metrics is,fid,kid)");
+    if (!w->is && !w->fid && !w->kid && !w->faceness)
+        return cg_fail(CG_ERR_CONFIG, "no metric chosen (--metrics is,fid,kid,faceness)");
     return CG_OK;
 }
 
@@ -57,6 +61,24 @@ static cg_status open_generated(cg_runtime *rt, cg_config *cfg, const score_opts
     return cg_source_generator(*gen, o->n, (uint64_t)o->seed, src);
 }
 
+// The generated images once more, for the detector (after the Inception pass has read them).
+static cg_status reopen_generated(cg_runtime *rt, const score_opts *o, cg_generator *gen, cg_srvgg *up,
+                                  cg_image_source **src) {
+    CG_TRY(gen ? cg_source_generator(gen, o->n, (uint64_t)o->seed, src) : cg_source_open(o->images, src));
+    return up ? cg_source_upscaled(rt, up, (int)o->upscale_tile, *src, src) : CG_OK;
+}
+
+static cg_status open_mtcnn(cg_runtime *rt, cg_config *cfg, cg_mtcnn **m, cg_mtcnn_params *p) {
+    cli_landmarks_opts lo;
+    char weights[1024];
+    CG_TRY(cli_landmarks_config(cfg, &lo));
+    *p = cg_mtcnn_defaults();
+    p->min_face = (int)lo.min_face;
+    CG_TRY(cg_mtcnn_find_weights(rt, lo.weights, weights, sizeof weights));
+    CG_TRY(cli_safetensors_finite("[landmarks] weights", weights));
+    return cg_mtcnn_create(rt, weights, m);
+}
+
 static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_resize_mode mode, wanted w) {
     cg_inception *net = NULL;
     cg_generator *gen = NULL;
@@ -65,7 +87,12 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
     int64_t count = 0, rcount = 0;
     cg_stats gst = {0}, rst = {0};
     cJSON *json = cJSON_CreateObject();
-    double tb[5] = {NAN, NAN, NAN, NAN, NAN}; // IS mean, std, FID, KID mean, std for TensorBoard
+    double tb[7] = {NAN, NAN, NAN, NAN, NAN, NAN, NAN}; // IS mean, std, FID, KID mean, std, faceness, its mean
+                                                        // probability for TensorBoard
+    int inception = w.is || w.fid || w.kid;
+    cg_mtcnn *mtcnn = NULL;
+    cg_mtcnn_params mp;
+    cg_faceness_result fr = {0};
     int ref_npz = *o->ref && ends_with(o->ref, ".npz");
     const char *what = *o->checkpoint ? o->checkpoint : o->images;
     cg_status st = json ? CG_OK : cg_fail(CG_ERR_NOMEM, "out of host memory");
@@ -94,8 +121,18 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
         st = cg_fail(CG_ERR_CONFIG, "IS needs at least 10 images (one per split); %s gives %lld", what,
                      (long long)avail);
     if (st == CG_OK && *o->weights) st = cli_safetensors_finite("--weights", o->weights);
-    if (st == CG_OK) st = cg_inception_open(rt, o->weights, (int)o->batch, &net);
-    if (st == CG_OK) st = cg_inception_features(net, src, mode, o->n, stderr, &pool, NULL, &nobias, &count);
+    if (st == CG_OK && w.faceness) st = open_mtcnn(rt, cfg, &mtcnn, &mp);
+    if (st == CG_OK && inception) st = cg_inception_open(rt, o->weights, (int)o->batch, &net);
+    if (st == CG_OK && inception) st = cg_inception_features(net, src, mode, o->n, stderr, &pool, NULL, &nobias, &count);
+    if (st == CG_OK && w.faceness) {
+        if (inception) {
+            cg_source_close(src);
+            src = NULL;
+            st = reopen_generated(rt, o, gen, up, &src);
+        }
+        if (st == CG_OK) st = cg_faceness(mtcnn, &mp, src, mode, o->n, stderr, &fr, NULL);
+        if (st == CG_OK && !inception) count = fr.n;
+    }
     if (st == CG_OK) {
         if (*o->checkpoint) {
             cJSON_AddStringToObject(json, "checkpoint", o->checkpoint);
@@ -153,6 +190,14 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
             cJSON_AddNumberToObject(json, "kid_std", kid.std);
         }
     }
+    if (st == CG_OK && w.faceness) {
+        printf("faceness: %.6f (%lld of %lld images with a face of probability >= %.1f at %dx%d), mean probability "
+               "%.6f\n", fr.share, (long long)fr.faces, (long long)fr.n, (double)CG_FACENESS_THRESHOLD,
+               CG_FACENESS_SIZE, CG_FACENESS_SIZE, fr.mean_prob);
+        tb[5] = fr.share, tb[6] = fr.mean_prob;
+        cJSON_AddNumberToObject(json, "faceness", fr.share);
+        cJSON_AddNumberToObject(json, "faceness_mean_prob", fr.mean_prob);
+    }
     if (st == CG_OK && *o->out) {
         char *text = cJSON_Print(json);
         st = text ? cg_write_file_atomic(o->out, text, strlen(text)) : cg_fail(CG_ERR_NOMEM, "out of host memory");
@@ -160,9 +205,10 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
         free(text);
     }
     if (st == CG_OK && *o->checkpoint) { // into the TensorBoard run of the checkpoint's training
-        static const char *const tags[5] = {"score/IS", "score/IS_std", "score/FID", "score/KID", "score/KID_std"};
+        static const char *const tags[7] = {"score/IS", "score/IS_std", "score/FID", "score/KID", "score/KID_std",
+                                            "score/faceness", "score/faceness_mean_prob"};
         char path[1500];
-        st = cg_tb_log_scores(o->checkpoint, tags, tb, 5, path, sizeof path);
+        st = cg_tb_log_scores(o->checkpoint, tags, tb, 7, path, sizeof path);
         if (st == CG_OK && *path) printf("tensorboard: %s\n", path);
     }
     cJSON_Delete(json);
@@ -173,6 +219,7 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
     cg_source_close(rsrc);
     cg_generator_free(gen);
     cg_inception_free(net);
+    cg_mtcnn_free(mtcnn);
     cg_srvgg_free(up);
     cg_workspace_free(&uctx.ws);
     return st;
@@ -247,7 +294,7 @@ static int run(int argc, char **argv) {
         {"checkpoint", OPT_STRING, "CKPT", "sample the generator of a checkpoint instead of --images", &checkpoint},
         {"seed", OPT_INT, "S", "with --checkpoint: seed of the latent vectors, as `clgan sample` (default 7)", &seed},
         {"ref", OPT_STRING, "NPZ|DIR|DATASET", "reference: pytorch-fid statistics, a folder or a dataset", &ref},
-        {"metrics", OPT_STRING, "LIST", "any of is,fid,kid (default is,fid)", &metrics},
+        {"metrics", OPT_STRING, "LIST", "any of is,fid,kid,faceness (default is,fid)", &metrics},
         {"n", OPT_INT, "N", "score the first N images (default all; 10000 with --checkpoint)", &n},
         {"ref-n", OPT_INT, "N", "use the first N reference images (default all)", &ref_n},
         {"resize", OPT_STRING, "MODE", "bilinear (pytorch-fid, default), bicubic (clean-fid) or lanczos", &resize},
@@ -285,9 +332,9 @@ static int run(int argc, char **argv) {
 
 const cli_command cmd_score = {
     "score",
-    "IS, FID and KID of generated images (pytorch-fid / torch-fidelity conventions)",
-    "--images DIR|DATASET | --checkpoint CKPT [--seed S] [--ref NPZ|DIR|DATASET] [--metrics is,fid,kid] [--n N]\n"
-    "       [--resize MODE] [--weights FILE] [--upscale W.safetensors] [--out FILE.json]",
+    "IS, FID and KID of generated images (pytorch-fid / torch-fidelity conventions), and face-ness",
+    "--images DIR|DATASET | --checkpoint CKPT [--seed S] [--ref NPZ|DIR|DATASET] [--metrics is,fid,kid,faceness]\n"
+    "       [--n N] [--resize MODE] [--weights FILE] [--upscale W.safetensors] [--out FILE.json]",
     "Runs the images through pytorch-fid's Inception-v3 on the selected device. IS uses the 1008-class\n"
     "logits without bias (torch-fidelity), 10 splits; FID compares mu/sigma of the pool3 features with\n"
     "the reference (an .npz from `clgan stats` or pytorch-fid --save-stats, or images); KID (torch-\n"
@@ -298,6 +345,9 @@ const cli_command cmd_score = {
     "`clgan sample --checkpoint CKPT --seed S --n N --out DIR` writes, up to 8-bit PNG rounding. A\n"
     "generator-only file takes [model] from --config/--set. --upscale W ([score] upscale, upscale_tile)\n"
     "upscales every generated and reference image (not an .npz's statistics) with the learned upscaler\n"
-    "of `clgan upscale` before the resize to 299.",
+    "of `clgan upscale` before the resize to 299. faceness (no Inception weights needed) is the share of\n"
+    "images, resized to 160x160 by --resize, in which MTCNN finds a face of probability >= 0.9, and the\n"
+    "mean best probability; its weights are those of `clgan landmarks` ([landmarks] weights,\n"
+    "$CLGAN_MTCNN_WEIGHTS, the cache; docs/landmarks.md).",
     run,
 };
