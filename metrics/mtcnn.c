@@ -66,6 +66,7 @@ static int by_score_desc(const void *a, const void *b) {
 // Greedy NMS within each image over c (sorted here by decreasing score): IoU without +1
 // (torchvision), or 'Min' with +1 (facenet-pytorch's numpy NMS). Keeps survivors in place.
 static void nms(cands *c, float thresh, int min_mode) {
+    if (c->n == 0) return;
     qsort(c->v, (size_t)c->n, sizeof *c->v, by_score_desc);
     char *dead = calloc((size_t)c->n + 1, 1);
     int k = 0;

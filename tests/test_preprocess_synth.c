@@ -155,6 +155,9 @@ static cg_config *check_shipped_config(cg_pp_params *shipped) {
     CHECK_OK(cg_config_str(cfg, "device", "platform", "", NULL, &v)); // [device] is the CLI's to read
     CHECK_OK(cg_config_str(cfg, "device", "device", "", NULL, &v));
     CHECK_OK(cg_config_str(cfg, "device", "type", "any", "any|gpu|cpu", &v));
+    long min_face; // [landmarks] is the detector's (cli/cmd_landmarks.c), read with landmarks = detect
+    CHECK_OK(cg_config_str(cfg, "landmarks", "weights", "", NULL, &v));
+    CHECK_OK(cg_config_int(cfg, "landmarks", "min_face", 20, 4, 1 << 16, &min_face));
     CHECK(cg_config_warn_unknown(cfg, stderr) == 0, "configs/preprocess.ini has unknown keys");
     cg_pp_params d;
     cg_pp_params_default(&d);
