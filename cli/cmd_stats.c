@@ -55,7 +55,14 @@ static int run(int argc, char **argv) {
     int64_t count = 0;
     if (st == CG_OK && cli_print_config(cfg)) st = cg_fail(CG_ERR_CONFIG, "an unknown --set key (see above)");
     if (st == CG_OK) st = cg_source_open(images, &src); // a bad input fails before the weights load
-    if (st == CG_OK && *c_weights) st = cli_safetensors_finite("--weights", c_weights);
+    if (st == CG_OK) { // the default file ($CLGAN_INCEPTION_WEIGHTS, cache) is checked like --weights
+        char wpath[1024];
+        if (*c_weights)
+            snprintf(wpath, sizeof wpath, "%s", c_weights);
+        else
+            cg_inception_default_weights(rt, wpath, sizeof wpath);
+        st = cli_safetensors_finite(*c_weights ? "--weights" : "Inception weights", wpath);
+    }
     if (st == CG_OK) st = cg_inception_open(rt, c_weights, (int)c_batch, &net);
     if (st == CG_OK) st = cg_inception_features(net, src, mode, n, stderr, &pool, NULL, NULL, &count);
     cg_stats stats = {0};

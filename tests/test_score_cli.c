@@ -4,6 +4,7 @@
 // IS/FID/KID of the checkpoint's generator; the same numbers (within PNG rounding) from the folder
 // `clgan sample` writes; a generator-only file with [model] from --set; and the errors for a
 // missing or corrupt checkpoint and missing weights. Without torch/pytorch-fid only the errors run.
+#include "inception.h"
 #include "test_util.h"
 #include "train.h"
 
@@ -116,6 +117,37 @@ static void check_errors(void) {
     expect_failure(ARGS("score", "--checkpoint", ckpt, "--weights", no_weights, "--metrics", "is", "--n", "10"), 1,
                    "absent-weights.safetensors", "convert_inception_weights.py");
     expect_failure(ARGS("score", "--checkpoint", ckpt, "--images", dir), 2, "either --images or --checkpoint", NULL);
+
+    // Default Inception weights ($CLGAN_INCEPTION_WEIGHTS, then the cache) with a NaN are refused
+    // like --weights: by score and stats, naming the file, tensor and element, before any output.
+    char nan_w[700], imgs[700], npz[700], json[700], cached[1200];
+    snprintf(nan_w, sizeof nan_w, "%s/nan-weights.safetensors", dir);
+    snprintf(imgs, sizeof imgs, "%s/nan-imgs", dir);
+    snprintf(npz, sizeof npz, "%s/nan.npz", dir);
+    snprintf(json, sizeof json, "%s/nan.json", dir);
+    float wv[4] = {0.1f, 0.2f, NAN, 0.3f};
+    int shape[1] = {4};
+    cg_st_tensor t = {"Conv2d_1a_3x3.conv.weight", shape, 1, wv};
+    CHECK_OK(cg_safetensors_write(nan_w, &t, 1, NULL, NULL, 0));
+    const char *const *args = ARGS("sample", "--checkpoint", ckpt, "--n", "2", "--out", imgs);
+    CHECK(run_cli(args) == 0, "clgan %s failed", shown(args));
+    const char *want = "tensor Conv2d_1a_3x3.conv.weight holds NaN at element 2";
+    setenv("CLGAN_INCEPTION_WEIGHTS", nan_w, 1);
+    expect_failure(ARGS("score", "--checkpoint", ckpt, "--metrics", "is", "--n", "10", "--out", json), 1, nan_w,
+                   want);
+    expect_failure(ARGS("stats", "--images", imgs, "--out", npz), 1, nan_w, want);
+    unsetenv("CLGAN_INCEPTION_WEIGHTS");
+    const char *cache = getenv("CLGAN_CACHE_DIR");
+    if (cache && *cache) { // ctest gives each test its own cache folder
+        CHECK_OK(cg_mkdir_p(cache));
+        snprintf(cached, sizeof cached, "%s/%s", cache, CG_INCEPTION_WEIGHTS_NAME);
+        CHECK_OK(cg_safetensors_write(cached, &t, 1, NULL, NULL, 0));
+        expect_failure(ARGS("stats", "--images", imgs, "--out", npz), 1, cached, want);
+        expect_failure(ARGS("score", "--images", imgs, "--metrics", "fid", "--ref", imgs, "--out", json), 1, cached,
+                       want);
+        remove(cached);
+    }
+    CHECK(access(npz, F_OK) != 0 && access(json, F_OK) != 0, "output written despite NaN Inception weights");
 }
 
 // The user's path to weights: a .pth with pytorch-fid's names, converted. 0: done; 77: torch or
@@ -187,6 +219,10 @@ static void check_scores(void) {
     args = ARGS("score", "--checkpoint", ckpt, "--seed", seed, "--n", n_img, "--weights", weights, "--batch", "10",
                 "--metrics", "is,fid,kid", "--ref", ref, "--out", ckpt_json);
     CHECK(run_cli(args) == 0, "clgan %s failed", shown(args));
+    char *err = read_text("err.txt"); // 20 and 6 images: KID says they are fewer than its subsets
+    CHECK(err && strstr(err, "KID on 20 and 6 images, fewer than its subset size of 1000"),
+          "score --metrics kid on 20 images: no subset-size warning: %s", err ? err : "");
+    free(err);
     result a = {0}, b = {0}, g = {0};
     if (!read_result("ckpt.json", &a)) return;
     CHECK(a.n == N_IMAGES && isfinite(a.is) && isfinite(a.fid) && isfinite(a.kid) && a.is >= 1 && a.fid >= 0,
