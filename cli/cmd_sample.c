@@ -55,18 +55,8 @@ static int out_suffix_ok(const char *out) {
     return 1;
 }
 
-// The folder a grid or array file goes into, created like every command's outputs.
-static cg_status make_parent(const char *path) {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir) return CG_OK;
-    *slash = 0;
-    return cg_mkdir_p(dir);
-}
-
 static cg_status write_images(const char *out, const float *img, int n, int c, int h, int w) {
-    if (ends_with(out, ".npy") || ends_with(out, ".png")) CG_TRY(make_parent(out));
+    if (ends_with(out, ".npy") || ends_with(out, ".png")) CG_TRY(cg_mkdir_parent(out));
     if (ends_with(out, ".npy")) {
         int64_t shape[4] = {n, c, h, w};
         return cg_npy_write_f32(out, img, 4, shape);

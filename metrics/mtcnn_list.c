@@ -31,16 +31,6 @@ cg_status cg_mtcnn_find_weights(const cg_runtime *rt, const char *configured, ch
                    cache);
 }
 
-// Creates the folder of path (outputs' folders are created).
-static cg_status make_parent(const char *path) {
-    char dir[2048];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir) return CG_OK;
-    *slash = 0;
-    return cg_mkdir_p(dir);
-}
-
 static cg_status add_name(char ***list, size_t *n, const char *name) {
     char **v = realloc(*list, (*n + 1) * sizeof *v);
     if (!v) return cg_fail(CG_ERR_NOMEM, "out of host memory");
@@ -122,8 +112,8 @@ cg_status cg_mtcnn_landmark_list(cg_mtcnn *m, const cg_mtcnn_params *p, const ch
     if (bar) cg_progress_end(bar);
     if (lm) fclose(lm);
     if (boxes) fclose(boxes);
-    if (st == CG_OK) st = make_parent(out_path);
-    if (st == CG_OK && boxes_path && *boxes_path) st = make_parent(boxes_path);
+    if (st == CG_OK) st = cg_mkdir_parent(out_path);
+    if (st == CG_OK && boxes_path && *boxes_path) st = cg_mkdir_parent(boxes_path);
     if (st == CG_OK) {
         cg_atomic_file *f = NULL;
         st = cg_atomic_open(out_path, &f);

@@ -117,6 +117,8 @@ cg_status cg_write_file_atomic(const char *path, const void *data, size_t len);
 cg_status cg_read_file(const char *path, char **data, size_t *len);
 // Creates a directory and its parents (like mkdir -p).
 cg_status cg_mkdir_p(const char *path);
+// Creates the folder path lies in (nothing for a bare file name or a file in /).
+cg_status cg_mkdir_parent(const char *path);
 
 // ---------------------------------------------------------------------------------------------
 // Hashing (cache keys, checksums): FNV-1a 64-bit, chainable.

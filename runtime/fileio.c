@@ -239,3 +239,12 @@ cg_status cg_mkdir_p(const char *path) {
     free(buf);
     return st;
 }
+
+cg_status cg_mkdir_parent(const char *path) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path ? path : "");
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) return CG_OK;
+    *slash = 0;
+    return cg_mkdir_p(dir);
+}
