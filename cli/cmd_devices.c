@@ -1,5 +1,6 @@
 // cmd_devices.c — `clgan devices`: one row per OpenCL device with its capabilities.
 #include "cli.h"
+#include "dist.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,32 @@ static int run(int argc, char **argv) {
         default_index = cg_runtime_device(rt)->index;
         cg_runtime_free(rt);
     }
+    // Under mpirun: rank 0 prints the table and which rank uses which device on which host.
+    typedef struct {
+        int rank, local_rank, index;
+        char host[96], name[128];
+    } rank_row;
+    rank_row mine = {cg_dist_rank(), cg_dist_local_rank(), default_index, "", ""}, *rows = NULL;
+    if (cg_dist_size() > 1) {
+        snprintf(mine.host, sizeof mine.host, "%s", cg_dist_host());
+        for (int i = 0; i < count; i++)
+            if (devs[i].index == default_index) snprintf(mine.name, sizeof mine.name, "%s", devs[i].name);
+        rows = calloc((size_t)cg_dist_size(), sizeof *rows);
+        st = rows ? cg_dist_allgather(&mine, sizeof mine, rows) : cg_fail(CG_ERR_NOMEM, "out of host memory");
+        if (st != CG_OK) {
+            free(rows);
+            free(devs);
+            cg_config_free(cfg);
+            return cli_report("devices", st);
+        }
+        cg_dist_set_agreed(1);
+        if (cg_dist_rank() != 0) {
+            free(rows);
+            free(devs);
+            cg_config_free(cfg);
+            return EXIT_OK;
+        }
+    }
     static const char *heads[N_COLS] = {" #", "platform", "device", "vendor", "type", "driver", "OpenCL C",
                                         "CUs", "clock", "global mem", "local mem", "max WG", "fp16", "fp64"};
     char (*cells)[N_COLS][128] = calloc((size_t)count, sizeof *cells);
@@ -79,6 +106,13 @@ static int run(int argc, char **argv) {
     }
     printf("\n%d device%s; * = the device commands use with these options (--device, CLGAN_DEVICE, [device])\n",
            count, count == 1 ? "" : "s");
+    if (rows) {
+        printf("\n%d MPI ranks (%s):\n", cg_dist_size(), cg_dist_library());
+        for (int r = 0; r < cg_dist_size(); r++)
+            printf("rank %d (host %s, local rank %d): device %d %s\n", rows[r].rank, rows[r].host, rows[r].local_rank,
+                   rows[r].index, rows[r].index >= 0 ? rows[r].name : "(none opened)");
+        free(rows);
+    }
     fflush(stdout); // the table is complete before anything else reaches the terminal
     free(cells);
     free(devs);
@@ -92,6 +126,9 @@ const cli_command cmd_devices = {
     "[--device SEL]",
     "Prints one row per device. The index in the first column selects a device everywhere\n"
     "(--device 1, CLGAN_DEVICE=1, or [device] device = 1 in an INI file); a name substring\n"
-    "(--device nvidia), a type (--device gpu) or PLATFORM:DEVICE (--device 0:1) work too.",
+    "(--device nvidia), a type (--device gpu) or PLATFORM:DEVICE (--device 0:1) work too.\n"
+    "Under mpirun each rank on a host takes the device of its local rank (GPUs first), or its element\n"
+    "of a list (--device 0,1,2,3; ranks may share a device), and rank 0 adds which rank uses which\n"
+    "device on which host (docs/distributed.md).",
     run,
 };

@@ -2,6 +2,7 @@
 // same help text as man pages (clgan help --man [CMD]) and a bash completion script (clgan help
 // --completion bash), generated from the commands' own tables so they cannot drift from --help.
 #include "cli.h"
+#include "dist.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +188,8 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(name, "--version") || !strcmp(name, "version")) {
         printf("clgan %s\n", CLGAN_VERSION);
+        if (cg_dist_built()) printf("MPI: yes (%s)\n", cg_dist_library());
+        else printf("MPI: no (built without MPI: single process only)\n");
         return EXIT_OK;
     }
     if (!strcmp(name, "help")) return help_command(argc, argv);
@@ -195,5 +198,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "clgan: no command named '%s'; see 'clgan --help'\n", name);
         return EXIT_USAGE;
     }
-    return cmd->run(argc - 1, argv + 1);
+    // Under mpirun every rank runs the command (docs/distributed.md); alone, MPI stays off.
+    cg_status st = cg_dist_init(&argc, &argv);
+    if (st != CG_OK) return cli_report("clgan", st);
+    int rc = cmd->run(argc - 1, argv + 1);
+    // A rank that fails while others carry on would leave them waiting in a collective: end them all.
+    if (rc != EXIT_OK && cg_dist_size() > 1 && !cg_dist_agreed()) cg_dist_abort(rc);
+    cg_dist_finalize();
+    return rc;
 }

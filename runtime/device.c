@@ -113,7 +113,13 @@ const char *cg_device_type_name(cl_device_type t) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Selection.
+// Selection. With several ranks of an MPI job on one host (cg_device_set_rank), a comma-separated
+// selector ("0,1,2,3") gives local rank r its element r modulo the list's length, and an empty
+// selector gives it device r modulo the count of the default kind (GPUs, else CPUs, else any).
+
+static int rank_local;
+
+void cg_device_set_rank(int local_rank, int local_size) { rank_local = local_rank > 0 && local_size > 1 ? local_rank : 0; }
 
 static int is_index(const char *s) {
     if (!s || !*s) return 0;
@@ -145,7 +151,19 @@ cg_status cg_selector_parse(const char *text, cg_device_selector *sel, char *sto
     memset(sel, 0, sizeof *sel);
     if (!text || !*text) return CG_OK;
     if (strlen(text) + 1 > storage_len) return cg_fail(CG_ERR_INVALID_ARG, "device selector '%s' is too long", text);
-    strcpy(storage, text);
+    if (strchr(text, ',')) { // a list: this rank's element
+        int n = 1;
+        for (const char *c = text; *c; c++) n += *c == ',';
+        const char *start = text;
+        for (int i = 0; i < rank_local % n; i++) start = strchr(start, ',') + 1;
+        size_t len = strcspn(start, ",");
+        if (len == 0) return cg_fail(CG_ERR_INVALID_ARG, "device list '%s' has an empty element", text);
+        memcpy(storage, start, len);
+        storage[len] = 0;
+        if (strchr(storage, ',')) return cg_fail(CG_ERR_INVALID_ARG, "device list '%s' is malformed", text);
+    } else {
+        strcpy(storage, text);
+    }
     if (!strcasecmp(storage, "gpu")) sel->type = CG_DEVICE_GPU;
     else if (!strcasecmp(storage, "cpu")) sel->type = CG_DEVICE_CPU;
     else if (!strcasecmp(storage, "any")) sel->type = CG_DEVICE_ANY;
@@ -187,10 +205,13 @@ cg_status cg_device_select(const cg_device_info *devs, int count, const cg_devic
     *picked = -1;
     int empty = (!sel->platform || !*sel->platform) && (!sel->device || !*sel->device);
     if (empty && sel->type == CG_DEVICE_ANY) {
-        for (int pass = 0; pass < 2 && *picked < 0; pass++)
-            for (int i = 0; i < count && *picked < 0; i++)
-                if (type_matches(pass == 0 ? CG_DEVICE_GPU : CG_DEVICE_CPU, devs[i].type)) *picked = i;
-        if (*picked < 0 && count > 0) *picked = 0;
+        for (int pass = 0; pass < 3 && *picked < 0; pass++) {
+            cg_device_type want = pass == 0 ? CG_DEVICE_GPU : pass == 1 ? CG_DEVICE_CPU : CG_DEVICE_ANY;
+            int n = 0;
+            for (int i = 0; i < count; i++) n += type_matches(want, devs[i].type);
+            for (int i = 0, k = 0; n > 0 && i < count && *picked < 0; i++)
+                if (type_matches(want, devs[i].type) && k++ == rank_local % n) *picked = i;
+        }
     } else {
         for (int i = 0; i < count && *picked < 0; i++)
             if (matches(&devs[i], sel)) *picked = i;

@@ -62,6 +62,9 @@ cg_status cg_selector_parse(const char *text, cg_device_selector *sel, char *sto
 // Picks a device: first match of sel; with an empty selector the first GPU, else the first CPU,
 // else the first device. Fails with CG_ERR_NOT_FOUND naming the selector and the devices present.
 cg_status cg_device_select(const cg_device_info *devs, int count, const cg_device_selector *sel, int *picked);
+// This process's rank among the MPI ranks on its host (train/dist.c): selector lists and empty
+// selectors then pick per rank (device.c). Default 0 of 1: the selection above, unchanged.
+void cg_device_set_rank(int local_rank, int local_size);
 const char *cg_device_type_name(cl_device_type t);
 
 // ---------------------------------------------------------------------------------------------
