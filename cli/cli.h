@@ -6,8 +6,16 @@
 
 #include <limits.h>
 
+// The rule every command follows (README "Errors and files"; tests/test_exit_codes.c):
+// EXIT_USAGE: what the command line or configuration says is wrong — an unknown option, a missing
+//   or malformed option, a bad INI/--set value, an unknown --set key, a missing or malformed --config
+//   file, a device selection matching nothing, an output that would overwrite an input
+//   (CG_ERR_CONFIG, CG_ERR_INVALID_ARG through cli_report).
+// EXIT_FAILURE_RUN: the files, disk or device did not cooperate — an input missing, unreadable or
+//   corrupt, an output that cannot be written, an OpenCL or host-memory failure, a NaN (every other
+//   status through cli_report).
 // EXIT_INTERRUPTED: a signal (SIGINT, SIGTERM, SIGHUP) stopped the command early, after it saved
-// what it could (train: a checkpoint that --resume continues).
+// what it could (train: a checkpoint that --resume continues; before training started: nothing).
 enum { EXIT_OK = 0, EXIT_FAILURE_RUN = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 3 };
 #define EXIT_STATUS_TEXT "0 ok, 1 failure, 2 usage or configuration error, 3 interrupted by a signal"
 
@@ -96,7 +104,8 @@ int cli_report(const char *cmd, cg_status st);
 // the same name in the same folder.
 int cli_same_file(const char *a, const char *b);
 // An output must not be an input: each non-empty input path (key: its label, e.g. "--ref") is
-// compared with out; CG_ERR_CONFIG naming both when out would overwrite one.
+// compared with out; CG_ERR_CONFIG naming both when out would overwrite one. An existing file where
+// one of out's folders should be fails at once (CG_ERR_IO naming it), before the command's work.
 cg_status cli_output_distinct(const char *out_label, const char *out, const cli_given *inputs, size_t n);
 // Whether path (existing or not) lies directly in folder dir.
 int cli_in_folder(const char *path, const char *dir);

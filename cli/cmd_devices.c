@@ -56,9 +56,12 @@ static int run(int argc, char **argv) {
         return cli_report("devices", st);
     }
     // The device the other commands would use with the same options.
+    // A malformed or unmatched selection still lists the table (it is how one finds a selector),
+    // then fails as a configuration error like every other command's.
     cg_runtime *rt = NULL;
     int default_index = -1;
-    if (cli_open_runtime(cfg, &common, &rt) == CG_OK) {
+    cg_status sel = cli_open_runtime(cfg, &common, &rt);
+    if (sel == CG_OK) {
         default_index = cg_runtime_device(rt)->index;
         cg_runtime_free(rt);
     }
@@ -116,8 +119,10 @@ static int run(int argc, char **argv) {
     fflush(stdout); // the table is complete before anything else reaches the terminal
     free(cells);
     free(devs);
+    rc = cli_check_unknown(cfg);
     cg_config_free(cfg);
-    return EXIT_OK;
+    if (sel != CG_OK) return cli_report("devices", sel);
+    return rc;
 }
 
 const cli_command cmd_devices = {

@@ -72,8 +72,13 @@ static int run(int argc, char **argv) {
         if (!cfg) return EXIT_USAGE;
         cg_runtime *rt = NULL;
         st = cli_open_runtime(cfg, &common, &rt);
+        rc = st == CG_OK ? cli_check_unknown(cfg) : EXIT_OK;
         cg_config_free(cfg);
         if (st != CG_OK) return cli_report("kernels", st);
+        if (rc != EXIT_OK) {
+            cg_runtime_free(rt);
+            return rc;
+        }
         st = cg_device_build_options(cg_runtime_device(rt), options, sizeof options);
         cg_runtime_free(rt);
         if (st != CG_OK) return cli_report("kernels", st);

@@ -21,10 +21,13 @@ cg_status cli_landmarks_detect(cg_runtime *rt, const cli_landmarks_opts *o, cons
     if (st == CG_OK) st = cg_mtcnn_create(rt, weights, &m);
     cg_mtcnn_params p = cg_mtcnn_defaults();
     p.min_face = (int)o->min_face;
-    cg_mtcnn_list_result r;
+    cg_mtcnn_list_result r = {0};
     if (st == CG_OK) st = cg_mtcnn_landmark_list(m, &p, images, limit, max_side, out, boxes, stderr, &r);
     cg_mtcnn_free(m);
-    if (st != CG_OK) return st;
+    if (st != CG_OK) {
+        cg_mtcnn_list_result_free(&r);
+        return st;
+    }
     for (size_t i = 0; i < r.n_no_face; i++) fprintf(stderr, "no face: %s\n", r.no_face[i]);
     for (size_t i = 0; i < r.n_unreadable; i++) fprintf(stderr, "unreadable: %s\n", r.unreadable[i]);
     fprintf(stderr, "landmarks: %zu of %zu images with a face, %zu without, %zu unreadable; %.1f s (%.1f images/s)\n",

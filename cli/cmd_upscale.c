@@ -188,12 +188,15 @@ static int run(int argc, char **argv) {
     if (st != CG_OK) return cli_report("upscale", st);
     cg_config *cfg = cli_load_config(&common);
     if (!cfg) return EXIT_USAGE;
-    if (cli_print_config(cfg)) {
+    // The runtime reads [device] first, so the printed configuration holds it and a bad value is
+    // reported as what it is, not as an unknown key.
+    cg_runtime *rt = NULL;
+    st = cli_open_runtime(cfg, &common, &rt);
+    if (st == CG_OK && cli_print_config(cfg)) {
+        cg_runtime_free(rt);
         cg_config_free(cfg);
         return EXIT_USAGE;
     }
-    cg_runtime *rt = NULL;
-    st = cli_open_runtime(cfg, &common, &rt);
     if (st == CG_OK) st = upscale(rt, weights, input, out, tile);
     cg_runtime_free(rt);
     cg_config_free(cfg);

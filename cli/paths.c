@@ -39,8 +39,29 @@ int cli_same_file(const char *a, const char *b) {
     return r;
 }
 
+// Every existing folder on the way to path is a folder: an output under a regular file is refused
+// before any work (CG_ERR_IO, naming the file in the way), as writing it would fail at the end.
+static cg_status parents_are_folders(const char *label, const char *path) {
+    char *dir = parent_of(path);
+    if (!dir) return cg_fail(CG_ERR_NOMEM, "out of host memory");
+    cg_status st = CG_OK;
+    for (char *p = dir;; p++) {
+        if (*p != '/' && *p) continue;
+        char c = *p;
+        *p = 0;
+        struct stat sb;
+        if (*dir && stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode))
+            st = cg_fail(CG_ERR_IO, "cannot write %s '%s': '%s' exists and is not a folder", label, path, dir);
+        *p = c;
+        if (!c || st != CG_OK) break;
+    }
+    free(dir);
+    return st;
+}
+
 cg_status cli_output_distinct(const char *out_label, const char *out, const cli_given *inputs, size_t n) {
     if (!out || !*out) return CG_OK;
+    CG_TRY(parents_are_folders(out_label, out));
     for (size_t i = 0; i < n; i++)
         if (cli_same_file(out, inputs[i].value))
             return cg_fail(CG_ERR_CONFIG, "%s %s and %s %s are the same file: refusing to write over it",

@@ -112,6 +112,9 @@ cg_status cg_mtcnn_landmark_list(cg_mtcnn *m, const cg_mtcnn_params *p, const ch
     if (bar) cg_progress_end(bar);
     if (lm) fclose(lm);
     if (boxes) fclose(boxes);
+    if (st == CG_OK && n > 0 && r->n_unreadable == n)
+        st = cg_fail(CG_ERR_FORMAT, "no image of %s could be read (%zu unreadable, the first '%s'): %s was not written",
+                     images_dir, n, r->unreadable[0], out_path);
     if (st == CG_OK) st = cg_mkdir_parent(out_path);
     if (st == CG_OK && boxes_path && *boxes_path) st = cg_mkdir_parent(boxes_path);
     if (st == CG_OK) {
