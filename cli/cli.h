@@ -76,6 +76,9 @@ typedef struct {
     const char *key, *value;
 } cli_given;
 cg_status cli_set_given(cg_config *cfg, const char *section, const cli_given *given, size_t n);
+// How the user gave [section] key, for messages about its value: "--opt" when the command-line
+// option that mirrors it did (cli_set_given), else "[section] key =" (the INI file or --set).
+const char *cli_key_label(const char *section, const char *key, char *buf, size_t len);
 // Text of an integer option for cli_given: NULL unless given (v != CLI_UNSET); buf holds the digits.
 // A given value is passed on whatever it is, so the configuration's range check refuses a bad one.
 const char *cli_int_given(int v, char buf[16]);

@@ -121,12 +121,13 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
         st = cg_fail(CG_ERR_CONFIG, "IS needs at least 10 images (one per split); %s gives %lld", what,
                      (long long)avail);
     if (st == CG_OK && (*o->weights || inception)) { // the default file ($CLGAN_INCEPTION_WEIGHTS, cache) too
-        char wpath[1024];
+        char wpath[1024], label[64];
         if (*o->weights)
             snprintf(wpath, sizeof wpath, "%s", o->weights);
         else
             cg_inception_default_weights(rt, wpath, sizeof wpath);
-        st = cli_safetensors_finite(*o->weights ? "--weights" : "Inception weights", wpath);
+        const char *from = *o->weights ? cli_key_label("score", "weights", label, sizeof label) : "Inception weights";
+        st = cli_safetensors_finite(from, wpath);
     }
     if (st == CG_OK && w.faceness) st = open_mtcnn(rt, cfg, &mtcnn, &mp);
     if (st == CG_OK && inception) st = cg_inception_open(rt, o->weights, (int)o->batch, &net);

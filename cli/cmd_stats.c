@@ -56,12 +56,13 @@ static int run(int argc, char **argv) {
     if (st == CG_OK && cli_print_config(cfg)) st = cg_fail(CG_ERR_CONFIG, "an unknown --set key (see above)");
     if (st == CG_OK) st = cg_source_open(images, &src); // a bad input fails before the weights load
     if (st == CG_OK) { // the default file ($CLGAN_INCEPTION_WEIGHTS, cache) is checked like --weights
-        char wpath[1024];
+        char wpath[1024], label[64];
         if (*c_weights)
             snprintf(wpath, sizeof wpath, "%s", c_weights);
         else
             cg_inception_default_weights(rt, wpath, sizeof wpath);
-        st = cli_safetensors_finite(*c_weights ? "--weights" : "Inception weights", wpath);
+        const char *from = *c_weights ? cli_key_label("score", "weights", label, sizeof label) : "Inception weights";
+        st = cli_safetensors_finite(from, wpath);
     }
     if (st == CG_OK) st = cg_inception_open(rt, c_weights, (int)c_batch, &net);
     if (st == CG_OK) st = cg_inception_features(net, src, mode, n, stderr, &pool, NULL, NULL, &count);

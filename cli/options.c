@@ -271,6 +271,13 @@ cg_status cli_set_given(cg_config *cfg, const char *section, const cli_given *gi
     return CG_OK;
 }
 
+const char *cli_key_label(const char *section, const char *key, char *buf, size_t len) {
+    snprintf(buf, len, "[%s] %s =", section, key);
+    for (int i = 0; i < n_given_keys; i++)
+        if (!strcmp(given_keys[i].key, buf)) snprintf(buf, len, "%s", given_keys[i].option);
+    return buf;
+}
+
 const char *cli_int_given(int v, char buf[16]) {
     if (v == CLI_UNSET) return NULL;
     snprintf(buf, 16, "%d", v);

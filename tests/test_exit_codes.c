@@ -178,6 +178,21 @@ static void landmarks_inputs(void) {
     CHECK(!cli_exists(DIR "/l.txt"), "landmarks wrote a list although no image could be read");
 }
 
+// Non-finite Inception weights are corrupt input: 1, and the message says where the file came from,
+// --weights or the INI key [score] weights (the finite check runs before Inception loads).
+static void nan_weights(void) {
+    const char *ini = DIR "/score.ini", *text = "[score]\nweights = " DIR "/nan.safetensors\n";
+    CHECK(cli_spit(ini, text, strlen(text)), "writing %s", ini);
+    RUN("score --weights NaN", 1, "--weights " DIR "/nan.safetensors: tensor", "score", "--images", DIR "/faces.cgds",
+        "--metrics", "is", "--weights", DIR "/nan.safetensors");
+    RUN("score [score] weights NaN", 1, "[score] weights = " DIR "/nan.safetensors: tensor", "score", "--config", ini,
+        "--images", DIR "/faces.cgds", "--metrics", "is");
+    RUN("stats --weights NaN", 1, "--weights " DIR "/nan.safetensors: tensor", "stats", "--images", DIR "/faces.cgds",
+        "--out", DIR "/nan.npz", "--weights", DIR "/nan.safetensors");
+    RUN("stats [score] weights NaN", 1, "[score] weights = " DIR "/nan.safetensors: tensor", "stats", "--config", ini,
+        "--images", DIR "/faces.cgds", "--out", DIR "/nan.npz");
+}
+
 static void make_inputs(void) {
     const char *err = DIR "/setup.err";
     int rc = cli_run(err, "train", "--config", INI, NULL);
@@ -200,6 +215,7 @@ static void make_inputs(void) {
     CHECK(mkdir(DIR "/small", 0755) == 0 && cli_copy(DIR "/synth/img_align_celeba/000001.jpg", DIR "/small/a.jpg"),
           "a folder of one image");
     CHECK_OK(write_weights(DIR "/srvgg.safetensors", 4, 3, 4, 7, (damage){0}));
+    CHECK_OK(write_weights(DIR "/nan.safetensors", 4, 3, 4, 7, (damage){.nan_at = "body.2.weight"}));
 }
 
 int main(void) {
@@ -214,5 +230,6 @@ int main(void) {
     input_errors(demo_ini);
     output_errors(demo_ini);
     landmarks_inputs();
+    nan_weights();
     return test_finish("exit_codes");
 }
