@@ -102,6 +102,11 @@ int cli_print_config(const cg_config *cfg);
 // Prints "clgan CMD: error: <detail>" and returns the exit code that fits the status.
 int cli_report(const char *cmd, cg_status st);
 
+// ---- signals.c: SIGINT, SIGTERM and SIGHUP end a command with EXIT_INTERRUPTED and "clgan CMD:
+// stopped by signal N" after removing the temporary files of its unfinished atomic writes (main.c
+// installs it for every command; train's loop replaces it with its own stop-and-save).
+void cli_signals_install(const char *cmd);
+
 // ---- paths.c: what a command may read and overwrite.
 // Whether a and b name the same file: the same device and inode, or (when one does not exist yet)
 // the same name in the same folder.

@@ -201,6 +201,7 @@ int main(int argc, char **argv) {
     // Under mpirun every rank runs the command (docs/distributed.md); alone, MPI stays off.
     cg_status st = cg_dist_init(&argc, &argv);
     if (st != CG_OK) return cli_report("clgan", st);
+    cli_signals_install(cmd->name);
     int rc = cmd->run(argc - 1, argv + 1);
     // A rank that fails while others carry on would leave them waiting in a collective: end them all.
     if (rc != EXIT_OK && cg_dist_size() > 1 && !cg_dist_agreed()) cg_dist_abort(rc);

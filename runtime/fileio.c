@@ -48,8 +48,32 @@ static mode_t target_mode(const char *path) {
     return 0666 & ~mask;
 }
 
+// Temporary files of atomic writes in progress, for cg_atomic_remove_temps (a signal handler).
+#define PENDING_SLOTS 32
+static char *pending[PENDING_SLOTS];
+
+static void pending_add(char *tmp) {
+    for (int i = 0; i < PENDING_SLOTS; i++) {
+        char *none = NULL;
+        if (__atomic_compare_exchange_n(&pending[i], &none, tmp, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) return;
+    }
+}
+
+static void pending_remove(const char *tmp) {
+    for (int i = 0; i < PENDING_SLOTS; i++)
+        if (__atomic_load_n(&pending[i], __ATOMIC_SEQ_CST) == tmp) __atomic_store_n(&pending[i], NULL, __ATOMIC_SEQ_CST);
+}
+
+void cg_atomic_remove_temps(void) {
+    for (int i = 0; i < PENDING_SLOTS; i++) {
+        char *tmp = __atomic_load_n(&pending[i], __ATOMIC_SEQ_CST);
+        if (tmp) unlink(tmp);
+    }
+}
+
 static void free_handle(cg_atomic_file *f) {
     if (!f) return;
+    pending_remove(f->tmp);
     free(f->path);
     free(f->tmp);
     free(f);
@@ -74,6 +98,7 @@ cg_status cg_atomic_open(const char *path, cg_atomic_file **out) {
         free_handle(f);
         return write_fail(path, "cannot create a temporary file", err);
     }
+    pending_add(f->tmp);
     if (fchmod(fd, target_mode(path)) != 0 || !(f->fp = fdopen(fd, "wb"))) {
         int err = errno;
         close(fd);

@@ -1,4 +1,6 @@
 // runtime.c — creates the context and queue for one device (options from vendor.c, profile.c) and launches kernels.
+#include "kernel_profile.h"
+#include "fault.h"
 #include "runtime_internal.h"
 
 #include <stdlib.h>
@@ -61,6 +63,11 @@ cg_status cg_runtime_create(const cg_device_info *dev, const cg_runtime_options 
 
 void cg_runtime_free(cg_runtime *rt) {
     if (!rt) return;
+    if (rt->prof) {
+        cg_kernel_profile unused;
+        (void)cg_profile_end(rt, &unused);
+        cg_kernel_profile_free(&unused);
+    }
     clFinish(rt->queue);
     for (int i = 0; i < rt->n_kernels; i++) {
         clReleaseKernel(rt->kernels[i].kernel);
@@ -120,8 +127,14 @@ void cg_runtime_set_launch_split(cg_runtime *rt, size_t items, size_t groups) {
 size_t cg_runtime_grid_split(const cg_runtime *rt) { return rt->grid_split; }
 
 static cg_status enqueue(cg_runtime *rt, cl_kernel k, size_t offset, size_t global, size_t local) {
-    cl_int err = clEnqueueNDRangeKernel(rt->queue, k, 1, offset ? &offset : NULL, &global, &local, 0, NULL, NULL);
-    if (err == CL_SUCCESS) return CG_OK;
+    cl_event ev, *evp = cg_profile_event_slot(rt, &ev);
+    cl_int err = cg_fault_hit(CG_FAULT_LAUNCH);
+    if (err == CL_SUCCESS)
+        err = clEnqueueNDRangeKernel(rt->queue, k, 1, offset ? &offset : NULL, &global, &local, 0, NULL, evp);
+    if (err == CL_SUCCESS) {
+        if (evp) cg_profile_record(rt, k, NULL, ev);
+        return CG_OK;
+    }
     char name[128] = "?";
     clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
     return cg_fail(err, "launching kernel %s (global %zu at offset %zu, local %zu) on %s failed: %s", name, global,

@@ -1,4 +1,5 @@
 // tensor.c — device buffers, tensor views (read, write, fill, copy) and the shared workspace.
+#include "fault.h"
 #include "runtime_internal.h"
 
 #include <stdlib.h>
@@ -10,8 +11,8 @@ cg_status cg_buffer_alloc(cg_runtime *rt, size_t floats, cl_mem *out) {
     if (bytes > rt->dev.max_alloc && rt->dev.max_alloc)
         return cg_fail(CL_INVALID_BUFFER_SIZE, "a buffer of %zu MiB exceeds %s's largest allocation (%llu MiB)",
                        bytes >> 20, rt->dev.name, (unsigned long long)(rt->dev.max_alloc >> 20));
-    cl_int err;
-    *out = clCreateBuffer(rt->ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    cl_int err = cg_fault_hit(CG_FAULT_ALLOC);
+    if (err == CL_SUCCESS) *out = clCreateBuffer(rt->ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
     if (err != CL_SUCCESS)
         return cg_fail(err, "allocating %zu bytes on %s failed: %s", bytes, rt->dev.name, cg_status_name(err));
     return CG_OK;
@@ -34,8 +35,12 @@ cg_status cg_tensor_read(cg_runtime *rt, cg_tensor t, float *host) {
     CG_ASSERT(cg_is_contiguous(t));
     size_t n = cg_numel(t);
     if (n == 0) return CG_OK;
-    CG_CL(clEnqueueReadBuffer(rt->queue, t.buf, CL_TRUE, t.off * sizeof(float), n * sizeof(float), host, 0, NULL,
-                              NULL));
+    cl_int err = cg_fault_hit(CG_FAULT_READ);
+    if (err == CL_SUCCESS)
+        err = clEnqueueReadBuffer(rt->queue, t.buf, CL_TRUE, t.off * sizeof(float), n * sizeof(float), host, 0, NULL,
+                                  NULL);
+    if (err != CL_SUCCESS)
+        return cg_fail(err, "reading %zu floats back from the device failed: %s", n, cg_status_name(err));
     return CG_OK;
 }
 
