@@ -1,8 +1,9 @@
 // fault.c — $CLGAN_FAULT, read once: "alloc:N", "launch:N" or "read:N" (comma-separated to combine)
 // fails the N-th buffer allocation with CL_MEM_OBJECT_ALLOCATION_FAILURE, or the N-th kernel launch
-// or device read-back with CL_OUT_OF_RESOURCES, counting from 1 over the process; "count" prints
-// how many of each there were to stderr at exit, so a test can aim at a phase of a run. A testing
-// aid (tests/test_device_faults.c): unset, each event costs one relaxed atomic increment.
+// or device read-back with CL_OUT_OF_RESOURCES, counting from 1 over the process; "launch:NAME:N"
+// counts only the launches of kernel NAME. "count" prints how many of each there were to stderr at
+// exit, so a test can aim at a phase of a run. A testing aid (tests/test_device_faults.c): unset,
+// each event costs one relaxed atomic increment.
 #include "fault.h"
 
 #include <pthread.h>
@@ -14,6 +15,8 @@ static const char *const kind_names[CG_FAULT_KINDS] = {"alloc", "launch", "read"
 static long fault_at[CG_FAULT_KINDS]; // 0: never
 static long counts[CG_FAULT_KINDS];
 static int counting;
+static char launch_kernel[64]; // "launch:NAME:N": only launches of NAME count for the fault
+static long kernel_launches;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void print_counts(void) {
@@ -33,7 +36,11 @@ static void parse(void) {
         }
         for (int k = 0; k < CG_FAULT_KINDS; k++) {
             size_t n = strlen(kind_names[k]);
-            if (!strncmp(tok, kind_names[k], n) && tok[n] == ':') fault_at[k] = atol(tok + n + 1);
+            if (strncmp(tok, kind_names[k], n) || tok[n] != ':') continue;
+            const char *colon = strrchr(tok + n + 1, ':');
+            if (k == CG_FAULT_LAUNCH && colon)
+                snprintf(launch_kernel, sizeof launch_kernel, "%.*s", (int)(colon - (tok + n + 1)), tok + n + 1);
+            fault_at[k] = atol(colon && k == CG_FAULT_LAUNCH ? colon + 1 : tok + n + 1);
         }
     }
     if (counting) atexit(print_counts);
@@ -42,6 +49,16 @@ static void parse(void) {
 cl_int cg_fault_hit(cg_fault_kind kind) {
     pthread_once(&once, parse);
     long n = __atomic_add_fetch(&counts[kind], 1, __ATOMIC_RELAXED);
-    if (n != fault_at[kind]) return CL_SUCCESS;
+    if (n != fault_at[kind] || (kind == CG_FAULT_LAUNCH && launch_kernel[0])) return CL_SUCCESS;
     return kind == CG_FAULT_ALLOC ? CL_MEM_OBJECT_ALLOCATION_FAILURE : CL_OUT_OF_RESOURCES;
+}
+
+cl_int cg_fault_launch(cl_kernel k) {
+    cl_int err = cg_fault_hit(CG_FAULT_LAUNCH);
+    if (err != CL_SUCCESS || !launch_kernel[0]) return err;
+    char name[64] = "";
+    clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
+    if (strcmp(name, launch_kernel)) return CL_SUCCESS;
+    return __atomic_add_fetch(&kernel_launches, 1, __ATOMIC_RELAXED) == fault_at[CG_FAULT_LAUNCH] ? CL_OUT_OF_RESOURCES
+                                                                                                  : CL_SUCCESS;
 }

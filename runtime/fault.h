@@ -11,5 +11,7 @@ typedef enum { CG_FAULT_ALLOC, CG_FAULT_LAUNCH, CG_FAULT_READ, CG_FAULT_KINDS } 
 // (CL_MEM_OBJECT_ALLOCATION_FAILURE for an allocation, CL_OUT_OF_RESOURCES for a launch or a read)
 // when $CLGAN_FAULT names this event, else CL_SUCCESS.
 cl_int cg_fault_hit(cg_fault_kind kind);
+// cg_fault_hit(CG_FAULT_LAUNCH) for a launch of k, which "launch:NAME:N" counts when k is NAME.
+cl_int cg_fault_launch(cl_kernel k);
 
 #endif

@@ -128,7 +128,7 @@ size_t cg_runtime_grid_split(const cg_runtime *rt) { return rt->grid_split; }
 
 static cg_status enqueue(cg_runtime *rt, cl_kernel k, size_t offset, size_t global, size_t local) {
     cl_event ev, *evp = cg_profile_event_slot(rt, &ev);
-    cl_int err = cg_fault_hit(CG_FAULT_LAUNCH);
+    cl_int err = cg_fault_launch(k);
     if (err == CL_SUCCESS)
         err = clEnqueueNDRangeKernel(rt->queue, k, 1, offset ? &offset : NULL, &global, &local, 0, NULL, evp);
     if (err == CL_SUCCESS) {

@@ -68,10 +68,12 @@ static cg_status list_add(tensor_list *l, const char *name, const int *shape, in
     return CG_OK;
 }
 
-static cg_status read_host(cg_ctx *ctx, cl_mem buf, size_t n, float **out) {
+// what, which: named in a failure, e.g. "generator" "parameters".
+static cg_status read_host(cg_ctx *ctx, cl_mem buf, size_t n, float **out, const char *what, const char *which) {
     *out = malloc((n + 1) * sizeof(float));
     if (!*out) return cg_fail(CG_ERR_NOMEM, "out of host memory");
-    if (n) CG_TRY(cg_tensor_read(ctx->rt, cg_view(buf, 0, 1, 1, 1, (int)n), *out));
+    cg_status st = n ? cg_tensor_read(ctx->rt, cg_view(buf, 0, 1, 1, 1, (int)n), *out) : CG_OK;
+    if (st != CG_OK) return cg_fail_context(st, "reading back the %s's %s buffer", what, which);
     return CG_OK;
 }
 
@@ -88,10 +90,10 @@ static cg_status own(tensor_list *l, float *p) {
 
 static cg_status add_net(cg_ctx *ctx, tensor_list *l, const char *prefix, cg_seq *s) {
     float *params = NULL, *buffers = NULL;
-    cg_status st = read_host(ctx, s->params, s->n_params, &params);
+    cg_status st = read_host(ctx, s->params, s->n_params, &params, prefix, "parameter");
     if (st == CG_OK) st = own(l, params);
     else free(params);
-    if (st == CG_OK) st = read_host(ctx, s->buffers, s->n_buffers, &buffers);
+    if (st == CG_OK) st = read_host(ctx, s->buffers, s->n_buffers, &buffers, prefix, "running-statistics");
     if (st == CG_OK) st = own(l, buffers);
     else free(buffers);
     for (int i = 0; st == CG_OK && i < s->n_layers; i++) {
@@ -113,7 +115,7 @@ static cg_status add_moments(cg_ctx *ctx, tensor_list *l, const char *which, cg_
     for (int k = 0; k < 2; k++) {
         if (!bufs[k]) continue;
         float *h = NULL;
-        CG_TRY(read_host(ctx, bufs[k], o->n, &h));
+        CG_TRY(read_host(ctx, bufs[k], o->n, &h, which, k ? "optimizer v" : "optimizer m"));
         CG_TRY(own(l, h));
         char name[160];
         snprintf(name, sizeof name, "optimizer.%s.%s", which, names[k]);
