@@ -5,6 +5,7 @@
 #ifndef CLGAN_BENCH_H
 #define CLGAN_BENCH_H
 
+#include "kernel_profile.h"
 #include "models.h"
 #include "preprocess.h"
 #include "runtime.h"
@@ -28,6 +29,7 @@ typedef struct {
     char unit[12];
     char ref_name[24];     // reference implementation timed in the same run ("openblas"); "" if none
     double ref_median_s, ref_min_s, ref_max_s, ref_err;
+    char ref_skip[240];    // why the row's reference was not measured ("pytorch skipped: ..."); "" if none
 } bench_row;
 
 double bench_row_rate(const bench_row *r);     // work / median in the row's unit (0 if not timed)
@@ -54,7 +56,17 @@ typedef struct {
     int reps;
     bench_device devices[BENCH_MAX_DEVICES];
     int n_devices;
+    struct bench_profile *profiles; // --profile: one per profiled case
+    int n_profiles;
 } bench_report;
+
+// A kernel profile of one case (--profile), formatted when it was added.
+typedef struct bench_profile {
+    char suite[16], name[96], device[128];
+    char *markdown, *json; // cg_kernel_profile_markdown / _json
+} bench_profile;
+// Formats p and appends it; CG_ERR_NOMEM only.
+cg_status bench_report_add_profile(bench_report *r, const char *suite, const char *name, const cg_kernel_profile *p);
 
 void bench_report_init(bench_report *r, int argc, char **argv);
 bench_row *bench_report_add(bench_report *r); // zeroed row, or NULL when out of memory
@@ -64,6 +76,7 @@ void bench_report_free(bench_report *r);
 // Writes DIR/bench.json, DIR/bench.csv and DIR/bench.md, each atomically; creates DIR.
 cg_status bench_report_write(const bench_report *r, const char *dir);
 void bench_report_print(const bench_report *r, FILE *out); // the markdown table
+void bench_report_print_profiles(const bench_report *r, FILE *out); // --profile tables (DIR/profile.md)
 char *bench_report_json(const bench_report *r);           // malloc'd
 char *bench_report_csv(const bench_report *r);            // malloc'd
 char *bench_report_markdown(const bench_report *r);       // malloc'd
@@ -79,6 +92,7 @@ typedef struct {
     int n_impls;
     FILE *log;             // one line per case while running (NULL: quiet)
     const char *cases;     // comma-separated case names to run ("1024^3,D2"); NULL: all
+    int profile;           // 1: the train and inception cases also record a kernel profile (after timing)
 } bench_options;
 
 // 1 when case `name` is selected by opt->cases: an entry equal to the name or to its first word
@@ -110,6 +124,27 @@ typedef cg_status (*bench_fn)(void *ctx);
 cg_status bench_time(bench_fn fn, void *ctx, int warmup, int reps, double *median, double *min, double *max);
 
 // ---------------------------------------------------------------------------------------------
+// Python peers (bench_python.c): /usr/bin/python3 SCRIPT ARGS (script relative to $CLGAN_SOURCE_DIR,
+// pytorch-fid's wheels from $CLGAN_PYDEPS on PYTHONPATH), reading the `key value` lines it prints.
+
+#define BENCH_PEER_MAX 16
+typedef struct {
+    char key[BENCH_PEER_MAX][32];
+    double value[BENCH_PEER_MAX];
+    int n;
+    char skip[240];  // why there is no result: the script's `skip REASON`, a missing file, or a failure
+    char last[240];  // the last line that was not `key value` (a traceback's last line)
+} bench_peer;
+
+// 1 when the script ran and printed a positive median_s; else 0 and out->skip says why.
+int bench_peer_run(const char *script, const char *const *args, bench_peer *out);
+double bench_peer_get(const bench_peer *p, const char *key); // 0 when the key is missing
+// Sets row's reference columns from median_s, min_s, max_s (times work_scale) and err.
+void bench_peer_apply(bench_row *row, const char *name, const bench_peer *p, double work_scale);
+// Notes on row that reference `name` was skipped and why (reported, never a ratio).
+void bench_peer_skip_note(bench_row *row, const char *name, const char *reason);
+
+// ---------------------------------------------------------------------------------------------
 // Training iterations (train_iteration.c): the trainer's own iteration (cg_trainer_iterate) with one
 // critic step and one generator step, the model type's default hyperparameters (WGAN: clipping;
 // WGAN-GP: the gradient penalty), random images; median and minimum of reps after a checked one.
@@ -122,6 +157,10 @@ typedef struct {
 } cg_bench_iter;
 
 cg_status bench_train_iteration(cg_runtime *rt, const cg_model_config *mc, int batch, int reps, cg_bench_iter *out);
+// The same; with prof != NULL, `reps` more iterations run after the timed ones under a kernel
+// profile (prof->iterations = reps; free with cg_kernel_profile_free).
+cg_status bench_train_iteration_profiled(cg_runtime *rt, const cg_model_config *mc, int batch, int reps,
+                                         cg_bench_iter *out, cg_kernel_profile *prof);
 
 // ---------------------------------------------------------------------------------------------
 // GEMM cases (gemm_case.c). A case owns random host operands and device buffers for one shape.
@@ -191,6 +230,9 @@ cg_status cg_fid_bench(int d, int reps, double *best_ms);
 // Images per second of the forward at `batch` on rt's device, random weights (or `weights`), best
 // of `reps` timed passes after one warm-up; the output is checked finite first.
 cg_status cg_inception_bench(cg_runtime *rt, const char *weights, int batch, int reps, double *images_per_s);
+// The same; with prof != NULL, one more forward after the timed ones runs under a kernel profile.
+cg_status cg_inception_bench_profiled(cg_runtime *rt, const char *weights, int batch, int reps, double *images_per_s,
+                                      cg_kernel_profile *prof);
 
 // ---------------------------------------------------------------------------------------------
 // Preprocessing stages (preprocess_stages.c): images/s of each stage and of the whole pipeline on

@@ -6,7 +6,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-cg_status cg_inception_bench(cg_runtime *rt, const char *weights, int batch, int reps, double *images_per_s) {
+cg_status cg_inception_bench_profiled(cg_runtime *rt, const char *weights, int batch, int reps, double *images_per_s,
+                                      cg_kernel_profile *prof) {
     *images_per_s = 0;
     cg_inception *net = NULL;
     CG_TRY(cg_inception_create(rt, batch, &net));
@@ -29,8 +30,20 @@ cg_status cg_inception_bench(cg_runtime *rt, const char *weights, int batch, int
         if (st == CG_OK && (best == 0 || dt < best)) best = dt;
     }
     if (st == CG_OK) *images_per_s = batch / best;
+    if (st == CG_OK && prof) {
+        st = cg_profile_begin(rt);
+        if (st == CG_OK) {
+            cg_status fst = cg_inception_forward(net, x, pool, NULL, NULL);
+            st = cg_profile_end(rt, prof);
+            if (fst != CG_OK) st = fst;
+        }
+    }
     free(pool);
     if (in) cg_buffer_release(in);
     cg_inception_free(net);
     return st;
+}
+
+cg_status cg_inception_bench(cg_runtime *rt, const char *weights, int batch, int reps, double *images_per_s) {
+    return cg_inception_bench_profiled(rt, weights, batch, reps, images_per_s, NULL);
 }

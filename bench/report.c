@@ -81,7 +81,34 @@ void bench_report_finish(bench_report *r) {
     if (getloadavg(r->load_end, 3) != 3) r->load_end[0] = r->load_end[1] = r->load_end[2] = -1;
 }
 
+cg_status bench_report_add_profile(bench_report *r, const char *suite, const char *name, const cg_kernel_profile *p) {
+    bench_profile *n = realloc(r->profiles, (size_t)(r->n_profiles + 1) * sizeof *n);
+    if (!n) return cg_fail(CG_ERR_NOMEM, "out of host memory");
+    r->profiles = n;
+    bench_profile *b = &n[r->n_profiles];
+    memset(b, 0, sizeof *b);
+    snprintf(b->suite, sizeof b->suite, "%s", suite);
+    snprintf(b->name, sizeof b->name, "%s", name);
+    snprintf(b->device, sizeof b->device, "%s", p->device);
+    b->markdown = cg_kernel_profile_markdown(p, 40);
+    b->json = cg_kernel_profile_json(p);
+    if (!b->markdown || !b->json) {
+        free(b->markdown);
+        free(b->json);
+        return cg_fail(CG_ERR_NOMEM, "out of host memory");
+    }
+    r->n_profiles++;
+    return CG_OK;
+}
+
 void bench_report_free(bench_report *r) {
+    for (int i = 0; i < r->n_profiles; i++) {
+        free(r->profiles[i].markdown);
+        free(r->profiles[i].json);
+    }
+    free(r->profiles);
+    r->profiles = NULL;
+    r->n_profiles = 0;
     free(r->rows);
     r->rows = NULL;
     r->n_rows = r->cap_rows = 0;
@@ -143,6 +170,7 @@ static cJSON *row_json(const bench_row *r) {
         cJSON_AddNumberToObject(o, "ratio", bench_row_ratio(r));
         cJSON_AddNumberToObject(o, "ratio_min", bench_row_ratio_min(r));
     }
+    if (r->ref_skip[0]) cJSON_AddStringToObject(o, "reference_skipped", r->ref_skip);
     return o;
 }
 
@@ -203,7 +231,7 @@ char *bench_report_csv(const bench_report *r) {
                 w->max_s, w->work);
         csv_field(f, w->unit, 0);
         fprintf(f, "%.4g,", bench_row_rate(w));
-        csv_field(f, w->ref_name, 0);
+        csv_field(f, w->ref_name[0] ? w->ref_name : w->ref_skip, 0);
         fprintf(f, "%.6g,%.6g,%.6g,%.4g,%.4g,%.4g\n", w->ref_median_s, w->ref_min_s, w->ref_max_s,
                 bench_row_ref_rate(w), bench_row_ratio(w), bench_row_ratio_min(w));
     }
@@ -215,14 +243,15 @@ char *bench_report_csv(const bench_report *r) {
 
 static void md_table(const bench_report *r, FILE *f) {
     fprintf(f, "| suite | case | shape | device | impl | check | median ms | min ms | max ms | rate | "
-               "reference (OpenBLAS or PyTorch) | ratio | ratio of mins | status |\n");
+               "reference (OpenBLAS, PyTorch, pytorch-fid, PIL) | ratio | ratio of mins | status |\n");
     fprintf(f, "|---|---|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|---|\n");
     for (int i = 0; i < r->n_rows; i++) {
         const bench_row *w = &r->rows[i];
-        char check[32] = "-", rate[48] = "-", ref[32] = "-", ratio[16] = "-", ratio_min[16] = "-", dev[16] = "-";
+        char check[32] = "-", rate[48] = "-", ref[64] = "-", ratio[16] = "-", ratio_min[16] = "-", dev[16] = "-";
         if (w->checked) snprintf(check, sizeof check, "%.1e", w->check_err);
         if (w->median_s > 0) snprintf(rate, sizeof rate, "%.1f %s", bench_row_rate(w), w->unit);
-        if (bench_row_ref_rate(w) > 0) snprintf(ref, sizeof ref, "%.1f", bench_row_ref_rate(w));
+        if (bench_row_ref_rate(w) > 0) snprintf(ref, sizeof ref, "%.1f (%s)", bench_row_ref_rate(w), w->ref_name);
+        else if (w->ref_skip[0]) snprintf(ref, sizeof ref, "skipped");
         if (bench_row_ratio(w) > 0) snprintf(ratio, sizeof ratio, "%.2f", bench_row_ratio(w));
         if (bench_row_ratio_min(w) > 0) snprintf(ratio_min, sizeof ratio_min, "%.2f", bench_row_ratio_min(w));
         if (w->device_index >= 0) snprintf(dev, sizeof dev, "%d", w->device_index);
@@ -232,8 +261,8 @@ static void md_table(const bench_report *r, FILE *f) {
             snprintf(lo, sizeof lo, "%.3f", w->min_s * 1e3);
             snprintf(hi, sizeof hi, "%.3f", w->max_s * 1e3);
         }
-        char status[sizeof w->status];
-        snprintf(status, sizeof status, "%s", w->status);
+        char status[sizeof w->status + sizeof w->ref_skip + 4];
+        snprintf(status, sizeof status, "%s%s%s", w->status, w->ref_skip[0] ? "; " : "", w->ref_skip);
         for (char *c = status; *c; c++)
             if (*c == '|' || *c == '\n') *c = '/'; // would break the table
         fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", w->suite, w->name,
@@ -282,9 +311,39 @@ static cg_status write_one(const char *dir, const char *name, char *text) {
     return st;
 }
 
+// The profiles as one markdown text (a section per case) or one JSON array.
+static char *profiles_text(const bench_report *r, int json) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return NULL;
+    if (json) fprintf(f, "[");
+    for (int i = 0; i < r->n_profiles; i++) {
+        const bench_profile *p = &r->profiles[i];
+        if (json)
+            fprintf(f, "%s{\"suite\": \"%s\", \"case\": \"%s\", \"profile\": %s}", i ? ",\n" : "", p->suite, p->name,
+                    p->json);
+        else
+            fprintf(f, "%s### Profile: %s %s\n\n%s", i ? "\n" : "", p->suite, p->name, p->markdown);
+    }
+    if (json) fprintf(f, "]\n");
+    fclose(f);
+    return text;
+}
+
+void bench_report_print_profiles(const bench_report *r, FILE *out) {
+    char *text = profiles_text(r, 0);
+    if (text) fputs(text, out);
+    free(text);
+}
+
 cg_status bench_report_write(const bench_report *r, const char *dir) {
     CG_TRY(cg_mkdir_p(dir));
     CG_TRY(write_one(dir, "bench.json", bench_report_json(r)));
     CG_TRY(write_one(dir, "bench.csv", bench_report_csv(r)));
+    if (r->n_profiles) {
+        CG_TRY(write_one(dir, "profile.json", profiles_text(r, 1)));
+        CG_TRY(write_one(dir, "profile.md", profiles_text(r, 0)));
+    }
     return write_one(dir, "bench.md", bench_report_markdown(r));
 }

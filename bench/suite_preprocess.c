@@ -1,7 +1,8 @@
 // suite_preprocess.c — the preprocess suite: synthetic CelebA-style faces (preprocess/ cg_synth_write)
 // in a temporary folder, then cg_preprocess_bench: images/s of each stage and of the whole pipeline.
 // The entry point checks its first batch (decodable images, crop means in range) before timing
-// and times each stage once over all images, so every row is one run.
+// and times each stage once over all images, so every row is one run. The pipeline row's reference is
+// PIL doing the same per-image work in a process per core (bench/peers.py pil, --reps runs).
 #define _XOPEN_SOURCE 700
 #include "bench.h"
 #include "preprocess.h"
@@ -20,7 +21,16 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
     return remove(path);
 }
 
-static cg_status synth_and_time(cg_runtime *rt, int n, int *size, cg_pp_bench *out) {
+// PIL doing the same decode/crop/zoom/resize/brightness work over the folder, a process per core.
+static void pil_peer(const char *dir, int size, int reps, bench_peer *peer) {
+    char a2[16], a3[16];
+    snprintf(a2, sizeof a2, "%d", reps);
+    snprintf(a3, sizeof a3, "%d", size);
+    const char *args[] = {"pil", dir, a2, a3, NULL};
+    if (!bench_peer_run("bench/peers.py", args, peer) && !peer->skip[0]) snprintf(peer->skip, sizeof peer->skip, "?");
+}
+
+static cg_status synth_and_time(cg_runtime *rt, int n, int reps, int *size, cg_pp_bench *out, bench_peer *peer) {
     char dir[] = "/tmp/clgan-bench-preprocess-XXXXXX";
     if (!mkdtemp(dir)) return cg_fail(CG_ERR_IO, "cannot create a temporary folder in /tmp");
     cg_status st = cg_synth_write(dir, n, 2024, 0, NULL);
@@ -32,6 +42,7 @@ static cg_status synth_and_time(cg_runtime *rt, int n, int *size, cg_pp_bench *o
         p.reject_sheets = 0;
         *size = p.size;
         st = cg_preprocess_bench(rt, &p, (size_t)n, out);
+        if (st == CG_OK) pil_peer(dir, p.size, reps, peer);
     }
     if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) fprintf(stderr, "note: could not remove %s\n", dir);
     return st;
@@ -53,7 +64,10 @@ static cg_status run_preprocess(cg_runtime *rt, int device_index, const bench_op
     cg_pp_bench b;
     memset(&b, 0, sizeof b);
     int size = 0;
-    cg_status st = synth_and_time(rt, n, &size, &b);
+    bench_peer peer;
+    memset(&peer, 0, sizeof peer);
+    snprintf(peer.skip, sizeof peer.skip, "not run (the clgan pipeline failed)");
+    cg_status st = synth_and_time(rt, n, opt->reps, &size, &b, &peer);
     char why[sizeof ((bench_row *)0)->status] = "";
     if (st != CG_OK) snprintf(why, sizeof why, "failed: %s", cg_last_error());
     for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
@@ -78,9 +92,20 @@ static cg_status run_preprocess(cg_runtime *rt, int device_index, const bench_op
         } else {
             snprintf(row->status, sizeof row->status, "%s", why[0] ? why : "failed: no time reported");
         }
+        double peer_images = bench_peer_get(&peer, "images");
+        if (!strcmp(stages[i].name, "pipeline") && !strcmp(row->status, "ok")) {
+            // Per image: PIL's time scaled to the images clgan's pipeline kept.
+            if (!peer.skip[0] && peer_images > 0) bench_peer_apply(row, "pil", &peer, row->work / peer_images);
+            else bench_peer_skip_note(row, "pil", peer.skip);
+        }
         if (opt->log)
             fprintf(opt->log, "preprocess %-12s %-44s %10.1f images/s  %s\n", row->name, row->shape,
                     bench_row_rate(row), row->status);
+        if (opt->log && row->ref_name[0])
+            fprintf(opt->log, "preprocess pipeline PIL (%d processes) %.1f images/s, clgan/PIL %.2f\n",
+                    (int)bench_peer_get(&peer, "threads"), bench_row_ref_rate(row), bench_row_ratio(row));
+        else if (opt->log && row->ref_skip[0])
+            fprintf(opt->log, "preprocess pipeline %s\n", row->ref_skip);
     }
     return st == CG_ERR_NOMEM ? st : CG_OK;
 }

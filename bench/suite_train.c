@@ -1,53 +1,16 @@
 // suite_train.c — the train suite: one training iteration of the trainer itself (one critic step with
 // its clipping or gradient penalty, one generator step, optimizer updates) per model type through
-// bench_train_iteration (train_iteration.c), which checks the losses are finite before timing. The dcgan row carries PyTorch's time for the same iteration
-// (bench/dcgan_torch_step.py, run by /usr/bin/python3) as its reference when torch is importable.
+// bench_train_iteration (train_iteration.c), which checks the losses are finite before timing. The dcgan
+// and wgan-gp rows carry PyTorch's time for the same iteration (bench/peers.py through bench_python.c)
+// as their reference, or the reason it is missing.
 #include "bench.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#define PYTHON "/usr/bin/python3"
-#define TORCH_SCRIPT "bench/dcgan_torch_step.py"
 
 static const cg_model_type types[] = {CG_MODEL_DCGAN, CG_MODEL_WGAN, CG_MODEL_WGAN_GP, CG_MODEL_VANILLA};
 
-// Median seconds of the PyTorch iteration; 0 and why in reason when it could not be measured.
-static double torch_time(int reps, char *reason, size_t len) {
-    const char *dir = getenv("CLGAN_SOURCE_DIR");
-    char script[1024], cmd[1200];
-    if (dir && *dir) snprintf(script, sizeof script, "%s/%s", dir, TORCH_SCRIPT);
-    else snprintf(script, sizeof script, "%s", TORCH_SCRIPT);
-    if (access(PYTHON, X_OK) != 0) {
-        snprintf(reason, len, "%s not found", PYTHON);
-        return 0;
-    }
-    if (access(script, R_OK) != 0) {
-        snprintf(reason, len, "%s not found (set CLGAN_SOURCE_DIR)", script);
-        return 0;
-    }
-    snprintf(cmd, sizeof cmd, PYTHON " '%s' --reps %d 2>&1", script, reps);
-    FILE *p = popen(cmd, "r");
-    if (!p) {
-        snprintf(reason, len, "could not start %s", PYTHON);
-        return 0;
-    }
-    char line[512], last[512] = "";
-    double s = 0;
-    while (fgets(line, sizeof line, p)) {
-        line[strcspn(line, "\n")] = '\0';
-        if (line[0]) snprintf(last, sizeof last, "%s", line);
-        const char *key = strstr(line, "\"median_s\":");
-        if (key) s = strtod(key + 11, NULL);
-    }
-    int rc = pclose(p);
-    if (rc != 0 || !(s > 0)) {
-        snprintf(reason, len, "%s failed: %.150s", TORCH_SCRIPT, last[0] ? last : "no output");
-        return 0;
-    }
-    return s;
-}
+static const char *row_name(const cg_model_config *mc) { return cg_model_type_name(mc->type); }
 
 static cg_status bench_type(cg_runtime *rt, int device_index, const cg_model_config *mc, int batch,
                             const bench_options *opt, bench_report *rep) {
@@ -65,7 +28,10 @@ static cg_status bench_type(cg_runtime *rt, int device_index, const cg_model_con
     snprintf(row->unit, sizeof row->unit, "images/s");
     cg_bench_iter it;
     memset(&it, 0, sizeof it);
-    cg_status st = bench_train_iteration(rt, mc, batch, opt->reps, &it);
+    cg_kernel_profile prof = {0};
+    cg_status st = bench_train_iteration_profiled(rt, mc, batch, opt->reps, &it, opt->profile ? &prof : NULL);
+    if (st == CG_OK && opt->profile) st = bench_report_add_profile(rep, "train", row_name(mc), &prof);
+    cg_kernel_profile_free(&prof);
     // The warm-up iteration is the check (finite losses); only it can fail with CG_ERR_NUMERIC.
     row->checked = st == CG_OK || st == CG_ERR_NUMERIC;
     if (st == CG_OK) {
@@ -82,19 +48,26 @@ static cg_status bench_type(cg_runtime *rt, int device_index, const cg_model_con
     return st == CG_ERR_NOMEM ? st : CG_OK;
 }
 
-static void add_torch(bench_row *row, const bench_options *opt, FILE *log) {
-    char reason[256] = "";
-    double s = opt->quick ? 0 : torch_time(opt->reps, reason, sizeof reason);
-    if (opt->quick) snprintf(reason, sizeof reason, "quick shapes differ from the PyTorch DCGAN");
-    if (s > 0) {
-        snprintf(row->ref_name, sizeof row->ref_name, "pytorch");
-        row->ref_median_s = row->ref_min_s = row->ref_max_s = s;
-        if (log)
-            fprintf(log, "train dcgan pytorch %.1f ms/iter, clgan/pytorch time %.2f\n", s * 1e3,
-                    row->median_s / s);
-    } else if (log) {
-        fprintf(log, "train dcgan: PyTorch reference skipped: %s\n", reason);
+// PyTorch's same iteration (bench/peers.py train MODEL) as the row's reference, or the reason it is
+// missing. Only DCGAN and WGAN-GP have a PyTorch peer.
+static void add_torch(bench_row *row, cg_model_type type, const bench_options *opt) {
+    const char *model = type == CG_MODEL_DCGAN ? "dcgan" : "wgan-gp";
+    bench_peer peer;
+    if (opt->quick) {
+        bench_peer_skip_note(row, "pytorch", "quick shapes differ from the PyTorch DCGAN");
+    } else {
+        char reps[16];
+        snprintf(reps, sizeof reps, "%d", opt->reps);
+        const char *args[] = {"train", model, reps, NULL};
+        if (bench_peer_run("bench/peers.py", args, &peer)) bench_peer_apply(row, "pytorch", &peer, 1.0);
+        else bench_peer_skip_note(row, "pytorch", peer.skip);
     }
+    if (!opt->log) return;
+    if (row->ref_name[0])
+        fprintf(opt->log, "train %s pytorch %.1f ms/iter, clgan/pytorch rate %.2f\n", model, row->ref_median_s * 1e3,
+                bench_row_ratio(row));
+    else
+        fprintf(opt->log, "train %s: %s\n", model, row->ref_skip);
 }
 
 static cg_status run_train(cg_runtime *rt, int device_index, const bench_options *opt, bench_report *rep) {
@@ -110,7 +83,8 @@ static cg_status run_train(cg_runtime *rt, int device_index, const bench_options
         if (!bench_case_selected(opt, cg_model_type_name(mc.type))) continue;
         CG_TRY(bench_type(rt, device_index, &mc, batch, opt, rep));
         bench_row *row = &rep->rows[rep->n_rows - 1];
-        if (mc.type == CG_MODEL_DCGAN && !strcmp(row->status, "ok")) add_torch(row, opt, opt->log);
+        if ((mc.type == CG_MODEL_DCGAN || mc.type == CG_MODEL_WGAN_GP) && !strcmp(row->status, "ok"))
+            add_torch(row, mc.type, opt);
     }
     return CG_OK;
 }

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PYTHON "/usr/bin/python3"
 #define TORCH_SCRIPT "tests/reference/upscale_reference.py"
 
 typedef struct {
@@ -58,32 +57,18 @@ static cg_status write_weights(const char *path, int feat, int convs, int scale)
 }
 
 // Median seconds of PyTorch's forward; 0 and why in reason when it could not be measured.
+// Median seconds of PyTorch's same forward (tests/reference/upscale_reference.py bench); 0 and why
+// in reason when it could not be measured.
 static double torch_time(int batch, int size, int reps, char *reason, size_t len) {
-    const char *dir = getenv("CLGAN_SOURCE_DIR");
-    char script[1024], cmd[1300];
-    snprintf(script, sizeof script, "%s%s" TORCH_SCRIPT, dir && *dir ? dir : "", dir && *dir ? "/" : "");
-    if (access(PYTHON, X_OK) != 0 || access(script, R_OK) != 0) {
-        snprintf(reason, len, "%s or %s not found (set CLGAN_SOURCE_DIR)", PYTHON, script);
-        return 0;
-    }
-    snprintf(cmd, sizeof cmd, PYTHON " '%s' bench %d %d %d 2>&1", script, batch, size, reps);
-    FILE *p = popen(cmd, "r");
-    if (!p) {
-        snprintf(reason, len, "could not start %s", PYTHON);
-        return 0;
-    }
-    char line[512], last[512] = "";
-    double s = 0;
-    while (fgets(line, sizeof line, p)) {
-        line[strcspn(line, "\n")] = '\0';
-        if (line[0]) snprintf(last, sizeof last, "%s", line);
-        if (!strncmp(line, "median_s ", 9)) s = strtod(line + 9, NULL);
-    }
-    if (pclose(p) != 0 || !(s > 0)) {
-        snprintf(reason, len, "%s failed: %.150s", TORCH_SCRIPT, last[0] ? last : "no output");
-        return 0;
-    }
-    return s;
+    char a1[16], a2[16], a3[16];
+    snprintf(a1, sizeof a1, "%d", batch);
+    snprintf(a2, sizeof a2, "%d", size);
+    snprintf(a3, sizeof a3, "%d", reps);
+    const char *args[] = {"bench", a1, a2, a3, NULL};
+    bench_peer peer;
+    if (bench_peer_run(TORCH_SCRIPT, args, &peer)) return bench_peer_get(&peer, "median_s");
+    snprintf(reason, len, "%s", peer.skip);
+    return 0;
 }
 
 // The check: y equals x upsampled by nearest neighbour, exactly.
@@ -151,6 +136,8 @@ static cg_status run_upscale(cg_runtime *rt, int device_index, const bench_optio
     if (ts > 0) {
         snprintf(row->ref_name, sizeof row->ref_name, "pytorch");
         row->ref_median_s = row->ref_min_s = row->ref_max_s = ts;
+    } else if (st == CG_OK) {
+        bench_peer_skip_note(row, "pytorch", opt->quick ? "quick shapes" : reason);
     }
     if (opt->log) {
         fprintf(opt->log, "upscale srvgg %-40s %8.1f images/s  %s\n", row->shape, bench_row_rate(row), row->status);

@@ -32,7 +32,8 @@ static cg_status random_images(const cg_model_config *mc, int batch, cg_data_sou
     return st;
 }
 
-cg_status bench_train_iteration(cg_runtime *rt, const cg_model_config *mc, int batch, int reps, cg_bench_iter *out) {
+cg_status bench_train_iteration_profiled(cg_runtime *rt, const cg_model_config *mc, int batch, int reps,
+                                         cg_bench_iter *out, cg_kernel_profile *prof) {
     if (batch < 2 || reps < 1) return cg_fail(CG_ERR_INVALID_ARG, "bench: batch %d (at least 2), reps %d", batch, reps);
     cg_config *cfg = cg_config_empty();
     cg_ctx ctx = {rt, {0}};
@@ -53,9 +54,23 @@ cg_status bench_train_iteration(cg_runtime *rt, const cg_model_config *mc, int b
     double median = 0, min = 0, max = 0;
     if (st == CG_OK) st = bench_time(one_iteration, &call, 0, reps, &median, &min, &max);
     if (st == CG_OK) *out = (cg_bench_iter){mc->type, batch, mc->image_size, 1e3 * median, 1e3 * min, batch / median};
+    if (st == CG_OK && prof) {
+        st = cg_profile_begin(rt);
+        if (st == CG_OK) {
+            cg_status ist = CG_OK;
+            for (int i = 0; i < reps && ist == CG_OK; i++) ist = one_iteration(&call);
+            st = cg_profile_end(rt, prof);
+            prof->iterations = reps;
+            if (ist != CG_OK) st = ist;
+        }
+    }
     cg_trainer_free(t);
     cg_data_source_free(data);
     cg_workspace_free(&ctx.ws);
     cg_config_free(cfg);
     return st;
+}
+
+cg_status bench_train_iteration(cg_runtime *rt, const cg_model_config *mc, int batch, int reps, cg_bench_iter *out) {
+    return bench_train_iteration_profiled(rt, mc, batch, reps, out, NULL);
 }

@@ -115,7 +115,7 @@ static cg_status run_device(const cg_device_info *dev, const bench_suite **suite
 static int run(int argc, char **argv) {
     cli_common common = {0};
     const char *devices = NULL, *suite_text = NULL, *out = "bench-results", *impl = NULL, *cases = NULL;
-    int reps = 5, warmup = 1, quick = 0;
+    int reps = 5, warmup = 1, quick = 0, profile = 0;
     const cli_opt opts[] = {
         {"devices", OPT_STRING, "all|LIST", "devices to run on: all, or selectors as for --device, comma-separated",
          &devices},
@@ -127,6 +127,8 @@ static int run(int argc, char **argv) {
         {"impl", OPT_STRING, "LIST", "GEMM paths to time: auto (default), clblast, own, or all", &impl},
         {"cases", OPT_STRING, "LIST", "only these cases, comma-separated (1024^3,D2 fwd; D2 = all of D2)", &cases},
         {"quick", OPT_FLAG, NULL, "small shapes only (smoke tests)", &quick},
+        {"profile", OPT_FLAG, NULL, "also profile the train and inception cases per kernel and layer (OpenCL events)",
+         &profile},
         {0},
     };
     int rc = cli_parse(&cmd_bench, argc, argv, opts, &common);
@@ -135,7 +137,7 @@ static int run(int argc, char **argv) {
         cli_print_help(&cmd_bench, opts, stdout);
         return EXIT_OK;
     }
-    bench_options o = {reps, warmup, quick, {CG_GEMM_AUTO}, 1, stderr, cases};
+    bench_options o = {reps, warmup, quick, {CG_GEMM_AUTO}, 1, stderr, cases, profile};
     const bench_suite *suites[16];
     int n_suites = 0;
     if (reps < 1 || reps > 1000 || warmup < 0 || warmup > 100) {
@@ -190,7 +192,12 @@ static int run(int argc, char **argv) {
     if (st == CG_OK) {
         printf("\n");
         bench_report_print(&rep, stdout);
-        printf("\nwritten: %s/bench.json, %s/bench.csv, %s/bench.md\n", out, out, out);
+        if (rep.n_profiles) {
+            printf("\n");
+            bench_report_print_profiles(&rep, stdout);
+        }
+        printf("\nwritten: %s/bench.json, %s/bench.csv, %s/bench.md%s\n", out, out, out,
+               rep.n_profiles ? ", profile.json, profile.md" : "");
     }
     bench_report_free(&rep);
     free(devs);
@@ -205,13 +212,15 @@ static int run(int argc, char **argv) {
 const cli_command cmd_bench = {
     "bench",
     "benchmark suites on one or more devices, checked against references, with reports",
-    "[--devices all|LIST] [--suite LIST] [--reps N] [--out DIR] [--impl LIST] [--cases LIST] [--quick]",
+    "[--devices all|LIST] [--suite LIST] [--reps N] [--out DIR] [--impl LIST] [--cases LIST] [--quick] [--profile]",
     "Runs every selected suite on every selected device. Each case checks its result against a\n"
     "reference before timing it, then reports the median, min and max of --reps timed runs (after\n"
     "--warmup untimed ones) as GFLOP/s or images/s. GEMM rows also time OpenBLAS SGEMM on the host on\n"
     "the same operands in the same run and give the ratio. A suite whose feature is not built yet is\n"
     "listed as skipped with the reason. Results go to DIR/bench.json, bench.csv and bench.md (each\n"
     "written atomically, with host, load and device details) and to the screen.\n"
+    "--profile: after timing, the train and inception cases run again under a kernel profile (OpenCL event\n"
+    "times per layer and kernel), printed and written to DIR/profile.md and DIR/profile.json.\n"
     "Exit status 1 when a case fails its check or cannot run.",
     run,
 };

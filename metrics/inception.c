@@ -2,6 +2,7 @@
 // with FIDInceptionA/C/E_1/E_2 blocks), safetensors weights with BatchNorm folded into the
 // convolutions, the batched forward to pool3 features and logits.
 #include "inception_internal.h"
+#include "kernel_profile.h"
 #include "seq_limits.h"
 
 #include <math.h>
@@ -418,8 +419,11 @@ void cg_inception_default_weights(const cg_runtime *rt, char *buf, size_t len) {
 
 cg_status incep_conv_relu(cg_inception *net, int i, cg_tensor x, cg_tensor y) {
     cg_layer *conv = net->convs[i].conv;
-    CG_TRY(conv->ops->forward(conv, &net->ctx, x, y, 0));
-    return net->relu->ops->forward(net->relu, &net->ctx, y, y, 0);
+    cg_profile_push(net->ctx.rt, net->convs[i].name);
+    cg_status st = conv->ops->forward(conv, &net->ctx, x, y, 0);
+    if (st == CG_OK) st = net->relu->ops->forward(net->relu, &net->ctx, y, y, 0);
+    cg_profile_pop(net->ctx.rt);
+    return st;
 }
 
 // x: [nb, 3, 299, 299] -> net->out regions (pool, logits, logits_nobias), nb <= max_batch
@@ -445,7 +449,12 @@ static cg_status forward_chunk(cg_inception *net, cg_tensor x) {
         const incep_block *blk = &net->blocks[i];
         int s = incep_block_out_size(blk, cur.h);
         cg_tensor nxt = cg_view(B[1 - which], 0, nb, blk->cout, s, s);
-        CG_TRY(incep_block_forward(net, blk, cur, nxt, B[2], B[3]));
+        char label[40];
+        snprintf(label, sizeof label, "%s pool", blk->name);
+        cg_profile_push(net->ctx.rt, label); // the block's pooling; its convolutions push their own names
+        cg_status st = incep_block_forward(net, blk, cur, nxt, B[2], B[3]);
+        cg_profile_pop(net->ctx.rt);
+        CG_TRY(st);
         cur = nxt;
         which = 1 - which;
     }
@@ -454,9 +463,12 @@ static cg_status forward_chunk(cg_inception *net, cg_tensor x) {
     cg_tensor logits = cg_view(net->out, mb * CG_INCEPTION_FEATURES, nb, CG_INCEPTION_CLASSES, 1, 1);
     cg_tensor nobias = cg_view(net->out, mb * (CG_INCEPTION_FEATURES + CG_INCEPTION_CLASSES), nb,
                                CG_INCEPTION_CLASSES, 1, 1);
-    CG_TRY(net->gap->ops->forward(net->gap, &net->ctx, cur, pool, 0));
-    CG_TRY(net->fc->ops->forward(net->fc, &net->ctx, pool, logits, 0));
-    return net->fc_nobias->ops->forward(net->fc_nobias, &net->ctx, pool, nobias, 0);
+    cg_profile_push(net->ctx.rt, "avgpool+fc");
+    cg_status st = net->gap->ops->forward(net->gap, &net->ctx, cur, pool, 0);
+    if (st == CG_OK) st = net->fc->ops->forward(net->fc, &net->ctx, pool, logits, 0);
+    if (st == CG_OK) st = net->fc_nobias->ops->forward(net->fc_nobias, &net->ctx, pool, nobias, 0);
+    cg_profile_pop(net->ctx.rt);
+    return st;
 }
 
 cg_status cg_inception_forward(cg_inception *net, cg_tensor x, float *pool, float *logits, float *logits_nobias) {

@@ -1,7 +1,10 @@
 // chain.c — the passes over a chain of layers: shapes, forward, backward, tangent and the reverse of
 // forward and tangent together. The sequential container runs its layers through these, and so do
 // composite layers (nets/residual.c) over their inner layers.
+#include "kernel_profile.h"
 #include "nets_internal.h"
+
+#include <stdio.h>
 
 static cg_status layer_fail(cg_status st, const cg_layer *l, const char *pass, const int in[4]) {
     return cg_fail_context(st, "%s%s%s (%s) with input [%d, %d, %d, %d]", pass, *pass ? " of " : "", l->name,
@@ -11,6 +14,14 @@ static cg_status layer_fail(cg_status st, const cg_layer *l, const char *pass, c
 static cg_status fail_at(cg_status st, const cg_layer *l, const char *pass, cg_tensor x) {
     int in[4] = {x.n, x.c, x.h, x.w};
     return layer_fail(st, l, pass, in);
+}
+
+// Labels the launches of one layer's pass for the kernel profile ("main.2 conv2d bwd").
+static void profile_push(cg_ctx *ctx, const cg_layer *l, const char *pass) {
+    if (!cg_profile_active(ctx->rt)) return;
+    char label[96];
+    snprintf(label, sizeof label, "%s %s %s", l->name[0] ? l->name : "-", l->kind, pass);
+    cg_profile_push(ctx->rt, label);
 }
 
 cg_status cg_chain_shapes(cg_layer *const *layers, int n, const int in[4], int (*shapes)[4]) {
@@ -30,7 +41,9 @@ cg_status cg_chain_shapes(cg_layer *const *layers, int n, const int in[4], int (
 cg_status cg_chain_forward(cg_ctx *ctx, const cg_chain *c, int training) {
     for (int i = 0; i < c->n; i++) {
         cg_layer *l = c->layers[i];
+        profile_push(ctx, l, "fwd");
         cg_status st = l->ops->forward(l, ctx, c->acts[i], c->acts[i + 1], training);
+        cg_profile_pop(ctx->rt);
         if (st != CG_OK) return fail_at(st, l, "", c->acts[i]);
     }
     return CG_OK;
@@ -40,7 +53,9 @@ cg_status cg_chain_backward(cg_ctx *ctx, const cg_chain *c, const cg_tensor *dx)
     for (int i = c->n - 1; i >= 0; i--) {
         cg_layer *l = c->layers[i];
         const cg_tensor *din = i > 0 ? &c->dacts[i] : dx;
+        profile_push(ctx, l, "bwd");
         cg_status st = l->ops->backward(l, ctx, c->acts[i], c->acts[i + 1], c->dacts[i + 1], din);
+        cg_profile_pop(ctx->rt);
         if (st != CG_OK) return fail_at(st, l, "", c->acts[i]);
     }
     return CG_OK;
@@ -54,7 +69,9 @@ cg_status cg_chain_tangent(cg_ctx *ctx, const cg_chain *c) {
     for (int i = 0; i < c->n; i++) {
         cg_layer *l = c->layers[i];
         if (!l->ops->tangent) return no_second_order(l);
+        profile_push(ctx, l, "tangent");
         cg_status st = l->ops->tangent(l, ctx, c->acts[i], c->acts[i + 1], c->tan[i], c->tan[i + 1]);
+        cg_profile_pop(ctx->rt);
         if (st != CG_OK) return fail_at(st, l, "tangent", c->acts[i]);
     }
     return CG_OK;
@@ -70,8 +87,10 @@ cg_status cg_chain_backward2(cg_ctx *ctx, const cg_chain *c, int gy_zero, const 
         if (!l->ops->backward2) return no_second_order(l);
         const cg_tensor *gy = gy_zero ? NULL : &c->dacts[i + 1];
         const cg_tensor *gxi = i > 0 ? &c->dacts[i] : gx, *gxti = i > 0 ? &c->adj[i] : gxt;
+        profile_push(ctx, l, "bwd2");
         cg_status st = l->ops->backward2(l, ctx, c->acts[i], c->acts[i + 1], c->tan[i], c->tan[i + 1], gy,
                                          c->adj[i + 1], gxi, gxti, &gy_zero);
+        cg_profile_pop(ctx->rt);
         if (st != CG_OK) return fail_at(st, l, "backward2", c->acts[i]);
     }
     *gx_zero = gy_zero;

@@ -1,6 +1,7 @@
 // gemm.c — row-major SGEMM: dispatch between CLBlast (with our own temporary buffer, strided
 // batches) and the own kernels (gemm_own.c), and the plain C reference the tests and benchmarks
 // check against.
+#include "kernel_profile.h"
 #include "runtime_internal.h"
 
 #include <clblast_c.h>
@@ -105,9 +106,12 @@ cg_status cg_gemm(cg_runtime *rt, const cg_gemm_args *g) {
                                    g->a_off, g->lda, g->b_off, g->ldb, g->c_off, g->ldc, &rt->queue, &temp);
     CG_TRY(clblast_status(code, "CLBlastSGemmTempBufferSize", g));
     CG_TRY(cg_gemm_temp_reserve(rt, temp));
+    cl_event ev, *evp = cg_profile_event_slot(rt, &ev);
+    cg_profile_work(rt, 2.0 * (double)g->m * (double)g->n * (double)g->k, 0);
     code = CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, TRANS(g->trans_a), TRANS(g->trans_b), g->m, g->n, g->k,
                                       g->alpha, g->a, g->a_off, g->lda, g->b, g->b_off, g->ldb, g->beta, g->c,
-                                      g->c_off, g->ldc, &rt->queue, NULL, rt->gemm_temp);
+                                      g->c_off, g->ldc, &rt->queue, evp, rt->gemm_temp);
+    if (code == CLBlastSuccess && evp) cg_profile_record(rt, NULL, "clblast_sgemm", ev);
     return clblast_status(code, "CLBlastSgemm", g);
 }
 
@@ -122,10 +126,13 @@ cg_status cg_gemm_batched(cg_runtime *rt, const cg_gemm_args *g, size_t a_stride
     if (cg_gemm_pick(rt, g->m, g->n, g->k) == CG_GEMM_OWN)
         return cg_gemm_own(rt, g, a_stride, b_stride, c_stride, batch);
     // CLBlast 1.5 has no temp-buffer variant of the strided batched call; it allocates its own.
+    cl_event ev;
+    cg_profile_work(rt, 2.0 * (double)g->m * (double)g->n * (double)g->k * (double)batch, 0);
     CLBlastStatusCode code = CLBlastSgemmStridedBatched(
         CLBlastLayoutRowMajor, TRANS(g->trans_a), TRANS(g->trans_b), g->m, g->n, g->k, g->alpha, g->a, g->a_off,
         g->lda, a_stride, g->b, g->b_off, g->ldb, b_stride, g->beta, g->c, g->c_off, g->ldc, c_stride, batch,
-        &rt->queue, NULL);
+        &rt->queue, cg_profile_event_slot(rt, &ev));
+    if (code == CLBlastSuccess && cg_profile_active(rt)) cg_profile_record(rt, NULL, "clblast_sgemm_batched", ev);
     return clblast_status(code, "CLBlastSgemmStridedBatched", g);
 }
 

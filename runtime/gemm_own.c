@@ -1,5 +1,6 @@
 // gemm_own.c — host side of clgan's own SGEMM (cl/gemm.cl): packs op(A) and op(B) into panels in
 // the GEMM temporary buffer, then runs the 6x16 register-tiled micro-kernel; strided batches too.
+#include "kernel_profile.h"
 #include "runtime_internal.h"
 
 #define GEMM_MR 6
@@ -21,7 +22,9 @@ static cg_status enqueue(cg_runtime *rt, cl_kernel k, const char *name, const si
             size_t off[3] = {0, y, z};
             size_t part[3] = {global[0], global[1] - y < step1 ? global[1] - y : step1,
                               global[2] - z < step2 ? global[2] - z : step2};
-            cl_int err = clEnqueueNDRangeKernel(rt->queue, k, 3, off, part, local, 0, NULL, NULL);
+            cl_event ev, *evp = cg_profile_event_slot(rt, &ev);
+            cl_int err = clEnqueueNDRangeKernel(rt->queue, k, 3, off, part, local, 0, NULL, evp);
+            if (err == CL_SUCCESS && evp) cg_profile_record(rt, k, name, ev);
             if (err != CL_SUCCESS)
                 return cg_fail(err, "launching %s (global %zux%zux%zu at %zu,%zu, local %zux%zux%zu) on %s failed: %s",
                                name, part[0], part[1], part[2], y, z, local[0], local[1], local[2], rt->dev.name,
@@ -47,6 +50,7 @@ static cg_status pack(cg_runtime *rt, int w, int rmajor, cl_mem src, size_t off,
     if (lx > 64) lx = 64;
     size_t local[3] = {lx, 1, 1};
     size_t global[3] = {ceil_div(along_k, lx) * lx, ceil_div(rows, (size_t)w), batch};
+    cg_profile_work(rt, 0, 2.0 * sizeof(float) * (double)rows * (double)k * (double)batch);
     return enqueue(rt, kern, name, global, local);
 }
 
@@ -103,6 +107,7 @@ static cg_status own_block(cg_runtime *rt, const cg_gemm_args *g, size_t k0, siz
     size_t local[3];
     tile_local(rt, kern, mp, np, batch, local);
     size_t global[3] = {ceil_div(mp, local[0]) * local[0], ceil_div(np, local[1]) * local[1], batch};
+    cg_profile_work(rt, 2.0 * (double)g->m * (double)g->n * (double)kc * (double)batch, 0);
     return enqueue(rt, kern, "gemm_6x16", global, local);
 }
 

@@ -47,6 +47,7 @@ struct cg_runtime {
     cl_mem gemm_temp; // CLBlast's temporary buffer, grown on demand
     size_t gemm_temp_bytes;
     cg_gemm_policy gemm_policy;
+    struct cg_kprofile *prof; // kernel profile being recorded (kernel_profile.c), NULL when none
 };
 
 // A profile's cap on every kernel's work-group (profile.c): 0 when the profile has none.

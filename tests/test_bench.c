@@ -222,7 +222,7 @@ static void test_timing(void) {
 }
 
 static void test_case_filter(void) {
-    bench_options o = {1, 0, 1, {CG_GEMM_AUTO}, 1, NULL, NULL};
+    bench_options o = {1, 0, 1, {CG_GEMM_AUTO}, 1, NULL, NULL, 0};
     CHECK(bench_case_selected(&o, "D2 fwd"), "no filter selects everything");
     o.cases = "1024^3,D2";
     CHECK(bench_case_selected(&o, "1024^3") && bench_case_selected(&o, "D2 fwd") && bench_case_selected(&o, "D2 dW"),
