@@ -1,9 +1,11 @@
 // cmd_demo.c — `clgan demo`: the whole pipeline, small, on the embedded default data: synthetic
 // faces (cg_synth_write) -> packed dataset (the preprocess pipeline) -> DCGAN training with
 // configs/demo.ini for a bounded time -> sample grid, loss plot, checkpoint; then IS/FID/KID of the
-// checkpoint against the training set when Inception weights are at hand, else where they come from.
+// checkpoint against the training set when Inception weights are at hand, and the face-ness of its
+// samples (MTCNN) when MTCNN weights are, else where each comes from.
 #include "cli.h"
 #include "inception.h"
+#include "mtcnn_list.h"
 #include "preprocess.h"
 #include "synth.h"
 #include "train.h"
@@ -82,6 +84,30 @@ static int score(cg_runtime *rt, cg_config *cfg, const cg_train_params *tp, cons
     return rc;
 }
 
+// Face-ness ([score] n (200) samples of the checkpoint, `clgan score --metrics faceness`) when the
+// MTCNN weights are at hand ([landmarks] weights, $CLGAN_MTCNN_WEIGHTS or the cache).
+static int faceness(cg_runtime *rt, cg_config *cfg, const cg_train_params *tp, const char *ckpt,
+                    const cli_landmarks_opts *lo) {
+    char weights[1024], out[1100];
+    if (cg_mtcnn_find_weights(rt, lo->weights, weights, sizeof weights) != CG_OK) {
+        printf("  face-ness:  skipped: no MTCNN weights ([landmarks] weights, $CLGAN_MTCNN_WEIGHTS or %s/%s);\n"
+               "              convert facenet-pytorch's (scripts/install-pydeps unpacks them) with\n"
+               "              python3 tools/convert_mtcnn.py --pt build/pydeps/site/facenet_pytorch/data %s/%s\n"
+               "              (docs/landmarks.md)\n",
+               cg_runtime_cache_dir(rt), CG_MTCNN_WEIGHTS_NAME, cg_runtime_cache_dir(rt), CG_MTCNN_WEIGHTS_NAME);
+        return EXIT_OK;
+    }
+    snprintf(out, sizeof out, "%s/faceness.json", tp->out);
+    const cli_given defaults[] = {{"checkpoint", ckpt}, {"metrics", "faceness"}, {"n", "200"}, {"out", out}};
+    fprintf(stderr, "demo face-ness of %s's samples with %s\n", ckpt, weights);
+    int rc = cli_score_with("demo", rt, cfg, defaults, sizeof defaults / sizeof defaults[0], 0);
+    if (rc == EXIT_OK)
+        printf("  face-ness:  %s (share of samples, upscaled to 160x160, in which MTCNN finds a face of\n"
+               "              probability >= 0.9; docs/landmarks.md)\n",
+               out);
+    return rc;
+}
+
 static int run(int argc, char **argv) {
     cli_common common = {0};
     const cli_opt opts[] = {{0}};
@@ -104,6 +130,8 @@ static int run(int argc, char **argv) {
     char ckpt[1200] = "";
     if (st == CG_OK) snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", tp.out);
     if (st == CG_OK) st = cg_config_str(cfg, "score", "weights", "", NULL, &weights);
+    cli_landmarks_opts lo;
+    if (st == CG_OK) st = cli_landmarks_config(cfg, &lo);
     rc = st == CG_OK ? score_with(NULL, cfg, &tp, ckpt) : cli_report("demo", st);
     if (rc == EXIT_OK) {
         st = cli_open_runtime(cfg, &common, &rt);
@@ -123,6 +151,7 @@ static int run(int argc, char **argv) {
                "  checkpoint: %s\n  log:        %s/log.csv\n",
                cg_now_s() - t0, tp.out, tp.out, ckpt, tp.out);
         rc = score(rt, cfg, &tp, ckpt, weights);
+        if (rc == EXIT_OK) rc = faceness(rt, cfg, &tp, ckpt, &lo);
     }
     cg_runtime_free(rt);
     cg_config_free(cfg);
@@ -138,6 +167,8 @@ const cli_command cmd_demo = {
     "most [train] max_seconds, and prints where the sample grid, loss plot and checkpoint are. With\n"
     "Inception weights ([score] weights, $CLGAN_INCEPTION_WEIGHTS or the cache; docs/metrics.md) it then\n"
     "scores [score] n (200) generated images against as many training images: IS, FID, KID into\n"
-    "[train] out/score.json.",
+    "[train] out/score.json. With MTCNN weights ([landmarks] weights, $CLGAN_MTCNN_WEIGHTS or the cache;\n"
+    "docs/landmarks.md) it prints the face-ness of 200 samples (share in which MTCNN finds a face) and\n"
+    "writes [train] out/faceness.json.",
     run,
 };
