@@ -1,7 +1,9 @@
 // cmd_train.c — `clgan train`: trains a GAN from [model] and [train] on a packed dataset, with
 // checkpoints, samples, log.csv and loss.png in [train] out; --resume continues a checkpoint exactly;
-// SIGINT, SIGTERM or SIGHUP finishes the iteration, saves a checkpoint and exits with status 3.
+// SIGINT, SIGTERM or SIGHUP finishes the iteration, saves a checkpoint and exits with status 3 (while
+// still loading: stops before training, having written nothing).
 #include "cli.h"
+#include "dist.h"
 #include "train.h"
 
 #include <signal.h>
@@ -43,7 +45,7 @@ static cg_status resume_from(cg_trainer *t, const char *resume, const cg_train_p
         return cg_fail(CG_ERR_CONFIG, "--resume %s: the checkpoint is at iteration %ld, past the %ld this "
                        "configuration trains for: raise [train] iterations (or epochs) to continue it",
                        resume, step, total);
-    fprintf(stderr, "train: resumed %s at iteration %ld\n", resume, step);
+    if (cg_dist_rank() == 0) fprintf(stderr, "train: resumed %s at iteration %ld\n", resume, step);
     return CG_OK;
 }
 
@@ -54,30 +56,44 @@ int cli_train_with(cg_runtime *rt, cg_config *cfg, const char *resume, int force
     cg_status st = cg_model_config_read(cfg, &mc);
     if (st == CG_OK) st = cg_train_params_read(cfg, &mc, &p);
     if (st != CG_OK) return cli_report("train", st);
-    if (print_config && cli_print_config(cfg)) return EXIT_USAGE;
+    // From here a signal stops the run: while loading, before anything is written (exit 3, saying
+    // so); once training, after the iteration, with a checkpoint saved.
+    struct sigaction old[3];
+    catch_stop_signals(old);
+    if (print_config && cli_print_config(cfg)) {
+        restore_signals(old);
+        return EXIT_USAGE;
+    }
     char *config_text = cg_config_dump_string(cfg);
     cg_ctx ctx = {rt, {0}};
     cg_data_source *data = NULL;
     cg_trainer *t = NULL;
     int lock_fd = -1;
     st = config_text ? CG_OK : cg_fail(CG_ERR_NOMEM, "out of host memory");
-    if (st == CG_OK && resume) st = cli_resume_check(resume, config_text, force, stderr);
-    if (st == CG_OK) st = cli_run_folder_claim(p.out, resume != NULL, force, &lock_fd);
-    if (st == CG_OK) st = cg_data_packed_open(rt, p.dataset, &data);
-    if (st == CG_OK) {
-        fprintf(stderr, "train: %d images of %dx%dx%d from %s\n", data->count, data->w, data->h, data->c, p.dataset);
+    if (st == CG_OK && !stop_requested && resume) st = cli_resume_check(resume, config_text, force, stderr);
+    // Under mpirun rank 0 owns the run folder (lock, log, samples, checkpoints); every rank reads the
+    // dataset and, with --resume, the checkpoint (docs/distributed.md).
+    int lead = cg_dist_rank() == 0;
+    if (st == CG_OK && !stop_requested && lead) st = cli_run_folder_claim(p.out, resume != NULL, force, &lock_fd);
+    if (st == CG_OK && !stop_requested) st = cg_data_packed_open(rt, p.dataset, &data);
+    if (st == CG_OK && cg_dist_size() > 1 && lead)
+        fprintf(stderr, "train: %d MPI ranks, %d images each of a global batch of %d (SyncBN %s)\n", cg_dist_size(),
+                p.batch_size / cg_dist_size(), p.batch_size, p.sync_bn ? "on" : "off");
+    if (st == CG_OK && !stop_requested) {
+        if (lead) fprintf(stderr, "train: %d images of %dx%dx%d from %s\n", data->count, data->w, data->h, data->c, p.dataset);
         st = cg_trainer_create(&ctx, &p, &mc, NULL, NULL, data, config_text, &t);
     }
-    if (st == CG_OK && resume) st = resume_from(t, resume, &p, data->count);
-    int interrupted = 0;
-    if (st == CG_OK) {
-        struct sigaction old[3];
-        catch_stop_signals(old);
+    if (st == CG_OK && !stop_requested && resume) st = resume_from(t, resume, &p, data->count);
+    int interrupted = 0, before_start = st == CG_OK && stop_requested;
+    if (st == CG_OK && !before_start) {
         st = cg_trainer_run(t, &stop_requested);
         interrupted = stop_requested && cg_trainer_step(t) < total_steps(&p, data->count);
-        restore_signals(old);
     }
-    if (st == CG_OK) {
+    restore_signals(old);
+    if (before_start)
+        fprintf(stderr, "train: stopped by signal %d before training started; nothing was written\n",
+                (int)stop_requested);
+    if (st == CG_OK && lead && !before_start) {
         fprintf(stderr, "checkpoint: %s\nsamples:    %s/samples.png\nloss plot:  %s/loss.png\nlog:        %s/log.csv\n",
                 cg_trainer_checkpoint_path(t), p.out, p.out, p.out);
         if (ckpt_out) snprintf(ckpt_out, ckpt_len, "%s", cg_trainer_checkpoint_path(t));
@@ -90,7 +106,7 @@ int cli_train_with(cg_runtime *rt, cg_config *cfg, const char *resume, int force
     cg_workspace_free(&ctx.ws);
     cli_run_folder_release(lock_fd);
     free(config_text);
-    if (st == CG_OK && interrupted) return EXIT_INTERRUPTED;
+    if (st == CG_OK && (interrupted || before_start)) return EXIT_INTERRUPTED;
     return cli_report("train", st);
 }
 

@@ -9,6 +9,7 @@
 // Backward uses the statistics of the most recent forward and its mode: the full batch-norm
 // gradient after a training forward, the affine gradient dx = w * dy / sqrt(running_var + eps)
 // after an eval forward. dgamma and dbeta accumulate in both modes.
+#include "batchnorm_sync.h"
 #include "nets.h"
 
 #include <stdlib.h>
@@ -19,6 +20,7 @@ typedef struct {
     cg_bn_params p;
     cl_mem st;    // 4*C floats on the device: mean, 1/sqrt(var + eps), sum dy, sum dy*xhat (cl/bn.cl)
     int training; // mode of the most recent forward; -1 before the first
+    cg_bn_sync sync; // SyncBN when sync.sum is set (batchnorm_sync.c)
 } bn_state;
 
 static cg_status bn_out_shape(const cg_layer *l, const int in[4], int out[4]) {
@@ -77,7 +79,9 @@ static cg_status bn_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, 
     cl_float eps = s->p.eps, momentum = s->p.momentum;
     cl_kernel k;
     cg_status st;
-    if (training) {
+    if (training && s->sync.sum) {
+        st = cg_bn_sync_forward(ctx, &s->sync, x, s->st, prm->w, prv->w, eps, momentum);
+    } else if (training) {
         CG_TRY(cg_kernel_get(rt, "bn", "bn_stats", &k));
         st = cg_launch_groups(rt, k, C, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(N), CG_ARG(C), CG_ARG(HW),
                               CG_ARG(eps), CG_ARG(momentum), CG_ARG(s->st), CG_ARG(prm->w.buf), CG_ARG(rmoff),
@@ -121,9 +125,14 @@ static cg_status bn_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y,
                                     CG_ARG(dwoff), CG_ARG(pb->dw.buf), CG_ARG(dboff));
     if (st != CG_OK) return cg_fail_context(st, "%s %s backward reduction", l->kind, l->name);
     if (!dx) return CG_OK;
+    int replicas = 1;
+    if (s->sync.sum && s->training) { // SyncBN: sum dy and sum dy*xhat over every replica's batch
+        CG_TRY(cg_bn_sync_backward(ctx, &s->sync, s->st, (int)C));
+        replicas = s->sync.replicas;
+    }
 
     cl_ulong dxoff = dx->off, dxsn = cg_sample_stride(*dx);
-    cl_float inv_m = 1.0f / (float)((size_t)N * HW);
+    cl_float inv_m = 1.0f / (float)((size_t)N * HW * (size_t)replicas);
     cl_int training = s->training;
     CG_TRY(cg_kernel_get(rt, "bn", "bn_bwd_dx", &k));
     st = cg_launch1d(rt, k, n, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(dy.buf), CG_ARG(dyoff), CG_ARG(dysn),
@@ -147,6 +156,14 @@ static const cg_layer_ops bn_ops = {
     .backward = bn_backward,
     .destroy = bn_destroy,
 };
+
+int cg_batchnorm_set_sync(cg_layer *l, const cg_bn_sync *sync) {
+    if (!l || l->ops != &bn_ops) return 0;
+    bn_state *s = l->state;
+    if (sync) s->sync = *sync;
+    else s->sync = (cg_bn_sync){0};
+    return 1;
+}
 
 cg_status cg_batchnorm_create(cg_bn_params p, cg_layer **out) {
     *out = NULL;

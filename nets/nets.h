@@ -133,6 +133,15 @@ cg_status cg_linear_create(cg_linear_params p, cg_layer **out);          // weig
 cg_status cg_conv2d_create(cg_conv_params p, cg_layer **out);            // weight [Cout, Cin, kh, kw]
 cg_status cg_conv_transpose2d_create(cg_conv_params p, cg_layer **out);  // weight [Cin, Cout, kh, kw]
 cg_status cg_batchnorm_create(cg_bn_params p, cg_layer **out);           // 2d ([N,C,H,W]) and 1d ([N,C,1,1])
+// SyncBN (data parallelism, nets/batchnorm_sync.c): training statistics over the batches of all
+// `replicas` (each the same size), whose per-channel sums `sum` adds up in place on every replica.
+typedef struct {
+    cg_status (*sum)(void *user, double *v, size_t n);
+    int replicas;
+    void *user;
+} cg_bn_sync;
+// Sets (s non-NULL) or clears l's SyncBN; 1 when l is a BatchNorm layer, 0 (nothing done) otherwise.
+int cg_batchnorm_set_sync(cg_layer *l, const cg_bn_sync *s);
 cg_status cg_layernorm_create(cg_ln_params p, cg_layer **out);           // weight/bias [C, H, W]
 cg_status cg_relu_create(cg_layer **out);
 cg_status cg_leaky_relu_create(float slope, cg_layer **out);

@@ -5,6 +5,12 @@
 // WGAN-GP adds to each critic step the gradient penalty on random interpolates of the real and the
 // fake batch (nets/gradient_penalty.c), no clipping.
 // Scalars are read back only to log, to check for NaN/Inf and before checkpoints.
+// Under MPI (trainer_dist.c) each rank runs this loop on its slice of every global batch: sample j
+// of the slice is position r*lb + j of the global batch for the data order, flips, noise and the
+// penalty's mixing weights; gradients, losses and D's means are averaged over the ranks; rank 0
+// alone writes log.csv, samples, plots and checkpoints, and the ranks agree after every iteration
+// on failures and stop requests.
+#include "dist.h"
 #include "trainer_internal.h"
 
 #include <math.h>
@@ -16,28 +22,29 @@ static cg_tensor scalar(cg_trainer *t, int i) { return cg_view(t->scal, (size_t)
 
 // Real batch number t->batches into D's input: epoch permutation, flips, device conversion.
 static cg_status load_real(cg_trainer *t) {
-    int B = t->p.batch_size;
+    int B = t->p.batch_size, first = t->rank * t->lb;
     long epoch = t->batches / t->bpe, pos = t->batches % t->bpe;
     if (!t->p.in_order && epoch != t->perm_epoch) {
         cg_data_permutation((uint64_t)t->p.seed, (uint64_t)epoch, t->perm, (uint32_t)t->data->count);
         t->perm_epoch = epoch;
     }
     cg_rng fr = {(uint64_t)t->p.seed, CG_STREAM_FLIP};
-    for (int j = 0; j < B; j++) {
-        uint32_t i = (uint32_t)((size_t)pos * B + j);
+    for (int j = 0; j < t->lb; j++) {
+        uint32_t i = (uint32_t)((size_t)pos * B + first + j);
         t->idx[j] = t->p.in_order ? i : t->perm[i];
-        t->flip[j] = t->p.flip && cg_rng_uniform_at(fr, (uint64_t)t->batches * B + j) < 0.5f;
+        t->flip[j] = t->p.flip && cg_rng_uniform_at(fr, (uint64_t)t->batches * B + first + j) < 0.5f;
     }
     t->batches++;
-    return t->data->load(t->data, t->ctx, t->idx, t->flip, B, cg_seq_input(t->D));
+    return t->data->load(t->data, t->ctx, t->idx, t->flip, t->lb, cg_seq_input(t->D));
 }
 
-// Noise batch number t->noise_batches into G's input, then G forward.
+// Noise batch number t->noise_batches (this rank's slice of it) into G's input, then G forward.
 static cg_status generate(cg_trainer *t) {
     cg_tensor z = cg_seq_input(t->G);
     cg_rng r = {(uint64_t)t->p.seed, CG_STREAM_NOISE};
+    uint64_t per = cg_numel(z) / (size_t)t->lb, first = ((uint64_t)t->noise_batches * t->p.batch_size + (uint64_t)t->rank * t->lb) * per;
     if (t->hooks.noise) CG_TRY(t->hooks.noise(t->hooks.user, t->noise_batches, z));
-    else CG_TRY(cg_rng_normal(t->ctx->rt, r, (uint64_t)t->noise_batches * cg_numel(z), z, 0.0f, 1.0f));
+    else CG_TRY(cg_rng_normal(t->ctx->rt, r, first, z, 0.0f, 1.0f));
     t->noise_batches++;
     return cg_seq_forward(t->ctx, t->G, 1);
 }
@@ -67,7 +74,7 @@ static cg_status d_mean(cg_trainer *t, float *out) {
         s += t->p.loss == CG_LOSS_BCE ? 1.0 / (1.0 + exp(-v)) : v;
     }
     *out = (float)(s / (double)cg_numel(o));
-    return CG_OK;
+    return cg_trainer_dist_mean(t, out, 1);
 }
 
 // D's input <- eps * real + (1 - eps) * fake per sample, eps ~ U(0, 1) from {seed, GP} indexed by the
@@ -77,7 +84,8 @@ static cg_status penalty(cg_trainer *t) {
     cg_tensor in = cg_seq_input(t->D), fake = cg_seq_output(t->G), eps = cg_view(t->gp_eps, 0, 1, 1, 1, in.n);
     cg_rng r = {(uint64_t)t->p.seed, CG_STREAM_GP};
     if (t->hooks.gp_eps) CG_TRY(t->hooks.gp_eps(t->hooks.user, t->batches - 1, eps));
-    else CG_TRY(cg_rng_uniform(ctx->rt, r, (uint64_t)(t->batches - 1) * (uint64_t)in.n, eps, 0.0f, 1.0f));
+    else CG_TRY(cg_rng_uniform(ctx->rt, r, (uint64_t)(t->batches - 1) * (uint64_t)t->p.batch_size + (uint64_t)t->rank * t->lb,
+                               eps, 0.0f, 1.0f));
     cl_kernel k;
     CG_TRY(cg_kernel_get(ctx->rt, "train", "gp_interpolate", &k));
     cl_ulong per = cg_sample_size(in), n = cg_numel(in), foff = fake.off, ioff = in.off;
@@ -104,6 +112,7 @@ static cg_status d_step(cg_trainer *t, int log) {
     CG_TRY(d_loss(t, 0, 1));
     CG_TRY(backward(t, 'D', NULL));
     if (t->gp) CG_TRY(penalty(t));
+    CG_TRY(cg_trainer_dist_average_grads(t, t->D));
     if (t->hooks.before_update) CG_TRY(t->hooks.before_update(t->hooks.user, 'D', t->od->step, t->D));
     return cg_optimizer_step(ctx, t->od, t->D->params, t->D->grads);
 }
@@ -120,6 +129,7 @@ static cg_status g_step(cg_trainer *t) {
     cg_tensor dfake = cg_seq_doutput(t->G);
     CG_TRY(backward(t, 'D', &dfake));
     CG_TRY(backward(t, 'G', NULL));
+    CG_TRY(cg_trainer_dist_average_grads(t, t->G));
     if (t->hooks.before_update) CG_TRY(t->hooks.before_update(t->hooks.user, 'G', t->og->step, t->G));
     return cg_optimizer_step(ctx, t->og, t->G->params, t->G->grads);
 }
@@ -135,6 +145,7 @@ static int critic_steps(const cg_trainer *t) {
 static cg_status read_losses(cg_trainer *t) {
     float s[4];
     CG_TRY(cg_tensor_read(t->ctx->rt, cg_view(t->scal, 0, 1, 1, 1, 4), s));
+    CG_TRY(cg_trainer_dist_mean(t, s, 4));
     t->rec.step = t->step;
     t->rec.loss_d = s[0] + s[1] + s[3];
     t->rec.loss_g = s[2];
@@ -181,14 +192,23 @@ static long total_steps(const cg_trainer *t) {
     return (batches + per - 1) / per;
 }
 
+// What a rank asks for after an iteration (agreed over the ranks by the largest): a stop signal s
+// as STOP_SIGNAL + s wins over the time limit.
+enum { STOP_NONE = 0, STOP_TIME = 1, STOP_SIGNAL = 100 };
+
 cg_status cg_trainer_run(cg_trainer *t, volatile sig_atomic_t *stop) {
     long total = total_steps(t);
-    CG_TRY(cg_mkdir_p(t->p.out));
-    CG_TRY(cg_trainer_log_open(t));
-    cg_progress *bar = t->p.quiet ? NULL : cg_progress_begin("train", (uint64_t)total, "it", stderr);
+    int lead = t->rank == 0, failed = -1, alone = 0;
+    cg_status st = CG_OK;
+    if (lead) { // rank 0 alone writes into the run folder
+        st = cg_mkdir_p(t->p.out);
+        if (st == CG_OK) st = cg_trainer_log_open(t);
+    }
+    int want = STOP_NONE;
+    CG_TRY(cg_dist_agree(st, &want, &failed));
+    cg_progress *bar = t->p.quiet || !lead ? NULL : cg_progress_begin("train", (uint64_t)total, "it", stderr);
     if (bar) cg_progress_update(bar, (uint64_t)t->step, NULL);
     double t0 = cg_now_s();
-    cg_status st = CG_OK;
     const char *why = "done";
     char status[96] = "";
     while (t->step < total) {
@@ -196,32 +216,47 @@ cg_status cg_trainer_run(cg_trainer *t, volatile sig_atomic_t *stop) {
         int ckpt = due(t->step + 1, t->p.checkpoint_every), sample = due(t->step + 1, t->p.sample_every);
         int check = log || ckpt || due(t->step + 1, t->p.nan_check_every);
         st = cg_trainer_iterate(t, check);
-        if (st == CG_OK && check) st = cg_trainer_check_params(t); // param_check.c
-        if (st != CG_OK) break;
-        if (log) {
-            st = cg_trainer_log_record(t);
-            if (st != CG_OK) break;
-            snprintf(status, sizeof status, "Loss_D %.3f Loss_G %.3f", (double)t->rec.loss_d, (double)t->rec.loss_g);
-        }
-        if (bar) cg_progress_update(bar, (uint64_t)t->step, status[0] ? status : NULL);
-        int stopping = (stop && *stop) || (t->p.max_seconds > 0 && cg_now_s() - t0 >= t->p.max_seconds);
-        if (stopping && t->step < total) {
-            why = stop && *stop ? "interrupted" : "time limit";
-            st = read_losses(t);
-            if (st == CG_OK) st = save_outputs(t, 1);
+        // A failure inside the iteration may leave the other ranks in a collective: no agreement is
+        // possible, the command ends the job (cli/main.c). A non-finite loss is seen by all (averaged).
+        if (st != CG_OK && st != CG_ERR_NUMERIC && t->ranks > 1) {
+            alone = 1;
             break;
         }
-        if (ckpt && t->step < total) st = save_outputs(t, 0);
-        if (st == CG_OK && sample && t->step < total) st = cg_trainer_write_samples(t);
+        if (st == CG_OK && check) st = cg_trainer_check_params(t); // param_check.c
+        if (st == CG_OK && log) {
+            if (lead) st = cg_trainer_log_record(t);
+            snprintf(status, sizeof status, "Loss_D %.3f Loss_G %.3f", (double)t->rec.loss_d, (double)t->rec.loss_g);
+        }
+        if (bar && st == CG_OK) cg_progress_update(bar, (uint64_t)t->step, status[0] ? status : NULL);
+        want = stop && *stop ? STOP_SIGNAL + (int)*stop
+               : t->p.max_seconds > 0 && cg_now_s() - t0 >= t->p.max_seconds ? STOP_TIME : STOP_NONE;
+        if (st == CG_OK && want == STOP_NONE && t->step < total && lead) {
+            if (ckpt) st = save_outputs(t, 0);
+            if (st == CG_OK && sample) st = cg_trainer_write_samples(t);
+        }
+        st = cg_dist_agree(st, &want, &failed);
         if (st != CG_OK) break;
+        if (want != STOP_NONE && t->step < total) {
+            why = want >= STOP_SIGNAL ? "interrupted" : "time limit";
+            if (want >= STOP_SIGNAL && stop && !*stop) *stop = (sig_atomic_t)(want - STOP_SIGNAL); // raised elsewhere
+            st = read_losses(t);
+            if (st == CG_OK && lead) st = save_outputs(t, 1);
+            break;
+        }
     }
     if (st == CG_OK && !strcmp(why, "done")) {
         st = read_losses(t);
-        if (st == CG_OK) st = save_outputs(t, 1);
+        if (st == CG_OK && lead) st = save_outputs(t, 1);
     }
     if (bar) cg_progress_end(bar);
     cg_trainer_log_close(t);
-    if (st == CG_OK && !t->p.quiet)
+    // The last saves are rank 0's: every rank ends with its outcome.
+    if (failed < 0 && !alone) {
+        int none = STOP_NONE;
+        st = cg_dist_agree(st, &none, &failed);
+        if (t->ranks > 1) cg_dist_set_agreed(1);
+    }
+    if (st == CG_OK && !t->p.quiet && lead)
         fprintf(stderr, "train: %s at iteration %ld of %ld (%.1f s)\n", why, t->step, total, cg_now_s() - t0);
     return st;
 }

@@ -39,6 +39,10 @@ struct cg_trainer {
     double log_time;       // when the previous record was logged (images/s)
     long log_batches;
     char ckpt[1200];
+    // Data parallelism (train/dist.h, trainer_dist.c): rank `rank` of `ranks` takes samples
+    // [rank * lb, (rank + 1) * lb) of every global batch of p.batch_size = ranks * lb.
+    int rank, ranks, lb;
+    float *host_grad;      // gradients on their way through the allreduce (the larger net's count)
 };
 
 cg_status cg_trainer_write_samples(cg_trainer *t); // samples.png (+ samples/step_N.png)
@@ -49,5 +53,12 @@ cg_status cg_trainer_log_samples(cg_trainer *t, const float *images, int c, int 
 void cg_trainer_log_close(cg_trainer *t);
 // CG_ERR_NUMERIC naming the iteration when a parameter or gradient of G or D is NaN/Inf (param_check.c).
 cg_status cg_trainer_check_params(cg_trainer *t);
+// trainer_dist.c: ranks and local batch from dist.h; SyncBN on (on != 0) or off in G and D.
+cg_status cg_trainer_dist_setup(cg_trainer *t);
+void cg_trainer_dist_sync_bn(cg_trainer *t, int on);
+// The mean of s's gradients over the ranks, in place (nothing with one rank).
+cg_status cg_trainer_dist_average_grads(cg_trainer *t, cg_seq *s);
+// The mean of n floats over the ranks, in place.
+cg_status cg_trainer_dist_mean(cg_trainer *t, float *v, int n);
 
 #endif

@@ -26,6 +26,7 @@ void cg_trainer_free(cg_trainer *t) {
     free(t->idx);
     free(t->flip);
     free(t->host_out);
+    free(t->host_grad);
     free(t->hist);
     free(t);
 }
@@ -47,7 +48,8 @@ static cg_status check_shapes(cg_trainer *t) {
 
 static cg_status build(cg_trainer *t, cg_seq *G, cg_seq *D) {
     cg_ctx *ctx = t->ctx;
-    int B = t->p.batch_size;
+    CG_TRY(cg_trainer_dist_setup(t)); // trainer_dist.c: this rank's slice of the batch
+    int B = t->lb;
     if (!G || !D) {
         if (!G) CG_TRY(cg_model_generator(ctx, &t->mc, &t->G));
         if (!D) CG_TRY(cg_model_discriminator(ctx, &t->mc, &t->D));
@@ -70,10 +72,10 @@ static cg_status build(cg_trainer *t, cg_seq *G, cg_seq *D) {
     CG_TRY(cg_seq_set_batch(ctx, t->G, B));
     CG_TRY(cg_seq_set_batch(ctx, t->D, B));
     CG_TRY(check_shapes(t));
-    t->bpe = t->data->count / B;
+    t->bpe = t->data->count / t->p.batch_size;
     if (t->bpe == 0)
         return cg_fail(CG_ERR_CONFIG, "the training data holds %d samples, fewer than [train] batch_size = %d",
-                       t->data->count, B);
+                       t->data->count, t->p.batch_size);
     CG_TRY(cg_optimizer_create(ctx, t->p.opt_g, t->G->n_params, &t->og));
     CG_TRY(cg_optimizer_create(ctx, t->p.opt_d, t->D->n_params, &t->od));
     CG_TRY(cg_buffer_alloc(ctx->rt, 4, &t->scal));
@@ -90,6 +92,7 @@ static cg_status build(cg_trainer *t, cg_seq *G, cg_seq *D) {
     t->host_out = malloc(cg_numel(cg_seq_output(t->D)) * sizeof(float));
     if (!t->perm || !t->idx || !t->flip || !t->host_out) return cg_fail(CG_ERR_NOMEM, "out of host memory");
     t->perm_epoch = -1;
+    cg_trainer_dist_sync_bn(t, 1);
     return CG_OK;
 }
 
@@ -152,6 +155,7 @@ cg_status cg_trainer_sample_fixed(cg_trainer *t, float **images) {
     if (!stats) return cg_fail(CG_ERR_NOMEM, "out of host memory");
     cg_tensor sv = cg_view(G->buffers, 0, 1, 1, 1, (int)G->n_buffers);
     cg_status st = G->n_buffers ? cg_tensor_read(ctx->rt, sv, stats) : CG_OK;
+    cg_trainer_dist_sync_bn(t, 0); // one rank samples alone (rank 0 writes the grids)
     if (st == CG_OK) st = cg_seq_set_batch(ctx, G, n);
     cg_rng r = {(uint64_t)t->p.seed, CG_STREAM_FIXED};
     if (st == CG_OK) st = cg_rng_normal(ctx->rt, r, 0, cg_seq_input(G), 0.0f, 1.0f);
@@ -161,7 +165,8 @@ cg_status cg_trainer_sample_fixed(cg_trainer *t, float **images) {
         st = *images ? cg_tensor_read(ctx->rt, cg_seq_output(G), *images) : cg_fail(CG_ERR_NOMEM, "out of memory");
     }
     if (st == CG_OK && G->n_buffers) st = cg_tensor_write(ctx->rt, sv, stats);
-    cg_status st2 = cg_seq_set_batch(ctx, G, t->p.batch_size);
+    cg_status st2 = cg_seq_set_batch(ctx, G, t->lb);
+    cg_trainer_dist_sync_bn(t, 1);
     free(stats);
     if (st == CG_OK) st = st2;
     if (st != CG_OK) {
