@@ -139,6 +139,7 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
             st = reopen_generated(rt, o, gen, up, &src);
         }
         if (st == CG_OK) st = cg_faceness(mtcnn, &mp, src, mode, o->n, stderr, &fr, NULL);
+        if (st != CG_OK) st = cg_fail_context(st, "computing faceness");
         if (st == CG_OK && !inception) count = fr.n;
     }
     if (st == CG_OK) {
@@ -281,6 +282,10 @@ static cg_status score_with(cg_runtime *rt, cg_config *cfg, const cli_given *def
         cg_model_config mc;
         int from_ckpt = 0;
         CG_TRY(cg_generator_model(o.checkpoint, cfg, &mc, &from_ckpt));
+    }
+    if (w.faceness) { // [landmarks] is read before unknown keys are judged, like [model] above
+        cli_landmarks_opts lo;
+        CG_TRY(cli_landmarks_config(cfg, &lo));
     }
     if (print_config && cli_print_config(cfg)) return cg_fail(CG_ERR_CONFIG, "an unknown --set key (see above)");
     return score(rt, cfg, &o, mode, w);

@@ -188,12 +188,14 @@ static cg_status mlp_discriminator(cg_ctx *ctx, const cg_model_config *mc, cg_se
 cg_status cg_model_generator(cg_ctx *ctx, const cg_model_config *mc, cg_seq **out) {
     *out = NULL;
     CG_TRY(check_config(mc, "cg_model_generator"));
-    return mc->type == CG_MODEL_VANILLA ? mlp_generator(ctx, mc, out) : conv_generator(ctx, mc, out);
+    cg_status st = mc->type == CG_MODEL_VANILLA ? mlp_generator(ctx, mc, out) : conv_generator(ctx, mc, out);
+    return st == CG_OK ? st : cg_fail_context(st, "the generator");
 }
 
 cg_status cg_model_discriminator(cg_ctx *ctx, const cg_model_config *mc, cg_seq **out) {
     *out = NULL;
     CG_TRY(check_config(mc, "cg_model_discriminator"));
-    if (mc->type == CG_MODEL_VANILLA) return mlp_discriminator(ctx, mc, out);
-    return conv_discriminator(ctx, mc, mc->type == CG_MODEL_WGAN_GP, out);
+    cg_status st = mc->type == CG_MODEL_VANILLA ? mlp_discriminator(ctx, mc, out)
+                                                : conv_discriminator(ctx, mc, mc->type == CG_MODEL_WGAN_GP, out);
+    return st == CG_OK ? st : cg_fail_context(st, "the discriminator");
 }

@@ -50,12 +50,15 @@ static cg_status bind_params(cg_ctx *ctx, cg_seq *s) {
         return cg_fail(CG_ERR_INVALID_ARG, "%zu parameters and %zu statistics: more than 2^31 floats", np, nb);
     s->n_params = np;
     s->n_buffers = nb;
-    CG_TRY(cg_buffer_alloc(ctx->rt, np, &s->params));
-    CG_TRY(cg_buffer_alloc(ctx->rt, np, &s->grads));
-    CG_TRY(cg_buffer_alloc(ctx->rt, nb, &s->buffers));
-    CG_TRY(cg_tensor_fill(ctx->rt, cg_view(s->params, 0, 1, 1, 1, (int)np), 0.0f));
-    CG_TRY(cg_tensor_fill(ctx->rt, cg_view(s->grads, 0, 1, 1, 1, (int)np), 0.0f));
-    CG_TRY(cg_tensor_fill(ctx->rt, cg_view(s->buffers, 0, 1, 1, 1, (int)nb), 0.0f));
+    // The three buffers, named in a failure.
+    cl_mem *bufs[3] = {&s->params, &s->grads, &s->buffers};
+    static const char *const names[3] = {"parameter", "gradient", "running-statistics"};
+    size_t sizes[3] = {np, np, nb};
+    for (int k = 0; k < 3; k++) {
+        cg_status st = cg_buffer_alloc(ctx->rt, sizes[k], bufs[k]);
+        if (st == CG_OK) st = cg_tensor_fill(ctx->rt, cg_view(*bufs[k], 0, 1, 1, 1, (int)sizes[k]), 0.0f);
+        if (st != CG_OK) return cg_fail_context(st, "the %s buffer (%zu floats)", names[k], sizes[k]);
+    }
     np = nb = 0;
     for (int i = 0; i < s->n_layers; i++) {
         cg_layer *l = s->layers[i];
@@ -183,10 +186,11 @@ cg_status cg_seq_set_batch(cg_ctx *ctx, cg_seq *s, int batch) {
     s->acts = calloc((size_t)n + 1, sizeof *s->acts);
     s->dacts = calloc((size_t)n + 1, sizeof *s->dacts);
     if (!s->acts || !s->dacts) st = cg_fail(CG_ERR_NOMEM, "out of host memory");
+    const char *what = "activation"; // the buffer named in a failure
     if (st == CG_OK) st = cg_buffer_alloc(ctx->rt, total, &s->act_buf);
     size_t in_size = (size_t)shapes[0][0] * shapes[0][1] * shapes[0][2] * shapes[0][3];
-    if (st == CG_OK) st = cg_buffer_alloc(ctx->rt, total - in_size, &s->dact_buf);
-    if (st == CG_OK && ws > 0) st = cg_workspace_reserve(ctx->rt, &ctx->ws, ws);
+    if (st == CG_OK) what = "activation-gradient", st = cg_buffer_alloc(ctx->rt, total - in_size, &s->dact_buf);
+    if (st == CG_OK && ws > 0) what = "shared workspace", st = cg_workspace_reserve(ctx->rt, &ctx->ws, ws);
     if (st == CG_OK) {
         size_t off = 0;
         for (int i = 0; i <= n; i++) {
@@ -200,7 +204,7 @@ cg_status cg_seq_set_batch(cg_ctx *ctx, cg_seq *s, int batch) {
     free(shapes);
     if (st != CG_OK) {
         release_acts(s);
-        return cg_fail_context(st, "net '%s' with batch %d", s->prefix, batch);
+        return cg_fail_context(st, "net '%s' with batch %d: the %s buffer", s->prefix, batch, what);
     }
     return CG_OK;
 }

@@ -45,7 +45,7 @@ cg_status cg_generator_open(cg_runtime *rt, const char *ckpt, const cg_model_con
     g->batch = batch;
     g->train_mode = train_mode;
     cg_status st = cg_model_generator(&g->ctx, mc, &g->G);
-    if (st == CG_OK) st = cg_seq_set_batch(&g->ctx, g->G, batch);
+    if (st == CG_OK && (st = cg_seq_set_batch(&g->ctx, g->G, batch)) != CG_OK) st = cg_fail_context(st, "the generator");
     if (st == CG_OK) st = cg_checkpoint_load_generator(&g->ctx, ckpt, g->G);
     if (st != CG_OK) {
         cg_generator_free(g);
@@ -66,10 +66,13 @@ const cg_model_config *cg_generator_config(const cg_generator *g) { return &g->m
 
 cg_status cg_generator_run(cg_generator *g, const float *z, int n, float *images) {
     if (n < 1 || n > g->batch) return cg_fail(CG_ERR_INVALID_ARG, "generator batch of %d (1..%d)", n, g->batch);
-    if (n != cg_seq_input(g->G).n) CG_TRY(cg_seq_set_batch(&g->ctx, g->G, n));
-    CG_TRY(cg_tensor_write(g->ctx.rt, cg_seq_input(g->G), z));
-    CG_TRY(cg_seq_forward(&g->ctx, g->G, g->train_mode));
-    return cg_tensor_read(g->ctx.rt, cg_seq_output(g->G), images);
+    cg_status st = n != cg_seq_input(g->G).n ? cg_seq_set_batch(&g->ctx, g->G, n) : CG_OK;
+    if (st == CG_OK) st = cg_tensor_write(g->ctx.rt, cg_seq_input(g->G), z);
+    if (st == CG_OK) st = cg_seq_forward(&g->ctx, g->G, g->train_mode);
+    if (st != CG_OK) return cg_fail_context(st, "the generator's forward pass of %d images", n);
+    st = cg_tensor_read(g->ctx.rt, cg_seq_output(g->G), images);
+    if (st != CG_OK) return cg_fail_context(st, "reading back the generator's %d images", n);
+    return CG_OK;
 }
 
 void cg_generator_latents(uint64_t seed, int64_t first, int64_t n, int nz, float *z) {
