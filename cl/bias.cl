@@ -38,3 +38,21 @@ __kernel void bias_grad(__global const float *dy, ulong dy_off, ulong dy_sn, int
     }
     if (lid == 0) db[db_off + c] += part[0];
 }
+
+// bias_act: y[n, c, p] = act(y[n, c, p] + bias[c]) in place, for y [N, C, P] with sample stride y_sn:
+// the epilogue of a convolution whose product was written straight into y. has_bias 0 adds nothing;
+// relu 1 then applies ReLU as act_leaky_fwd with slope 0 does (+0 for every non-positive value).
+// The sum is the same single float addition bias_add and wide_to_nchw make.
+__kernel void bias_act(__global float *y, ulong y_off, ulong y_sn, int C, uint P, __global const float *bias,
+                       ulong bias_off, uint total, int has_bias, int relu) {
+    size_t gid = get_global_id(0);
+    if (gid >= total) return;
+    uint i = (uint)gid;
+    uint t = i / P, p = i - t * P;
+    uint n = t / (uint)C, c = t - n * (uint)C;
+    ulong at = y_off + n * y_sn + (ulong)c * P + p;
+    float v = y[at];
+    if (has_bias) v += bias[bias_off + c];
+    if (relu) v = v > 0.0f ? v : 0.0f;
+    y[at] = v;
+}

@@ -174,6 +174,7 @@ static cg_status bind(cg_inception *net) {
         incep_conv *c = &net->convs[i];
         cg_conv_params p = {c->cin, c->cout, c->kh, c->kw, c->stride, 0, 1};
         CG_TRY(cg_conv2d_create2(p, c->ph, c->pw, &c->conv));
+        cg_conv2d_fuse_relu(c->conv); // every convolution is followed by ReLU: one pass with the bias
         snprintf(c->conv->name, sizeof c->conv->name, "%s.conv", c->name);
         c->conv->params[0].w = incep_param_view(net, c->w_off, c->cout, c->cin, c->kh, c->kw);
         c->conv->params[1].w = incep_param_view(net, c->b_off, c->cout, 1, 1, 1);
@@ -420,8 +421,7 @@ void cg_inception_default_weights(const cg_runtime *rt, char *buf, size_t len) {
 cg_status incep_conv_relu(cg_inception *net, int i, cg_tensor x, cg_tensor y) {
     cg_layer *conv = net->convs[i].conv;
     cg_profile_push(net->ctx.rt, net->convs[i].name);
-    cg_status st = conv->ops->forward(conv, &net->ctx, x, y, 0);
-    if (st == CG_OK) st = net->relu->ops->forward(net->relu, &net->ctx, y, y, 0);
+    cg_status st = conv->ops->forward(conv, &net->ctx, x, y, 0); // bias and ReLU fused (bind)
     cg_profile_pop(net->ctx.rt);
     return st;
 }

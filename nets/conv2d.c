@@ -13,7 +13,15 @@
 
 typedef struct {
     int in_c, out_c, kh, kw, stride, pad_h, pad_w, bias;
+    int relu; // cg_conv2d_fuse_relu: ReLU in the bias pass, forward only
 } conv_state;
+
+void cg_conv2d_fuse_relu(cg_layer *l) { ((conv_state *)l->state)->relu = 1; }
+
+// 1x1, stride 1, unpadded: the columns of a sample are the sample itself.
+static int pointwise(const conv_state *s) {
+    return s->kh == 1 && s->kw == 1 && s->stride == 1 && s->pad_h == 0 && s->pad_w == 0;
+}
 
 static cg_im2col_geom geom(const conv_state *s, int h, int w) {
     cg_im2col_geom g = {s->in_c, h, w, s->kh, s->kw, s->stride, s->stride, s->pad_h, s->pad_w, 0, 0};
@@ -41,6 +49,42 @@ static size_t per_sample(const conv_state *s, const cg_im2col_geom *g) {
     return (cg_geom_rows(g) + (size_t)s->out_c) * cg_geom_positions(g);
 }
 
+// The forward writes each sample's product straight into y when the own GEMM kernels run it (CPUs):
+// a strided batch over the samples of the chunk, B the sample's columns (or, pointwise, the sample
+// itself), C the sample's [Cout, P] block of y. Each element is the same k-ordered sum as in the
+// wide product, so the result is bit-identical, without the [Cout, Q] block and its layout pass.
+// CLBlast (GPUs) keeps one wide product per chunk, which it runs faster than a strided batch.
+static int direct_forward(cg_ctx *ctx, const conv_state *s, const cg_im2col_geom *g) {
+    return cg_gemm_pick(ctx->rt, (size_t)s->out_c, cg_geom_positions(g), cg_geom_rows(g)) == CG_GEMM_OWN;
+}
+
+// x: [N, Cin, H, W] -> y: [N, Cout, OH, OW] through the direct products; then bias and ReLU in one pass.
+static cg_status conv_apply_direct(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, const cg_tensor *bias,
+                                   int relu, const cg_im2col_geom *g) {
+    const conv_state *s = l->state;
+    const cg_tensor w = l->params[0].w;
+    size_t K = cg_geom_rows(g), P = cg_geom_positions(g), co = (size_t)s->out_c;
+    size_t x_sn = cg_sample_stride(x), y_sn = cg_sample_stride(y);
+    int pw = pointwise(s), chunk = pw ? x.n : cg_chunk_samples(K * P, x.n);
+    if (!pw) CG_TRY(cg_workspace_reserve(ctx->rt, &ctx->ws, K * P * (size_t)chunk));
+    for (int n0 = 0; n0 < x.n; n0 += chunk) {
+        int nb = x.n - n0 < chunk ? x.n - n0 : chunk;
+        size_t Q = (size_t)nb * P;
+        // y[n] [Cout, P] = W [Cout, K] * cols[n] [K, P]
+        cg_gemm_args mm = {.m = co, .n = P, .k = K, .alpha = 1.0f, .beta = 0.0f, .a = w.buf, .a_off = w.off, .lda = K,
+                           .c = y.buf, .c_off = y.off + (size_t)n0 * y_sn, .ldc = P};
+        size_t b_stride;
+        if (pw) {
+            mm.b = x.buf, mm.b_off = x.off + (size_t)n0 * x_sn, mm.ldb = P, b_stride = x_sn;
+        } else {
+            CG_TRY(cg_im2col(ctx, g, x, n0, nb, ctx->ws.buf, 0));
+            mm.b = ctx->ws.buf, mm.b_off = 0, mm.ldb = Q, b_stride = P;
+        }
+        CG_TRY(cg_gemm_batched(ctx->rt, &mm, 0, b_stride, y_sn, (size_t)nb));
+    }
+    return cg_bias_act(ctx, y, bias, relu);
+}
+
 static size_t conv_workspace(const cg_layer *l, const int in[4]) {
     const conv_state *s = l->state;
     cg_im2col_geom g = geom(s, in[2], in[3]);
@@ -63,6 +107,8 @@ static cg_status conv_apply(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, 
     CG_ASSERT(w.buf);
     const cg_tensor *bias = s->bias && with_bias ? &l->params[1].w : NULL;
     cg_im2col_geom g = geom(s, x.h, x.w);
+    int relu = s->relu && with_bias; // the tangent map stays linear
+    if (direct_forward(ctx, s, &g)) return conv_apply_direct(l, ctx, x, y, bias, relu, &g);
     size_t K = cg_geom_rows(&g), P = cg_geom_positions(&g), co = (size_t)s->out_c;
     int chunk = cg_chunk_samples(per_sample(s, &g), x.n);
     CG_TRY(cg_workspace_reserve(ctx->rt, &ctx->ws, per_sample(s, &g) * chunk));
@@ -77,7 +123,7 @@ static cg_status conv_apply(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, 
         CG_TRY(cg_gemm(ctx->rt, &mm));
         CG_TRY(cg_wide_to_nchw(ctx, ws, out_off, y, n0, nb, bias));
     }
-    return CG_OK;
+    return cg_bias_act(ctx, y, NULL, relu);
 }
 
 static cg_status conv_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int training) {
@@ -123,6 +169,11 @@ static cg_status conv_backprop(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor 
 
 static cg_status conv_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, cg_tensor dy,
                                const cg_tensor *dx) {
+    if (((const conv_state *)l->state)->relu) {
+        char label[96];
+        return cg_fail(CG_ERR_INVALID_ARG, "%s: a convolution with fused ReLU has no backward pass",
+                       cg_layer_label(l, label, sizeof label));
+    }
     return conv_backprop(l, ctx, x, dy, dx, 1);
 }
 
@@ -166,7 +217,7 @@ cg_status cg_conv2d_create2(cg_conv_params p, int pad_h, int pad_w, cg_layer **o
         free(s);
         return cg_fail(CG_ERR_NOMEM, "conv2d: out of host memory");
     }
-    *s = (conv_state){p.in_c, p.out_c, p.kh, p.kw, p.stride, pad_h, pad_w, p.bias != 0};
+    *s = (conv_state){p.in_c, p.out_c, p.kh, p.kw, p.stride, pad_h, pad_w, p.bias != 0, 0};
     l->ops = &conv_ops;
     l->kind = "conv2d";
     l->state = s;

@@ -1,5 +1,6 @@
 // im2col.c — launches of the im2col.cl and bias.cl kernels for the convolution and linear layers,
 // and the batch chunking that keeps their scratch columns under a cap.
+#include "kernel_profile.h"
 #include "nets_internal.h"
 #include "seq_limits.h"
 
@@ -129,6 +130,21 @@ cg_status cg_bias_add(cg_ctx *ctx, cg_tensor y, cg_tensor bias) {
     cl_uint p = (cl_uint)((size_t)y.h * y.w), n = (cl_uint)total;
     return cg_launch1d(ctx->rt, k, total, CG_ARG(y.buf), CG_ARG(off), CG_ARG(sn), CG_ARG(y.c), CG_ARG(p),
                        CG_ARG(bias.buf), CG_ARG(boff), CG_ARG(n));
+}
+
+cg_status cg_bias_act(cg_ctx *ctx, cg_tensor y, const cg_tensor *bias, int relu) {
+    size_t total = cg_numel(y);
+    if (total == 0 || (!bias && !relu)) return CG_OK;
+    CG_TRY(check_total(total, "bias_act"));
+    cl_kernel k;
+    CG_TRY(cg_kernel_get(ctx->rt, "bias", "bias_act", &k));
+    cl_mem bbuf = bias ? bias->buf : y.buf;
+    cl_ulong off = y.off, sn = cg_sample_stride(y), boff = bias ? bias->off : 0;
+    cl_uint p = (cl_uint)((size_t)y.h * y.w), n = (cl_uint)total;
+    cl_int has_bias = bias != NULL, act = relu != 0;
+    cg_profile_work(ctx->rt, 0, 2.0 * sizeof(float) * (double)total);
+    return cg_launch1d(ctx->rt, k, total, CG_ARG(y.buf), CG_ARG(off), CG_ARG(sn), CG_ARG(y.c), CG_ARG(p),
+                       CG_ARG(bbuf), CG_ARG(boff), CG_ARG(n), CG_ARG(has_bias), CG_ARG(act));
 }
 
 cg_status cg_bias_grad(cg_ctx *ctx, cg_tensor dy, cg_tensor db) {

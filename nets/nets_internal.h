@@ -80,6 +80,11 @@ static inline cg_status cg_check_output(const cg_layer *l, cg_tensor x, cg_tenso
 // Conv2d with separate vertical and horizontal padding (p.pad is ignored). The layer is the same
 // as cg_conv2d_create's; proposed for nets.h as pad_h / pad_w fields of cg_conv_params.
 cg_status cg_conv2d_create2(cg_conv_params p, int pad_h, int pad_w, cg_layer **out);
+// Makes conv2d layer l apply ReLU to its output in the same pass as its bias (inference: the layer's
+// backward then fails). Inception-v3's convolution + ReLU pairs.
+void cg_conv2d_fuse_relu(cg_layer *l);
+// y[n, c] = act(y[n, c] + bias[c]) in place (bias NULL: none; relu 0: identity); one pass.
+cg_status cg_bias_act(cg_ctx *ctx, cg_tensor y, const cg_tensor *bias, int relu);
 
 // Second-order passes of a layer affine in its input (y = W x + b; Conv2d, Linear), from its
 // backprop(x, dy, dx, with_bias): the tangent is the map without its bias, yt = W xt; the reverse of
