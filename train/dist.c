@@ -17,11 +17,6 @@
 static int agreed, active, rank, size = 1, local_rank, local_size = 1;
 static char host[256];
 
-static int launched_by_mpirun(void) {
-    const char *off = getenv("CLGAN_MPI");
-    if (off && !strcmp(off, "0")) return 0;
-    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
-}
 
 int cg_dist_built(void) {
 #ifdef CLGAN_HAVE_MPI
@@ -57,6 +52,12 @@ const char *cg_dist_host(void) {
 }
 
 #ifdef CLGAN_HAVE_MPI
+static int launched_by_mpirun(void) {
+    const char *off = getenv("CLGAN_MPI");
+    if (off && !strcmp(off, "0")) return 0;
+    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
+}
+
 static cg_status mpi_fail(int rc, const char *what) {
     char msg[MPI_MAX_ERROR_STRING];
     int len = 0;
