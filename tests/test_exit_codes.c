@@ -3,11 +3,13 @@
 // bad value of an INI key through --set, an unknown --set key, a device selection that matches
 // nothing), 1 for what the files or the device do (an input that is missing, unreadable or corrupt,
 // an output that cannot be written because a regular file stands where its folder should be, an
-// OpenCL failure). For each command, one case of each kind that applies, with the exit status and
-// a word of the message that names the file, option or key. The MTCNN cases of landmarks need the
+// OpenCL failure), 3 for a signal. For each command, one case of each kind that applies, with the
+// exit status and a word of the message that names the file, option or key. The MTCNN cases of landmarks need the
 // weights converted from $CLGAN_SHARED_DATA (skipped as 'data' without them).
 #include "cli_test_util.h"
 #include "srvgg_test_util.h"
+
+#include <sys/file.h>
 
 #define DIR "test-exit-codes-out"
 #define INI DIR "/base.ini"
@@ -76,6 +78,8 @@ static void config_errors(const char *demo_ini) {
         "--set", "landmarks.min_face=abc");
     RUN("upscale [device] type", 2, "type", "upscale", "--weights", DIR "/srvgg.safetensors", "--input", DIR "/small",
         "--out", DIR "/c-up", "--set", "device.type=abc");
+    RUN("score --metrics faceness [landmarks] min_face", 2, "min_face", "score", "--images", DIR "/faces.cgds",
+        "--metrics", "faceness", "--set", "landmarks.min_face=abc");
     RUN("demo [demo] synth_n", 2, "synth_n", "demo", "--config", demo_ini, "--set", "demo.synth_n=abc");
     RUN("train --device 99", 2, "99", "train", "--config", INI, "--device", "99");
 }
@@ -193,6 +197,80 @@ static void nan_weights(void) {
         "--images", DIR "/faces.cgds", "--out", DIR "/nan.npz");
 }
 
+// Whether a trainer still holds the run folder's lock.
+static int lock_held(const char *dir) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/.clgan-train.lock", dir);
+    int fd = open(path, O_RDWR);
+    if (fd < 0) return 0;
+    int held = flock(fd, LOCK_EX | LOCK_NB) != 0;
+    close(fd);
+    return held;
+}
+
+typedef int (*moment_fn)(const char *arg);
+static int text_in_err(const char *needle) { return cli_contains(DIR "/sig.err", needle); }
+static int no_file(const char *path) { return !cli_exists(path); }
+static int temp_in_dir(const char *dir) { return cli_temp_files(dir) > 0; }
+
+// Starts args, waits for reached(reach_arg) (an event, no time guess), freezes the command there
+// with SIGSTOP and, when still(still_arg) shows it has not moved past the moment, sends sig and
+// lets it continue: its exit status. -2 when the moment was missed (it ended, or moved on before
+// the SIGSTOP landed); the caller starts over.
+static int signal_at(const char *const *args, moment_fn reached, const char *reach_arg, moment_fn still,
+                     const char *still_arg, int sig) {
+    pid_t pid = cli_spawn(DIR "/sig.err", args);
+    int at = 0;
+    for (double t0 = cg_now_s(); !at && cg_now_s() - t0 < CLI_HANG_S;) {
+        if (waitpid(pid, NULL, WNOHANG) == pid) return -2;
+        at = reached(reach_arg);
+    }
+    kill(pid, SIGSTOP);
+    int ok = at && still(still_arg);
+    kill(pid, ok ? sig : SIGKILL);
+    kill(pid, SIGCONT);
+    int rc = cli_wait(pid);
+    return ok ? rc : -2;
+}
+
+// A signal is exit 3 for every command. train, while loading (after it printed its configuration,
+// kernels compiling: no disk cache; before the run folder gets its log): stops before training,
+// says nothing was written, writes nothing and holds no lock. preprocess, while its dataset is being
+// written (its temporary file exists): ends with the message and leaves neither the dataset nor
+// the temporary file.
+static void interrupted(void) {
+    const char *err = DIR "/sig.err", *out = DIR "/sig-run";
+    const char *train[] = {"train", "--config", INI, "--set", "train.out=" DIR "/sig-run", NULL};
+    setenv("CLGAN_NO_DISK_CACHE", "1", 1);
+    int rc = -2;
+    for (int tries = 0; rc == -2 && tries < 5; tries++) {
+        test_rm_rf(out);
+        rc = signal_at(train, text_in_err, "effective configuration", no_file, DIR "/sig-run/log.csv", SIGINT);
+    }
+    unsetenv("CLGAN_NO_DISK_CACHE");
+    CHECK(rc == 3 && cli_contains(err, "stopped by signal 2 before training started; nothing was written"),
+          "train, SIGINT while loading: exit %d (want 3 and the message; see %s)", rc, err);
+    char path[512];
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", out);
+    CHECK(!cli_exists(path) && cli_temp_files(out) == 0 && !lock_held(out), "train, SIGINT while loading: %s",
+          cli_exists(path) ? "a checkpoint was written" : lock_held(out) ? "the lock is held" : "temporary files left");
+    snprintf(path, sizeof path, "%s/log.csv", out);
+    CHECK(!cli_exists(path), "train, SIGINT while loading: log.csv was written");
+
+    const char *pre[] = {"preprocess", "--input", DIR "/synth", "--out", DIR "/sig.cgds", "--set", "preprocess.size=32",
+                         "--set", "preprocess.frontal=false", "--set", "preprocess.sunglasses=false", "--set",
+                         "preprocess.reject_sheets=false", "--set", "preprocess.batch=1", NULL};
+    rc = -2;
+    for (int tries = 0; rc == -2 && tries < 20; tries++) {
+        remove(DIR "/sig.cgds");
+        rc = signal_at(pre, temp_in_dir, DIR, temp_in_dir, DIR, SIGTERM);
+    }
+    CHECK(rc == 3 && cli_contains(err, "clgan preprocess: stopped by signal 15"),
+          "preprocess, SIGTERM while writing: exit %d (want 3 and the message)", rc);
+    CHECK(cli_temp_files(DIR) == 0 && !cli_exists(DIR "/sig.cgds"), "preprocess, SIGTERM while writing: %s",
+          cli_exists(DIR "/sig.cgds") ? "the dataset was written" : "its temporary file was left");
+}
+
 static void make_inputs(void) {
     const char *err = DIR "/setup.err";
     int rc = cli_run(err, "train", "--config", INI, NULL);
@@ -231,5 +309,6 @@ int main(void) {
     output_errors(demo_ini);
     landmarks_inputs();
     nan_weights();
+    interrupted();
     return test_finish("exit_codes");
 }
