@@ -38,6 +38,12 @@ static cg_status load_real(cg_trainer *t) {
     return t->data->load(t->data, t->ctx, t->idx, t->flip, t->lb, cg_seq_input(t->D));
 }
 
+// A failure in one of net's ('G' or 'D') passes names the net: "the discriminator's forward pass: ...".
+static cg_status named(cg_status st, char net, const char *what) {
+    if (st == CG_OK) return st;
+    return cg_fail_context(st, "the %s's %s", net == 'G' ? "generator" : "discriminator", what);
+}
+
 // Noise batch number t->noise_batches (this rank's slice of it) into G's input, then G forward.
 static cg_status generate(cg_trainer *t) {
     cg_tensor z = cg_seq_input(t->G);
@@ -46,7 +52,7 @@ static cg_status generate(cg_trainer *t) {
     if (t->hooks.noise) CG_TRY(t->hooks.noise(t->hooks.user, t->noise_batches, z));
     else CG_TRY(cg_rng_normal(t->ctx->rt, r, first, z, 0.0f, 1.0f));
     t->noise_batches++;
-    return cg_seq_forward(t->ctx, t->G, 1);
+    return named(cg_seq_forward(t->ctx, t->G, 1), 'G', "forward pass");
 }
 
 // Loss of D's output against the target (BCE: 1 real, 0 fake; Wasserstein: sign) into scalar i.
@@ -61,13 +67,13 @@ static cg_status backward(cg_trainer *t, char net, const cg_tensor *dx) {
     long *count = net == 'G' ? &t->backwards_g : &t->backwards_d;
     if (t->hooks.before_backward) CG_TRY(t->hooks.before_backward(t->hooks.user, net, *count, s));
     ++*count;
-    return cg_seq_backward(t->ctx, s, dx);
+    return named(cg_seq_backward(t->ctx, s, dx), net, "backward pass");
 }
 
 // Mean of sigmoid(D output) (BCE) or of the scores (WGAN), read back for the log.
 static cg_status d_mean(cg_trainer *t, float *out) {
     cg_tensor o = cg_seq_output(t->D);
-    CG_TRY(cg_tensor_read(t->ctx->rt, o, t->host_out));
+    CG_TRY(named(cg_tensor_read(t->ctx->rt, o, t->host_out), 'D', "output read-back"));
     double s = 0;
     for (size_t i = 0; i < cg_numel(o); i++) {
         double v = t->host_out[i];
@@ -97,41 +103,41 @@ static cg_status penalty(cg_trainer *t) {
 static cg_status d_step(cg_trainer *t, int log) {
     cg_ctx *ctx = t->ctx;
     if (t->p.clip > 0.0f) CG_TRY(cg_clip(ctx, t->D->params, t->D->n_params, -t->p.clip, t->p.clip));
-    CG_TRY(cg_seq_zero_grad(ctx, t->D));
+    CG_TRY(named(cg_seq_zero_grad(ctx, t->D), 'D', "gradient reset"));
     CG_TRY(load_real(t));
     if (t->gp) CG_TRY(cg_tensor_copy(ctx->rt, cg_view(t->real, 0, 1, 1, 1, (int)cg_numel(cg_seq_input(t->D))),
                                      cg_seq_input(t->D)));
-    CG_TRY(cg_seq_forward(ctx, t->D, 1));
+    CG_TRY(named(cg_seq_forward(ctx, t->D, 1), 'D', "forward pass"));
     if (log) CG_TRY(d_mean(t, &t->rec.d_x));
     CG_TRY(d_loss(t, 1, 0));
     CG_TRY(backward(t, 'D', NULL));
     CG_TRY(generate(t));
     CG_TRY(cg_tensor_copy(ctx->rt, cg_seq_input(t->D), cg_seq_output(t->G)));
-    CG_TRY(cg_seq_forward(ctx, t->D, 1));
+    CG_TRY(named(cg_seq_forward(ctx, t->D, 1), 'D', "forward pass"));
     if (log) CG_TRY(d_mean(t, &t->rec.d_g_z));
     CG_TRY(d_loss(t, 0, 1));
     CG_TRY(backward(t, 'D', NULL));
     if (t->gp) CG_TRY(penalty(t));
     CG_TRY(cg_trainer_dist_average_grads(t, t->D));
     if (t->hooks.before_update) CG_TRY(t->hooks.before_update(t->hooks.user, 'D', t->od->step, t->D));
-    return cg_optimizer_step(ctx, t->od, t->D->params, t->D->grads);
+    return named(cg_optimizer_step(ctx, t->od, t->D->params, t->D->grads), 'D', "optimizer step");
 }
 
 static cg_status g_step(cg_trainer *t) {
     cg_ctx *ctx = t->ctx;
-    CG_TRY(cg_seq_zero_grad(ctx, t->G));
+    CG_TRY(named(cg_seq_zero_grad(ctx, t->G), 'G', "gradient reset"));
     if (t->p.loss == CG_LOSS_WASSERSTEIN) {
         CG_TRY(generate(t));
         CG_TRY(cg_tensor_copy(ctx->rt, cg_seq_input(t->D), cg_seq_output(t->G)));
     } // BCE: D's input still holds the fake batch of the last D step (pytorch/examples)
-    CG_TRY(cg_seq_forward(ctx, t->D, 1));
+    CG_TRY(named(cg_seq_forward(ctx, t->D, 1), 'D', "forward pass"));
     CG_TRY(d_loss(t, 1, 2));
     cg_tensor dfake = cg_seq_doutput(t->G);
     CG_TRY(backward(t, 'D', &dfake));
     CG_TRY(backward(t, 'G', NULL));
     CG_TRY(cg_trainer_dist_average_grads(t, t->G));
     if (t->hooks.before_update) CG_TRY(t->hooks.before_update(t->hooks.user, 'G', t->og->step, t->G));
-    return cg_optimizer_step(ctx, t->og, t->G->params, t->G->grads);
+    return named(cg_optimizer_step(ctx, t->og, t->G->params, t->G->grads), 'G', "optimizer step");
 }
 
 static int critic_steps(const cg_trainer *t) {
@@ -144,7 +150,8 @@ static int critic_steps(const cg_trainer *t) {
 // Reads the three loss scalars into t->rec; CG_ERR_NUMERIC naming the step when one is not finite.
 static cg_status read_losses(cg_trainer *t) {
     float s[4];
-    CG_TRY(cg_tensor_read(t->ctx->rt, cg_view(t->scal, 0, 1, 1, 1, 4), s));
+    cg_status st = cg_tensor_read(t->ctx->rt, cg_view(t->scal, 0, 1, 1, 1, 4), s);
+    if (st != CG_OK) return cg_fail_context(st, "reading back the losses of iteration %ld", t->step);
     CG_TRY(cg_trainer_dist_mean(t, s, 4));
     t->rec.step = t->step;
     t->rec.loss_d = s[0] + s[1] + s[3];

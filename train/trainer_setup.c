@@ -69,15 +69,19 @@ static cg_status build(cg_trainer *t, cg_seq *G, cg_seq *D) {
     }
     CG_TRY(cg_seq_fit_check(ctx, (cg_seq *[]){t->G, t->D}, (const char *[]){"generator", "discriminator"}, 2, B,
                             "[train] batch_size"));
-    CG_TRY(cg_seq_set_batch(ctx, t->G, B));
-    CG_TRY(cg_seq_set_batch(ctx, t->D, B));
+    cg_status st = cg_seq_set_batch(ctx, t->G, B);
+    if (st != CG_OK) return cg_fail_context(st, "the generator");
+    st = cg_seq_set_batch(ctx, t->D, B);
+    if (st != CG_OK) return cg_fail_context(st, "the discriminator");
     CG_TRY(check_shapes(t));
     t->bpe = t->data->count / t->p.batch_size;
     if (t->bpe == 0)
         return cg_fail(CG_ERR_CONFIG, "the training data holds %d samples, fewer than [train] batch_size = %d",
                        t->data->count, t->p.batch_size);
-    CG_TRY(cg_optimizer_create(ctx, t->p.opt_g, t->G->n_params, &t->og));
-    CG_TRY(cg_optimizer_create(ctx, t->p.opt_d, t->D->n_params, &t->od));
+    st = cg_optimizer_create(ctx, t->p.opt_g, t->G->n_params, &t->og);
+    if (st != CG_OK) return cg_fail_context(st, "the generator's optimizer");
+    st = cg_optimizer_create(ctx, t->p.opt_d, t->D->n_params, &t->od);
+    if (st != CG_OK) return cg_fail_context(st, "the discriminator's optimizer");
     CG_TRY(cg_buffer_alloc(ctx->rt, 4, &t->scal));
     CG_TRY(cg_buffer_alloc(ctx->rt, 4, &t->nonfinite));
     CG_TRY(cg_tensor_fill(ctx->rt, cg_view(t->scal, 0, 1, 1, 1, 4), 0.0f));
