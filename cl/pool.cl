@@ -50,6 +50,54 @@ __kernel void pool_avg(__global const float *x, ulong xoff, ulong xsn, uint C, u
     y[yat] = sum / (float)((h1 - h0) * (w1 - w0));
 }
 
+// The same two pools with one work-item per output row ((s*C + c)*OH + oh = i, n = N*C*OH),
+// walking the row's OW outputs: index arithmetic once per row and row-contiguous reads, for CPUs
+// (PoCL). Every output is the same computation in the same order as above, so bit-identical.
+#define POOL_ROW                                                                                   \
+    size_t gid = get_global_id(0);                                                                 \
+    if (gid >= n) return;                                                                          \
+    uint i = (uint)gid;                                                                            \
+    uint oh = i % OH, t = i / OH;                                                                  \
+    uint c = t % C, s = t / C;                                                                     \
+    __global const float *xp = x + xoff + (ulong)s * xsn + c * H * W;                              \
+    __global float *yp = y + yoff + (ulong)s * ysn + (c * OH + oh) * OW;                           \
+    int h0 = (int)(oh * stride) - pad;                                                             \
+    int h1 = min(h0 + k, (int)H);                                                                  \
+    h0 = max(h0, 0);
+
+__kernel void pool_max_rows(__global const float *x, ulong xoff, ulong xsn, uint C, uint H, uint W,
+                            __global float *y, ulong yoff, ulong ysn, uint OH, uint OW, int k, int stride, int pad,
+                            uint n) {
+    POOL_ROW
+    for (uint ow = 0; ow < OW; ow++) {
+        int w0 = (int)(ow * stride) - pad;
+        int w1 = min(w0 + k, (int)W);
+        w0 = max(w0, 0);
+        float m = -INFINITY;
+        for (int h = h0; h < h1; h++)
+            for (int w = w0; w < w1; w++) {
+                float v = xp[(ulong)h * W + w];
+                if (v > m || isnan(v)) m = v;
+            }
+        yp[ow] = m;
+    }
+}
+
+__kernel void pool_avg_rows(__global const float *x, ulong xoff, ulong xsn, uint C, uint H, uint W,
+                            __global float *y, ulong yoff, ulong ysn, uint OH, uint OW, int k, int stride, int pad,
+                            uint n) {
+    POOL_ROW
+    for (uint ow = 0; ow < OW; ow++) {
+        int w0 = (int)(ow * stride) - pad;
+        int w1 = min(w0 + k, (int)W);
+        w0 = max(w0, 0);
+        float sum = 0.0f;
+        for (int h = h0; h < h1; h++)
+            for (int w = w0; w < w1; w++) sum += xp[(ulong)h * W + w];
+        yp[ow] = sum / (float)((h1 - h0) * (w1 - w0));
+    }
+}
+
 // pool_global_avg: one work-item per (sample s, channel c), i = s*C + c: the mean of the H*W
 // plane, summed in order. y: [N, C, 1, 1] with sample stride ysn.
 __kernel void pool_global_avg(__global const float *x, ulong xoff, ulong xsn, uint C, uint HW, __global float *y,

@@ -6,6 +6,7 @@
 #include "nets.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef enum { POOL_MAX, POOL_AVG, POOL_GLOBAL, POOL_FLATTEN } pool_kind;
 
@@ -79,6 +80,14 @@ static cg_status copy_views(cg_runtime *rt, cg_tensor src, cg_tensor dst) {
                        CG_ARG(ysn), CG_ARG(per), CG_ARG(n));
 }
 
+// Row kernels on CPUs (one work-item per output row), element kernels elsewhere; the results are
+// bit-identical. CLGAN_POOL_ROWS=0/1 forces one (tests).
+static int cg_pool_rows(const cg_runtime *rt) {
+    const char *env = getenv("CLGAN_POOL_ROWS");
+    if (env && *env) return strcmp(env, "0") != 0;
+    return cg_runtime_device(rt)->type == CL_DEVICE_TYPE_CPU;
+}
+
 // max/avg: x: [N, C, H, W] -> y: [N, C, OH, OW]; global: -> [N, C, 1, 1]; flatten: -> [N, C*H*W, 1, 1]
 static cg_status pool_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int training) {
     const pool_state *s = l->state;
@@ -94,7 +103,12 @@ static cg_status pool_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y
     switch (s->kind) {
     case POOL_MAX:
     case POOL_AVG:
-        CG_TRY(cg_kernel_get(rt, "pool", s->kind == POOL_MAX ? "pool_max" : "pool_avg", &kern));
+        if (cg_pool_rows(rt)) { // CPUs: a work-item per output row (cl/pool.cl)
+            n = (cl_uint)((size_t)y.n * C * OH);
+            CG_TRY(cg_kernel_get(rt, "pool", s->kind == POOL_MAX ? "pool_max_rows" : "pool_avg_rows", &kern));
+        } else {
+            CG_TRY(cg_kernel_get(rt, "pool", s->kind == POOL_MAX ? "pool_max" : "pool_avg", &kern));
+        }
         st = cg_launch1d(rt, kern, n, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(C), CG_ARG(H), CG_ARG(W),
                          CG_ARG(y.buf), CG_ARG(yoff), CG_ARG(ysn), CG_ARG(OH), CG_ARG(OW), CG_ARG(k), CG_ARG(stride),
                          CG_ARG(pad), CG_ARG(n));

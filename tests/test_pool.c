@@ -129,6 +129,33 @@ static void run_pool(cg_ctx *ctx, int is_max, pool_case c, int strided) {
     free(xw), free(x), free(yw), free(want);
 }
 
+// The row and element kernels give bit-identical outputs (same operations in the same order).
+static void same_both_ways(cg_ctx *ctx, int is_max, pool_case c) {
+    cg_layer *l;
+    CHECK_OK(is_max ? cg_maxpool2d_create((cg_pool_params){c.k, c.s, c.p}, &l)
+                    : cg_avgpool2d_create((cg_pool_params){c.k, c.s, c.p}, &l));
+    int in[4] = {c.n, c.c, c.h, c.w}, out[4];
+    CHECK_OK(l->ops->out_shape(l, in, out));
+    size_t nx = (size_t)c.n * c.c * c.h * c.w, ny = (size_t)out[0] * out[1] * out[2] * out[3];
+    float *x = malloc(nx * 4), *y[2] = {malloc(ny * 4), malloc(ny * 4)};
+    fill(x, nx, 99, -3.0f, 2.0f);
+    cl_mem bx = alloc_image(ctx->rt, nx, 0, x, nx, 0), by = alloc_filled(ctx->rt, ny, 0.0f);
+    for (int rows = 0; rows < 2; rows++) {
+        setenv("CLGAN_POOL_ROWS", rows ? "1" : "0", 1);
+        CHECK_OK(l->ops->forward(l, ctx, cg_view(bx, 0, c.n, c.c, c.h, c.w),
+                                 cg_view(by, 0, out[0], out[1], out[2], out[3]), 0));
+        CHECK_OK(cg_tensor_read(ctx->rt, cg_view(by, 0, out[0], out[1], out[2], out[3]), y[rows]));
+    }
+    size_t at = 0;
+    while (at < ny && !memcmp(&y[0][at], &y[1][at], 4)) at++;
+    CHECK(at == ny, "%s [%d,%d,%d,%d] k%d s%d p%d: row and element kernels differ at %zu: %.9g vs %.9g", l->kind,
+          c.n, c.c, c.h, c.w, c.k, c.s, c.p, at, at < ny ? y[0][at] : 0.0, at < ny ? y[1][at] : 0.0);
+    cg_layer_free(l);
+    cg_buffer_release(bx);
+    cg_buffer_release(by);
+    free(x), free(y[0]), free(y[1]);
+}
+
 // Global average pooling into channels [2, 2 + C) of a [N, C + 5, 1, 1] feature tensor.
 static void run_global(cg_ctx *ctx, int N, int C, int H, int W) {
     cg_runtime *rt = ctx->rt;
@@ -260,14 +287,23 @@ int main(void) {
     const char *q = getenv("CLGAN_TEST_QUICK");
     quick = q && *q && strcmp(q, "0");
     cg_ctx ctx = {rt, {0}};
-    for (int is_max = 1; is_max >= 0; is_max--) {
-        for (size_t i = 0; i < sizeof small_cases / sizeof small_cases[0]; i++) {
-            run_pool(&ctx, is_max, small_cases[i], 0);
-            run_pool(&ctx, is_max, small_cases[i], 1);
+    // Both kernel shapes: a work-item per output element (GPUs) and per output row (CPUs); under
+    // Oclgrind (quick) the row kernels only, the element kernels there through same_both_ways.
+    for (int rows = quick; rows < 2; rows++) {
+        setenv("CLGAN_POOL_ROWS", rows ? "1" : "0", 1);
+        for (int is_max = 1; is_max >= 0; is_max--) {
+            for (size_t i = 0; i < sizeof small_cases / sizeof small_cases[0]; i++) {
+                run_pool(&ctx, is_max, small_cases[i], 0);
+                run_pool(&ctx, is_max, small_cases[i], 1);
+            }
+            const pool_case *real = is_max ? max_real : avg_real;
+            for (size_t i = 0; i < 3 && !quick; i++) run_pool(&ctx, is_max, real[i], i == 0);
         }
-        const pool_case *real = is_max ? max_real : avg_real;
-        for (size_t i = 0; i < 3 && !quick; i++) run_pool(&ctx, is_max, real[i], i == 0);
     }
+    const pool_case last = small_cases[sizeof small_cases / sizeof small_cases[0] - 1];
+    for (int is_max = 1; is_max >= 0; is_max--)
+        same_both_ways(&ctx, is_max, quick ? last : is_max ? max_real[0] : avg_real[0]);
+    unsetenv("CLGAN_POOL_ROWS");
     const int globals[][4] = {{1, 1, 1, 1}, {2, 3, 4, 5}, {1, 5, 7, 1},  {3, 1, 1, 9},   {1, 3, 13, 11},
                               {4, 5, 2, 2}, {2, 7, 3, 3}, {1, 1, 17, 17}, {3, 3, 1, 1}, {2, 2048, 8, 8}};
     for (size_t i = 0; i < sizeof globals / sizeof globals[0]; i++)
