@@ -48,6 +48,10 @@ static void expect_failure(const char *what, int rc, const char *dir, const char
     for (int i = 0; needles[i]; i++)
         CHECK(strstr(msg, needles[i]) != NULL, "%s: the message lacks '%s': %.500s", what, needles[i], line);
     CHECK(cli_temp_files(dir) == 0, "%s: temporary files left in %s", what, dir);
+    // Under ASan+UBSan: the error path leaks nothing and does nothing undefined (the exit status
+    // stays 1 when LeakSanitizer reports at exit).
+    CHECK(!strstr(msg, "Sanitizer") && !strstr(msg, "runtime error:"), "%s: a sanitizer report: %.400s", what,
+          strstr(msg, "Sanitizer") ? strstr(msg, "Sanitizer") : strstr(msg, "runtime error:"));
     printf("  %s: %.300s", what, line);
     free(text);
 }

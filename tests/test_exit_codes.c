@@ -33,6 +33,9 @@ static void run_case(const exit_case *c) {
     const char *line = msg;
     for (const char *p = msg; (p = strstr(p, "error")); p++) line = p;
     int named = !c->needle || strstr(msg, c->needle);
+    // Under ASan+UBSan: no error path leaks or does anything undefined.
+    CHECK(!strstr(msg, "Sanitizer") && !strstr(msg, "runtime error:"), "%s: a sanitizer report: %.400s", c->what,
+          strstr(msg, "Sanitizer") ? strstr(msg, "Sanitizer") : strstr(msg, "runtime error:"));
     CHECK(rc == c->want && named, "%s: exit %d (want %d), message %s '%s': %.300s", c->what, rc, c->want,
           named ? "names" : "lacks", c->needle ? c->needle : "", line);
     free(text);

@@ -73,7 +73,11 @@ static cg_status read_host(cg_ctx *ctx, cl_mem buf, size_t n, float **out, const
     *out = malloc((n + 1) * sizeof(float));
     if (!*out) return cg_fail(CG_ERR_NOMEM, "out of host memory");
     cg_status st = n ? cg_tensor_read(ctx->rt, cg_view(buf, 0, 1, 1, 1, (int)n), *out) : CG_OK;
-    if (st != CG_OK) return cg_fail_context(st, "reading back the %s's %s buffer", what, which);
+    if (st != CG_OK) {
+        free(*out);
+        *out = NULL;
+        return cg_fail_context(st, "reading back the %s's %s buffer", what, which);
+    }
     return CG_OK;
 }
 
