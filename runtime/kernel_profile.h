@@ -53,5 +53,7 @@ void cg_kernel_profile_free(cg_kernel_profile *p);
 // iteration: calls, ms, share of kernel time, GFLOP/s and GB/s with their share of the peak.
 char *cg_kernel_profile_markdown(const cg_kernel_profile *p, int max_rows); // malloc'd
 char *cg_kernel_profile_json(const cg_kernel_profile *p);                   // malloc'd, every row
+// DIR/profile.md (the top max_rows) and DIR/profile.json, each written atomically.
+cg_status cg_kernel_profile_write(const cg_kernel_profile *p, const char *dir, int max_rows);
 
 #endif

@@ -71,6 +71,7 @@ cg_status cg_train_params_read(cg_config *cfg, const cg_model_config *mc, cg_tra
     p->max_seconds = max_s;
     CG_TRY(cg_config_bool(cfg, S, "tensorboard", 1, &p->tensorboard));
     CG_TRY(cg_config_bool(cfg, S, "sync_bn", 1, &p->sync_bn));
+    CG_TRY(cg_config_int(cfg, S, "profile", 0, 0, 1000000000L, &p->profile));
     CG_TRY(cg_config_str(cfg, S, "log_dir", "tensorboard", NULL, &p->log_dir));
     if (p->tensorboard && !*p->log_dir) return cg_fail(CG_ERR_CONFIG, "[train] log_dir is empty: name a folder");
     if (!*p->out) return cg_fail(CG_ERR_CONFIG, "[train] out is empty: name an output folder");

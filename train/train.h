@@ -72,6 +72,7 @@ typedef struct {
     int tensorboard;         // TensorBoard event files in log_dir (docs/logs.md)
     const char *log_dir;     // relative to out unless absolute
     int sync_bn;             // under MPI: BatchNorm statistics over the global batch (SyncBN; default on)
+    long profile;            // kernel profile of the first N iterations into out/profile.md, .json (0 = off)
 } cg_train_params;
 
 // Reads [train] (defaults by model type: dcgan/vanilla Adam 2e-4 (0.5, 0.999), wgan RMSprop 5e-5,

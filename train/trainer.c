@@ -11,6 +11,7 @@
 // alone writes log.csv, samples, plots and checkpoints, and the ranks agree after every iteration
 // on failures and stop requests.
 #include "dist.h"
+#include "kernel_profile.h"
 #include "trainer_internal.h"
 
 #include <math.h>
@@ -203,6 +204,21 @@ static long total_steps(const cg_trainer *t) {
 // as STOP_SIGNAL + s wins over the time limit.
 enum { STOP_NONE = 0, STOP_TIME = 1, STOP_SIGNAL = 100 };
 
+// After [train] profile iterations: the kernel profile to out/profile.md and .json (and stderr).
+static cg_status trainer_profile_end(cg_trainer *t) {
+    cg_kernel_profile prof;
+    cg_status st = cg_profile_end(t->ctx->rt, &prof);
+    prof.iterations = (int)t->p.profile;
+    if (st == CG_OK) st = cg_kernel_profile_write(&prof, t->p.out, 60);
+    char *md = st == CG_OK && !t->p.quiet ? cg_kernel_profile_markdown(&prof, 25) : NULL;
+    if (md)
+        fprintf(stderr, "\ntrain: kernel profile of the first %ld iterations of this run (%s/profile.md):\n%s\n",
+                t->p.profile, t->p.out, md);
+    free(md);
+    cg_kernel_profile_free(&prof);
+    return st;
+}
+
 cg_status cg_trainer_run(cg_trainer *t, volatile sig_atomic_t *stop) {
     long total = total_steps(t);
     int lead = t->rank == 0, failed = -1, alone = 0;
@@ -218,6 +234,8 @@ cg_status cg_trainer_run(cg_trainer *t, volatile sig_atomic_t *stop) {
     double t0 = cg_now_s();
     const char *why = "done";
     char status[96] = "";
+    long prof_end = t->p.profile > 0 && lead ? t->step + t->p.profile : -1; // [train] profile (kernel_profile.h)
+    if (prof_end > 0 && st == CG_OK) st = cg_profile_begin(t->ctx->rt);
     while (t->step < total) {
         int log = due(t->step + 1, t->p.log_every) || t->step + 1 == total;
         int ckpt = due(t->step + 1, t->p.checkpoint_every), sample = due(t->step + 1, t->p.sample_every);
@@ -229,6 +247,7 @@ cg_status cg_trainer_run(cg_trainer *t, volatile sig_atomic_t *stop) {
             alone = 1;
             break;
         }
+        if (st == CG_OK && t->step == prof_end) st = trainer_profile_end(t);
         if (st == CG_OK && check) st = cg_trainer_check_params(t); // param_check.c
         if (st == CG_OK && log) {
             if (lead) st = cg_trainer_log_record(t);
