@@ -1,12 +1,18 @@
 // mtcnn.c — the MTCNN detector as facenet-pytorch's detect_face runs it: P-Net over the image
-// pyramid of each image, NMS per scale (IoU 0.5) and across scales (0.7), box regression, square
-// boxes; R-Net and O-Net on area-resampled 24x24 and 48x48 crops (cl/mtcnn.cl) batched over every
-// candidate of every image; NMS on the host in float, in torchvision's and numpy's arithmetic.
+// pyramid (same-size images batched: one launch per scale), NMS per scale (IoU 0.5) and across
+// scales (0.7), box regression, square boxes; R-Net and O-Net on area-resampled 24x24 and 48x48
+// crops (cl/mtcnn.cl) batched over every candidate of every image; NMS on the host in float, in torchvision's and numpy's arithmetic.
 #include "mtcnn_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+// P-Net runs same-size images together, up to this many source pixels per launch (640x480: 13
+// images; CelebA 178x218: 108).
+#ifndef CG_MTCNN_PNET_PIXELS
+#define CG_MTCNN_PNET_PIXELS (1 << 22)
+#endif
 
 struct cg_mtcnn {
     cg_ctx ctx;
@@ -149,56 +155,92 @@ static cg_status crops(cg_runtime *rt, cl_mem imgs, const size_t *img_off, const
     return st;
 }
 
-// P-Net over every scale of image i; candidates after the per-scale NMS go to out.
-static cg_status stage1(cg_mtcnn *m, const cg_mtcnn_params *p, cl_mem imgs, size_t off, const cg_mtcnn_image *im,
-                        int i, cands *out) {
+// P-Net over every scale of the g images idx[0..g), all of one size: per scale one resampling
+// launch and one forward for the whole group; each image's candidates after its per-scale NMS are
+// appended to per[idx[k]].
+static cg_status stage1(cg_mtcnn *m, const cg_mtcnn_params *p, cl_mem imgs, const size_t *off, const cg_mtcnn_image *ims,
+                        const int *idx, int g, cands *per) {
     cg_runtime *rt = m->ctx.rt;
-    int w = im->w, h = im->h;
+    int w = ims[idx[0]].w, h = ims[idx[0]].h;
     double s = 12.0 / p->min_face, minl = (w < h ? w : h) * s;
+    cl_long *tab = malloc((size_t)g * 6 * sizeof *tab);
+    if (!tab) return cg_fail(CG_ERR_NOMEM, "out of host memory");
+    for (int k = 0; k < g; k++) {
+        cl_long *e = tab + 6 * (size_t)k;
+        e[0] = (cl_long)off[idx[k]], e[1] = w, e[2] = 0, e[3] = 0, e[4] = w, e[5] = h;
+    }
+    cl_int err;
+    cl_mem t = clCreateBuffer(cg_runtime_context(rt), CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                              (size_t)g * 6 * sizeof *tab, tab, &err);
+    free(tab);
+    if (err != CL_SUCCESS) return cg_fail(err, "mtcnn: pyramid table of %d images", g);
     cg_status st = CG_OK;
     for (; minl >= 12 && st == CG_OK; s *= p->factor, minl *= p->factor) {
         int hs = (int)(h * s + 1), ws = (int)(w * s + 1);
-        cl_long tab[6] = {(cl_long)off, w, 0, 0, w, h};
-        cl_int err;
-        cl_mem t = clCreateBuffer(cg_runtime_context(rt), CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof tab, tab,
-                                  &err);
-        if (err != CL_SUCCESS) return cg_fail(err, "mtcnn: pyramid table");
         cl_mem in = NULL;
         cl_kernel kern;
-        cl_uint oh = (cl_uint)hs, ow = (cl_uint)ws, n = (cl_uint)(3 * hs * ws);
+        cl_uint oh = (cl_uint)hs, ow = (cl_uint)ws, n = (cl_uint)((size_t)g * 3 * hs * ws);
         st = cg_buffer_alloc(rt, n, &in);
         if (st == CG_OK) st = cg_kernel_get(rt, "mtcnn", "mtcnn_area_crop", &kern);
         if (st == CG_OK)
             st = cg_launch1d(rt, kern, n, CG_ARG(imgs), CG_ARG(t), CG_ARG(in), CG_ARG(oh), CG_ARG(ow), CG_ARG(n));
-        clReleaseMemObject(t);
         cg_tensor y;
-        // x: [1, 3, hs, ws] -> y: [1, 6, oh, ow]
-        if (st == CG_OK) st = mtcnn_net_forward(&m->ctx, &m->net[0], cg_view(in, 0, 1, 3, hs, ws), &y);
+        // x: [g, 3, hs, ws] -> y: [g, 6, oh, ow]
+        if (st == CG_OK) st = mtcnn_net_forward(&m->ctx, &m->net[0], cg_view(in, 0, g, 3, hs, ws), &y);
         float *o = NULL;
         if (st == CG_OK && !(o = malloc(cg_numel(y) * sizeof *o))) st = cg_fail(CG_ERR_NOMEM, "out of host memory");
         if (st == CG_OK) st = cg_tensor_read(rt, y, o);
-        cands sc = {0};
-        size_t plane = (size_t)y.h * y.w;
+        size_t plane = st == CG_OK ? (size_t)y.h * y.w : 0;
         float fs = (float)s;
-        for (int r = 0; st == CG_OK && r < y.h; r++)
-            for (int q = 0; st == CG_OK && q < y.w; q++) {
-                size_t at = (size_t)r * y.w + q;
-                float prob = face_prob(o[at], o[plane + at]);
-                if (!(prob >= p->thresh[0])) continue;
-                cand c = {{floorf((2.0f * q + 1) / fs), floorf((2.0f * r + 1) / fs), floorf((2.0f * q + 12) / fs),
-                           floorf((2.0f * r + 12) / fs)},
-                          prob,
-                          {o[2 * plane + at], o[3 * plane + at], o[4 * plane + at], o[5 * plane + at]},
-                          i,
-                          {0}};
-                st = push(&sc, c);
-            }
-        nms(&sc, 0.5f, 0);
-        for (int k = 0; st == CG_OK && k < sc.n; k++) st = push(out, sc.v[k]);
-        free(sc.v);
+        for (int k = 0; st == CG_OK && k < g; k++) {
+            const float *ok = o + (size_t)k * 6 * plane;
+            cands sc = {0};
+            for (int r = 0; st == CG_OK && r < y.h; r++)
+                for (int q = 0; st == CG_OK && q < y.w; q++) {
+                    size_t at = (size_t)r * y.w + q;
+                    float prob = face_prob(ok[at], ok[plane + at]);
+                    if (!(prob >= p->thresh[0])) continue;
+                    cand c = {{floorf((2.0f * q + 1) / fs), floorf((2.0f * r + 1) / fs), floorf((2.0f * q + 12) / fs),
+                               floorf((2.0f * r + 12) / fs)},
+                              prob,
+                              {ok[2 * plane + at], ok[3 * plane + at], ok[4 * plane + at], ok[5 * plane + at]},
+                              idx[k],
+                              {0}};
+                    st = push(&sc, c);
+                }
+            nms(&sc, 0.5f, 0);
+            for (int j = 0; st == CG_OK && j < sc.n; j++) st = push(&per[idx[k]], sc.v[j]);
+            free(sc.v);
+        }
         free(o);
         cg_buffer_release(in);
     }
+    clReleaseMemObject(t);
+    return st;
+}
+
+// P-Net over every image, same-size images grouped (up to CG_MTCNN_PNET_PIXELS source pixels per
+// group); candidates go to out image by image, in the order of the images.
+static cg_status pnet_all(cg_mtcnn *m, const cg_mtcnn_params *p, cl_mem imgs, const size_t *off,
+                          const cg_mtcnn_image *ims, int n, cands *out) {
+    cands *per = calloc((size_t)n + 1, sizeof *per);
+    int *idx = malloc(((size_t)n + 1) * sizeof *idx);
+    char *done = calloc((size_t)n + 1, 1);
+    cg_status st = per && idx && done ? CG_OK : cg_fail(CG_ERR_NOMEM, "out of host memory");
+    for (int i = 0; st == CG_OK && i < n; i++) {
+        if (done[i]) continue;
+        size_t px = (size_t)ims[i].w * ims[i].h, cap = px ? CG_MTCNN_PNET_PIXELS / px : 1;
+        int g = 0;
+        for (int j = i; j < n && (g == 0 || (size_t)g < cap); j++)
+            if (!done[j] && ims[j].w == ims[i].w && ims[j].h == ims[i].h) idx[g++] = j, done[j] = 1;
+        st = stage1(m, p, imgs, off, ims, idx, g, per);
+    }
+    for (int i = 0; st == CG_OK && i < n; i++)
+        for (int k = 0; st == CG_OK && k < per[i].n; k++) st = push(out, per[i].v[k]);
+    for (int i = 0; per && i < n; i++) free(per[i].v);
+    free(per);
+    free(idx);
+    free(done);
     return st;
 }
 
@@ -249,7 +291,7 @@ cg_status cg_mtcnn_detect(cg_mtcnn *m, const cg_mtcnn_params *p, const cg_mtcnn_
     if (st == CG_OK) st = cg_buffer_alloc(rt, total + 1, &dev);
     if (st == CG_OK && total) st = cg_tensor_write(rt, cg_view(dev, 0, 1, 1, 1, (int)total), host);
     free(host);
-    for (int i = 0; st == CG_OK && i < n; i++) st = stage1(m, p, dev, off[i], &imgs[i], i, &c);
+    if (st == CG_OK) st = pnet_all(m, p, dev, off, imgs, n, &c);
     if (st == CG_OK) {
         nms(&c, 0.7f, 0);
         for (int i = 0; i < c.n; i++) {

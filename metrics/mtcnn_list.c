@@ -7,7 +7,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define BATCH 16
+// Images per cg_mtcnn_detect call (same-size images share P-Net launches), and a bound on their
+// decoded pixels.
+#ifndef CG_MTCNN_LIST_BATCH
+#define CG_MTCNN_LIST_BATCH 64
+#endif
+#ifndef CG_MTCNN_LIST_PIXELS
+#define CG_MTCNN_LIST_PIXELS (1 << 24)
+#endif
+#define BATCH CG_MTCNN_LIST_BATCH
 
 static int is_file(const char *path) {
     struct stat s;
@@ -40,16 +48,19 @@ static cg_status add_name(char ***list, size_t *n, const char *name) {
     return CG_OK;
 }
 
-// Detects faces in images [i0, i1) of set and appends their rows to the list and box streams.
+// Detects faces in images [i0, i1) of set (fewer when their pixels exceed CG_MTCNN_LIST_PIXELS:
+// *next is the first image left) and appends their rows to the list and box streams.
 static cg_status detect_batch(cg_mtcnn *m, const cg_mtcnn_params *p, const cg_celeba_set *set, size_t i0, size_t i1,
-                              const char *dir, int max_side, FILE *lm, FILE *boxes, cg_mtcnn_list_result *r) {
+                              size_t *next, const char *dir, int max_side, FILE *lm, FILE *boxes,
+                              cg_mtcnn_list_result *r) {
     cg_decoded dec[BATCH];
     cg_mtcnn_image im[BATCH];
     size_t idx[BATCH];
     cg_face *faces[BATCH];
     int counts[BATCH], n = 0;
     cg_status st = CG_OK;
-    for (size_t i = i0; i < i1; i++) {
+    size_t pixels = 0, i = i0;
+    for (; i < i1 && (i == i0 || pixels < CG_MTCNN_LIST_PIXELS); i++) {
         char path[2048];
         snprintf(path, sizeof path, "%s/%s", dir, set->entries[i].name);
         cg_image_load(path, max_side, &dec[n]);
@@ -60,8 +71,10 @@ static cg_status detect_batch(cg_mtcnn *m, const cg_mtcnn_params *p, const cg_ce
             continue;
         }
         im[n] = (cg_mtcnn_image){dec[n].pixels, dec[n].w, dec[n].h};
+        pixels += (size_t)dec[n].w * dec[n].h;
         idx[n++] = i;
     }
+    *next = i;
     if (st == CG_OK && n > 0) st = cg_mtcnn_detect(m, p, im, n, faces, counts);
     for (int k = 0; st == CG_OK && k < n; k++) {
         const char *name = set->entries[idx[k]].name;
@@ -104,10 +117,10 @@ cg_status cg_mtcnn_landmark_list(cg_mtcnn *m, const cg_mtcnn_params *p, const ch
     cg_status st = lm && (boxes || !(boxes_path && *boxes_path)) ? CG_OK : cg_fail(CG_ERR_NOMEM, "out of host memory");
     if (boxes) fprintf(boxes, "image_id,x1,y1,x2,y2,prob\n");
     cg_progress *bar = progress ? cg_progress_begin("landmarks", n, "img", progress) : NULL;
-    for (size_t i = 0; st == CG_OK && i < n; i += BATCH) {
+    for (size_t i = 0; st == CG_OK && i < n;) {
         size_t e = i + BATCH < n ? i + BATCH : n;
-        st = detect_batch(m, p, &set, i, e, images_dir, max_side, lm, boxes, r);
-        if (bar) cg_progress_update(bar, e, NULL);
+        st = detect_batch(m, p, &set, i, e, &i, images_dir, max_side, lm, boxes, r);
+        if (bar) cg_progress_update(bar, i, NULL);
     }
     if (bar) cg_progress_end(bar);
     if (lm) fclose(lm);
