@@ -42,17 +42,27 @@ __kernel void bias_grad(__global const float *dy, ulong dy_off, ulong dy_sn, int
 // bias_act: y[n, c, p] = act(y[n, c, p] + bias[c]) in place, for y [N, C, P] with sample stride y_sn:
 // the epilogue of a convolution whose product was written straight into y. has_bias 0 adds nothing;
 // relu 1 then applies ReLU as act_leaky_fwd with slope 0 does (+0 for every non-positive value).
-// The sum is the same single float addition bias_add and wide_to_nchw make.
+// The sum is the same single float addition bias_add and wide_to_nchw make. One work-item per
+// segment of BIAS_ACT_SEG consecutive elements of one plane (segs = ceil(P / BIAS_ACT_SEG) per
+// plane, total = N * C * segs): the index arithmetic once per segment, contiguous accesses.
+#ifndef BIAS_ACT_SEG
+#define BIAS_ACT_SEG 64
+#endif
 __kernel void bias_act(__global float *y, ulong y_off, ulong y_sn, int C, uint P, __global const float *bias,
                        ulong bias_off, uint total, int has_bias, int relu) {
     size_t gid = get_global_id(0);
     if (gid >= total) return;
+    uint segs = (P + BIAS_ACT_SEG - 1) / BIAS_ACT_SEG;
     uint i = (uint)gid;
-    uint t = i / P, p = i - t * P;
+    uint t = i / segs, p0 = (i - t * segs) * BIAS_ACT_SEG;
     uint n = t / (uint)C, c = t - n * (uint)C;
-    ulong at = y_off + n * y_sn + (ulong)c * P + p;
-    float v = y[at];
-    if (has_bias) v += bias[bias_off + c];
-    if (relu) v = v > 0.0f ? v : 0.0f;
-    y[at] = v;
+    uint len = min((uint)BIAS_ACT_SEG, P - p0);
+    __global float *row = y + y_off + n * y_sn + (ulong)c * P + p0;
+    float b = has_bias ? bias[bias_off + c] : 0.0f;
+    for (uint j = 0; j < len; j++) {
+        float v = row[j];
+        if (has_bias) v += b;
+        if (relu) v = v > 0.0f ? v : 0.0f;
+        row[j] = v;
+    }
 }

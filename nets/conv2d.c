@@ -65,7 +65,8 @@ static cg_status conv_apply_direct(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_ten
     const cg_tensor w = l->params[0].w;
     size_t K = cg_geom_rows(g), P = cg_geom_positions(g), co = (size_t)s->out_c;
     size_t x_sn = cg_sample_stride(x), y_sn = cg_sample_stride(y);
-    int pw = pointwise(s), chunk = pw ? x.n : cg_chunk_samples(K * P, x.n);
+    // The wide path's chunk, so the scratch stays within what conv_workspace reported.
+    int pw = pointwise(s), chunk = pw ? x.n : cg_chunk_samples(per_sample(s, g), x.n);
     if (!pw) CG_TRY(cg_workspace_reserve(ctx->rt, &ctx->ws, K * P * (size_t)chunk));
     for (int n0 = 0; n0 < x.n; n0 += chunk) {
         int nb = x.n - n0 < chunk ? x.n - n0 : chunk;

@@ -140,10 +140,12 @@ cg_status cg_bias_act(cg_ctx *ctx, cg_tensor y, const cg_tensor *bias, int relu)
     CG_TRY(cg_kernel_get(ctx->rt, "bias", "bias_act", &k));
     cl_mem bbuf = bias ? bias->buf : y.buf;
     cl_ulong off = y.off, sn = cg_sample_stride(y), boff = bias ? bias->off : 0;
-    cl_uint p = (cl_uint)((size_t)y.h * y.w), n = (cl_uint)total;
+    size_t plane = (size_t)y.h * y.w, segs = (plane + 63) / 64; // BIAS_ACT_SEG in cl/bias.cl
+    size_t items = (size_t)y.n * y.c * segs;
+    cl_uint p = (cl_uint)plane, n = (cl_uint)items;
     cl_int has_bias = bias != NULL, act = relu != 0;
     cg_profile_work(ctx->rt, 0, 2.0 * sizeof(float) * (double)total);
-    return cg_launch1d(ctx->rt, k, total, CG_ARG(y.buf), CG_ARG(off), CG_ARG(sn), CG_ARG(y.c), CG_ARG(p),
+    return cg_launch1d(ctx->rt, k, items, CG_ARG(y.buf), CG_ARG(off), CG_ARG(sn), CG_ARG(y.c), CG_ARG(p),
                        CG_ARG(bbuf), CG_ARG(boff), CG_ARG(n), CG_ARG(has_bias), CG_ARG(act));
 }
 

@@ -479,6 +479,13 @@ int main(void) {
     test_wide_outputs(&ctx);
     test_chunks(&ctx);
     test_decompositions(&ctx);
+    // The own GEMM kernels for every product, small ones too: the forward's direct path (a strided
+    // batch into y, pointwise without im2col, bias in the epilogue) on every case and output view.
+    cg_gemm_force(ctx.rt, CG_GEMM_OWN);
+    test_cases(&ctx);
+    test_wide_outputs(&ctx);
+    test_chunks(&ctx);
+    cg_gemm_force(ctx.rt, CG_GEMM_AUTO);
     CHECK(ctx.ws.buf == ws, "a layer grew the workspace beyond what its workspace callback asked for");
     cg_workspace_free(&ctx.ws);
     cg_runtime_free(ctx.rt);
