@@ -7,8 +7,10 @@
 #include <string.h>
 #include <time.h>
 
+extern const bench_suite bench_suite_landmarks; // suite_landmarks.c (issue 15)
 static const bench_suite *const suites[] = {&bench_suite_gemm, &bench_suite_conv, &bench_suite_train,
-                                            &bench_suite_inception, &bench_suite_preprocess, &bench_suite_upscale};
+                                            &bench_suite_inception, &bench_suite_preprocess, &bench_suite_upscale,
+                                            &bench_suite_landmarks};
 
 const bench_suite *const *bench_suites(int *count) {
     *count = (int)(sizeof suites / sizeof suites[0]);

@@ -110,6 +110,7 @@ static int check_json(const char *text, int n_devices) {
         {"inception", "features"},   {"inception", "fid"},      {"preprocess", "decode"},
         {"preprocess", "filter"},    {"preprocess", "upload"},  {"preprocess", "crop_resize"},
         {"preprocess", "brightness"}, {"preprocess", "pipeline"}, {"upscale", "srvgg"},
+        {"landmarks", "178x218"},    {"landmarks", "640x480"},
     };
     for (size_t i = 0; i < sizeof wired / sizeof wired[0]; i++) {
         const cJSON *r = find_row(rows, wired[i][0], wired[i][1]);
@@ -134,7 +135,7 @@ static void test_cli(void) {
     snprintf(dir, sizeof dir, "%s/out", root);
     snprintf(so, sizeof so, "%s/stdout", root);
     snprintf(se, sizeof se, "%s/stderr", root);
-    int rc = test_run(so, se, NULL, cli, "bench", "--suite", "gemm,conv,train,inception,preprocess,upscale",
+    int rc = test_run(so, se, NULL, cli, "bench", "--suite", "gemm,conv,train,inception,preprocess,upscale,landmarks",
                       "--reps", "1", "--quick", "--out", dir, (char *)NULL);
     CHECK(rc == 0, "clgan bench exited with %d", rc);
     char *json = slurp(dir, "bench.json"), *csv = slurp(dir, "bench.csv"), *md = slurp(dir, "bench.md");
