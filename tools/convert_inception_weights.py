@@ -7,47 +7,22 @@ asset behind pytorch_fid.inception.FID_WEIGHTS_URL:
 (pytorch-fid also caches it under ~/.cache/torch/hub/checkpoints/ once it has run.)
 OUT.safetensors keeps the state_dict names (Conv2d_1a_3x3.conv.weight, Mixed_5b.branch1x1.bn.running_mean,
 fc.weight, ...) with float32 data; integer tensors (num_batches_tracked) are dropped. The format is
-written by hand (8-byte little-endian header length, JSON header, raw little-endian data), so only
-torch is needed: run it with /usr/bin/python3 (Debian's python3-torch).
+written by tools/safetensors_file.py, so only torch is needed: run it with /usr/bin/python3 (Debian's python3-torch).
 """
-import json
 import os
-import struct
 import sys
 
-
-def write_safetensors(path, tensors, metadata=None):
-    """tensors: list of (name, numpy float32 array). Written atomically (temp file + rename)."""
-    import numpy as np
-    header, offset, blobs = {}, 0, []
-    if metadata:
-        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
-    for name, arr in tensors:
-        a = np.ascontiguousarray(arr, dtype="<f4")
-        b = a.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
-        offset += len(b)
-        blobs.append(b)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)  # pad so the payload starts 8-byte aligned
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_file import f32_entry, write_safetensors  # noqa: E402
 
 
 def state_dict_tensors(state_dict):
-    """(name, float32 numpy) for every floating tensor, num_batches_tracked and other integers skipped."""
+    """(name, shape, float32 bytes) for every floating tensor, num_batches_tracked and other integers skipped."""
     out = []
     for name, t in state_dict.items():
         if name.endswith("num_batches_tracked") or not t.is_floating_point():
             continue
-        out.append((name, t.detach().cpu().float().numpy()))
+        out.append(f32_entry(name, t))
     return out
 
 

@@ -5,7 +5,12 @@ for clgan (`pnet.conv1.weight`, ..., facenet-pytorch's state_dict names under th
   tools/convert_mtcnn.py --f32 DIR OUT.safetensors   # DIR/{pnet,rnet,onet}.f32 + .f32.txt (no torch)
   tools/convert_mtcnn.py --pt DIR OUT.safetensors    # DIR/{pnet,rnet,onet}.pt (facenet-pytorch's data/; torch)
 """
-import argparse, json, os, struct, sys
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_file import write_safetensors  # noqa: E402
 
 NETS = ("pnet", "rnet", "onet")
 
@@ -35,23 +40,6 @@ def from_pt(d):
     return out
 
 
-def write(path, tensors):
-    header, offset = {}, 0
-    for name, shape, data in tensors:
-        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + len(data)]}
-        offset += len(data)
-    header["__metadata__"] = {"format": "clgan-mtcnn", "source": "facenet-pytorch"}
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for _, _, data in tensors:
-            f.write(data)
-    os.replace(tmp, path)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     g = ap.add_mutually_exclusive_group(required=True)
@@ -60,7 +48,7 @@ def main():
     ap.add_argument("out")
     a = ap.parse_args()
     tensors = from_f32(a.f32) if a.f32 else from_pt(a.pt)
-    write(a.out, tensors)
+    write_safetensors(a.out, tensors, {"format": "clgan-mtcnn", "source": "facenet-pytorch"})
     print("%s: %d tensors" % (a.out, len(tensors)))
 
 

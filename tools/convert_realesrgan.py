@@ -5,37 +5,15 @@ IN.pth is an SRVGGNetCompact checkpoint as the Real-ESRGAN project releases them
 realesr-general-x4v3.pth): a dict holding the state_dict under "params_ema" or "params", or a bare
 state_dict. OUT.safetensors keeps the state_dict names (body.0.weight, body.1.weight (a PReLU),
 body.0.bias, ...) with float32 data; `clgan upscale --weights` infers the number of convolutions, the
-features and the scale from their shapes. Written by hand (8-byte little-endian header length, JSON
-header, raw little-endian data), atomically; only torch is needed: run it with /usr/bin/python3
+features and the scale from their shapes. Written atomically by tools/safetensors_file.py; only torch is needed: run it with /usr/bin/python3
 (Debian's python3-torch). Exit code 1 with a message on a file that is not such a checkpoint.
 """
-import json
 import os
 import re
-import struct
 import sys
 
-
-def write_safetensors(path, tensors, metadata):
-    """tensors: list of (name, numpy float32 array). Written atomically (temp file + rename)."""
-    import numpy as np
-    header, offset, blobs = {"__metadata__": {str(k): str(v) for k, v in metadata.items()}}, 0, []
-    for name, arr in tensors:
-        b = np.ascontiguousarray(arr, dtype="<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [offset, offset + len(b)]}
-        offset += len(b)
-        blobs.append(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_file import f32_entry, write_safetensors  # noqa: E402
 
 
 def state_dict_of(ck):
@@ -75,7 +53,7 @@ def main(argv):
         if not t.is_floating_point():
             print(f"convert_realesrgan.py: '{src}': tensor {name} is {t.dtype}, not floating point", file=sys.stderr)
             return 1
-        tensors.append((name, t.detach().float().cpu().numpy()))
+        tensors.append(f32_entry(name, t))
     if "body.0.weight" not in sd:
         print(f"convert_realesrgan.py: '{src}': tensor body.0.weight is missing", file=sys.stderr)
         return 1
