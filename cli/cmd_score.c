@@ -2,7 +2,11 @@
 // checkpoint's generator sampled on the fly) against a reference, with pytorch-fid's Inception-v3
 // on the selected device and the conventions of pytorch-fid and torch-fidelity, and face-ness
 // (MTCNN, metrics/faceness.h; no Inception weights); results printed and saved as JSON (atomically).
+// Under mpirun the Inception passes are sharded over the ranks; rank 0 alone computes the scores,
+// runs face-ness, prints and writes (docs/distributed.md).
 #include "cli.h"
+#include "cli_dist.h"
+#include "dist.h"
 #include "faceness.h"
 #include "inception.h"
 #include "metrics.h"
@@ -52,9 +56,10 @@ static cg_status open_generated(cg_runtime *rt, cg_config *cfg, const score_opts
     cg_model_config mc;
     int from_ckpt = 0;
     CG_TRY(cg_generator_model(o->checkpoint, cfg, &mc, &from_ckpt));
-    fprintf(stderr, "score: generator %s %dx%d (model from %s), %ld images from seed %ld\n",
-            cg_model_type_name(mc.type), mc.image_size, mc.image_size, from_ckpt ? "the checkpoint" : "[model]", o->n,
-            o->seed);
+    if (cg_dist_rank() == 0)
+        fprintf(stderr, "score: generator %s %dx%d (model from %s), %ld images from seed %ld\n",
+                cg_model_type_name(mc.type), mc.image_size, mc.image_size, from_ckpt ? "the checkpoint" : "[model]",
+                o->n, o->seed);
     int batch = o->n < o->gen_batch ? (int)o->n : (int)o->gen_batch;
     CG_TRY(cli_safetensors_finite("--checkpoint", o->checkpoint));
     CG_TRY(cg_generator_open(rt, o->checkpoint, &mc, batch, 0, gen));
@@ -83,8 +88,10 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
     cg_inception *net = NULL;
     cg_generator *gen = NULL;
     cg_image_source *src = NULL, *rsrc = NULL;
+    cg_feature_shard gsh = {0}, rsh = {0}; // generated and reference features (all rows on rank 0)
     float *pool = NULL, *nobias = NULL, *rpool = NULL;
     int64_t count = 0, rcount = 0;
+    int lead = cg_dist_rank() == 0;
     cg_stats gst = {0}, rst = {0};
     cJSON *json = cJSON_CreateObject();
     double tb[7] = {NAN, NAN, NAN, NAN, NAN, NAN, NAN}; // IS mean, std, FID, KID mean, std, faceness, its mean
@@ -104,7 +111,7 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
     cg_ctx uctx = {rt, {0}};
     cg_srvgg *up = NULL;
     if (st == CG_OK && *o->upscale) st = cg_srvgg_load(&uctx, o->upscale, &up);
-    if (st == CG_OK && up)
+    if (st == CG_OK && up && lead)
         fprintf(stderr, "score: images upscaled x%d by %s before the Inception resize\n", cg_srvgg_scale(up),
                 o->upscale);
     if (st == CG_OK) st = open_generated(rt, cfg, o, &gen, &src);
@@ -113,7 +120,7 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
     // reference opens, and IS has an image for each of its 10 splits.
     if (st == CG_OK && (w.fid || w.kid)) st = ref_npz ? cg_stats_load(o->ref, &rst) : cg_source_open(o->ref, &rsrc);
     if (st == CG_OK && up && rsrc) st = cg_source_upscaled(rt, up, (int)o->upscale_tile, rsrc, &rsrc);
-    if (st == CG_OK && up && ref_npz)
+    if (st == CG_OK && up && ref_npz && lead)
         fprintf(stderr, "clgan score: warning: the statistics of %s are used as they are (not upscaled)\n", o->ref);
     int64_t avail = st == CG_OK ? src->count : 0;
     if (o->n > 0 && o->n < avail) avail = o->n;
@@ -131,7 +138,27 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
     }
     if (st == CG_OK && w.faceness) st = open_mtcnn(rt, cfg, &mtcnn, &mp);
     if (st == CG_OK && inception) st = cg_inception_open(rt, o->weights, (int)o->batch, &net);
-    if (st == CG_OK && inception) st = cg_inception_features(net, src, mode, o->n, stderr, &pool, NULL, &nobias, &count);
+    // Each rank's block of the generated images (generator batches kept whole) and of the reference
+    // images; every rank calls each gather whatever its outcome, so that a failure stops all.
+    FILE *bar = lead ? stderr : NULL;
+    int64_t align = *o->checkpoint ? (o->n < o->gen_batch ? o->n : o->gen_batch) : 1;
+    int ref_images = (w.fid || w.kid) && !ref_npz;
+    if (inception) {
+        if (st == CG_OK) st = cg_features_shard_run(net, src, mode, o->n, align, 1, bar, &gsh);
+        cli_dist_trace("score", "generated", &gsh);
+        st = cg_features_shard_gather(st, &gsh);
+        pool = gsh.pool, nobias = gsh.nobias, count = gsh.total;
+    }
+    if (inception && ref_images) {
+        if (st == CG_OK) st = cg_features_shard_run(net, rsrc, mode, o->ref_n, 1, 0, bar, &rsh);
+        cli_dist_trace("score", "reference", &rsh);
+        st = cg_features_shard_gather(st, &rsh);
+        rpool = rsh.pool, rcount = rsh.total;
+    }
+    if (!lead) { // the rest is rank 0's
+        st = cli_dist_finish(st);
+        goto done;
+    }
     if (st == CG_OK && w.faceness) {
         if (inception) {
             cg_source_close(src);
@@ -166,12 +193,9 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
             cJSON_AddNumberToObject(json, "is_std", is.std);
         }
     }
-    if (st == CG_OK && (w.fid || w.kid)) {
-        if (!ref_npz) {
-            st = cg_inception_features(net, rsrc, mode, o->ref_n, stderr, &rpool, NULL, NULL, &rcount);
-            if (st == CG_OK && w.fid) st = cg_stats_compute_f32(rpool, rcount, CG_INCEPTION_FEATURES, &rst);
-            if (st == CG_OK) cJSON_AddNumberToObject(json, "ref_n", (double)rcount);
-        }
+    if (st == CG_OK && ref_images) {
+        if (w.fid) st = cg_stats_compute_f32(rpool, rcount, CG_INCEPTION_FEATURES, &rst);
+        if (st == CG_OK) cJSON_AddNumberToObject(json, "ref_n", (double)rcount);
     }
     if (st == CG_OK && w.fid) {
         double fid = 0;
@@ -220,10 +244,13 @@ static cg_status score(cg_runtime *rt, cg_config *cfg, const score_opts *o, cg_r
         st = cg_tb_log_scores(o->checkpoint, tags, tb, 7, path, sizeof path);
         if (st == CG_OK && *path) printf("tensorboard: %s\n", path);
     }
+    st = cli_dist_finish(st);
+done:
     cJSON_Delete(json);
     cg_stats_free(&gst);
     cg_stats_free(&rst);
-    free(pool), free(nobias), free(rpool);
+    cg_features_shard_free(&gsh);
+    cg_features_shard_free(&rsh);
     cg_source_close(src);
     cg_source_close(rsrc);
     cg_generator_free(gen);

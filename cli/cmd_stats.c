@@ -1,6 +1,9 @@
 // cmd_stats.c — `clgan stats`: pytorch-fid compatible statistics (mu, sigma of the 2048-d pool3
-// features, float64) of an image folder or packed dataset, saved as .npz.
+// features, float64) of an image folder or packed dataset, saved as .npz. Under mpirun the images
+// are sharded over the ranks and rank 0 alone computes and writes (docs/distributed.md).
 #include "cli.h"
+#include "dist.h"
+#include "cli_dist.h"
 #include "inception.h"
 #include "metrics.h"
 
@@ -51,8 +54,8 @@ static int run(int argc, char **argv) {
     st = cli_open_runtime(cfg, &common, &rt);
     cg_inception *net = NULL;
     cg_image_source *src = NULL;
-    float *pool = NULL;
-    int64_t count = 0;
+    cg_feature_shard sh = {0};
+    int lead = cg_dist_rank() == 0;
     if (st == CG_OK && cli_print_config(cfg)) st = cg_fail(CG_ERR_CONFIG, "an unknown --set key (see above)");
     if (st == CG_OK) st = cg_source_open(images, &src); // a bad input fails before the weights load
     if (st == CG_OK) { // the default file ($CLGAN_INCEPTION_WEIGHTS, cache) is checked like --weights
@@ -65,18 +68,24 @@ static int run(int argc, char **argv) {
         st = cli_safetensors_finite(from, wpath);
     }
     if (st == CG_OK) st = cg_inception_open(rt, c_weights, (int)c_batch, &net);
-    if (st == CG_OK) st = cg_inception_features(net, src, mode, n, stderr, &pool, NULL, NULL, &count);
+    // This rank's block of the images, then every rank's rows on rank 0 in order (all ranks call
+    // the gather, whatever their outcome, so that a failure on one stops all with its message).
+    if (st == CG_OK) st = cg_features_shard_run(net, src, mode, n, 1, 0, lead ? stderr : NULL, &sh);
+    cli_dist_trace("stats", "images", &sh);
+    st = cg_features_shard_gather(st, &sh);
+    int64_t count = sh.total;
     cg_stats stats = {0};
-    if (st == CG_OK) st = cg_stats_compute_f32(pool, count, CG_INCEPTION_FEATURES, &stats);
-    if (st == CG_OK) st = cg_stats_save(out, &stats);
-    if (st == CG_OK)
+    if (st == CG_OK && lead) st = cg_stats_compute_f32(sh.pool, count, CG_INCEPTION_FEATURES, &stats);
+    if (st == CG_OK && lead) st = cg_stats_save(out, &stats);
+    if (st == CG_OK && lead)
         printf("stats: %lld images of %s (%s resize) -> %s\n", (long long)count, images, cg_resize_mode_name(mode),
                out);
-    if (st == CG_OK && count < 2048)
+    if (st == CG_OK && lead && count < 2048)
         fprintf(stderr, "clgan stats: warning: %lld images < 2048 leave sigma rank-deficient; a reportable FID "
                         "needs at least 10000\n", (long long)count);
+    st = cli_dist_finish(st);
     cg_stats_free(&stats);
-    free(pool);
+    cg_features_shard_free(&sh);
     cg_source_close(src);
     cg_inception_free(net);
     if (rt) cg_runtime_free(rt);

@@ -1,6 +1,7 @@
 // options.c — command-line parsing, help text (and the same text as a man page or an option list for
 // shell completion), configuration loading and device opening for subcommands.
 #include "cli.h"
+#include "dist.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -240,7 +241,7 @@ cg_status cli_open_runtime(cg_config *cfg, const cli_common *common, cg_runtime 
         return cg_fail_context(st == CG_ERR_NOT_FOUND ? CG_ERR_CONFIG : st, "device from %s", origin);
     }
     st = cg_runtime_create(&devs[picked], NULL, rt);
-    if (st == CG_OK)
+    if (st == CG_OK && cg_dist_rank() == 0) // under mpirun rank 0 speaks; `clgan devices` lists every rank's
         fprintf(stderr, "device %d: %s (%s, %s)\n", devs[picked].index, devs[picked].name, devs[picked].platform_name,
                 devs[picked].driver);
     free(devs);
@@ -309,7 +310,7 @@ int cli_check_unknown(const cg_config *cfg) {
 
 int cli_print_config(const cg_config *cfg) {
     int rc = cli_check_unknown(cfg);
-    if (rc == EXIT_OK) cg_config_dump(cfg, stderr);
+    if (rc == EXIT_OK && cg_dist_rank() == 0) cg_config_dump(cfg, stderr); // the same on every rank
     return rc;
 }
 
