@@ -431,9 +431,7 @@ static cg_status run(run_state *st, cg_runtime *rt, FILE *progress) {
     CG_TRY(cg_image_ops_create(rt, &st->ops));
     if (p->output && *p->output) {
         snprintf(r->output, sizeof r->output, "%s", p->output);
-        char *dir = strdup(p->output), *slash = dir ? strrchr(dir, '/') : NULL;
-        if (slash && slash != dir) *slash = 0, cg_mkdir_p(dir);
-        free(dir);
+        CG_TRY(cg_mkdir_parent(p->output));
         CG_TRY(cg_dataset_writer_open(p->output, p->size, p->size, 3, &st->writer));
     }
     if (progress) st->progress = cg_progress_begin("preprocess", st->n_cand, "img", progress);
