@@ -4,6 +4,7 @@
 // and wgan-gp rows carry PyTorch's time for the same iteration (bench/peers.py through bench_python.c)
 // as their reference, or the reason it is missing.
 #include "bench.h"
+#include "dist.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,11 @@ static void add_torch(bench_row *row, cg_model_type type, const bench_options *o
         fprintf(opt->log, "train %s: %s\n", model, row->ref_skip);
 }
 
+// Under mpirun: 1 rank alone, each rank and the total, with the scaling efficiency.
+cg_status bench_train_mpi(cg_runtime *rt, int device_index, const bench_options *opt, bench_report *rep);
+
 static cg_status run_train(cg_runtime *rt, int device_index, const bench_options *opt, bench_report *rep) {
+    if (cg_dist_size() > 1) return bench_train_mpi(rt, device_index, opt, rep); // suite_train_mpi.c
     cg_model_config mc = {CG_MODEL_DCGAN, 64, 3, 100, 64, 64};
     int batch = 64;
     if (opt->quick) {

@@ -2,6 +2,7 @@
 // reported as JSON, CSV and markdown in --out DIR and as a table on screen.
 #include "bench.h"
 #include "cli.h"
+#include "dist.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -101,8 +102,9 @@ static cg_status run_device(const cg_device_info *dev, const bench_suite **suite
     cg_runtime *rt = NULL;
     CG_TRY(cg_runtime_create(dev, NULL, &rt));
     bench_report_add_device(rep, rt);
-    fprintf(stderr, "device %d: %s (%s, %s)\n  GEMM: %s\n", dev->index, dev->name, dev->platform_name, dev->driver,
-            rep->devices[rep->n_devices - 1].gemm_rule);
+    if (cg_dist_rank() == 0) // under mpirun rank 0 speaks and writes for all
+        fprintf(stderr, "device %d: %s (%s, %s)\n  GEMM: %s\n", dev->index, dev->name, dev->platform_name, dev->driver,
+                rep->devices[rep->n_devices - 1].gemm_rule);
     cg_status st = CG_OK;
     for (int i = 0; i < n_suites && st == CG_OK; i++) {
         char reason[256];
@@ -188,8 +190,8 @@ static int run(int argc, char **argv) {
     if (st == CG_OK && cases && !ran)
         st = cg_fail(CG_ERR_CONFIG, "--cases %s matches no case of the selected suites (names as in the table, "
                      "e.g. 1024^3 or D2 fwd)", cases);
-    if (st == CG_OK) st = bench_report_write(&rep, out);
-    if (st == CG_OK) {
+    if (st == CG_OK && cg_dist_rank() == 0) st = bench_report_write(&rep, out);
+    if (st == CG_OK && cg_dist_rank() == 0) {
         printf("\n");
         bench_report_print(&rep, stdout);
         if (rep.n_profiles) {

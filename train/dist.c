@@ -14,7 +14,10 @@
 #include <mpi.h>
 #endif
 
-static int agreed, active, rank, size = 1, local_rank, local_size = 1;
+static int agreed, active, solo, rank, size = 1, local_rank, local_size = 1;
+
+// Collectives reach other ranks (else each is the identity).
+static int spread(void) { return active && !solo && size > 1; }
 static char host[256];
 
 
@@ -42,8 +45,9 @@ const char *cg_dist_library(void) {
 }
 
 int cg_dist_active(void) { return active; }
-int cg_dist_rank(void) { return rank; }
-int cg_dist_size(void) { return size; }
+int cg_dist_rank(void) { return solo ? 0 : rank; }
+int cg_dist_size(void) { return solo ? 1 : size; }
+void cg_dist_set_solo(int on) { solo = on; }
 int cg_dist_local_rank(void) { return local_rank; }
 int cg_dist_local_size(void) { return local_size; }
 const char *cg_dist_host(void) {
@@ -120,7 +124,7 @@ void cg_dist_abort(int code) {
 cg_status cg_dist_sum_f32(float *v, size_t n) {
 #ifdef CLGAN_HAVE_MPI
     // Chunks below INT_MAX elements (MPI counts are int).
-    for (size_t done = 0; active && size > 1 && done < n;) {
+    for (size_t done = 0; spread() && done < n;) {
         int c = n - done > (1u << 30) ? 1 << 30 : (int)(n - done);
         MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, v + done, c, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
         done += (size_t)c;
@@ -131,7 +135,7 @@ cg_status cg_dist_sum_f32(float *v, size_t n) {
 
 cg_status cg_dist_sum_f64(double *v, size_t n) {
 #ifdef CLGAN_HAVE_MPI
-    for (size_t done = 0; active && size > 1 && done < n;) {
+    for (size_t done = 0; spread() && done < n;) {
         int c = n - done > (1u << 30) ? 1 << 30 : (int)(n - done);
         MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, v + done, c, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
         done += (size_t)c;
@@ -142,21 +146,21 @@ cg_status cg_dist_sum_f64(double *v, size_t n) {
 
 cg_status cg_dist_max_i32(int *v, int n) {
 #ifdef CLGAN_HAVE_MPI
-    if (active && size > 1) MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
+    if (spread()) MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
 #endif
     return CG_OK;
 }
 
 cg_status cg_dist_min_i32(int *v, int n) {
 #ifdef CLGAN_HAVE_MPI
-    if (active && size > 1) MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce");
+    if (spread()) MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce");
 #endif
     return CG_OK;
 }
 
 cg_status cg_dist_bcast(void *buf, size_t bytes, int root) {
 #ifdef CLGAN_HAVE_MPI
-    if (active && size > 1) {
+    if (spread()) {
         if (bytes > (size_t)1 << 30) return cg_fail(CG_ERR_INVALID_ARG, "MPI broadcast of %zu bytes: over 1 GiB", bytes);
         MPI_TRY(MPI_Bcast(buf, (int)bytes, MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
         return CG_OK;
@@ -168,7 +172,7 @@ cg_status cg_dist_bcast(void *buf, size_t bytes, int root) {
 cg_status cg_dist_gatherv(const void *send, size_t send_bytes, void *recv, const size_t *bytes, const size_t *displs,
                           int root) {
 #ifdef CLGAN_HAVE_MPI
-    if (active && size > 1) {
+    if (spread()) {
         // Large gathers go as point-to-point messages of at most 1 GiB, in rank order.
         const size_t chunk = (size_t)1 << 30;
         if (rank == root) {
@@ -198,7 +202,7 @@ cg_status cg_dist_gatherv(const void *send, size_t send_bytes, void *recv, const
 
 cg_status cg_dist_allgather(const void *send, size_t bytes, void *recv) {
 #ifdef CLGAN_HAVE_MPI
-    if (active && size > 1) {
+    if (spread()) {
         if (bytes > (size_t)1 << 30) return cg_fail(CG_ERR_INVALID_ARG, "MPI allgather of %zu bytes: over 1 GiB", bytes);
         MPI_TRY(MPI_Allgather(send, (int)bytes, MPI_BYTE, recv, (int)bytes, MPI_BYTE, MPI_COMM_WORLD), "MPI_Allgather");
         return CG_OK;
@@ -210,7 +214,21 @@ cg_status cg_dist_allgather(const void *send, size_t bytes, void *recv) {
 
 cg_status cg_dist_barrier(void) {
 #ifdef CLGAN_HAVE_MPI
-    if (active && size > 1) MPI_TRY(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+    if (spread()) MPI_TRY(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+#endif
+    return CG_OK;
+}
+
+cg_status cg_dist_barrier_idle(void) {
+#ifdef CLGAN_HAVE_MPI
+    if (spread()) {
+        MPI_Request req;
+        MPI_TRY(MPI_Ibarrier(MPI_COMM_WORLD, &req), "MPI_Ibarrier");
+        for (int done = 0; !done;) {
+            MPI_TRY(MPI_Test(&req, &done, MPI_STATUS_IGNORE), "MPI_Test (barrier)");
+            if (!done) usleep(2000);
+        }
+    }
 #endif
     return CG_OK;
 }
@@ -220,7 +238,7 @@ void cg_dist_set_agreed(int a) { agreed = a; }
 
 cg_status cg_dist_agree(cg_status mine, int *stop, int *failed_rank) {
     *failed_rank = -1;
-    if (!active || size == 1) {
+    if (!spread()) {
         if (mine != CG_OK) *failed_rank = 0;
         return mine;
     }

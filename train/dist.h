@@ -40,6 +40,14 @@ cg_status cg_dist_gatherv(const void *send, size_t send_bytes, void *recv, const
 // Every rank's `bytes` bytes (the same count everywhere) into recv (size * bytes) on every rank.
 cg_status cg_dist_allgather(const void *send, size_t bytes, void *recv);
 cg_status cg_dist_barrier(void);
+// A barrier that waits sleeping (2 ms polls) instead of spinning: ranks idling while another works
+// alone leave it the cores (a CPU device, or the host threads that feed a GPU).
+cg_status cg_dist_barrier_idle(void);
+
+// Solo: while on, this process is rank 0 of 1 (every collective the identity), e.g. rank 0
+// measuring one rank alone inside a job (bench --suite train) while the others wait in
+// cg_dist_barrier_idle. Off again before the next collective with the others.
+void cg_dist_set_solo(int on);
 
 // Failure agreement: every rank passes its status and a stop request; afterwards all hold the same
 // answer. *code: the first failing rank's status code (CG_OK when none failed), *stop: the largest
