@@ -54,6 +54,11 @@ static double convt_flops(const cg_layer *l, const int in[4]) {
     return 2.0 * in[0] * in[1] * (double)in[2] * in[3] * s->out_c * s->kh * s->kw;
 }
 
+// With the own GEMM kernels (CPUs), the products that read x or write dx do so per sample, straight
+// from/into the NCHW tensor (a strided batch), instead of through a [Cin, Q] copy and its layout
+// pass; each element is the same k-ordered sum, so bit-identical. CLBlast keeps the wide products.
+static int direct(cg_ctx *ctx, size_t m, size_t n, size_t k) { return cg_gemm_pick(ctx->rt, m, n, k) == CG_GEMM_OWN; }
+
 // x: [N, Cin, H, W] -> y: [N, Cout, OH, OW] (y may have a sample stride)
 static cg_status convt_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int training) {
     const convt_state *s = l->state;
@@ -62,18 +67,26 @@ static cg_status convt_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor 
     CG_ASSERT(w.buf);
     const cg_tensor *bias = s->bias ? &l->params[1].w : NULL;
     cg_im2col_geom g = geom(s, x.h, x.w);
-    size_t M = cg_geom_rows(&g), P = cg_geom_positions(&g), ci = (size_t)s->in_c;
+    size_t M = cg_geom_rows(&g), P = cg_geom_positions(&g), ci = (size_t)s->in_c, x_sn = cg_sample_stride(x);
     int chunk = cg_chunk_samples(per_sample(s, &g), x.n);
     CG_TRY(cg_workspace_reserve(ctx->rt, &ctx->ws, per_sample(s, &g) * chunk));
     cl_mem ws = ctx->ws.buf;
     for (int n0 = 0; n0 < x.n; n0 += chunk) {
         int nb = x.n - n0 < chunk ? x.n - n0 : chunk;
         size_t Q = (size_t)nb * P, x_off = M * Q;
-        CG_TRY(cg_nchw_to_wide(ctx, x, n0, nb, ws, x_off));
-        // cols [M, Q] = W^T [M, Cin] * x [Cin, Q]
-        cg_gemm_args mm = {.trans_a = 1, .m = M, .n = Q, .k = ci, .alpha = 1.0f, .beta = 0.0f, .a = w.buf,
-                           .a_off = w.off, .lda = M, .b = ws, .b_off = x_off, .ldb = Q, .c = ws, .ldc = Q};
-        CG_TRY(cg_gemm(ctx->rt, &mm));
+        if (direct(ctx, M, P, ci)) {
+            // cols[:, n*P ..] [M, P] = W^T [M, Cin] * x[n] [Cin, P], one strided product per sample
+            cg_gemm_args mm = {.trans_a = 1, .m = M, .n = P, .k = ci, .alpha = 1.0f, .beta = 0.0f, .a = w.buf,
+                               .a_off = w.off, .lda = M, .b = x.buf, .b_off = x.off + (size_t)n0 * x_sn, .ldb = P,
+                               .c = ws, .ldc = Q};
+            CG_TRY(cg_gemm_batched(ctx->rt, &mm, 0, x_sn, P, (size_t)nb));
+        } else {
+            CG_TRY(cg_nchw_to_wide(ctx, x, n0, nb, ws, x_off));
+            // cols [M, Q] = W^T [M, Cin] * x [Cin, Q]
+            cg_gemm_args mm = {.trans_a = 1, .m = M, .n = Q, .k = ci, .alpha = 1.0f, .beta = 0.0f, .a = w.buf,
+                               .a_off = w.off, .lda = M, .b = ws, .b_off = x_off, .ldb = Q, .c = ws, .ldc = Q};
+            CG_TRY(cg_gemm(ctx->rt, &mm));
+        }
         CG_TRY(cg_col2im(ctx, &g, ws, 0, y, n0, nb, bias));
     }
     return CG_OK;
@@ -103,6 +116,15 @@ static cg_status convt_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor
                            .a_off = x_off, .lda = Q, .b = ws, .ldb = Q, .c = dw.buf, .c_off = dw.off, .ldc = M};
         CG_TRY(cg_gemm(ctx->rt, &gw));
         if (!dx) continue;
+        if (direct(ctx, ci, P, M)) {
+            // dx[n] [Cin, P] = W [Cin, M] * dcols[:, n*P ..] [M, P], straight into dx per sample
+            size_t dx_sn = cg_sample_stride(*dx);
+            cg_gemm_args gx = {.m = ci, .n = P, .k = M, .alpha = 1.0f, .beta = 0.0f, .a = w.buf, .a_off = w.off,
+                               .lda = M, .b = ws, .ldb = Q, .c = dx->buf, .c_off = dx->off + (size_t)n0 * dx_sn,
+                               .ldc = P};
+            CG_TRY(cg_gemm_batched(ctx->rt, &gx, 0, P, dx_sn, (size_t)nb));
+            continue;
+        }
         // dx [Cin, Q] = W [Cin, M] * dcols [M, Q], over the wide input (the queue is in order)
         cg_gemm_args gx = {.m = ci, .n = Q, .k = M, .alpha = 1.0f, .beta = 0.0f, .a = w.buf, .a_off = w.off, .lda = M,
                            .b = ws, .ldb = Q, .c = ws, .c_off = x_off, .ldc = Q};
