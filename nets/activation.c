@@ -1,6 +1,7 @@
 // activation.c — the elementwise activation layers: ReLU, LeakyReLU, tanh and sigmoid (cl/act.cl).
 // ReLU and LeakyReLU differentiate from the input x; tanh and sigmoid from the output y. Every view
 // may carry a sample stride (a channel slice of a concatenated tensor).
+#include "kernel_profile.h"
 #include "nets.h"
 
 #include <math.h>
@@ -39,6 +40,7 @@ static cg_status act_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y,
     cl_ulong xoff = x.off, xsn = cg_sample_stride(x), yoff = y.off, ysn = cg_sample_stride(y);
     cl_kernel k;
     CG_TRY(cg_kernel_get(ctx->rt, "act", fwd_kernels[s->kind], &k));
+    cg_profile_work(ctx->rt, 0, 2.0 * sizeof(float) * (double)n);
     cg_status st;
     if (s->kind == ACT_LEAKY)
         st = cg_launch1d(ctx->rt, k, n, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(y.buf), CG_ARG(yoff),

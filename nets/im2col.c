@@ -65,6 +65,8 @@ cg_status cg_im2col(cg_ctx *ctx, const cg_im2col_geom *g, cg_tensor img, int n0,
     cl_ulong off = sample_offset(img, n0), sn = cg_sample_stride(img), coff = cols_off;
     size_t items = rows ? total / (size_t)g->ow : total;
     cl_uint n = (cl_uint)items;
+    // Bytes for the profile: the columns written, the samples read once.
+    cg_profile_work(ctx->rt, 0, sizeof(float) * ((double)total + (double)nb * g->c * g->h * g->w));
     return cg_launch1d(ctx->rt, k, items, CG_ARG(img.buf), CG_ARG(off), CG_ARG(sn), CG_ARG(g->h), CG_ARG(g->w),
                        CG_ARG(g->kh), CG_ARG(g->kw), CG_ARG(g->sh), CG_ARG(g->sw), CG_ARG(g->ph), CG_ARG(g->pw),
                        CG_ARG(g->oh), CG_ARG(g->ow), CG_ARG(nb), CG_ARG(cols), CG_ARG(coff), CG_ARG(n));
@@ -85,6 +87,7 @@ cg_status cg_col2im(cg_ctx *ctx, const cg_im2col_geom *g, cl_mem cols, size_t co
     cl_ulong boff = bias ? bias->off : 0;
     size_t items = rows ? total / (size_t)g->w : total;
     cl_uint n = (cl_uint)items;
+    cg_profile_work(ctx->rt, 0, sizeof(float) * ((double)cg_geom_rows(g) * nb * cg_geom_positions(g) + (double)total));
     return cg_launch1d(ctx->rt, k, items, CG_ARG(cols), CG_ARG(coff), CG_ARG(g->c), CG_ARG(g->h), CG_ARG(g->w),
                        CG_ARG(g->kh), CG_ARG(g->kw), CG_ARG(g->sh), CG_ARG(g->sw), CG_ARG(g->ph), CG_ARG(g->pw),
                        CG_ARG(g->oh), CG_ARG(g->ow), CG_ARG(nb), CG_ARG(img.buf), CG_ARG(off), CG_ARG(sn),
@@ -99,6 +102,7 @@ cg_status cg_nchw_to_wide(cg_ctx *ctx, cg_tensor t, int n0, int nb, cl_mem dst, 
     CG_TRY(cg_kernel_get(ctx->rt, "im2col", "nchw_to_wide", &k));
     cl_ulong off = sample_offset(t, n0), sn = cg_sample_stride(t), doff = dst_off;
     cl_uint pp = (cl_uint)p, n = (cl_uint)total;
+    cg_profile_work(ctx->rt, 0, 2.0 * sizeof(float) * (double)total);
     return cg_launch1d(ctx->rt, k, total, CG_ARG(t.buf), CG_ARG(off), CG_ARG(sn), CG_ARG(pp), CG_ARG(nb), CG_ARG(dst),
                        CG_ARG(doff), CG_ARG(n));
 }
@@ -115,6 +119,7 @@ cg_status cg_wide_to_nchw(cg_ctx *ctx, cl_mem src, size_t src_off, cg_tensor t, 
     int has_bias = bias != NULL;
     cl_mem bbuf = bias ? bias->buf : src;
     cl_ulong boff = bias ? bias->off : 0;
+    cg_profile_work(ctx->rt, 0, 2.0 * sizeof(float) * (double)total);
     return cg_launch1d(ctx->rt, k, total, CG_ARG(src), CG_ARG(soff), CG_ARG(t.c), CG_ARG(pp), CG_ARG(nb),
                        CG_ARG(t.buf), CG_ARG(off), CG_ARG(sn), CG_ARG(has_bias), CG_ARG(bbuf), CG_ARG(boff),
                        CG_ARG(n));

@@ -3,6 +3,7 @@
 // to the input; the average divides by the in-bounds count, count_include_pad = False), global
 // average pooling, and flatten. Pools are forward only; flatten is a copy both ways.
 // Every view may carry a sample stride, so a branch writes straight into a concatenated output.
+#include "kernel_profile.h"
 #include "nets.h"
 
 #include <stdlib.h>
@@ -109,6 +110,7 @@ static cg_status pool_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y
         } else {
             CG_TRY(cg_kernel_get(rt, "pool", s->kind == POOL_MAX ? "pool_max" : "pool_avg", &kern));
         }
+        cg_profile_work(rt, 0, sizeof(float) * ((double)cg_numel(x) + (double)cg_numel(y)));
         st = cg_launch1d(rt, kern, n, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(C), CG_ARG(H), CG_ARG(W),
                          CG_ARG(y.buf), CG_ARG(yoff), CG_ARG(ysn), CG_ARG(OH), CG_ARG(OW), CG_ARG(k), CG_ARG(stride),
                          CG_ARG(pad), CG_ARG(n));
