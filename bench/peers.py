@@ -4,7 +4,8 @@
   peers.py train dcgan|wgan-gp REPS [BATCH]  one training iteration in PyTorch: pytorch/examples DCGAN
       64x64 (ngf = ndf = 64, nz = 100), D on real and fake then G, Adam; dcgan: BCE, BatchNorm in D,
       Adam 2e-4 (0.5, 0.999); wgan-gp: Wasserstein loss, LayerNorm over [C, H, W] in the critic, no
-      sigmoid, gradient penalty (lambda 10, create_graph) on random interpolates, Adam 1e-4 (0, 0.9).
+      sigmoid, gradient penalty (lambda 10, create_graph) on random interpolates, Adam 1e-4 (0, 0.9),
+      and fresh noise for the G step (dcgan's G step reuses the D step's fake batch), as the trainer.
   peers.py inception BATCH REPS   pytorch-fid's InceptionV3 (block 3, its FID blocks, random weights,
       no download) on [BATCH, 3, 299, 299] inputs already in [-1, 1] (no resize, no normalisation):
       the network clgan's inception suite runs.
@@ -98,6 +99,8 @@ def train(model, reps, batch):
             err_fake.backward()
         opt_d.step()
         G.zero_grad()
+        if gp:  # fresh noise for G, as the trainer's Wasserstein G step
+            fake = G(torch.randn(batch, nz, 1, 1))
         err_g = -D(fake).mean() if gp else bce(D(fake).view(-1), ones)
         err_g.backward()
         opt_g.step()
