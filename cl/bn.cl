@@ -79,6 +79,18 @@ __kernel void bn_stats(__global const float *x, ulong xoff, ulong xsn, uint N, u
     rvar[rvoff + c] = (1.0f - momentum) * rvar[rvoff + c] + momentum * unbiased;
 }
 
+// bn_sync_sum: SyncBN's partial sums of this replica's slice (nets/batchnorm_sync.c), channel c =
+// group id: st[2C + c] = sum x (squares = 0), or sum (x - st[c])^2 (squares = 1: about the mean
+// of every replica's batch, which the host wrote to st[c]). x: [N, C, H, W]; only C floats then
+// travel to the host.
+__kernel void bn_sync_sum(__global const float *x, ulong xoff, ulong xsn, uint N, uint C, uint HW, int squares,
+                          __global float *st, __local float *scratch) {
+    uint c = get_group_id(0);
+    float shift = squares ? st[c] : 0.0f;
+    float s = group_sum(scratch, channel_partial(x, xoff, xsn, (ulong)c * HW, N, HW, shift, squares));
+    if (get_local_id(0) == 0) st[2 * C + c] = s;
+}
+
 // bn_eval_stats: one work-item per channel c: state mean = running mean, state inverse std =
 // 1/sqrt(running var + eps) (evaluation mode normalises with the running statistics).
 __kernel void bn_eval_stats(__global const float *rmean, ulong rmoff, __global const float *rvar, ulong rvoff,
