@@ -152,10 +152,14 @@ cg_status cg_image_ops_run(cg_image_ops *ops, const cg_image_batch *b, int size,
                            cl_event *done) {
     CG_TRY(check_batch(b, size));
     int hmax = max_height(b);
-    CG_TRY(upload(ops, b, size, hmax));
-    CG_TRY(launch_crop(ops, b, size));
-    CG_TRY(launch_brightness(ops, b, hmax));
-    return read_back(ops, b, size, out, sums, done);
+    cg_status st = upload(ops, b, size, hmax);
+    if (st == CG_OK) st = launch_crop(ops, b, size);
+    if (st == CG_OK) st = launch_brightness(ops, b, hmax);
+    if (st == CG_OK) st = read_back(ops, b, size, out, sums, done);
+    // A failure can leave transfers queued that read b's pixels or write out: they finish before the
+    // caller frees those (AddressSanitizer saw PoCL copy from freed pixels after a failed launch).
+    if (st != CG_OK) clFinish(cg_runtime_queue(ops->rt));
+    return st;
 }
 
 cg_status cg_image_ops_time(cg_image_ops *ops, const cg_image_batch *b, int size, uint8_t *out, uint64_t *sums,

@@ -3,7 +3,8 @@
 // launch or device read-back with CL_OUT_OF_RESOURCES, as a driver would. `clgan train` (DCGAN
 // 32x32, 4 iterations, a checkpoint every 2) is failed during setup, in the first iteration inside a
 // layer, in the third iteration (after the step-2 checkpoint) and during the step-4 checkpoint's
-// read-back; `clgan score --checkpoint --metrics faceness` while sampling and reading back. Each
+// read-back; `clgan score --checkpoint --metrics faceness` while sampling and reading back;
+// `clgan preprocess` at each of a batch's kernel launches. Each
 // must exit 1 (never a signal), name the OpenCL error and what failed (the kernel or buffer, the
 // net and the layer), leave no temporary file and keep the last good checkpoint loadable: --resume
 // then finishes the run bit for bit like an uninterrupted one. The phases are aimed with the event
@@ -167,10 +168,28 @@ static void score_faults(void) {
     CHECK(!cli_exists(DIR "/score.json"), "score wrote its JSON despite a device failure");
 }
 
+// preprocess: the crop kernel's launch fails while the batch's pixels are still being uploaded
+// (non-blocking writes): exit 1 naming the kernel, no dataset, no temporary file, and (ASan) no
+// read of the freed batch by the driver.
+static void preprocess_faults(void) {
+    const char *const args[] = {"preprocess", "--input", DIR "/synth", "--out", DIR "/pre.cgds", "--set",
+                                "preprocess.size=32", "--set", "preprocess.frontal=false", "--set",
+                                "preprocess.sunglasses=false", "--set", "preprocess.reject_sheets=false", NULL};
+    for (int n = 1; n <= 3; n++) {
+        char fault[32], what[64];
+        snprintf(fault, sizeof fault, "launch:%d", n);
+        snprintf(what, sizeof what, "preprocess, %s", fault);
+        int rc = run_faulted(fault, args);
+        expect_failure(what, rc, DIR, NEEDLES("CL_OUT_OF_RESOURCES", "launching kernel"));
+        CHECK(!cli_exists(DIR "/pre.cgds"), "%s: the dataset was written", what);
+    }
+}
+
 int main(void) {
     cli_setup(DIR);
     if (!cli_make_run_setup(DIR, "24", 4)) return test_finish("device_faults");
     train_faults();
     score_faults();
+    preprocess_faults();
     return test_finish("device_faults");
 }
