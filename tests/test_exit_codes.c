@@ -272,6 +272,18 @@ static void interrupted(void) {
           "preprocess, SIGTERM while writing: exit %d (want 3 and the message)", rc);
     CHECK(cli_temp_files(DIR) == 0 && !cli_exists(DIR "/sig.cgds"), "preprocess, SIGTERM while writing: %s",
           cli_exists(DIR "/sig.cgds") ? "the dataset was written" : "its temporary file was left");
+
+    // score (faceness: MTCNN weights from landmarks_inputs), once it has printed its configuration:
+    // SIGHUP ends it with 3 and the message, without its JSON.
+    if (!cli_exists(DIR "/mtcnn.safetensors")) return;
+    const char *score[] = {"score", "--images", DIR "/faces.cgds", "--metrics", "faceness", "--set",
+                           "landmarks.weights=" DIR "/mtcnn.safetensors", "--out", DIR "/sig.json", NULL};
+    rc = -2;
+    for (int tries = 0; rc == -2 && tries < 5; tries++)
+        rc = signal_at(score, text_in_err, "effective configuration", no_file, DIR "/sig.json", SIGHUP);
+    CHECK(rc == 3 && cli_contains(err, "clgan score: stopped by signal 1") && !cli_exists(DIR "/sig.json") &&
+              cli_temp_files(DIR) == 0,
+          "score, SIGHUP while scoring: exit %d (want 3, the message, no JSON and no temporary)", rc);
 }
 
 static void make_inputs(void) {
