@@ -65,6 +65,33 @@ GEMM_PACK_KMAJOR(gemm_pack_kmajor16, 16, vstore16(vload16(0, s), 0, d);)
 GEMM_PACK_RMAJOR(gemm_pack_rmajor6, 6)
 GEMM_PACK_RMAJOR(gemm_pack_rmajor16, 16)
 
+// B panels straight from an image (convolutions without an im2col pass): op(B) [K, P] is the
+// im2col matrix of one sample, row kk = (c*kh + ki)*kw + kj, column j = oy*OW + ox, the input
+// element at (oy*sh - ph + ki, ox*sw - pw + kj) or 0 in the padding. The panels hold what
+// gemm_pack_kmajor16 makes of im2col's columns, value for value. Rows [k0, k0 + k) of op(B); one
+// work-item: one row of one panel; dimension 2 the sample (img advances by img_sn).
+__kernel void gemm_pack_im2col16(__global const float *img, ulong img_off, ulong img_sn, int H, int W, int kh,
+                                 int kw, int sh, int sw, int ph, int pw, int OW, int P, int k0, int k,
+                                 __global float *dst, ulong dst_off, ulong dst_bstride) {
+    int kl = get_global_id(0), p = get_global_id(1), b = get_global_id(2);
+    if (kl >= k || p * 16 >= P) return;
+    int kk = k0 + kl;
+    int kj = kk % kw, t = kk / kw, ki = t % kh, c = t / kh;
+    __global const float *s = img + img_off + b * img_sn + (ulong)c * H * W;
+    __global float *d = dst + dst_off + b * dst_bstride + ((ulong)p * k + kl) * 16;
+    int j = p * 16, oy = j / OW, ox = j - oy * OW;
+    for (int r = 0; r < 16; r++, j++) {
+        float v = 0.0f;
+        int ih = oy * sh - ph + ki, iw = ox * sw - pw + kj;
+        if (j < P && ih >= 0 && ih < H && iw >= 0 && iw < W) v = s[ih * W + iw];
+        d[r] = v;
+        if (++ox == OW) {
+            ox = 0;
+            oy++;
+        }
+    }
+}
+
 // One k step of the 6x16 tile: two float8 of B, six broadcasts of A, twelve fma.
 #define GEMM_STEP(j)                                                                                \
     {                                                                                               \

@@ -7,6 +7,7 @@
 // batched GEMM (DCGAN shapes), and the move from [Cout, nb*P] back to NCHW also adds the bias and
 // writes through the output's sample stride (a branch of a concatenation). Chunks keep the scratch
 // under the cap of cg_chunk_samples.
+#include "gemm_image.h"
 #include "nets_internal.h"
 
 #include <stdlib.h>
@@ -58,30 +59,24 @@ static int direct_forward(cg_ctx *ctx, const conv_state *s, const cg_im2col_geom
     return cg_gemm_pick(ctx->rt, (size_t)s->out_c, cg_geom_positions(g), cg_geom_rows(g)) == CG_GEMM_OWN;
 }
 
-// x: [N, Cin, H, W] -> y: [N, Cout, OH, OW] through the direct products; then bias and ReLU in one pass.
+// x: [N, Cin, H, W] -> y: [N, Cout, OH, OW] through the direct products, one per sample; then bias
+// and ReLU in one pass. The columns are packed straight from x (cg_gemm_image_b), so there is no
+// im2col pass and no column buffer; pointwise convolutions read x as the columns as it is.
 static cg_status conv_apply_direct(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, const cg_tensor *bias,
                                    int relu, const cg_im2col_geom *g) {
     const conv_state *s = l->state;
     const cg_tensor w = l->params[0].w;
     size_t K = cg_geom_rows(g), P = cg_geom_positions(g), co = (size_t)s->out_c;
     size_t x_sn = cg_sample_stride(x), y_sn = cg_sample_stride(y);
-    // The wide path's chunk, so the scratch stays within what conv_workspace reported.
-    int pw = pointwise(s), chunk = pw ? x.n : cg_chunk_samples(per_sample(s, g), x.n);
-    if (!pw) CG_TRY(cg_workspace_reserve(ctx->rt, &ctx->ws, K * P * (size_t)chunk));
-    for (int n0 = 0; n0 < x.n; n0 += chunk) {
-        int nb = x.n - n0 < chunk ? x.n - n0 : chunk;
-        size_t Q = (size_t)nb * P;
-        // y[n] [Cout, P] = W [Cout, K] * cols[n] [K, P]
-        cg_gemm_args mm = {.m = co, .n = P, .k = K, .alpha = 1.0f, .beta = 0.0f, .a = w.buf, .a_off = w.off, .lda = K,
-                           .c = y.buf, .c_off = y.off + (size_t)n0 * y_sn, .ldc = P};
-        size_t b_stride;
-        if (pw) {
-            mm.b = x.buf, mm.b_off = x.off + (size_t)n0 * x_sn, mm.ldb = P, b_stride = x_sn;
-        } else {
-            CG_TRY(cg_im2col(ctx, g, x, n0, nb, ctx->ws.buf, 0));
-            mm.b = ctx->ws.buf, mm.b_off = 0, mm.ldb = Q, b_stride = P;
-        }
-        CG_TRY(cg_gemm_batched(ctx->rt, &mm, 0, b_stride, y_sn, (size_t)nb));
+    // y[n] [Cout, P] = W [Cout, K] * cols[n] [K, P]
+    cg_gemm_args mm = {.m = co, .n = P, .k = K, .alpha = 1.0f, .beta = 0.0f, .a = w.buf, .a_off = w.off, .lda = K,
+                       .c = y.buf, .c_off = y.off, .ldc = P};
+    if (pointwise(s)) {
+        mm.b = x.buf, mm.b_off = x.off, mm.ldb = P;
+        CG_TRY(cg_gemm_batched(ctx->rt, &mm, 0, x_sn, y_sn, (size_t)x.n));
+    } else {
+        cg_gemm_image im = {x.buf, x.off, x_sn, g->c, g->h, g->w, g->kh, g->kw, g->sh, g->sw, g->ph, g->pw, g->oh, g->ow};
+        CG_TRY(cg_gemm_image_b(ctx->rt, &mm, &im, y_sn, (size_t)x.n));
     }
     return cg_bias_act(ctx, y, bias, relu);
 }

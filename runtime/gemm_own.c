@@ -1,5 +1,6 @@
 // gemm_own.c — host side of clgan's own SGEMM (cl/gemm.cl): packs op(A) and op(B) into panels in
 // the GEMM temporary buffer, then runs the 6x16 register-tiled micro-kernel; strided batches too.
+#include "gemm_image.h"
 #include "kernel_profile.h"
 #include "runtime_internal.h"
 
@@ -54,6 +55,27 @@ static cg_status pack(cg_runtime *rt, int w, int rmajor, cl_mem src, size_t off,
     return enqueue(rt, kern, name, global, local);
 }
 
+// Packs rows [k0, k0 + k) of the im2col matrices of `batch` samples (from sample b0) into 16-column
+// panels at element dst_off, a packed operand every dst_bstride.
+static cg_status pack_image(cg_runtime *rt, const cg_gemm_image *im, size_t b0, size_t k0, size_t k, size_t batch,
+                            size_t dst_off, size_t dst_bstride) {
+    cl_kernel kern;
+    CG_TRY(cg_kernel_get(rt, "gemm", "gemm_pack_im2col16", &kern));
+    size_t P = (size_t)im->oh * im->ow;
+    cl_ulong off = im->off + b0 * im->sample_stride, sn = im->sample_stride, d_off = dst_off, d_bs = dst_bstride;
+    cl_int ow = im->ow, p = (cl_int)P, ck0 = (cl_int)k0, ck = (cl_int)k;
+    CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(im->img), CG_ARG(off), CG_ARG(sn), CG_ARG(im->h), CG_ARG(im->w),
+                                     CG_ARG(im->kh), CG_ARG(im->kw), CG_ARG(im->sh), CG_ARG(im->sw), CG_ARG(im->ph),
+                                     CG_ARG(im->pw), CG_ARG(ow), CG_ARG(p), CG_ARG(ck0), CG_ARG(ck),
+                                     CG_ARG(rt->gemm_temp), CG_ARG(d_off), CG_ARG(d_bs))));
+    size_t lx = cg_kernel_local_size(rt, kern);
+    if (lx > 64) lx = 64;
+    size_t local[3] = {lx, 1, 1};
+    size_t global[3] = {ceil_div(k, lx) * lx, ceil_div(P, (size_t)GEMM_NR), batch};
+    cg_profile_work(rt, 0, sizeof(float) * (double)(ceil_div(P, GEMM_NR) * GEMM_NR) * (double)k * (double)batch);
+    return enqueue(rt, kern, "gemm_pack_im2col16", global, local);
+}
+
 // The micro-kernel's work-group: the device rule's size, clamped to what the kernel allows, and
 // shrunk while there would be fewer than 8 work-groups per compute unit, so that skinny products
 // (few tiles, long k) still spread evenly over the cores.
@@ -80,8 +102,10 @@ static void tile_local(const cg_runtime *rt, cl_kernel k, size_t mp, size_t np, 
 
 // One block of k, [k0, k0 + kc): packs both operands' slices and accumulates their product into C
 // with `beta` (the caller's beta for the first block, 1 for the following ones).
+// With im != NULL, B is the im2col matrix of samples [b_sample0, b_sample0 + batch) of im.
 static cg_status own_block(cg_runtime *rt, const cg_gemm_args *g, size_t k0, size_t kc, float beta, size_t a_stride,
-                           size_t b_stride, size_t c_stride, size_t batch) {
+                           size_t b_stride, size_t c_stride, size_t batch, const cg_gemm_image *im,
+                           size_t b_sample0) {
     size_t mp = ceil_div(g->m, GEMM_MR), np = ceil_div(g->n, GEMM_NR);
     // A batch stride of 0 means every product shares that operand: pack it once.
     size_t a_batches = a_stride ? batch : 1, b_batches = b_stride ? batch : 1;
@@ -93,8 +117,11 @@ static cg_status own_block(cg_runtime *rt, const cg_gemm_args *g, size_t k0, siz
     size_t a_off = g->a_off + (g->trans_a ? k0 * g->lda : k0), b_off = g->b_off + (g->trans_b ? k0 : k0 * g->ldb);
     CG_TRY(pack(rt, GEMM_MR, !g->trans_a, g->a, a_off, g->lda, a_stride, g->m, kc, a_batches, 0,
                 a_stride ? a_panels : 0));
-    CG_TRY(pack(rt, GEMM_NR, g->trans_b, g->b, b_off, g->ldb, b_stride, g->n, kc, b_batches, b_at,
-                b_stride ? b_panels : 0));
+    if (im)
+        CG_TRY(pack_image(rt, im, b_sample0, k0, kc, b_batches, b_at, b_panels));
+    else
+        CG_TRY(pack(rt, GEMM_NR, g->trans_b, g->b, b_off, g->ldb, b_stride, g->n, kc, b_batches, b_at,
+                    b_stride ? b_panels : 0));
 
     cl_kernel kern;
     CG_TRY(cg_kernel_get(rt, "gemm", "gemm_6x16", &kern));
@@ -117,8 +144,8 @@ static size_t panel_floats(const cg_gemm_args *g, size_t a_stride, size_t b_stri
     return mp * GEMM_MR * (a_stride ? bc : 1) + np * GEMM_NR * (b_stride ? bc : 1);
 }
 
-cg_status cg_gemm_own(cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, size_t b_stride, size_t c_stride,
-                      size_t batch) {
+static cg_status own(cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, size_t b_stride, size_t c_stride,
+                     size_t batch, const cg_gemm_image *im) {
     if (g->m > 0x7fffffff || g->n > 0x7fffffff || g->k > 0x7fffffff)
         return cg_fail(CG_ERR_INVALID_ARG, "own gemm: m=%zu n=%zu k=%zu exceeds 2^31", g->m, g->n, g->k);
     // Long k runs in blocks, so a tile's panels stay in cache; the blocks accumulate into C. The
@@ -140,8 +167,28 @@ cg_status cg_gemm_own(cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, si
         size_t nb = batch - b0 < bc ? batch - b0 : bc;
         for (size_t k0 = 0; k0 < g->k; k0 += kc) {
             size_t n = g->k - k0 < kc ? g->k - k0 : kc;
-            CG_TRY(own_block(rt, &part, k0, n, k0 ? 1.0f : g->beta, a_stride, b_stride, c_stride, nb));
+            CG_TRY(own_block(rt, &part, k0, n, k0 ? 1.0f : g->beta, a_stride, b_stride, c_stride, nb, im, b0));
         }
     }
     return CG_OK;
+}
+
+cg_status cg_gemm_own(cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, size_t b_stride, size_t c_stride,
+                      size_t batch) {
+    return own(rt, g, a_stride, b_stride, c_stride, batch, NULL);
+}
+
+cg_status cg_gemm_image_b(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_image *src, size_t c_stride,
+                          size_t batch) {
+    size_t P = (size_t)src->oh * src->ow, K = (size_t)src->c * src->kh * src->kw;
+    if (g->n != P || g->k != K || g->trans_b)
+        return cg_fail(CG_ERR_INVALID_ARG, "gemm over an image: n=%zu k=%zu (trans_b %d) do not match the %dx%d "
+                                           "positions and %zu window rows",
+                       g->n, g->k, g->trans_b, src->oh, src->ow, K);
+    if (cg_gemm_pick(rt, g->m, g->n, g->k) != CG_GEMM_OWN)
+        return cg_fail(CG_ERR_INVALID_ARG, "gemm over an image needs the own GEMM kernels (m=%zu n=%zu k=%zu)", g->m,
+                       g->n, g->k);
+    if (g->m == 0 || g->n == 0 || batch == 0) return CG_OK;
+    // b_stride 1 only marks B as per-product (one packed operand per sample); offsets come from src.
+    return own(rt, g, 0, 1, c_stride, batch, src);
 }
