@@ -12,8 +12,9 @@
 #ifndef CG_PROFILE_PENDING
 #define CG_PROFILE_PENDING 4096
 #endif
-// FMA flops per cycle of one CPU compute unit (AVX2: 2 pipes x 8 lanes x 2); the CPU peak is this
-// times the compute units and the clock the driver reports. Override with $CLGAN_PEAK_GFLOPS.
+// FMA flops per cycle of one CPU compute unit (AVX2: 2 pipes x 8 lanes x 2; twice that when the
+// device's name says AVX-512, as PoCL's "pthread-skylake-avx512" does); the CPU peak is this times
+// the compute units and the clock the driver reports. Override with $CLGAN_PEAK_GFLOPS.
 #ifndef CG_CPU_FLOPS_PER_CYCLE
 #define CG_CPU_FLOPS_PER_CYCLE 32
 #endif
@@ -199,7 +200,8 @@ cg_status cg_profile_end(cg_runtime *rt, cg_kernel_profile *out) {
     out->iterations = 1;
     out->peak_gflops = env_number("CLGAN_PEAK_GFLOPS");
     if (out->peak_gflops <= 0 && rt->dev.type == CL_DEVICE_TYPE_CPU)
-        out->peak_gflops = (double)rt->dev.compute_units * rt->dev.clock_mhz * 1e-3 * CG_CPU_FLOPS_PER_CYCLE;
+        out->peak_gflops = (double)rt->dev.compute_units * rt->dev.clock_mhz * 1e-3 * CG_CPU_FLOPS_PER_CYCLE *
+                           (strstr(rt->dev.name, "avx512") ? 2 : 1);
     out->peak_gbs = env_number("CLGAN_PEAK_GBS");
     snprintf(out->device, sizeof out->device, "%s", rt->dev.name);
     free(p);
