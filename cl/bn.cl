@@ -79,16 +79,39 @@ __kernel void bn_stats(__global const float *x, ulong xoff, ulong xsn, uint N, u
     rvar[rvoff + c] = (1.0f - momentum) * rvar[rvoff + c] + momentum * unbiased;
 }
 
-// bn_sync_sum: SyncBN's partial sums of this replica's slice (nets/batchnorm_sync.c), channel c =
-// group id: st[2C + c] = sum x (squares = 0), or sum (x - st[c])^2 (squares = 1: about the mean
-// of every replica's batch, which the host wrote to st[c]). x: [N, C, H, W]; only C floats then
-// travel to the host.
+// SyncBN (nets/batchnorm_sync.c) exchanges per-channel sums through the host in a buffer g of 2C
+// floats that the host always writes whole (partial host writes would leave Oclgrind's shadow of
+// the rest of a buffer unknown: false "uninitialised" reports on the parameters and the state).
+// bn_sync_sum: channel c = group id: g[C + c] = sum x of this replica's slice (squares = 0), or
+// sum (x - g[c])^2 (squares = 1: about the mean of every replica's batch, which the host wrote to
+// g[c]). x: [N, C, H, W]; only these C floats then travel to the host.
 __kernel void bn_sync_sum(__global const float *x, ulong xoff, ulong xsn, uint N, uint C, uint HW, int squares,
-                          __global float *st, __local float *scratch) {
+                          __global float *g, __local float *scratch) {
     uint c = get_group_id(0);
-    float shift = squares ? st[c] : 0.0f;
+    float shift = squares ? g[c] : 0.0f;
     float s = group_sum(scratch, channel_partial(x, xoff, xsn, (ulong)c * HW, N, HW, shift, squares));
-    if (get_local_id(0) == 0) st[2 * C + c] = s;
+    if (get_local_id(0) == 0) g[C + c] = s;
+}
+
+// bn_sync_stats: one work-item per channel c, from g = [mean, biased variance] of every replica's
+// batch: the state's mean and 1/sqrt(var + eps), and the running statistics as bn_stats moves them
+// (unbias = M / (M - 1) for the M values of the whole batch).
+__kernel void bn_sync_stats(__global const float *g, uint C, float eps, float momentum, float unbias,
+                            __global float *st, __global float *rmean, ulong rmoff, __global float *rvar,
+                            ulong rvoff) {
+    uint c = get_global_id(0);
+    if (c >= C) return;
+    float mean = g[c], var = g[C + c];
+    st[c] = mean;
+    st[C + c] = rsqrt(var + eps);
+    rmean[rmoff + c] = (1.0f - momentum) * rmean[rmoff + c] + momentum * mean;
+    rvar[rvoff + c] = (1.0f - momentum) * rvar[rvoff + c] + momentum * (var * unbias);
+}
+
+// bn_sync_copy: st[2C + i] = g[i] for i < 2C: backward's sums of every replica into the state.
+__kernel void bn_sync_copy(__global const float *g, uint C, __global float *st) {
+    uint i = get_global_id(0);
+    if (i < 2 * C) st[2 * C + i] = g[i];
 }
 
 // bn_eval_stats: one work-item per channel c: state mean = running mean, state inverse std =
