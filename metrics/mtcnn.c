@@ -143,7 +143,8 @@ static cg_status crops(cg_runtime *rt, cl_mem imgs, const size_t *img_off, const
         cl_mem t = clCreateBuffer(cg_runtime_context(rt), CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
                                   (size_t)k * 6 * sizeof *tab, tab, &err);
         if (err != CL_SUCCESS) st = cg_fail(err, "mtcnn: crop table of %d boxes", k);
-        if (st == CG_OK) st = cg_buffer_alloc(rt, (size_t)k * 3 * size * size, buf);
+        if (st == CG_OK && (st = cg_buffer_alloc(rt, (size_t)k * 3 * size * size, buf)) != CG_OK)
+            st = cg_fail_context(st, "MTCNN: the %d crops of %dx%d", k, size, size);
         cl_kernel kern;
         if (st == CG_OK) st = cg_kernel_get(rt, "mtcnn", "mtcnn_area_crop", &kern);
         cl_uint oh = (cl_uint)size, ow = (cl_uint)size, n = (cl_uint)(k * 3 * size * size);
@@ -181,6 +182,7 @@ static cg_status stage1(cg_mtcnn *m, const cg_mtcnn_params *p, cl_mem imgs, cons
         cl_kernel kern;
         cl_uint oh = (cl_uint)hs, ow = (cl_uint)ws, n = (cl_uint)((size_t)g * 3 * hs * ws);
         st = cg_buffer_alloc(rt, n, &in);
+        if (st != CG_OK) st = cg_fail_context(st, "MTCNN: P-Net's input of %d images at %dx%d", g, hs, ws);
         if (st == CG_OK) st = cg_kernel_get(rt, "mtcnn", "mtcnn_area_crop", &kern);
         if (st == CG_OK)
             st = cg_launch1d(rt, kern, n, CG_ARG(imgs), CG_ARG(t), CG_ARG(in), CG_ARG(oh), CG_ARG(ow), CG_ARG(n));
@@ -288,7 +290,8 @@ cg_status cg_mtcnn_detect(cg_mtcnn *m, const cg_mtcnn_params *p, const cg_mtcnn_
     cg_status st = host ? CG_OK : cg_fail(CG_ERR_NOMEM, "out of host memory");
     for (int i = 0; st == CG_OK && i < n; i++)
         for (size_t k = 0; k < (size_t)imgs[i].w * imgs[i].h * 3; k++) host[off[i] + k] = imgs[i].rgb[k];
-    if (st == CG_OK) st = cg_buffer_alloc(rt, total + 1, &dev);
+    if (st == CG_OK && (st = cg_buffer_alloc(rt, total + 1, &dev)) != CG_OK)
+        st = cg_fail_context(st, "MTCNN: the %d images' pixels", n);
     if (st == CG_OK && total) st = cg_tensor_write(rt, cg_view(dev, 0, 1, 1, 1, (int)total), host);
     free(host);
     if (st == CG_OK) st = pnet_all(m, p, dev, off, imgs, n, &c);

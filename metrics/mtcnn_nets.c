@@ -94,6 +94,11 @@ static cg_status net_build(cg_runtime *rt, const cg_st_file *f, const char *path
     for (int i = 0; i < n; i++) {
         CG_TRY(make_layer(&spec[i], &net->layers[i]));
         net->n = i + 1;
+        // Named in errors: "pnet.conv2", "onet.conv6_1,conv6_2,conv6_3" (merged heads), "rnet.3" (a pool).
+        if (spec[i].src)
+            snprintf(net->layers[i]->name, sizeof net->layers[i]->name, "%s.%s", name, spec[i].src);
+        else
+            snprintf(net->layers[i]->name, sizeof net->layers[i]->name, "%s.%d", name, i);
         for (int j = 0; j < net->layers[i]->n_params; j++) total += cg_param_numel(&net->layers[i]->params[j]);
     }
     float *host = malloc(total * sizeof *host);
@@ -152,8 +157,10 @@ cg_status mtcnn_net_forward(cg_ctx *ctx, mtcnn_net *net, cg_tensor x, cg_tensor 
         cg_buffer_release(net->act[1]);
         net->act[0] = net->act[1] = NULL;
         net->act_floats = 0;
-        CG_TRY(cg_buffer_alloc(ctx->rt, most, &net->act[0]));
-        CG_TRY(cg_buffer_alloc(ctx->rt, most, &net->act[1]));
+        for (int k = 0; k < 2; k++) {
+            cg_status st = cg_buffer_alloc(ctx->rt, most, &net->act[k]);
+            if (st != CG_OK) return cg_fail_context(st, "MTCNN: the activation buffers (%zu floats each)", most);
+        }
         net->act_floats = most;
     }
     if (ws) CG_TRY(cg_workspace_reserve(ctx->rt, &ctx->ws, ws));
@@ -162,7 +169,10 @@ cg_status mtcnn_net_forward(cg_ctx *ctx, mtcnn_net *net, cg_tensor x, cg_tensor 
         int in[4] = {cur.n, cur.c, cur.h, cur.w}, o[4];
         CG_TRY(net->layers[i]->ops->out_shape(net->layers[i], in, o));
         cg_tensor next = cg_view(net->act[i & 1], 0, o[0], o[1], o[2], o[3]);
-        CG_TRY(net->layers[i]->ops->forward(net->layers[i], ctx, cur, next, 0));
+        cg_status st = net->layers[i]->ops->forward(net->layers[i], ctx, cur, next, 0);
+        if (st != CG_OK)
+            return cg_fail_context(st, "MTCNN %s (%s) with input [%d, %d, %d, %d]", net->layers[i]->name,
+                                   net->layers[i]->kind, in[0], in[1], in[2], in[3]);
         cur = next;
     }
     *y = cur;

@@ -3,13 +3,14 @@
 // launch or device read-back with CL_OUT_OF_RESOURCES, as a driver would. `clgan train` (DCGAN
 // 32x32, 4 iterations, a checkpoint every 2) is failed during setup, in the first iteration inside a
 // layer, in the third iteration (after the step-2 checkpoint) and during the step-4 checkpoint's
-// read-back; `clgan score --checkpoint --metrics faceness` while sampling and reading back;
+// read-back; `clgan score --checkpoint --metrics faceness` while sampling and reading back, and
+// `clgan landmarks` in MTCNN's layers;
 // `clgan preprocess` at each of a batch's kernel launches. Each
 // must exit 1 (never a signal), name the OpenCL error and what failed (the kernel or buffer, the
 // net and the layer), leave no temporary file and keep the last good checkpoint loadable: --resume
 // then finishes the run bit for bit like an uninterrupted one. The phases are aimed with the event
 // counts of clean runs of 1, 2 and 4 iterations (CLGAN_FAULT=count) and checked afterwards by the
-// checkpoint's step and log.csv's rows. score's part needs the MTCNN weights ('data').
+// checkpoint's step and log.csv's rows. The score and landmarks parts need the MTCNN weights ('data').
 #include "cli_test_util.h"
 
 #define DIR "test-device-faults-out"
@@ -166,6 +167,15 @@ static void score_faults(void) {
     rc = run_faulted(fault, args);
     expect_failure("score, the last launch", rc, DIR, NEEDLES("CL_OUT_OF_RESOURCES", "launching kernel"));
     CHECK(!cli_exists(DIR "/score.json"), "score wrote its JSON despite a device failure");
+    // landmarks: MTCNN's own layers and buffers are named too.
+    const char *const lm[] = {"landmarks", "--input", DIR "/synth/img_align_celeba", "--out", DIR "/list.txt",
+                              "--weights", DIR "/mtcnn.safetensors", NULL};
+    rc = run_faulted("launch:prelu_fwd:1", lm);
+    expect_failure("landmarks, P-Net's first PReLU", rc, DIR,
+                   NEEDLES("CL_OUT_OF_RESOURCES", "MTCNN pnet.prelu1 (prelu) with input", "prelu_fwd"));
+    rc = run_faulted("launch:mtcnn_area_crop:2", lm);
+    expect_failure("landmarks, R-Net's crops", rc, DIR, NEEDLES("CL_OUT_OF_RESOURCES", "mtcnn_area_crop"));
+    CHECK(!cli_exists(DIR "/list.txt"), "landmarks wrote its list despite a device failure");
 }
 
 // preprocess: the crop kernel's launch fails while the batch's pixels are still being uploaded
