@@ -110,7 +110,8 @@ def main():
     write_safetensors(os.path.join(out, "weights_missing.safetensors"),
                       [t for t in tensors if t[0] != "Mixed_6c.branch7x7_2.conv.weight"])
     write_safetensors(os.path.join(out, "weights_badshape.safetensors"),
-                      [(k, v[:191] if k == "Mixed_7b.branch_pool.bn.running_var" else v) for k, v in tensors])
+                      [(k, [191], data[:191 * 4]) if k == "Mixed_7b.branch_pool.bn.running_var" else (k, shape, data)
+                       for k, shape, data in tensors])
     with open(os.path.join(out, "weights.safetensors"), "rb") as f:
         data = f.read()
     with open(os.path.join(out, "weights_truncated.safetensors"), "wb") as f:
