@@ -5,7 +5,11 @@
 #include <math.h>
 #include <stdlib.h>
 
-#define BATCH 16
+// Images per detector call: all 160x160, so P-Net runs them in one launch per scale.
+#ifndef CG_FACENESS_BATCH
+#define CG_FACENESS_BATCH 64
+#endif
+#define BATCH CG_FACENESS_BATCH
 #define S CG_FACENESS_SIZE
 
 // cg_resize_ref's output, in the mode's own range, back to 0..255.
