@@ -23,6 +23,7 @@ deps:
 test-deps:
 	@scripts/install-deps --test
 	@scripts/install-pydeps $(PYDEPS) >/dev/null
+	@scripts/mtcnn-weights $(PYDEPS)/site
 
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCLGAN_WERROR=ON >/dev/null
@@ -38,6 +39,7 @@ build-asan: test-deps
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 demo: build
+	@scripts/mtcnn-weights $(PYDEPS)/site
 	$(BUILD)/clgan devices
 	$(BUILD)/clgan demo
 
