@@ -186,5 +186,15 @@ int main(void) {
           "mpirun score --checkpoint -> %d (%s)", rc, log);
     check_shards(log, "score", "generated", 20);
     compare_json(j1, j2, ckeys);
+
+    // A failure stops every rank with the same status and the reason (not mpirun's abort).
+    char bad[700], npzb[700];
+    snprintf(bad, sizeof bad, "%s/no-such-folder", dir);
+    const char *fail[] = {"stats", "--images", bad, "--n", "12", "--batch", "4", "--weights", weights, NULL};
+    rc = run_np(2, "fail", "npz", fail, npzb, sizeof npzb, log, sizeof log);
+    CHECK(rc == 1, "mpirun clgan stats of a missing folder -> %d, expected 1 (%s)", rc, log);
+    CHECK(count_in(log, "no-such-folder' does not exist") == 2 && count_in(log, "error: rank 0: ") == 1 &&
+              count_in(log, "MPI_ABORT") == 0,
+          "%s: expected rank 0's error on both ranks (once as 'rank 0: ...') and no MPI_ABORT", log);
     return test_finish("test_mpi_score");
 }
