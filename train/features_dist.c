@@ -108,6 +108,7 @@ static cg_status gather_rows(const cg_feature_shard *sh, const int64_t *blocks, 
 
 cg_status cg_features_shard_gather(cg_status mine, cg_feature_shard *sh) {
     int failed = -1, stop = 0;
+    if (mine != CG_OK && cg_dist_agreed()) return mine; // every rank already holds this failure
     CG_TRY(cg_dist_agree(mine, &stop, &failed));
     if (cg_dist_size() == 1) return CG_OK; // the rows are already all of them, in order
     int size = cg_dist_size();

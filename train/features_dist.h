@@ -27,7 +27,8 @@ typedef struct {
 cg_status cg_features_shard_run(cg_inception *net, cg_image_source *src, cg_resize_mode mode, int64_t n, int64_t align,
                                 int want_nobias, FILE *progress, cg_feature_shard *sh);
 // Collective, called by every rank whatever its own outcome `mine`: the ranks agree (the first
-// failing rank's error becomes everyone's), then rank 0 receives every block in rank order.
+// failing rank's error becomes everyone's), then rank 0 receives every block in rank order. A
+// failure the ranks already agreed on (cg_dist_agreed) returns at once on every rank.
 cg_status cg_features_shard_gather(cg_status mine, cg_feature_shard *sh);
 void cg_features_shard_free(cg_feature_shard *sh);
 
