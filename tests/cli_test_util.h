@@ -168,6 +168,32 @@ static inline long cli_ckpt_step(const char *path) {
     return s;
 }
 
+// Whether two safetensors files hold the same tensors (names, shapes and bytes); a reason when not.
+static inline int cli_same_tensors(const char *a, const char *b, char *why, size_t n) {
+    cg_st_file *fa = NULL, *fb = NULL;
+    int ok = cg_safetensors_open(a, &fa) == CG_OK && cg_safetensors_open(b, &fb) == CG_OK;
+    if (!ok) snprintf(why, n, "cannot open: %s", cg_last_error());
+    if (ok && cg_safetensors_count(fa) != cg_safetensors_count(fb)) {
+        snprintf(why, n, "%d tensors against %d", cg_safetensors_count(fa), cg_safetensors_count(fb));
+        ok = 0;
+    }
+    for (int i = 0; ok && i < cg_safetensors_count(fa); i++) {
+        const char *name = cg_safetensors_name(fa, i);
+        const int *sa, *sb;
+        int na, nb;
+        const float *da, *db;
+        ok = cg_safetensors_get(fa, name, &sa, &na, &da) == CG_OK && cg_safetensors_get(fb, name, &sb, &nb, &db) == CG_OK &&
+             na == nb;
+        size_t numel = 1;
+        for (int d = 0; ok && d < na; d++) ok = sa[d] == sb[d], numel *= (size_t)sa[d];
+        if (ok) ok = !memcmp(da, db, numel * sizeof(float));
+        if (!ok) snprintf(why, n, "tensor %s differs", name);
+    }
+    cg_safetensors_close(fa);
+    cg_safetensors_close(fb);
+    return ok;
+}
+
 // Finds $CLGAN_CLI and checks that an OpenCL device exists (exit 77 otherwise).
 static inline void cli_setup(const char *dir) {
     cli_exe = getenv("CLGAN_CLI");

@@ -60,29 +60,6 @@ static void expect_failure(const char *what, int rc, const char *dir, const char
 
 #define NEEDLES(...) ((const char *const[]){__VA_ARGS__, NULL})
 
-// Every tensor of a and b equal byte for byte; 0 and a reason otherwise.
-static int same_tensors(const char *a, const char *b, char *why, size_t n) {
-    cg_st_file *fa = NULL, *fb = NULL;
-    int ok = cg_safetensors_open(a, &fa) == CG_OK && cg_safetensors_open(b, &fb) == CG_OK;
-    if (!ok) snprintf(why, n, "cannot open: %s", cg_last_error());
-    if (ok && cg_safetensors_count(fa) != cg_safetensors_count(fb)) snprintf(why, n, "tensor counts differ"), ok = 0;
-    for (int i = 0; ok && i < cg_safetensors_count(fa); i++) {
-        const char *name = cg_safetensors_name(fa, i);
-        const int *sa, *sb;
-        int na, nb;
-        const float *da, *db;
-        ok = cg_safetensors_get(fa, name, &sa, &na, &da) == CG_OK && cg_safetensors_get(fb, name, &sb, &nb, &db) == CG_OK &&
-             na == nb;
-        size_t numel = 1;
-        for (int d = 0; ok && d < na; d++) ok = sa[d] == sb[d], numel *= (size_t)sa[d];
-        if (ok) ok = !memcmp(da, db, numel * sizeof(float));
-        if (!ok) snprintf(why, n, "tensor %s differs", name);
-    }
-    cg_safetensors_close(fa);
-    cg_safetensors_close(fb);
-    return ok;
-}
-
 // One faulted training run into DIR/<name>: its message, then the checkpoint it leaves (step
 // want_step, or none when 0) and log.csv's rows; with a checkpoint, --resume must finish the run
 // equal to the reference.
@@ -106,7 +83,7 @@ static void train_case(const char *name, const char *fault, long want_step, cons
     rows = cli_log_rows(out, &last, &ordered);
     CHECK(rows == 4 && ordered, "%s: after --resume log.csv has %d rows (ordered %d), want 1..4", what, rows, ordered);
     CHECK(cli_temp_files(out) == 0, "%s: temporary files left after --resume", what);
-    CHECK(same_tensors(DIR "/ref/checkpoint.safetensors", ckpt, why, sizeof why),
+    CHECK(cli_same_tensors(DIR "/ref/checkpoint.safetensors", ckpt, why, sizeof why),
           "%s: the resumed run differs from the uninterrupted one: %s", what, why);
 }
 

@@ -12,32 +12,6 @@
 #define INI OUT_DIR "/base.ini"
 #define ITERATIONS 8
 
-// Every tensor of a and b equal byte for byte (names, shapes and data); 0 and a reason otherwise.
-static int same_tensors(const char *a, const char *b, char *why, size_t n) {
-    cg_st_file *fa = NULL, *fb = NULL;
-    int ok = cg_safetensors_open(a, &fa) == CG_OK && cg_safetensors_open(b, &fb) == CG_OK;
-    if (!ok) snprintf(why, n, "cannot open: %s", cg_last_error());
-    if (ok && cg_safetensors_count(fa) != cg_safetensors_count(fb)) {
-        snprintf(why, n, "%d tensors against %d", cg_safetensors_count(fa), cg_safetensors_count(fb));
-        ok = 0;
-    }
-    for (int i = 0; ok && i < cg_safetensors_count(fa); i++) {
-        const char *name = cg_safetensors_name(fa, i);
-        const int *sa, *sb;
-        int na, nb;
-        const float *da, *db;
-        ok = cg_safetensors_get(fa, name, &sa, &na, &da) == CG_OK && cg_safetensors_get(fb, name, &sb, &nb, &db) == CG_OK &&
-             na == nb;
-        size_t numel = 1;
-        for (int d = 0; ok && d < na; d++) ok = sa[d] == sb[d], numel *= (size_t)sa[d];
-        if (ok) ok = !memcmp(da, db, numel * sizeof(float));
-        if (!ok) snprintf(why, n, "tensor %s differs", name);
-    }
-    cg_safetensors_close(fa);
-    cg_safetensors_close(fb);
-    return ok;
-}
-
 static uint64_t lcg = 12345;
 static unsigned pick(unsigned n) {
     lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
@@ -106,7 +80,7 @@ static void trial(int i, const char *reference, int *killed, int *in_writes) {
             in_write ? "checkpoint being written" : "no checkpoint write", at, rows_before, at ? "--resume" : "--force",
             rc);
     CHECK(rc == 0, "trial %d: continuing -> %d (see %s)", i, rc, err);
-    CHECK(same_tensors(reference, ckpt, why, sizeof why), "trial %d: the final checkpoint differs from the "
+    CHECK(cli_same_tensors(reference, ckpt, why, sizeof why), "trial %d: the final checkpoint differs from the "
           "uninterrupted run's: %s", i, why);
     int ordered, rows = cli_log_rows(out, &last, &ordered);
     CHECK(rows == ITERATIONS && ordered, "trial %d: log.csv has %d rows (ordered %d), want 1..%d", i, rows, ordered,
