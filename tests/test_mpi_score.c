@@ -22,31 +22,12 @@
 static const char *dir = "test-mpi-score-out";
 static char weights[600];
 
-// 0: weights written; 77: torch/pytorch-fid missing (recorded as a skipped part).
+// 0: weights written (test_util.h's stand-in); 77: torch/pytorch-fid missing (a skipped part).
 static int make_weights(void) {
-    const char *py = getenv("CLGAN_PYTHON"), *src = getenv("CLGAN_SOURCE_DIR"), *deps = getenv("CLGAN_PYDEPS");
-    if (!src || !*src) {
-        CHECK(0, "CLGAN_SOURCE_DIR is not set (run through ctest)");
-        return 1;
-    }
-    if (!py || !*py || access(py, X_OK) != 0)
-        return test_skip_part("torch", "no Python interpreter at '%s' (CLGAN_PYTHON) for the Inception stand-in",
-                              py ? py : "");
-    if (!deps || !*deps || access(deps, R_OK) != 0)
-        return test_skip_part("pytorch-fid", "CLGAN_PYDEPS is not set or not a folder");
-    char script[4096], convert[4096], pth[700];
-    snprintf(script, sizeof script, "%s/tests/reference/score_cli_reference.py", src);
-    snprintf(convert, sizeof convert, "%s/tools/convert_inception_weights.py", src);
+    char pth[700];
     snprintf(pth, sizeof pth, "%s/w.pth", dir);
     snprintf(weights, sizeof weights, "%s/w.safetensors", dir);
-    int rc = test_run(NULL, NULL, deps, py, script, pth, (char *)NULL);
-    if (rc == TEST_SKIP)
-        return test_skip_part(test_missing_dep(py, deps, "pytorch-fid"),
-                              "score_cli_reference.py lacks torch, torchvision or pytorch_fid");
-    CHECK(rc == 0, "score_cli_reference.py %s exited with %d", pth, rc);
-    if (rc == 0) rc = test_run(NULL, NULL, NULL, py, convert, pth, weights, (char *)NULL);
-    CHECK(rc == 0, "convert_inception_weights.py %s %s exited with %d", pth, weights, rc);
-    return rc == 0 ? 0 : 1;
+    return test_inception_stand_in(pth, weights);
 }
 
 // Runs `clgan args... --out <name>-<np>.<ext>` with 1 process (np 1) or under mpirun; the status.

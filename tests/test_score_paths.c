@@ -16,28 +16,7 @@
 
 static const char *err = OUT "/err.txt";
 
-static int make_inception(void) {
-    const char *py = getenv("CLGAN_PYTHON"), *src = getenv("CLGAN_SOURCE_DIR"), *deps = getenv("CLGAN_PYDEPS");
-    if (!src || !*src) {
-        CHECK(0, "CLGAN_SOURCE_DIR is not set (run through ctest)");
-        return 1;
-    }
-    if (!py || !*py || access(py, X_OK) != 0)
-        return test_skip_part("torch", "no Python interpreter at '%s' (CLGAN_PYTHON)", py ? py : "");
-    if (!deps || !*deps || access(deps, R_OK) != 0)
-        return test_skip_part("pytorch-fid", "CLGAN_PYDEPS is not set or not a folder");
-    char script[1200], convert[1200];
-    snprintf(script, sizeof script, "%s/tests/reference/score_cli_reference.py", src);
-    snprintf(convert, sizeof convert, "%s/tools/convert_inception_weights.py", src);
-    const char *pth = OUT "/inception ü.pth";
-    int rc = test_run(NULL, NULL, deps, py, script, pth, (char *)NULL);
-    if (rc == TEST_SKIP)
-        return test_skip_part(test_missing_dep(py, deps, "pytorch-fid"), "score_cli_reference.py lacks its modules");
-    CHECK(rc == 0, "score_cli_reference.py exited with %d", rc);
-    if (rc == 0) rc = test_run(NULL, NULL, NULL, py, convert, pth, WEIGHTS, (char *)NULL);
-    CHECK(rc == 0, "convert_inception_weights.py exited with %d", rc);
-    return rc;
-}
+static int make_inception(void) { return test_inception_stand_in(OUT "/inception ü.pth", WEIGHTS); }
 
 static void write_images(int n) {
     CHECK(mkdir(IMGS, 0755) == 0, "cannot create %s", IMGS);

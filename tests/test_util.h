@@ -165,6 +165,36 @@ static inline const char *test_missing_dep(const char *py, const char *pythonpat
     return rc == 0 ? other : "torch";
 }
 
+// The score tests' random-weights Inception stand-in, made the way a user makes real weights:
+// tests/reference/score_cli_reference.py saves a .pth with pytorch-fid's names at pth, and
+// tools/convert_inception_weights.py converts it to weights. 0: written; TEST_SKIP: torch or
+// pytorch-fid is missing (recorded by test_skip_part); 1: a failure (already counted by CHECK).
+static inline int test_inception_stand_in(const char *pth, const char *weights) {
+    const char *py = getenv("CLGAN_PYTHON"), *src = getenv("CLGAN_SOURCE_DIR"), *deps = getenv("CLGAN_PYDEPS");
+    if (!src || !*src) {
+        CHECK(0, "CLGAN_SOURCE_DIR is not set (run through ctest)");
+        return 1;
+    }
+    if (!py || !*py || access(py, X_OK) != 0)
+        return test_skip_part("torch", "no Python interpreter at '%s' (CLGAN_PYTHON) for the Inception stand-in",
+                              py ? py : "");
+    if (!deps || !*deps || access(deps, R_OK) != 0)
+        return test_skip_part("pytorch-fid", "CLGAN_PYDEPS is not set or not a folder (the Inception stand-in)");
+    char script[4096], convert[4096];
+    snprintf(script, sizeof script, "%s/tests/reference/score_cli_reference.py", src);
+    snprintf(convert, sizeof convert, "%s/tools/convert_inception_weights.py", src);
+    int rc = test_run(NULL, NULL, deps, py, script, pth, (char *)NULL);
+    if (rc == TEST_SKIP)
+        return test_skip_part(test_missing_dep(py, deps, "pytorch-fid"),
+                              "score_cli_reference.py lacks torch, torchvision or pytorch_fid");
+    CHECK(rc == 0, "score_cli_reference.py %s exited with %d", pth, rc);
+    if (rc == 0) {
+        rc = test_run(NULL, NULL, NULL, py, convert, pth, weights, (char *)NULL);
+        CHECK(rc == 0, "convert_inception_weights.py %s %s exited with %d", pth, weights, rc);
+    }
+    return rc == 0 ? 0 : 1;
+}
+
 // Opens the runtime on the default device (CLGAN_DEVICE honoured); exits 77 when none exists.
 static inline cg_runtime *test_runtime(void) {
     cg_device_info *devs = NULL;
