@@ -3,6 +3,7 @@
 // --completion bash), generated from the commands' own tables so they cannot drift from --help.
 #include "cli.h"
 #include "dist.h"
+#include "image_loader.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -190,6 +191,7 @@ int main(int argc, char **argv) {
         printf("clgan %s\n", CLGAN_VERSION);
         if (cg_dist_built()) printf("MPI: yes (%s)\n", cg_dist_library());
         else printf("MPI: no (built without MPI: single process only)\n");
+        printf("JPEG decoder: %s\n", cg_image_jpeg_decoder());
         return EXIT_OK;
     }
     if (!strcmp(name, "help")) return help_command(argc, argv);

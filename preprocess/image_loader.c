@@ -1,11 +1,13 @@
-// image_loader.c — host image decoding with stb_image on a pool of threads. Every file is read
-// whole, then checked before stb_image decodes it: empty, not an image (no known signature), too
+// image_loader.c — host image decoding on a pool of threads: JPEGs with libjpeg(-turbo) when the
+// build has it (jpeg_decode.c), everything else (and JPEGs without libjpeg) with stb_image. Every
+// file is read whole, then checked before it is decoded: empty, not an image (no known signature), too
 // large (from the header, so a huge image is never allocated), truncated (a JPEG without an end
 // marker after its last scan, a PNG without IEND: stb_image would pad those silently), and
 // corrupt (stb_image refuses the data). Each failure is classified and described, never fatal.
 // The size limit is checked on the PNG/JPEG header directly as well, since stb_image refuses some
 // huge headers itself with a reason that does not say so.
 #include "image_loader.h"
+#include "jpeg_decode.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -170,6 +172,13 @@ static int load_bytes(const uint8_t *b, size_t n, int max_side, cg_decoded *out)
     uint32_t hw, hh;
     if (header_size(b, n, fmt, &hw, &hh) && (hw > (uint32_t)max_side || hh > (uint32_t)max_side))
         return fail(out, CG_ISSUE_TOO_LARGE, "%ux%u exceeds the %d pixel limit per side", hw, hh, max_side);
+#ifdef CLGAN_HAVE_JPEG
+    if (fmt == FMT_JPEG) {
+        if (jpeg_truncated(b, n))
+            return fail(out, CG_ISSUE_TRUNCATED, "JPEG data ends without an end-of-image marker (%zu bytes)", n);
+        return cg_jpeg_decode(b, n, max_side, out);
+    }
+#endif
     if (n > INT_MAX) return fail(out, CG_ISSUE_TOO_LARGE, "the file has %zu bytes, more than stb_image reads", n);
     size_t codes = jpeg_huffman_overflow(b, n);
     if (codes) return fail(out, CG_ISSUE_CORRUPT, "a JPEG Huffman table declares %zu codes (at most 256)", codes);
@@ -207,6 +216,14 @@ static int load_bytes(const uint8_t *b, size_t n, int max_side, cg_decoded *out)
     out->h = h;
     out->ok = 1;
     return 1;
+}
+
+const char *cg_image_jpeg_decoder(void) {
+#ifdef CLGAN_HAVE_JPEG
+    return cg_jpeg_library();
+#else
+    return "stb_image (built without libjpeg)";
+#endif
 }
 
 void cg_image_load(const char *path, int max_side, cg_decoded *out) {

@@ -1,12 +1,12 @@
-// image_loader.h — host decoding of image files with stb_image, one file or a pool of threads
-// (image_loader.c).
+// image_loader.h — host decoding of image files (JPEG with libjpeg-turbo when built with it, the rest
+// with stb_image), one file or a pool of threads (image_loader.c).
 #ifndef CLGAN_IMAGE_LOADER_H
 #define CLGAN_IMAGE_LOADER_H
 
 #include "issues.h"
 #include <stdint.h>
 
-// Host decoding (image_loader.c): stb_image on a pool of threads. Images are always RGB (3 channels).
+// Host decoding (image_loader.c) on a pool of threads. Images are always RGB (3 channels).
 
 typedef struct {
     uint8_t *pixels;  // w*h*3, malloc'd; NULL when the load failed
@@ -22,6 +22,8 @@ typedef struct {
 // decoding), truncated JPEG/PNG and undecodable data, classifying each.
 void cg_image_load(const char *path, int max_side, cg_decoded *out);
 void cg_decoded_release(cg_decoded *d);
+// The JPEG decoder compiled in: "libjpeg-turbo 2.1.5", or "stb_image (built without libjpeg)".
+const char *cg_image_jpeg_decoder(void);
 
 typedef struct cg_decode_pool cg_decode_pool;
 cg_status cg_decode_pool_create(int threads, int max_side, cg_decode_pool **out); // threads 0: one per CPU
