@@ -1,18 +1,24 @@
 // suite_preprocess.c — the preprocess suite: synthetic CelebA-style faces (preprocess/ cg_synth_write)
-// in a temporary folder, then cg_preprocess_bench: images/s of each stage and of the whole pipeline.
-// The entry point checks its first batch (decodable images, crop means in range) before timing
-// and times each stage once over all images, so every row is one run. The pipeline row's reference is
-// PIL doing the same per-image work in a process per core (bench/peers.py pil, --reps runs).
+// in a temporary folder, then cg_preprocess_bench: images/s of each stage and of the whole pipeline,
+// --reps runs of it (median, min, max per stage). The entry point checks its first batch (decodable
+// images, crop means in range) before timing. The pipeline row's reference is PIL doing the same
+// per-image work in a process per core (bench/peers.py pil, --reps runs). Two more rows compare the
+// JPEG decoders on one core over the same files: `decode_1core`, the decoder the build uses
+// (libjpeg-turbo, or stb_image without it), against `decode_stb_1core`, stb_image, checked first
+// (every file decodes with both, to the same size and close pixels).
 #define _XOPEN_SOURCE 700
 #include "bench.h"
 #include "preprocess.h"
 #include "synth.h"
 
 #include <ftw.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#define MAX_REPS 64
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
     (void)sb;
@@ -30,7 +36,71 @@ static void pil_peer(const char *dir, int size, int reps, bench_peer *peer) {
     if (!bench_peer_run("bench/peers.py", args, peer) && !peer->skip[0]) snprintf(peer->skip, sizeof peer->skip, "?");
 }
 
-static cg_status synth_and_time(cg_runtime *rt, int n, int reps, int *size, cg_pp_bench *out, bench_peer *peer) {
+typedef void (*load_fn)(const char *path, int max_side, cg_decoded *out);
+
+typedef struct {
+    int n, reps;
+    double s[2][MAX_REPS]; // seconds per run: 0 the build's decoder, 1 stb_image
+    double max_diff_mean;  // largest per-image mean |libjpeg - stb| over the files, 8-bit levels
+} decoder_times;
+
+static char *image_path(const char *dir, int i) {
+    char *p = malloc(strlen(dir) + 40);
+    if (p) sprintf(p, "%s/img_align_celeba/%06d.jpg", dir, i + 1);
+    return p;
+}
+
+// Both decoders over every file once (checked: same sizes, close pixels), then alternating timed
+// passes on this thread.
+static cg_status time_decoders(const char *dir, int n, int reps, int max_side, decoder_times *t) {
+    load_fn fn[2] = {cg_image_load, cg_image_load_stb};
+    t->n = n;
+    t->reps = reps;
+    t->max_diff_mean = 0;
+    cg_status st = CG_OK;
+    for (int i = 0; i < n && st == CG_OK; i++) {
+        char *p = image_path(dir, i);
+        if (!p) return cg_fail(CG_ERR_NOMEM, "out of host memory");
+        cg_decoded d[2];
+        for (int k = 0; k < 2; k++) fn[k](p, max_side, &d[k]);
+        if (!d[0].ok || !d[1].ok || d[0].w != d[1].w || d[0].h != d[1].h) {
+            st = cg_fail(CG_ERR_FORMAT, "bench: %s decodes as %dx%d (%s) and %dx%d with stb_image (%s)", p, d[0].w,
+                         d[0].h, d[0].ok ? "ok" : d[0].detail, d[1].w, d[1].h, d[1].ok ? "ok" : d[1].detail);
+        } else {
+            size_t m = (size_t)d[0].w * (size_t)d[0].h * 3;
+            double sum = 0;
+            for (size_t j = 0; j < m; j++) sum += fabs((double)d[0].pixels[j] - (double)d[1].pixels[j]);
+            if (sum / (double)m > t->max_diff_mean) t->max_diff_mean = sum / (double)m;
+        }
+        for (int k = 0; k < 2; k++) cg_decoded_release(&d[k]);
+        free(p);
+    }
+    CG_TRY(st);
+    // Both decode the same picture: a mean difference of a few levels is IDCT and upsampling rounding.
+    if (t->max_diff_mean > 4)
+        return cg_fail(CG_ERR_NUMERIC, "bench: the JPEG decoders differ by %.2f levels on average",
+                       t->max_diff_mean);
+    char **paths = calloc((size_t)n, sizeof *paths);
+    if (!paths) return cg_fail(CG_ERR_NOMEM, "out of host memory");
+    for (int i = 0; i < n && st == CG_OK; i++)
+        if (!(paths[i] = image_path(dir, i))) st = cg_fail(CG_ERR_NOMEM, "out of host memory");
+    for (int r = 0; r < reps && st == CG_OK; r++)
+        for (int k = 0; k < 2; k++) {
+            double t0 = cg_now_s();
+            for (int i = 0; i < n; i++) {
+                cg_decoded d;
+                fn[k](paths[i], max_side, &d);
+                cg_decoded_release(&d);
+            }
+            t->s[k][r] = cg_now_s() - t0;
+        }
+    for (int i = 0; i < n; i++) free(paths[i]);
+    free(paths);
+    return st;
+}
+
+static cg_status synth_and_time(cg_runtime *rt, int n, int reps, int *size, cg_pp_bench *out, decoder_times *dec,
+                                bench_peer *peer) {
     char dir[] = "/tmp/clgan-bench-preprocess-XXXXXX";
     if (!mkdtemp(dir)) return cg_fail(CG_ERR_IO, "cannot create a temporary folder in /tmp");
     cg_status st = cg_synth_write(dir, n, 2024, 0, NULL);
@@ -41,11 +111,28 @@ static cg_status synth_and_time(cg_runtime *rt, int n, int reps, int *size, cg_p
         p.output = "";
         p.reject_sheets = 0;
         *size = p.size;
-        st = cg_preprocess_bench(rt, &p, (size_t)n, out);
+        for (int r = 0; r < reps && st == CG_OK; r++) st = cg_preprocess_bench(rt, &p, (size_t)n, &out[r]);
+        if (st == CG_OK) st = time_decoders(dir, n, reps, p.max_side, dec);
         if (st == CG_OK) pil_peer(dir, p.size, reps, peer);
     }
     if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) fprintf(stderr, "note: could not remove %s\n", dir);
     return st;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+// Median, min and max of v[0..n) into the row (n >= 1).
+static void row_times(bench_row *row, const double *v, int n) {
+    double s[MAX_REPS];
+    memcpy(s, v, (size_t)n * sizeof *s);
+    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    row->reps = n;
+    row->median_s = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+    row->min_s = s[0];
+    row->max_s = s[n - 1];
 }
 
 typedef struct {
@@ -59,37 +146,100 @@ static const stage stages[] = {
     {"brightness", offsetof(cg_pp_bench, brightness_s)},   {"pipeline", offsetof(cg_pp_bench, pipeline_s)},
 };
 
+// The build's JPEG decoder, short enough for a row's impl ("libjpeg-turbo 2.1.5", "stb_image").
+static void decoder_impl(char *out, size_t len) {
+    const char *d = cg_image_jpeg_decoder();
+    size_t k = strcspn(d, " (");
+    if (!strncmp(d, "libjpeg", 7)) k = strcspn(d, "(");
+    snprintf(out, len, "%.*s", (int)k, d);
+    for (size_t i = strlen(out); i > 0 && out[i - 1] == ' ';) out[--i] = 0;
+}
+
+static bench_row *new_row(bench_report *rep, const char *name, const char *shape, cg_runtime *rt, int device_index) {
+    bench_row *row = bench_report_add(rep);
+    if (!row) return NULL;
+    snprintf(row->suite, sizeof row->suite, "preprocess");
+    snprintf(row->name, sizeof row->name, "%s", name);
+    snprintf(row->shape, sizeof row->shape, "%s", shape);
+    snprintf(row->device, sizeof row->device, "%s", cg_runtime_device(rt)->name);
+    row->device_index = device_index;
+    snprintf(row->unit, sizeof row->unit, "images/s");
+    return row;
+}
+
+static cg_status decoder_rows(cg_runtime *rt, int device_index, const bench_options *opt, bench_report *rep,
+                              const decoder_times *t, cg_status st, const char *why) {
+    static const char *const names[2] = {"decode_1core", "decode_stb_1core"};
+    char shape[96];
+    snprintf(shape, sizeof shape, "%d synthetic 178x218 JPEGs, full decode, 1 thread", t->n);
+    for (int k = 0; k < 2; k++) {
+        if (!bench_case_selected(opt, names[k])) continue;
+        bench_row *row = new_row(rep, names[k], shape, rt, device_index);
+        if (!row) return cg_fail(CG_ERR_NOMEM, "out of host memory");
+        if (k == 0) decoder_impl(row->impl, sizeof row->impl);
+        else snprintf(row->impl, sizeof row->impl, "stb_image");
+        row->work = t->n;
+        row->checked = st == CG_OK;
+        row->check_err = t->max_diff_mean;
+        if (st == CG_OK && t->reps > 0) {
+            row_times(row, t->s[k], t->reps);
+            snprintf(row->status, sizeof row->status, "ok");
+            if (k == 0) { // stb_image, timed alternately on the same thread, is the row's reference
+                bench_row ref;
+                row_times(&ref, t->s[1], t->reps);
+                snprintf(row->ref_name, sizeof row->ref_name, "stb_image");
+                row->ref_median_s = ref.median_s;
+                row->ref_min_s = ref.min_s;
+                row->ref_max_s = ref.max_s;
+            }
+        } else {
+            snprintf(row->status, sizeof row->status, "%s", why[0] ? why : "failed: no time reported");
+        }
+        if (opt->log)
+            fprintf(opt->log, "preprocess %-16s %-44s %10.1f images/s  %s (%s)\n", row->name, row->shape,
+                    bench_row_rate(row), row->status, row->impl);
+    }
+    return CG_OK;
+}
+
 static cg_status run_preprocess(cg_runtime *rt, int device_index, const bench_options *opt, bench_report *rep) {
     int n = opt->quick ? 20 : 200;
-    cg_pp_bench b;
-    memset(&b, 0, sizeof b);
+    int reps = opt->reps < 1 ? 1 : opt->reps > MAX_REPS ? MAX_REPS : opt->reps;
+    cg_pp_bench b[MAX_REPS];
+    memset(b, 0, sizeof b);
+    decoder_times dec;
+    memset(&dec, 0, sizeof dec);
     int size = 0;
     bench_peer peer;
     memset(&peer, 0, sizeof peer);
     snprintf(peer.skip, sizeof peer.skip, "not run (the clgan pipeline failed)");
-    cg_status st = synth_and_time(rt, n, opt->reps, &size, &b, &peer);
+    cg_status st = synth_and_time(rt, n, reps, &size, b, &dec, &peer);
     char why[sizeof ((bench_row *)0)->status] = "";
     if (st != CG_OK) snprintf(why, sizeof why, "failed: %s", cg_last_error());
+    char impl[24];
+    decoder_impl(impl, sizeof impl);
     for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
         if (!bench_case_selected(opt, stages[i].name)) continue;
-        bench_row *row = bench_report_add(rep);
+        char shape[96];
+        snprintf(shape, sizeof shape, "%d synthetic 178x218 JPEGs -> %dx%d, %d threads", n, size, size, b[0].threads);
+        bench_row *row = new_row(rep, stages[i].name, shape, rt, device_index);
         if (!row) return cg_fail(CG_ERR_NOMEM, "out of host memory");
-        snprintf(row->suite, sizeof row->suite, "preprocess");
-        snprintf(row->name, sizeof row->name, "%s", stages[i].name);
-        snprintf(row->shape, sizeof row->shape, "%d synthetic 178x218 JPEGs -> %dx%d, %d threads", n,
-                 size, size, b.threads);
-        snprintf(row->device, sizeof row->device, "%s", cg_runtime_device(rt)->name);
-        row->device_index = device_index;
-        snprintf(row->impl, sizeof row->impl, "preprocess");
+        // The decoding rows name the JPEG decoder that ran.
+        int decodes = !strcmp(stages[i].name, "decode") || !strcmp(stages[i].name, "pipeline");
+        snprintf(row->impl, sizeof row->impl, "%s", decodes ? impl : "preprocess");
         row->checked = st == CG_OK || st == CG_ERR_NUMERIC;
-        row->reps = 1;
-        row->work = (double)b.images;
-        snprintf(row->unit, sizeof row->unit, "images/s");
-        double s = *(const double *)((const char *)&b + stages[i].offset);
-        if (st == CG_OK && s > 0) {
-            row->median_s = row->min_s = row->max_s = s;
+        row->work = (double)b[0].images;
+        double s[MAX_REPS];
+        int ok = st == CG_OK;
+        for (int r = 0; r < reps; r++) {
+            s[r] = *(const double *)((const char *)&b[r] + stages[i].offset);
+            ok = ok && s[r] > 0;
+        }
+        if (ok) {
+            row_times(row, s, reps);
             snprintf(row->status, sizeof row->status, "ok");
         } else {
+            row->reps = 1;
             snprintf(row->status, sizeof row->status, "%s", why[0] ? why : "failed: no time reported");
         }
         double peer_images = bench_peer_get(&peer, "images");
@@ -102,11 +252,12 @@ static cg_status run_preprocess(cg_runtime *rt, int device_index, const bench_op
             fprintf(opt->log, "preprocess %-12s %-44s %10.1f images/s  %s\n", row->name, row->shape,
                     bench_row_rate(row), row->status);
         if (opt->log && row->ref_name[0])
-            fprintf(opt->log, "preprocess pipeline PIL (%d processes) %.1f images/s, clgan/PIL %.2f\n",
-                    (int)bench_peer_get(&peer, "threads"), bench_row_ref_rate(row), bench_row_ratio(row));
+            fprintf(opt->log, "preprocess pipeline PIL (%d processes) %.1f images/s, clgan/PIL %.2f (%s)\n",
+                    (int)bench_peer_get(&peer, "threads"), bench_row_ref_rate(row), bench_row_ratio(row), impl);
         else if (opt->log && row->ref_skip[0])
             fprintf(opt->log, "preprocess pipeline %s\n", row->ref_skip);
     }
+    CG_TRY(decoder_rows(rt, device_index, opt, rep, &dec, st, why));
     return st == CG_ERR_NOMEM ? st : CG_OK;
 }
 
@@ -119,7 +270,7 @@ static int preprocess_available(char *reason, size_t len) {
 const bench_suite bench_suite_preprocess = {
     "preprocess",
     "CelebA preprocessing on synthetic faces (200): decode, filter, upload, crop/resize, brightness and the "
-    "whole pipeline, images/s",
+    "whole pipeline, images/s; JPEG decoders on one core (the build's against stb_image)",
     preprocess_available,
     run_preprocess,
 };

@@ -165,7 +165,8 @@ static int fail(cg_decoded *out, cg_issue_kind kind, const char *fmt, ...) {
     return 0;
 }
 
-static int load_bytes(const uint8_t *b, size_t n, int max_side, cg_decoded *out) {
+static int load_bytes(const uint8_t *b, size_t n, int max_side, int stb_only, cg_decoded *out) {
+    (void)stb_only; // without libjpeg every format goes to stb_image
     if (n == 0) return fail(out, CG_ISSUE_EMPTY, "the file is empty (0 bytes)");
     file_format fmt = sniff(b, n);
     int w = 0, h = 0, comp = 0;
@@ -173,7 +174,7 @@ static int load_bytes(const uint8_t *b, size_t n, int max_side, cg_decoded *out)
     if (header_size(b, n, fmt, &hw, &hh) && (hw > (uint32_t)max_side || hh > (uint32_t)max_side))
         return fail(out, CG_ISSUE_TOO_LARGE, "%ux%u exceeds the %d pixel limit per side", hw, hh, max_side);
 #ifdef CLGAN_HAVE_JPEG
-    if (fmt == FMT_JPEG) {
+    if (fmt == FMT_JPEG && !stb_only) {
         if (jpeg_truncated(b, n))
             return fail(out, CG_ISSUE_TRUNCATED, "JPEG data ends without an end-of-image marker (%zu bytes)", n);
         return cg_jpeg_decode(b, n, max_side, out);
@@ -226,7 +227,7 @@ const char *cg_image_jpeg_decoder(void) {
 #endif
 }
 
-void cg_image_load(const char *path, int max_side, cg_decoded *out) {
+static void load_file(const char *path, int max_side, int stb_only, cg_decoded *out) {
     double t0 = cg_now_s();
     out->pixels = NULL;
     out->w = out->h = 0;
@@ -243,12 +244,16 @@ void cg_image_load(const char *path, int max_side, cg_decoded *out) {
         uint8_t *buf = malloc(n ? n : 1);
         if (!buf) fail(out, CG_ISSUE_UNREADABLE, "out of memory reading %zu bytes", n);
         else if (n && fread(buf, 1, n, f) != n) fail(out, CG_ISSUE_UNREADABLE, "read error: %s", strerror(errno));
-        else load_bytes(buf, n, max_side, out);
+        else load_bytes(buf, n, max_side, stb_only, out);
         free(buf);
     }
     if (f) fclose(f);
     out->seconds = cg_now_s() - t0;
 }
+
+void cg_image_load(const char *path, int max_side, cg_decoded *out) { load_file(path, max_side, 0, out); }
+
+void cg_image_load_stb(const char *path, int max_side, cg_decoded *out) { load_file(path, max_side, 1, out); }
 
 void cg_decoded_release(cg_decoded *d) {
     if (!d) return;

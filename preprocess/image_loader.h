@@ -21,6 +21,8 @@ typedef struct {
 // Loads one file: refuses empty files, non-images, sides above max_side (from the header, before
 // decoding), truncated JPEG/PNG and undecodable data, classifying each.
 void cg_image_load(const char *path, int max_side, cg_decoded *out);
+// The same with stb_image for every format, as a build without libjpeg decodes (benchmarks, tests).
+void cg_image_load_stb(const char *path, int max_side, cg_decoded *out);
 void cg_decoded_release(cg_decoded *d);
 // The JPEG decoder compiled in: "libjpeg-turbo 2.1.5", or "stb_image (built without libjpeg)".
 const char *cg_image_jpeg_decoder(void);
