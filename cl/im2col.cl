@@ -9,10 +9,10 @@
 //   row    r = (c * kh + ki) * kw + kj
 //   column q = n * P + oh * OW + ow
 //   cols[r, q] = img[n, c, oh * sh - ph + ki, ow * sw - pw + kj]   (0 outside the image)
-// Two decompositions of im2col and col2im give bit-identical results: one work-item per element
-// (GPUs: neighbouring work-items touch neighbouring addresses) and one per row segment of OW
-// columns or W image elements (CPUs: the index arithmetic runs once per segment, not once per
-// element; 6-20x faster on PoCL). The host picks by device type.
+// Two decompositions of every kernel here give bit-identical results: one work-item per element
+// (GPUs: neighbouring work-items touch neighbouring addresses) and the *_rows kernels, one per
+// column block of P columns, image plane or run of P floats (CPUs: the index arithmetic runs once
+// per block, and the block is moved with explicit vectors). The host picks by device type.
 // Index arithmetic inside a chunk is 32-bit (the host keeps every chunk below 2^31 elements):
 // integer division is the bulk of these kernels on CPUs, and 32-bit division is the cheaper kind.
 // Buffer offsets and sample strides are 64-bit.
@@ -38,28 +38,79 @@ __kernel void im2col(__global const float *img, ulong img_off, ulong img_sn, int
     cols[cols_off + i] = v;
 }
 
-// im2col_rows: the same matrix, one work-item per row segment (r, n, oh) of OW consecutive
-// columns; total = C*kh*kw * nb * OH segments.
+// The CPU variants below (PoCL) run each work-item's loops as scalar code, so they copy or sum 8
+// (or 4) consecutive elements at a time with explicit vectors where a row's elements all lie
+// inside the image, and go one by one at the borders. A last partial chunk is redone as a full
+// chunk ending at the border (it writes the same values again). Vectors change no element's value
+// or summation order, so every variant gives the same bits.
+
+// Eight input elements e, e + 2, ..., e + 14 of a row of W >= 16 (0 <= e, e + 14 < W): the even lanes
+// of the 16 floats from e, or the odd lanes of the 16 from e - 1 where those would pass the row's end.
+inline float8 im2col_even8(__global const float *row, int e, int W) {
+    return e + 16 <= W ? vload16(0, row + e).even : vload16(0, row + e - 1).odd;
+}
+inline float4 im2col_even4(__global const float *row, int e, int W) {
+    return e + 8 <= W ? vload8(0, row + e).even : vload8(0, row + e - 1).odd;
+}
+
+// One im2col output row segment: d[ow] = src[iw0 + ow * sw] for lo <= ow < hi, 0 elsewhere in
+// [0, OW).
+inline void im2col_segment(__global float *d, __global const float *src, int iw0, int lo, int hi, int sw, int OW,
+                           int W) {
+    int ow = 0;
+    for (; ow < lo; ow++) d[ow] = 0.0f;
+    int n = hi - lo;
+    if (sw == 1 && n >= 8) {
+        for (; ow + 8 <= hi; ow += 8) vstore8(vload8(0, src + iw0 + ow), 0, d + ow);
+        if (ow < hi) vstore8(vload8(0, src + iw0 + hi - 8), 0, d + hi - 8);
+        ow = hi;
+    } else if (sw == 1 && n >= 4) {
+        for (; ow + 4 <= hi; ow += 4) vstore4(vload4(0, src + iw0 + ow), 0, d + ow);
+        if (ow < hi) vstore4(vload4(0, src + iw0 + hi - 4), 0, d + hi - 4);
+        ow = hi;
+    } else if (sw == 2 && n >= 8 && W >= 16) {
+        for (; ow + 8 <= hi; ow += 8) vstore8(im2col_even8(src, iw0 + 2 * ow, W), 0, d + ow);
+        if (ow < hi) vstore8(im2col_even8(src, iw0 + 2 * (hi - 8), W), 0, d + hi - 8);
+        ow = hi;
+    } else if (sw == 2 && n >= 4 && W >= 8) {
+        for (; ow + 4 <= hi; ow += 4) vstore4(im2col_even4(src, iw0 + 2 * ow, W), 0, d + ow);
+        if (ow < hi) vstore4(im2col_even4(src, iw0 + 2 * (hi - 4), W), 0, d + hi - 4);
+        ow = hi;
+    }
+    for (; ow < hi; ow++) d[ow] = src[iw0 + ow * sw];
+    for (; ow < OW; ow++) d[ow] = 0.0f;
+}
+
+// im2col_rows: the same matrix, one work-item per (r, n): the P consecutive columns row r takes
+// from sample n, OH row segments of OW; total = C*kh*kw * nb. Index arithmetic once per P elements.
 __kernel void im2col_rows(__global const float *img, ulong img_off, ulong img_sn, int H, int W, int kh, int kw,
                           int sh, int sw, int ph, int pw, int OH, int OW, int nb, __global float *cols,
                           ulong cols_off, uint total) {
     size_t gid = get_global_id(0);
     if (gid >= total) return;
     uint i = (uint)gid;
-    uint per_row = (uint)nb * (uint)OH;
-    uint r = i / per_row, s = i % per_row;
-    uint n = s / (uint)OH, oh = s % (uint)OH;
+    uint r = i / (uint)nb, n = i % (uint)nb;
     uint t = r / (uint)kw, kj = r % (uint)kw;
     uint c = t / (uint)kh, ki = t % (uint)kh;
-    int ih = (int)oh * sh - ph + (int)ki;
-    ulong dst = cols_off + (ulong)i * (uint)OW; // = row r, column n * P + oh * OW
-    if (ih < 0 || ih >= H) {
-        for (int ow = 0; ow < OW; ow++) cols[dst + ow] = 0.0f;
-        return;
+    uint P = (uint)OH * (uint)OW;
+    __global float *d = cols + cols_off + (ulong)i * P; // = row r, column n * P
+    __global const float *plane = img + img_off + n * img_sn + (ulong)c * (ulong)H * (ulong)W;
+    // Column ow reads input column iw0 + ow * sw; it lies inside the row for lo <= ow < hi.
+    int iw0 = (int)kj - pw;
+    int lo = iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw;
+    int hi = iw0 >= W ? 0 : (W - 1 - iw0) / sw + 1;
+    lo = min(lo, OW);
+    hi = clamp(hi, lo, OW);
+    int ih = (int)ki - ph;
+    for (int oh = 0; oh < OH; oh++, ih += sh, d += OW) {
+        if (ih >= 0 && ih < H) {
+            im2col_segment(d, plane + (uint)ih * (uint)W, iw0, lo, hi, sw, OW, W);
+        } else {
+            int ow = 0;
+            for (; ow + 8 <= OW; ow += 8) vstore8((float8)(0.0f), 0, d + ow);
+            for (; ow < OW; ow++) d[ow] = 0.0f;
+        }
     }
-    ulong src = img_off + n * img_sn + ((ulong)c * (ulong)H + (ulong)ih) * (ulong)W;
-    int iw = (int)kj - pw;
-    for (int ow = 0; ow < OW; ow++, iw += sw) cols[dst + ow] = iw >= 0 && iw < W ? img[src + (uint)iw] : 0.0f;
 }
 
 // col2im: the adjoint of im2col. One work-item per IMAGE element [nb, C, H, W]: it gathers every
@@ -93,35 +144,114 @@ __kernel void col2im(__global const float *cols, ulong cols_off, int C, int H, i
     img[img_off + n * img_sn + ((ulong)c * (ulong)H + h) * (ulong)W + w] = acc;
 }
 
-// col2im_rows: the same sums in the same order, one work-item per image row (n, c, h) of W
-// elements; total = nb * C * H rows.
+// One image element of col2im_rows: the same sum as col2im's, for column w of a row whose first
+// window row is ki0 at position oh0; rows points at column row (c, 0, 0) of sample n.
+inline float col2im_at(__global const float *rows, float b, int w, int ki0, int oh0, int kh, int kw, int sh,
+                       int sw, int pw, int OH, int OW, uint Q) {
+    float acc = b;
+    int ow0 = (w + pw) / sw, kj0 = (w + pw) % sw;
+    for (int ki = ki0, oh = oh0; ki < kh && oh >= 0; ki += sh, oh--) {
+        if (oh >= OH) continue;
+        for (int kj = kj0, ow = ow0; kj < kw && ow >= 0; kj += sw, ow--) {
+            if (ow >= OW) continue;
+            acc += rows[(ulong)(ki * kw + kj) * Q + (uint)(oh * OW + ow)];
+        }
+    }
+    return acc;
+}
+
+// col2im_rows: the same sums in the same order, one work-item per image plane (n, c) of H rows of W
+// elements; total = nb * C planes. Inside a row, runs of elements whose every window position
+// lies inside the column matrix are summed 8 (or 4) at a time: for stride 1 the 8 elements read 8
+// consecutive columns of each column row; for stride 2 the even and odd elements are two such
+// runs (each with its own kernel columns), summed apart and interleaved.
 __kernel void col2im_rows(__global const float *cols, ulong cols_off, int C, int H, int W, int kh, int kw, int sh,
                           int sw, int ph, int pw, int OH, int OW, int nb, __global float *img, ulong img_off,
                           ulong img_sn, int has_bias, __global const float *bias, ulong bias_off, uint total) {
     size_t gid = get_global_id(0);
     if (gid >= total) return;
     uint i = (uint)gid;
-    uint u = i / (uint)H, h = i % (uint)H;
-    uint n = u / (uint)C, c = u % (uint)C;
+    uint n = i / (uint)C, c = i % (uint)C;
     uint P = (uint)OH * (uint)OW, Q = (uint)nb * P;
     float b = has_bias ? bias[bias_off + c] : 0.0f;
-    uint hp = h + (uint)ph;
-    int oh0 = (int)(hp / (uint)sh), ki0 = (int)(hp % (uint)sh);
-    // For column w: ow0 = (w + pw) / sw, kj0 = (w + pw) % sw, stepped along with w.
-    int ow0 = pw / sw, kj0 = pw % sw;
-    ulong dst = img_off + n * img_sn + ((ulong)c * (ulong)H + h) * (ulong)W;
-    for (int w = 0; w < W; w++) {
-        float acc = b;
-        for (int ki = ki0, oh = oh0; ki < kh && oh >= 0; ki += sh, oh--) {
-            if (oh >= OH) continue;
-            for (int kj = kj0, ow = ow0; kj < kw && ow >= 0; kj += sw, ow--) {
-                if (ow >= OW) continue;
-                uint r = (c * (uint)kh + (uint)ki) * (uint)kw + (uint)kj;
-                acc += cols[cols_off + (ulong)r * Q + n * P + (uint)oh * (uint)OW + (uint)ow];
+    __global float *d = img + img_off + n * img_sn + (ulong)c * (ulong)H * (ulong)W;
+    __global const float *rows = cols + cols_off + (ulong)c * (uint)(kh * kw) * Q + n * P;
+    // The vector runs, the same in every row. Stride 1: element w sums kernel columns kj = 0.. at
+    // ow = w + pw - kj, so w in [kw - 1 - pw, OW - pw) has them all. Stride 2 (kw >= 2): element
+    // w = 2j + f (phase f) sums kj = kjf + 2m at ow = j + owf - m, kjf = (f + pw) % 2,
+    // owf = (f + pw) / 2, m <= mf = (kw - 1 - kjf) / 2; j runs over [jlo, jhi).
+    int vlo = 0, vhi = 0; // sw 1: elements; sw 2: j
+    int kj0e = pw % 2, kj0o = (1 + pw) % 2, ow0e = pw / 2, ow0o = (1 + pw) / 2;
+    if (sw == 1) {
+        vlo = max(kw - 1 - pw, 0);
+        vhi = min(OW - pw, W);
+    } else if (sw == 2 && kw >= 2) {
+        vlo = max(max((kw - 1 - kj0e) / 2 - ow0e, (kw - 1 - kj0o) / 2 - ow0o), 0);
+        vhi = min(OW - ow0o, W / 2);
+    }
+    int ki0 = ph % sh, oh0 = ph / sh;
+    for (int h = 0; h < H; h++, d += W) {
+        int w = 0;
+        if (sw == 1 && vhi - vlo >= 4) {
+            for (; w < vlo; w++) d[w] = col2im_at(rows, b, w, ki0, oh0, kh, kw, sh, sw, pw, OH, OW, Q);
+            int step = vhi - vlo >= 8 ? 8 : 4;
+            for (int last = 0; !last;) {
+                if (w + step >= vhi) w = vhi - step, last = 1;
+                if (step == 8) {
+                    float8 acc = (float8)(b);
+                    for (int ki = ki0, oh = oh0; ki < kh && oh >= 0; ki += sh, oh--) {
+                        if (oh >= OH) continue;
+                        __global const float *rp = rows + (ulong)(ki * kw) * Q + (uint)(oh * OW + w + pw);
+                        for (int kj = 0; kj < kw; kj++) acc += vload8(0, rp + (ulong)kj * Q - kj);
+                    }
+                    vstore8(acc, 0, d + w);
+                } else {
+                    float4 acc = (float4)(b);
+                    for (int ki = ki0, oh = oh0; ki < kh && oh >= 0; ki += sh, oh--) {
+                        if (oh >= OH) continue;
+                        __global const float *rp = rows + (ulong)(ki * kw) * Q + (uint)(oh * OW + w + pw);
+                        for (int kj = 0; kj < kw; kj++) acc += vload4(0, rp + (ulong)kj * Q - kj);
+                    }
+                    vstore4(acc, 0, d + w);
+                }
+                w += step;
             }
+        } else if (sw == 2 && vhi - vlo >= 4) {
+            for (; w < 2 * vlo; w++) d[w] = col2im_at(rows, b, w, ki0, oh0, kh, kw, sh, sw, pw, OH, OW, Q);
+            int step = vhi - vlo >= 8 ? 8 : 4, j = vlo;
+            for (int last = 0; !last;) {
+                if (j + step >= vhi) j = vhi - step, last = 1;
+                if (step == 8) {
+                    float8 e = (float8)(b), o = (float8)(b);
+                    for (int ki = ki0, oh = oh0; ki < kh && oh >= 0; ki += sh, oh--) {
+                        if (oh >= OH) continue;
+                        __global const float *rp = rows + (ulong)(ki * kw) * Q + (uint)(oh * OW + j);
+                        for (int kj = kj0e, m = 0; kj < kw; kj += 2, m++)
+                            e += vload8(0, rp + (ulong)kj * Q + ow0e - m);
+                        for (int kj = kj0o, m = 0; kj < kw; kj += 2, m++)
+                            o += vload8(0, rp + (ulong)kj * Q + ow0o - m);
+                    }
+                    vstore16((float16)(e.s0, o.s0, e.s1, o.s1, e.s2, o.s2, e.s3, o.s3, e.s4, o.s4, e.s5, o.s5, e.s6,
+                                       o.s6, e.s7, o.s7),
+                             0, d + 2 * j);
+                } else {
+                    float4 e = (float4)(b), o = (float4)(b);
+                    for (int ki = ki0, oh = oh0; ki < kh && oh >= 0; ki += sh, oh--) {
+                        if (oh >= OH) continue;
+                        __global const float *rp = rows + (ulong)(ki * kw) * Q + (uint)(oh * OW + j);
+                        for (int kj = kj0e, m = 0; kj < kw; kj += 2, m++)
+                            e += vload4(0, rp + (ulong)kj * Q + ow0e - m);
+                        for (int kj = kj0o, m = 0; kj < kw; kj += 2, m++)
+                            o += vload4(0, rp + (ulong)kj * Q + ow0o - m);
+                    }
+                    vstore8((float8)(e.s0, o.s0, e.s1, o.s1, e.s2, o.s2, e.s3, o.s3), 0, d + 2 * j);
+                }
+                j += step;
+            }
+            w = 2 * vhi;
         }
-        img[dst + (uint)w] = acc;
-        if (++kj0 == sw) kj0 = 0, ow0++;
+        for (; w < W; w++) d[w] = col2im_at(rows, b, w, ki0, oh0, kh, kw, sh, sw, pw, OH, OW, Q);
+        if (++ki0 == sh) ki0 = 0, oh0++;
     }
 }
 
@@ -136,6 +266,52 @@ __kernel void nchw_to_wide(__global const float *src, ulong src_off, ulong src_s
     uint c = i / Q, q = i % Q;
     uint n = q / P, p = q % P;
     dst[dst_off + i] = src[src_off + n * src_sn + (ulong)c * P + p];
+}
+
+// nchw_to_wide_rows: the same copy, one work-item per run of P contiguous floats, dst row c from
+// sample n, i = c * nb + n (consecutive work-items write consecutive runs); total = C * nb runs.
+// For CPUs; the host uses it for P >= 4 (below, the element kernel does less index work per float).
+__kernel void nchw_to_wide_rows(__global const float *src, ulong src_off, ulong src_sn, uint P, int nb,
+                                __global float *dst, ulong dst_off, uint total) {
+    size_t gid = get_global_id(0);
+    if (gid >= total) return;
+    uint i = (uint)gid;
+    uint c = i / (uint)nb, n = i % (uint)nb;
+    __global const float *s = src + src_off + n * src_sn + (ulong)c * P;
+    __global float *d = dst + dst_off + (ulong)i * P;
+    if (P >= 16) {
+        uint p = 0;
+        for (; p + 16 <= P; p += 16) vstore16(vload16(0, s + p), 0, d + p);
+        if (p < P) vstore16(vload16(0, s + P - 16), 0, d + P - 16); // overlaps: same values again
+    } else if (P >= 4) {
+        uint p = 0;
+        for (; p + 4 <= P; p += 4) vstore4(vload4(0, s + p), 0, d + p);
+        if (p < P) vstore4(vload4(0, s + P - 4), 0, d + P - 4);
+    } else {
+        for (uint p = 0; p < P; p++) d[p] = s[p];
+    }
+}
+
+// wide_to_nchw_rows: wide_to_nchw with one work-item per run of P floats, dst plane (n, c) from
+// src row c, i = n * C + c; total = nb * C runs. The bias is added the same way, element by element.
+__kernel void wide_to_nchw_rows(__global const float *src, ulong src_off, int C, uint P, int nb, __global float *dst,
+                                ulong dst_off, ulong dst_sn, int has_bias, __global const float *bias,
+                                ulong bias_off, uint total) {
+    size_t gid = get_global_id(0);
+    if (gid >= total) return;
+    uint i = (uint)gid;
+    uint n = i / (uint)C, c = i % (uint)C;
+    __global const float *s = src + src_off + (ulong)c * ((ulong)nb * P) + n * P;
+    __global float *d = dst + dst_off + n * dst_sn + (ulong)c * P;
+    float b = has_bias ? bias[bias_off + c] : 0.0f;
+    uint p = 0;
+    if (has_bias) {
+        for (; p + 16 <= P; p += 16) vstore16(vload16(0, s + p) + b, 0, d + p);
+        for (; p < P; p++) d[p] = s[p] + b;
+    } else {
+        for (; p + 16 <= P; p += 16) vstore16(vload16(0, s + p), 0, d + p);
+        for (; p < P; p++) d[p] = s[p];
+    }
 }
 
 // wide_to_nchw: dst[n, c, p] = src[c, n * P + p] (+ bias[c] when has_bias), the inverse of

@@ -52,7 +52,11 @@ __kernel void pool_avg(__global const float *x, ulong xoff, ulong xsn, uint C, u
 
 // The same two pools with one work-item per output row ((s*C + c)*OH + oh = i, n = N*C*OH),
 // walking the row's OW outputs: index arithmetic once per row and row-contiguous reads, for CPUs
-// (PoCL). Every output is the same computation in the same order as above, so bit-identical.
+// (PoCL). PoCL runs a work-item's loops as scalar code, so the outputs whose window lies inside the
+// row go 8 at a time with explicit vectors (stride 1: vload8 per window column; stride 2: the even
+// lanes of a vload16), the rest one by one; a last partial chunk is redone as a full one ending at
+// the border. Every output is the same computation in the same order as above (lanes are
+// independent), so bit-identical.
 #define POOL_ROW                                                                                   \
     size_t gid = get_global_id(0);                                                                 \
     if (gid >= n) return;                                                                          \
@@ -63,39 +67,84 @@ __kernel void pool_avg(__global const float *x, ulong xoff, ulong xsn, uint C, u
     __global float *yp = y + yoff + (ulong)s * ysn + (c * OH + oh) * OW;                           \
     int h0 = (int)(oh * stride) - pad;                                                             \
     int h1 = min(h0 + k, (int)H);                                                                  \
-    h0 = max(h0, 0);
+    h0 = max(h0, 0);                                                                               \
+    /* Outputs [lo, hi) have their whole window inside the row; vectors need 8 of them. */        \
+    int lo = min((pad + stride - 1) / stride, (int)OW);                                            \
+    int hi = (int)W + pad < k ? 0 : ((int)W + pad - k) / stride + 1;                               \
+    hi = clamp(hi, lo, (int)OW);                                                                   \
+    int vec = hi - lo >= 8 && (stride == 1 || (stride == 2 && W >= 16));                           \
+    int ow = 0;
+
+// Eight inputs e, e + 2, ..., e + 14 of a row of W >= 16 (0 <= e, e + 14 < W): the even lanes of
+// the 16 floats from e, or the odd lanes of the 16 from e - 1 where those would pass the row's end.
+inline float8 pool_even8(__global const float *row, int e, uint W) {
+    return e + 16 <= (int)W ? vload16(0, row + e).even : vload16(0, row + e - 1).odd;
+}
+
+// Eight window columns e + kj for outputs at e, e + stride, ... (stride 1 or 2).
+inline float8 pool_load8(__global const float *row, int e, int stride, uint W) {
+    return stride == 1 ? vload8(0, row + e) : pool_even8(row, e, W);
+}
+
+inline float pool_max_at(__global const float *xp, uint W, int h0, int h1, int ow, int k, int stride, int pad) {
+    int w0 = ow * stride - pad;
+    int w1 = min(w0 + k, (int)W);
+    w0 = max(w0, 0);
+    float m = -INFINITY;
+    for (int h = h0; h < h1; h++)
+        for (int w = w0; w < w1; w++) {
+            float v = xp[(ulong)h * W + w];
+            if (v > m || isnan(v)) m = v;
+        }
+    return m;
+}
+
+inline float pool_avg_at(__global const float *xp, uint W, int h0, int h1, int ow, int k, int stride, int pad) {
+    int w0 = ow * stride - pad;
+    int w1 = min(w0 + k, (int)W);
+    w0 = max(w0, 0);
+    float sum = 0.0f;
+    for (int h = h0; h < h1; h++)
+        for (int w = w0; w < w1; w++) sum += xp[(ulong)h * W + w];
+    return sum / (float)((h1 - h0) * (w1 - w0));
+}
 
 __kernel void pool_max_rows(__global const float *x, ulong xoff, ulong xsn, uint C, uint H, uint W,
                             __global float *y, ulong yoff, ulong ysn, uint OH, uint OW, int k, int stride, int pad,
                             uint n) {
     POOL_ROW
-    for (uint ow = 0; ow < OW; ow++) {
-        int w0 = (int)(ow * stride) - pad;
-        int w1 = min(w0 + k, (int)W);
-        w0 = max(w0, 0);
-        float m = -INFINITY;
-        for (int h = h0; h < h1; h++)
-            for (int w = w0; w < w1; w++) {
-                float v = xp[(ulong)h * W + w];
-                if (v > m || isnan(v)) m = v;
-            }
-        yp[ow] = m;
+    if (vec) {
+        for (; ow < lo; ow++) yp[ow] = pool_max_at(xp, W, h0, h1, ow, k, stride, pad);
+        for (int last = 0; !last; ow += 8) {
+            if (ow + 8 >= hi) ow = hi - 8, last = 1;
+            float8 m = (float8)(-INFINITY);
+            for (int h = h0; h < h1; h++)
+                for (int kj = 0; kj < k; kj++) {
+                    float8 v = pool_load8(xp + (ulong)h * W, ow * stride - pad + kj, stride, W);
+                    m = select(m, v, (v > m) | isnan(v));
+                }
+            vstore8(m, 0, yp + ow);
+        }
     }
+    for (; ow < (int)OW; ow++) yp[ow] = pool_max_at(xp, W, h0, h1, ow, k, stride, pad);
 }
 
 __kernel void pool_avg_rows(__global const float *x, ulong xoff, ulong xsn, uint C, uint H, uint W,
                             __global float *y, ulong yoff, ulong ysn, uint OH, uint OW, int k, int stride, int pad,
                             uint n) {
     POOL_ROW
-    for (uint ow = 0; ow < OW; ow++) {
-        int w0 = (int)(ow * stride) - pad;
-        int w1 = min(w0 + k, (int)W);
-        w0 = max(w0, 0);
-        float sum = 0.0f;
-        for (int h = h0; h < h1; h++)
-            for (int w = w0; w < w1; w++) sum += xp[(ulong)h * W + w];
-        yp[ow] = sum / (float)((h1 - h0) * (w1 - w0));
+    if (vec) {
+        for (; ow < lo; ow++) yp[ow] = pool_avg_at(xp, W, h0, h1, ow, k, stride, pad);
+        float count = (float)((h1 - h0) * k);
+        for (int last = 0; !last; ow += 8) {
+            if (ow + 8 >= hi) ow = hi - 8, last = 1;
+            float8 sum = (float8)(0.0f);
+            for (int h = h0; h < h1; h++)
+                for (int kj = 0; kj < k; kj++) sum += pool_load8(xp + (ulong)h * W, ow * stride - pad + kj, stride, W);
+            vstore8(sum / count, 0, yp + ow);
+        }
     }
+    for (; ow < (int)OW; ow++) yp[ow] = pool_avg_at(xp, W, h0, h1, ow, k, stride, pad);
 }
 
 // pool_global_avg: one work-item per (sample s, channel c), i = s*C + c: the mean of the H*W

@@ -63,7 +63,8 @@ cg_status cg_im2col(cg_ctx *ctx, const cg_im2col_geom *g, cg_tensor img, int n0,
     int rows = by_rows(ctx);
     CG_TRY(cg_kernel_get(ctx->rt, "im2col", rows ? "im2col_rows" : "im2col", &k));
     cl_ulong off = sample_offset(img, n0), sn = cg_sample_stride(img), coff = cols_off;
-    size_t items = rows ? total / (size_t)g->ow : total;
+    // Rows: a work-item per (column row, sample), P = oh * ow columns each.
+    size_t items = rows ? total / cg_geom_positions(g) : total;
     cl_uint n = (cl_uint)items;
     // Bytes for the profile: the columns written, the samples read once.
     cg_profile_work(ctx->rt, 0, sizeof(float) * ((double)total + (double)nb * g->c * g->h * g->w));
@@ -85,7 +86,8 @@ cg_status cg_col2im(cg_ctx *ctx, const cg_im2col_geom *g, cl_mem cols, size_t co
     int has_bias = bias != NULL;
     cl_mem bbuf = bias ? bias->buf : cols; // any valid buffer when unused
     cl_ulong boff = bias ? bias->off : 0;
-    size_t items = rows ? total / (size_t)g->w : total;
+    // Rows: a work-item per image plane (sample, channel).
+    size_t items = rows ? (size_t)nb * g->c : total;
     cl_uint n = (cl_uint)items;
     cg_profile_work(ctx->rt, 0, sizeof(float) * ((double)cg_geom_rows(g) * nb * cg_geom_positions(g) + (double)total));
     return cg_launch1d(ctx->rt, k, items, CG_ARG(cols), CG_ARG(coff), CG_ARG(g->c), CG_ARG(g->h), CG_ARG(g->w),
@@ -99,11 +101,14 @@ cg_status cg_nchw_to_wide(cg_ctx *ctx, cg_tensor t, int n0, int nb, cl_mem dst, 
     size_t p = (size_t)t.h * t.w, total = (size_t)nb * cg_sample_size(t);
     CG_TRY(check_total(total, "nchw_to_wide"));
     cl_kernel k;
-    CG_TRY(cg_kernel_get(ctx->rt, "im2col", "nchw_to_wide", &k));
+    // CPUs with runs of P >= 4 floats: a work-item per run (nb * C of them).
+    int rows = by_rows(ctx) && p >= 4;
+    CG_TRY(cg_kernel_get(ctx->rt, "im2col", rows ? "nchw_to_wide_rows" : "nchw_to_wide", &k));
     cl_ulong off = sample_offset(t, n0), sn = cg_sample_stride(t), doff = dst_off;
-    cl_uint pp = (cl_uint)p, n = (cl_uint)total;
+    size_t items = rows ? (size_t)nb * t.c : total;
+    cl_uint pp = (cl_uint)p, n = (cl_uint)items;
     cg_profile_work(ctx->rt, 0, 2.0 * sizeof(float) * (double)total);
-    return cg_launch1d(ctx->rt, k, total, CG_ARG(t.buf), CG_ARG(off), CG_ARG(sn), CG_ARG(pp), CG_ARG(nb), CG_ARG(dst),
+    return cg_launch1d(ctx->rt, k, items, CG_ARG(t.buf), CG_ARG(off), CG_ARG(sn), CG_ARG(pp), CG_ARG(nb), CG_ARG(dst),
                        CG_ARG(doff), CG_ARG(n));
 }
 
@@ -113,14 +118,16 @@ cg_status cg_wide_to_nchw(cg_ctx *ctx, cl_mem src, size_t src_off, cg_tensor t, 
     size_t p = (size_t)t.h * t.w, total = (size_t)nb * cg_sample_size(t);
     CG_TRY(check_total(total, "wide_to_nchw"));
     cl_kernel k;
-    CG_TRY(cg_kernel_get(ctx->rt, "im2col", "wide_to_nchw", &k));
+    int rows = by_rows(ctx) && p >= 4; // as cg_nchw_to_wide
+    CG_TRY(cg_kernel_get(ctx->rt, "im2col", rows ? "wide_to_nchw_rows" : "wide_to_nchw", &k));
     cl_ulong soff = src_off, off = sample_offset(t, n0), sn = cg_sample_stride(t);
-    cl_uint pp = (cl_uint)p, n = (cl_uint)total;
+    size_t items = rows ? (size_t)nb * t.c : total;
+    cl_uint pp = (cl_uint)p, n = (cl_uint)items;
     int has_bias = bias != NULL;
     cl_mem bbuf = bias ? bias->buf : src;
     cl_ulong boff = bias ? bias->off : 0;
     cg_profile_work(ctx->rt, 0, 2.0 * sizeof(float) * (double)total);
-    return cg_launch1d(ctx->rt, k, total, CG_ARG(src), CG_ARG(soff), CG_ARG(t.c), CG_ARG(pp), CG_ARG(nb),
+    return cg_launch1d(ctx->rt, k, items, CG_ARG(src), CG_ARG(soff), CG_ARG(t.c), CG_ARG(pp), CG_ARG(nb),
                        CG_ARG(t.buf), CG_ARG(off), CG_ARG(sn), CG_ARG(has_bias), CG_ARG(bbuf), CG_ARG(boff),
                        CG_ARG(n));
 }
