@@ -1,8 +1,10 @@
 // fault.c — $CLGAN_FAULT, read once: "alloc:N", "launch:N" or "read:N" (comma-separated to combine)
 // fails the N-th buffer allocation with CL_MEM_OBJECT_ALLOCATION_FAILURE, or the N-th kernel launch
 // or device read-back with CL_OUT_OF_RESOURCES, counting from 1 over the process; "launch:NAME:N"
-// counts only the launches of kernel NAME. "count" prints how many of each there were to stderr at
-// exit, so a test can aim at a phase of a run. A testing aid (tests/test_device_faults.c): unset,
+// counts only the launches of kernel NAME; "nan:N" makes the trainer write a NaN into a net's
+// gradients before its N-th gradient averaging (train/trainer_dist.c: one per D step and per G
+// step, in the order they run). "count" prints how many of each there were to stderr at exit, so
+// a test can aim at a phase of a run. A testing aid (tests/test_device_faults.c): unset,
 // each event costs one relaxed atomic increment.
 #include "fault.h"
 
@@ -11,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const kind_names[CG_FAULT_KINDS] = {"alloc", "launch", "read"};
+static const char *const kind_names[CG_FAULT_KINDS] = {"alloc", "launch", "read", "nan"};
 static long fault_at[CG_FAULT_KINDS]; // 0: never
 static long counts[CG_FAULT_KINDS];
 static int counting;
@@ -20,8 +22,9 @@ static long kernel_launches;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void print_counts(void) {
-    fprintf(stderr, "clgan fault counts: alloc %ld launch %ld read %ld\n", __atomic_load_n(&counts[0], __ATOMIC_RELAXED),
-            __atomic_load_n(&counts[1], __ATOMIC_RELAXED), __atomic_load_n(&counts[2], __ATOMIC_RELAXED));
+    fprintf(stderr, "clgan fault counts: alloc %ld launch %ld read %ld nan %ld\n",
+            __atomic_load_n(&counts[0], __ATOMIC_RELAXED), __atomic_load_n(&counts[1], __ATOMIC_RELAXED),
+            __atomic_load_n(&counts[2], __ATOMIC_RELAXED), __atomic_load_n(&counts[3], __ATOMIC_RELAXED));
 }
 
 static void parse(void) {

@@ -29,16 +29,8 @@ static inline void mpi_test_setup(void) {
     mpi_test_env();
 }
 
-// Starts `mpirun -np np exe args...` (args NULL-terminated), stdout and stderr into errfile.
-static inline pid_t mpi_spawn(const char *errfile, int np, const char *exe, const char *const *args) {
-    const char *argv[80] = {"mpirun", "--oversubscribe", "-np", NULL};
-    char nps[16];
-    snprintf(nps, sizeof nps, "%d", np);
-    argv[3] = nps;
-    int n = 4;
-    argv[n++] = exe;
-    for (int i = 0; args[i] && n < 79; i++) argv[n++] = args[i];
-    argv[n] = NULL;
+// Starts mpirun with argv (argv[0] "mpirun", NULL-terminated), stdout and stderr into errfile.
+static inline pid_t mpi_exec(const char *errfile, const char *const *argv) {
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
@@ -53,6 +45,40 @@ static inline pid_t mpi_spawn(const char *errfile, int np, const char *exe, cons
         _exit(127);
     }
     return pid;
+}
+
+// Starts `mpirun -np np exe args...` (args NULL-terminated), stdout and stderr into errfile.
+static inline pid_t mpi_spawn(const char *errfile, int np, const char *exe, const char *const *args) {
+    const char *argv[80] = {"mpirun", "--oversubscribe", "-np", NULL};
+    char nps[16];
+    snprintf(nps, sizeof nps, "%d", np);
+    argv[3] = nps;
+    int n = 4;
+    argv[n++] = exe;
+    for (int i = 0; args[i] && n < 79; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    return mpi_exec(errfile, argv);
+}
+
+// Starts `mpirun -np 1 exe args... : -np 1 env NAME=VALUE exe args...` (MPI's MPMD form): two ranks
+// of one job, `env` (e.g. "CLGAN_FAULT=nan:5") set for rank `which` (0 or 1) only.
+static inline pid_t mpi_spawn_env1(const char *errfile, const char *exe, const char *const *args, int which,
+                                   const char *env) {
+    const char *argv[120] = {"mpirun", "--oversubscribe"};
+    int n = 2;
+    for (int r = 0; r < 2; r++) {
+        if (r) argv[n++] = ":";
+        argv[n++] = "-np";
+        argv[n++] = "1";
+        if (r == which) {
+            argv[n++] = "env";
+            argv[n++] = env;
+        }
+        argv[n++] = exe;
+        for (int i = 0; args[i] && n < 110; i++) argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    return mpi_exec(errfile, argv);
 }
 
 // Exit status of pid (0..255, 128 + signal), or -1 after limit_s seconds (the group is killed).

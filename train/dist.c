@@ -15,6 +15,10 @@
 #endif
 
 static int agreed, active, solo, rank, size = 1, local_rank, local_size = 1;
+// A failure notice (cg_dist_notify_failure) was sent or arrived: which rank failed, its code and
+// message; every later collective fails at once with it.
+static int noticed = -1, notice_code;
+static char notice_msg[1000];
 
 // Collectives reach other ranks (else each is the identity).
 static int spread(void) { return active && !solo && size > 1; }
@@ -121,18 +125,74 @@ void cg_dist_abort(int code) {
     exit(code);
 }
 
+int cg_dist_noticed(void) { return noticed >= 0; }
+
+cg_status cg_dist_notice_status(void) { return cg_fail(notice_code, "rank %d: %s", noticed, notice_msg); }
+
 #ifdef CLGAN_HAVE_MPI
+enum { TAG_FAIL = 29 }; // failure notices (point to point, outside the collectives)
+typedef struct {
+    int code;
+    char msg[sizeof notice_msg];
+} notice;
+
+// Waits for req, watching for a failure notice from a rank that will not join: then the notice's
+// failure (req stays pending; the job is ending).
+static cg_status wait_watched(MPI_Request *req, const char *what) {
+    for (;;) {
+        int done = 0, arrived = 0;
+        MPI_Status s;
+        MPI_TRY(MPI_Test(req, &done, MPI_STATUS_IGNORE), what);
+        if (done) return CG_OK;
+        MPI_TRY(MPI_Iprobe(MPI_ANY_SOURCE, TAG_FAIL, MPI_COMM_WORLD, &arrived, &s), "MPI_Iprobe (failure notices)");
+        if (!arrived) continue;
+        notice n;
+        MPI_TRY(MPI_Recv(&n, sizeof n, MPI_BYTE, s.MPI_SOURCE, TAG_FAIL, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+                "MPI_Recv (failure notice)");
+        noticed = s.MPI_SOURCE;
+        notice_code = n.code;
+        snprintf(notice_msg, sizeof notice_msg, "%s", n.msg);
+        agreed = 1;
+        return cg_dist_notice_status();
+    }
+}
+
+// MPI_Allreduce in place, watched for failure notices (the sum's bits are the same on every rank).
+static cg_status allreduce(void *v, int count, MPI_Datatype type, MPI_Op op) {
+    if (noticed >= 0) return cg_dist_notice_status();
+    MPI_Request req;
+    MPI_TRY(MPI_Iallreduce(MPI_IN_PLACE, v, count, type, op, MPI_COMM_WORLD, &req), "MPI_Iallreduce");
+    return wait_watched(&req, "MPI_Iallreduce");
+}
+
 // Sums n elements of type over the ranks in place, in chunks below INT_MAX (MPI counts are int).
 static cg_status sum_in_place(void *v, size_t n, size_t elem, MPI_Datatype type) {
     for (size_t done = 0; spread() && done < n;) {
         int c = n - done > (1u << 30) ? 1 << 30 : (int)(n - done);
-        MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, (char *)v + done * elem, c, type, MPI_SUM, MPI_COMM_WORLD),
-                "MPI_Allreduce");
+        CG_TRY(allreduce((char *)v + done * elem, c, type, MPI_SUM));
         done += (size_t)c;
     }
     return CG_OK;
 }
 #endif
+
+cg_status cg_dist_notify_failure(cg_status st) {
+    if (st == CG_OK || noticed >= 0) return st;
+    noticed = rank;
+    notice_code = st;
+    snprintf(notice_msg, sizeof notice_msg, "%s", cg_last_error());
+#ifdef CLGAN_HAVE_MPI
+    if (spread()) {
+        notice n = {st, ""};
+        snprintf(n.msg, sizeof n.msg, "%s", notice_msg);
+        // Small messages go eagerly: each send completes without waiting for its receiver.
+        for (int r = 0; r < size; r++)
+            if (r != rank && MPI_Send(&n, sizeof n, MPI_BYTE, r, TAG_FAIL, MPI_COMM_WORLD) != MPI_SUCCESS) break;
+        agreed = 1;
+    }
+#endif
+    return st;
+}
 
 cg_status cg_dist_sum_f32(float *v, size_t n) {
 #ifdef CLGAN_HAVE_MPI
@@ -154,14 +214,14 @@ cg_status cg_dist_sum_f64(double *v, size_t n) {
 
 cg_status cg_dist_max_i32(int *v, int n) {
 #ifdef CLGAN_HAVE_MPI
-    if (spread()) MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
+    if (spread()) return allreduce(v, n, MPI_INT, MPI_MAX);
 #endif
     return CG_OK;
 }
 
 cg_status cg_dist_min_i32(int *v, int n) {
 #ifdef CLGAN_HAVE_MPI
-    if (spread()) MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce");
+    if (spread()) return allreduce(v, n, MPI_INT, MPI_MIN);
 #endif
     return CG_OK;
 }
@@ -170,8 +230,10 @@ cg_status cg_dist_bcast(void *buf, size_t bytes, int root) {
 #ifdef CLGAN_HAVE_MPI
     if (spread()) {
         if (bytes > (size_t)1 << 30) return cg_fail(CG_ERR_INVALID_ARG, "MPI broadcast of %zu bytes: over 1 GiB", bytes);
-        MPI_TRY(MPI_Bcast(buf, (int)bytes, MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
-        return CG_OK;
+        if (noticed >= 0) return cg_dist_notice_status();
+        MPI_Request req;
+        MPI_TRY(MPI_Ibcast(buf, (int)bytes, MPI_BYTE, root, MPI_COMM_WORLD, &req), "MPI_Ibcast");
+        return wait_watched(&req, "MPI_Ibcast");
     }
 #endif
     return CG_OK;

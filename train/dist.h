@@ -58,6 +58,15 @@ cg_status cg_dist_agree(cg_status mine, int *stop, int *failed_rank);
 // or a stop, or by a command that finished in step): a rank that exits non-zero without it ends the
 // job (cli/main.c: cg_dist_abort), since the others may be waiting for it in a collective.
 int cg_dist_agreed(void);
+// A rank that fails on its own between agreements (a device error inside a training iteration, when
+// the others may already wait for it in a collective) tells every other rank with a small
+// point-to-point message instead of ending the job: each rank's collectives watch for it, and the
+// one a rank waits in (or its next) returns st's code with "rank R: <message>". From then on every
+// collective on every rank fails at once with it, and the outcome counts as agreed. Returns st.
+cg_status cg_dist_notify_failure(cg_status st);
+// Whether a failure notice was sent or arrived, and that failure ("rank R: ..." on the others).
+int cg_dist_noticed(void);
+cg_status cg_dist_notice_status(void);
 void cg_dist_set_agreed(int agreed);
 
 #endif

@@ -149,16 +149,32 @@ static int critic_steps(const cg_trainer *t) {
 }
 
 // Reads the three loss scalars into t->rec; CG_ERR_NUMERIC naming the step when one is not finite.
+// Under MPI the ranks first agree on their own losses, so a NaN from one rank's slice names it.
 static cg_status read_losses(cg_trainer *t) {
     float s[4];
     cg_status st = cg_tensor_read(t->ctx->rt, cg_view(t->scal, 0, 1, 1, 1, 4), s);
     if (st != CG_OK) return cg_fail_context(st, "reading back the losses of iteration %ld", t->step);
-    CG_TRY(cg_trainer_dist_mean(t, s, 4));
+    int finite = isfinite(s[0]) && isfinite(s[1]) && isfinite(s[2]) && isfinite(s[3]);
+    if (t->ranks > 1) {
+        int stop = 0, failed;
+        CG_TRY(cg_dist_agree(finite ? CG_OK
+                                    : cg_fail(CG_ERR_NUMERIC,
+                                              "training diverged: a loss on rank %d is not finite at iteration %ld "
+                                              "(its slice of the global batch, images [%d, %d) of %d: Loss_D real %g, "
+                                              "fake %g, penalty %g, Loss_G %g); all ranks stopped without saving; the "
+                                              "last good checkpoint is %s",
+                                              t->rank, t->step, t->rank * t->lb, (t->rank + 1) * t->lb,
+                                              t->p.batch_size, (double)s[0], (double)s[1], (double)s[3], (double)s[2],
+                                              t->ckpt[0] ? t->ckpt : "(none saved yet)"),
+                             &stop, &failed));
+        CG_TRY(cg_trainer_dist_mean(t, s, 4));
+        finite = isfinite(s[0]) && isfinite(s[1]) && isfinite(s[2]) && isfinite(s[3]);
+    }
     t->rec.step = t->step;
     t->rec.loss_d = s[0] + s[1] + s[3];
     t->rec.loss_g = s[2];
     t->rec.penalty = s[3];
-    if (isfinite(s[0]) && isfinite(s[1]) && isfinite(s[2]) && isfinite(s[3])) return CG_OK;
+    if (finite) return CG_OK;
     return cg_fail(CG_ERR_NUMERIC,
                    "training diverged: a loss is not finite at iteration %ld (Loss_D real %g, fake %g, penalty %g, "
                    "Loss_G %g); stopped without saving; the last good checkpoint is %s",
@@ -241,9 +257,13 @@ cg_status cg_trainer_run(cg_trainer *t, volatile sig_atomic_t *stop) {
         int ckpt = due(t->step + 1, t->p.checkpoint_every), sample = due(t->step + 1, t->p.sample_every);
         int check = log || ckpt || due(t->step + 1, t->p.nan_check_every);
         st = cg_trainer_iterate(t, check);
-        // A failure inside the iteration may leave the other ranks in a collective: no agreement is
-        // possible, the command ends the job (cli/main.c). A non-finite loss is seen by all (averaged).
-        if (st != CG_OK && st != CG_ERR_NUMERIC && t->ranks > 1) {
+        // Under MPI a failure inside the iteration is either agreed already (non-finite gradients or
+        // losses, trainer_dist.c and read_losses), another rank's failure notice, or this rank's own
+        // (a device error) while the others may wait for it in a collective: it tells them (dist.h).
+        if (st != CG_OK && t->ranks > 1) {
+            if (cg_dist_noticed()) st = cg_dist_notice_status();
+            else if (!cg_dist_agreed()) st = cg_dist_notify_failure(cg_fail_context(st, "in iteration %ld", t->step + 1));
+            if (cg_dist_noticed()) st = cg_dist_notice_status(); // the same "rank R: ..." line on every rank
             alone = 1;
             break;
         }
@@ -262,6 +282,8 @@ cg_status cg_trainer_run(cg_trainer *t, volatile sig_atomic_t *stop) {
         }
         st = cg_dist_agree(st, &want, &failed);
         if (st != CG_OK) break;
+        if (ckpt && want == STOP_NONE && !lead) // rank 0 saved it: the others name it in their messages
+            snprintf(t->ckpt, sizeof t->ckpt, "%s/checkpoint.safetensors", t->p.out);
         if (want != STOP_NONE && t->step < total) {
             why = want >= STOP_SIGNAL ? "interrupted" : "time limit";
             if (want >= STOP_SIGNAL && stop && !*stop) *stop = (sig_atomic_t)(want - STOP_SIGNAL); // raised elsewhere

@@ -4,9 +4,16 @@
 // positions (trainer.c). Each rank's loss is the mean over its slice, so the global loss is the
 // mean of the ranks' losses and its gradient the mean of their gradients: one allreduce (sum) per
 // net and step, then 1/N. BatchNorm's statistics cover the global batch (SyncBN, [train] sync_bn).
+// The allreduce works in place on the gradient buffer mapped into the host (runtime/tensor_map.h:
+// zero-copy on a CPU device, the driver's transfer on a GPU), after the ranks agree that every
+// rank's own gradients are finite, so a NaN from one rank's slice stops all of them in the same
+// step, naming that rank, before it reaches the others' weights.
 #include "dist.h"
+#include "fault.h"
+#include "tensor_map.h"
 #include "trainer_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 static cg_status sum_f64(void *user, double *v, size_t n) { return cg_dist_sum_f64(v, n); }
@@ -32,18 +39,40 @@ void cg_trainer_dist_sync_bn(cg_trainer *t, int on) {
     }
 }
 
+// CLGAN_FAULT=nan:N (runtime/fault.c): a NaN into s's first gradient.
+static cg_status inject_nan(cg_trainer *t, cg_seq *s) {
+    if (cg_fault_hit(CG_FAULT_NAN) == CL_SUCCESS) return CG_OK;
+    float nan = NAN;
+    return cg_tensor_write(t->ctx->rt, cg_view(s->grads, 0, 1, 1, 1, 1), &nan);
+}
+
+// CG_ERR_NUMERIC naming the rank, net, iteration and element when g[0..n) holds a NaN or Inf.
+static cg_status check_finite(const cg_trainer *t, const cg_seq *s, const float *g, size_t n) {
+    size_t i = 0;
+    while (i < n && isfinite(g[i])) i++;
+    if (i == n) return CG_OK;
+    return cg_fail(CG_ERR_NUMERIC,
+                   "training diverged: the %s's gradients on rank %d are not finite in iteration %ld (element %zu of "
+                   "%zu is %g), from its slice of the global batch (images [%d, %d) of %d); all ranks stopped without "
+                   "saving; the last good checkpoint is %s",
+                   s == t->G ? "generator" : "discriminator", t->rank, t->step + 1, i, n, (double)g[i],
+                   t->rank * t->lb, (t->rank + 1) * t->lb, t->p.batch_size, t->ckpt[0] ? t->ckpt : "(none saved yet)");
+}
+
 cg_status cg_trainer_dist_average_grads(cg_trainer *t, cg_seq *s) {
+    CG_TRY(inject_nan(t, s));
     if (t->ranks == 1 || s->n_params == 0) return CG_OK;
-    if (!t->host_grad) {
-        size_t n = t->G->n_params > t->D->n_params ? t->G->n_params : t->D->n_params;
-        t->host_grad = malloc(n * sizeof *t->host_grad);
-        if (!t->host_grad) return cg_fail(CG_ERR_NOMEM, "out of host memory (gradient allreduce)");
-    }
-    cg_tensor g = cg_view(s->grads, 0, 1, 1, 1, (int)s->n_params);
-    CG_TRY(cg_tensor_read(t->ctx->rt, g, t->host_grad));
-    CG_TRY(cg_dist_sum_f32(t->host_grad, s->n_params));
-    for (size_t i = 0; i < s->n_params; i++) t->host_grad[i] /= (float)t->ranks;
-    return cg_tensor_write(t->ctx->rt, g, t->host_grad);
+    cg_tensor gt = cg_view(s->grads, 0, 1, 1, 1, (int)s->n_params);
+    float *g = NULL;
+    cg_status st = cg_tensor_map(t->ctx->rt, gt, &g);
+    if (st != CG_OK) return cg_fail_context(st, "the %s's gradients", s == t->G ? "generator" : "discriminator");
+    int stop = 0, failed = -1;
+    st = cg_dist_agree(check_finite(t, s, g, s->n_params), &stop, &failed);
+    if (st == CG_OK) st = cg_dist_sum_f32(g, s->n_params);
+    if (st == CG_OK)
+        for (size_t i = 0; i < s->n_params; i++) g[i] /= (float)t->ranks;
+    cg_status un = cg_tensor_unmap(t->ctx->rt, gt, g);
+    return st != CG_OK ? st : un;
 }
 
 cg_status cg_trainer_dist_mean(cg_trainer *t, float *v, int n) {
