@@ -1,6 +1,10 @@
-// test_preprocess_kernels.c — the device image kernels (cl/image.cl through cg_image_ops_run)
-// against a plain C reference of the same math: crop + antialiased resize within 1 grey level, grey
-// sums over rectangles exactly. Odd shapes: batch 1, 1x1 and non-square images, mixed sizes in one
+// test_preprocess_kernels.c — the device image kernels (cl/image.cl and cl/image_resize.cl through
+// cg_image_ops_run) against a plain C reference of the same math: crop + antialiased resize within 1
+// grey level, grey sums over rectangles exactly. The resize cg_image_ops_run uses on CPU devices
+// (image_resize.cl's crop_resize_taps_rgb, tap weights cached per pixel, the plain loop past
+// CG_RESIZE_TAPS taps) must also give image.cl's crop_resize_rgb's bytes exactly (GPUs run that one
+// itself), on every batch; negative control: crop_resize_rgb with the boxes moved by a quarter pixel
+// differs. Odd shapes: batch 1, 1x1 and non-square images, mixed sizes in one
 // batch, crop boxes partly or wholly outside the image (edge repeat), upscaling, non-square boxes,
 // output sides 1, 7 and 64, whole-image, empty and edge rectangles, and a reused (growing) buffer set.
 // Invalid batches (an image or a rectangle outside its bounds) are refused before any launch.
@@ -87,6 +91,40 @@ static void fill_image(uint8_t *p, int w, int h, int kind) {
             }
 }
 
+static cg_runtime *g_rt;
+static size_t one_pass_total, one_pass_differs; // batches compared, and negative controls that differed
+// The one pass's buffers live until the end: Oclgrind gives a released buffer's id to the next
+// allocation without its record of initialised bytes (see preprocess/image_ops.c's reserve), which
+// would flag cg_image_ops_run's later buffers.
+static cl_mem kept[256];
+static int n_kept;
+
+// image.cl's one-pass crop_resize_rgb on the batch (the kernel the faster one must equal byte for byte).
+static void one_pass(const cg_image_batch *b, int size, uint8_t *out) {
+    cl_context ctx = cg_runtime_context(g_rt);
+    cl_int e[5];
+    size_t n = (size_t)b->n, bytes = n * (size_t)size * (size_t)size * 3;
+    cl_mem src = clCreateBuffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, b->pixel_bytes, (void *)b->pixels, &e[0]);
+    cl_mem offs = clCreateBuffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, n * 8, (void *)b->offset, &e[1]);
+    cl_mem wh = clCreateBuffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, n * 8, (void *)b->wh, &e[2]);
+    cl_mem box = clCreateBuffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, n * 16, (void *)b->crop, &e[3]);
+    cl_mem o = clCreateBuffer(ctx, CL_MEM_WRITE_ONLY, bytes, NULL, &e[4]);
+    CHECK(!e[0] && !e[1] && !e[2] && !e[3] && !e[4], "one-pass buffers: %d %d %d %d %d", e[0], e[1], e[2], e[3], e[4]);
+    cl_kernel k = NULL;
+    CHECK_OK(cg_kernel_get(g_rt, "image", "crop_resize_rgb", &k));
+    cl_ulong total = (cl_ulong)n * (cl_ulong)size * (cl_ulong)size;
+    cl_int sz = size;
+    if (k && o)
+        CHECK_OK(cg_launch1d(g_rt, k, (size_t)total, CG_ARG(src), CG_ARG(offs), CG_ARG(wh), CG_ARG(box), CG_ARG(sz),
+                             CG_ARG(total), CG_ARG(o)));
+    if (o) CHECK(clEnqueueReadBuffer(cg_runtime_queue(g_rt), o, CL_TRUE, 0, bytes, out, 0, NULL, NULL) == CL_SUCCESS,
+                 "one-pass read-back");
+    cl_mem all[5] = {src, offs, wh, box, o};
+    for (int i = 0; i < 5; i++)
+        if (all[i] && n_kept < 256) kept[n_kept++] = all[i];
+        else if (all[i]) clReleaseMemObject(all[i]);
+}
+
 static void run_batch(cg_image_ops *ops, const case_img *cs, int n, int size, const char *label) {
     uint64_t *off = calloc((size_t)n, sizeof *off);
     int *wh = calloc(2 * (size_t)n, sizeof *wh);
@@ -107,6 +145,18 @@ static void run_batch(cg_image_ops *ops, const case_img *cs, int n, int size, co
     for (int i = 0; i < n; i++) fill_image(px + off[i], cs[i].w, cs[i].h, i % 3);
     cg_image_batch b = {n, px, off, wh, crop, rect, total};
     CHECK_OK(cg_image_ops_run(ops, &b, size, out, sums, NULL));
+    size_t out_bytes = (size_t)n * (size_t)size * (size_t)size * 3;
+    uint8_t *once = malloc(out_bytes);
+    one_pass(&b, size, once);
+    size_t differ = 0;
+    for (size_t k = 0; k < out_bytes; k++) differ += out[k] != once[k];
+    CHECK(differ == 0, "%s: %zu of %zu bytes differ from image.cl's one-pass crop_resize_rgb", label, differ, out_bytes);
+    for (int i = 0; i < n; i++) crop[i].x0 += 0.25f, crop[i].y0 += 0.25f; // negative control
+    one_pass(&b, size, once);
+    for (int i = 0; i < n; i++) crop[i] = cs[i].crop;
+    one_pass_total++;
+    one_pass_differs += memcmp(out, once, out_bytes) != 0;
+    free(once);
     int worst = 0;
     size_t off_by_one = 0, bytes = 0;
     for (int i = 0; i < n; i++) {
@@ -141,6 +191,7 @@ static cg_ibox ibox(int x0, int y0, int x1, int y1) { return (cg_ibox){x0, y0, x
 
 int main(void) {
     cg_runtime *rt = test_runtime();
+    g_rt = rt;
     cg_image_ops *ops = NULL;
     CHECK_OK(cg_image_ops_create(rt, &ops));
     if (!ops) return test_finish("test_preprocess_kernels");
@@ -189,6 +240,12 @@ int main(void) {
         free(cs);
     }
 
+    // Most batches change when their boxes move by a quarter pixel (a 1x1 image or side 1 may not).
+    CHECK(one_pass_differs * 2 > one_pass_total, "only %zu of %zu batches changed with boxes moved by 1/4 px",
+          one_pass_differs, one_pass_total);
+    printf("one-pass crop_resize_rgb: equal on all %zu batches; %zu changed with the boxes moved\n", one_pass_total,
+           one_pass_differs);
+
     // Invalid batches are refused, not launched.
     uint8_t px[12] = {0};
     uint64_t off = 8, sums[3];
@@ -203,6 +260,7 @@ int main(void) {
     CHECK_FAILS(cg_image_ops_run(ops, &bad, 1, out, sums, NULL), CG_ERR_INVALID_ARG, "rectangle 2 of image 0");
 
     cg_image_ops_free(ops);
+    for (int i = 0; i < n_kept; i++) clReleaseMemObject(kept[i]);
     cg_runtime_free(rt);
     return test_finish("test_preprocess_kernels");
 }
