@@ -302,15 +302,6 @@ char *bench_report_markdown(const bench_report *r) {
 
 void bench_report_print(const bench_report *r, FILE *out) { md_write(r, out); }
 
-static cg_status write_one(const char *dir, const char *name, char *text) {
-    if (!text) return cg_fail(CG_ERR_NOMEM, "out of host memory while formatting %s", name);
-    char path[1200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    cg_status st = cg_write_file_atomic(path, text, strlen(text));
-    free(text);
-    return st;
-}
-
 // The profiles as one markdown text (a section per case) or one JSON array.
 static char *profiles_text(const bench_report *r, int json) {
     char *text = NULL;
@@ -339,11 +330,11 @@ void bench_report_print_profiles(const bench_report *r, FILE *out) {
 
 cg_status bench_report_write(const bench_report *r, const char *dir) {
     CG_TRY(cg_mkdir_p(dir));
-    CG_TRY(write_one(dir, "bench.json", bench_report_json(r)));
-    CG_TRY(write_one(dir, "bench.csv", bench_report_csv(r)));
+    CG_TRY(cg_write_text_atomic(dir, "bench.json", bench_report_json(r)));
+    CG_TRY(cg_write_text_atomic(dir, "bench.csv", bench_report_csv(r)));
     if (r->n_profiles) {
-        CG_TRY(write_one(dir, "profile.json", profiles_text(r, 1)));
-        CG_TRY(write_one(dir, "profile.md", profiles_text(r, 0)));
+        CG_TRY(cg_write_text_atomic(dir, "profile.json", profiles_text(r, 1)));
+        CG_TRY(cg_write_text_atomic(dir, "profile.md", profiles_text(r, 0)));
     }
-    return write_one(dir, "bench.md", bench_report_markdown(r));
+    return cg_write_text_atomic(dir, "bench.md", bench_report_markdown(r));
 }

@@ -113,6 +113,9 @@ FILE *cg_atomic_stream(cg_atomic_file *f);
 cg_status cg_atomic_commit(cg_atomic_file *f); // on failure the target is untouched; frees f
 void cg_atomic_abort(cg_atomic_file *f);       // removes the temporary file; frees f
 cg_status cg_write_file_atomic(const char *path, const void *data, size_t len);
+// Writes the string text atomically to "dir/name" and frees it (always); NULL text (a formatter out of
+// memory) fails with CG_ERR_NOMEM.
+cg_status cg_write_text_atomic(const char *dir, const char *name, char *text);
 // Removes the temporary files of the atomic writes still open (up to 32), leaving the targets as
 // they were. Async-signal-safe: for a handler that ends the process on SIGINT/SIGTERM/SIGHUP.
 void cg_atomic_remove_temps(void);

@@ -180,6 +180,23 @@ cg_status cg_write_file_atomic(const char *path, const void *data, size_t len) {
     return cg_atomic_commit(f);
 }
 
+cg_status cg_write_text_atomic(const char *dir, const char *name, char *text) {
+    size_t ld = strlen(dir), ln = strlen(name);
+    char *path = malloc(ld + 1 + ln + 1);
+    if (!path || !text) {
+        free(path);
+        free(text);
+        return cg_fail(CG_ERR_NOMEM, "out of host memory while formatting '%s/%s'", dir, name);
+    }
+    memcpy(path, dir, ld);
+    path[ld] = '/';
+    memcpy(path + ld + 1, name, ln + 1);
+    cg_status st = cg_write_file_atomic(path, text, strlen(text));
+    free(path);
+    free(text);
+    return st;
+}
+
 static cg_status read_fail(const char *path, int err) {
     return cg_fail(err == ENOENT ? CG_ERR_NOT_FOUND : CG_ERR_IO, "cannot read '%s': %s", path,
                    strerror(err ? err : EIO));

@@ -357,16 +357,7 @@ char *cg_kernel_profile_json(const cg_kernel_profile *p) {
     return done(&s);
 }
 
-static cg_status write_text(const char *dir, const char *name, char *text) {
-    if (!text) return cg_fail(CG_ERR_NOMEM, "out of host memory while formatting %s", name);
-    char path[1200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    cg_status st = cg_write_file_atomic(path, text, strlen(text));
-    free(text);
-    return st;
-}
-
 cg_status cg_kernel_profile_write(const cg_kernel_profile *p, const char *dir, int max_rows) {
-    CG_TRY(write_text(dir, "profile.md", cg_kernel_profile_markdown(p, max_rows)));
-    return write_text(dir, "profile.json", cg_kernel_profile_json(p));
+    CG_TRY(cg_write_text_atomic(dir, "profile.md", cg_kernel_profile_markdown(p, max_rows)));
+    return cg_write_text_atomic(dir, "profile.json", cg_kernel_profile_json(p));
 }

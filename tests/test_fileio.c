@@ -1,4 +1,4 @@
-// test_fileio.c — atomic writes, whole-file reads, mkdir -p and FNV-1a, in a scratch folder.
+// test_fileio.c — atomic writes (bytes and owned text), whole-file reads, mkdir -p and FNV-1a.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
 #endif
@@ -178,6 +178,39 @@ static void test_unwritable(void) {
     CHECK_FAILS(cg_write_file_atomic(path, "x", 1), CG_ERR_IO, path);
 }
 
+// cg_write_text_atomic joins dir and name, replaces the file whole and always frees the text (the
+// ASan build's leak check holds it to that on every path below).
+static void test_write_text(void) {
+    char path[600];
+    in_root(path, sizeof path, "report.md");
+    CHECK_OK(cg_write_file_atomic(path, "old contents", 12));
+    CHECK_OK(cg_write_text_atomic(root, "report.md", strdup("# new\n")));
+    CHECK(file_is(path, "# new\n"), "text not written to %s", path);
+    CHECK_OK(cg_write_text_atomic(root, "report.md", strdup("")));
+    CHECK(file_is(path, ""), "empty text did not replace %s", path);
+    CHECK(count_temp_files(root) == 0, "temporary files left behind");
+
+    CHECK_FAILS(cg_write_text_atomic(root, "oom.md", NULL), CG_ERR_NOMEM, "oom.md");
+    in_root(path, sizeof path, "oom.md");
+    CHECK(access(path, F_OK) != 0, "a NULL text created %s", path);
+
+    char dir[600], want[700];
+    in_root(dir, sizeof dir, "not-a-folder");
+    CHECK_OK(cg_write_file_atomic(dir, "f", 1));
+    snprintf(want, sizeof want, "%s/x.md", dir);
+    CHECK_FAILS(cg_write_text_atomic(dir, "x.md", strdup("x")), CG_ERR_IO, want);
+    in_root(dir, sizeof dir, "missing");
+    snprintf(want, sizeof want, "%s/x.md", dir);
+    CHECK_FAILS(cg_write_text_atomic(dir, "x.md", strdup("x")), CG_ERR_IO, want);
+    if (geteuid() != 0) {
+        in_root(dir, sizeof dir, "readonly-text");
+        CHECK(mkdir(dir, 0555) == 0, "mkdir %s", dir);
+        snprintf(want, sizeof want, "%s/x.md", dir);
+        CHECK_FAILS(cg_write_text_atomic(dir, "x.md", strdup("x")), CG_ERR_IO, want);
+        chmod(dir, 0755);
+    }
+}
+
 // A file-size limit makes the write come up short (EFBIG), as a full disk would (ENOSPC).
 static void test_short_write(void) {
     char path[600];
@@ -252,6 +285,7 @@ int main(void) {
     test_stream_commit_and_abort();
     test_missing_dir();
     test_unwritable();
+    test_write_text();
     test_short_write();
     test_mkdir_p();
     test_read_errors();
