@@ -162,6 +162,21 @@ cg_status bench_train_iteration(cg_runtime *rt, const cg_model_config *mc, int b
 cg_status bench_train_iteration_profiled(cg_runtime *rt, const cg_model_config *mc, int batch, int reps,
                                          cg_bench_iter *out, cg_kernel_profile *prof);
 
+// The train suite's cases, shared by the single-process and the MPI bodies: one per model type
+// (dcgan, wgan, wgan-gp, vanilla) that opt selects, DCGAN 64x64 batch 64 nz 100 ngf = ndf = 64, or
+// under --quick 32x32 batch 2 ngf = ndf = 8 (batch is per rank under MPI). Calls run for each in
+// order and stops at the first status it returns other than CG_OK.
+typedef cg_status (*bench_train_case)(cg_runtime *rt, int device_index, const cg_model_config *mc, int batch,
+                                      const bench_options *opt, bench_report *rep);
+cg_status bench_train_cases(cg_runtime *rt, int device_index, const bench_options *opt, bench_report *rep,
+                            bench_train_case run);
+// A new row of the train suite for mc at batch: suite, "<type>[ <suffix>]", shape, device, impl, reps,
+// work = batch, unit images/s; NULL when out of host memory.
+bench_row *bench_train_row(bench_report *rep, cg_runtime *rt, int device_index, const cg_model_config *mc, int batch,
+                           const char *suffix, const char *impl, int reps);
+// The train suite under mpirun (suite_train_mpi.c; suite_train.c calls it when there are several ranks).
+cg_status bench_train_mpi(cg_runtime *rt, int device_index, const bench_options *opt, bench_report *rep);
+
 // ---------------------------------------------------------------------------------------------
 // GEMM cases (gemm_case.c). A case owns random host operands and device buffers for one shape.
 

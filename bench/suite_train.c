@@ -9,24 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const cg_model_type types[] = {CG_MODEL_DCGAN, CG_MODEL_WGAN, CG_MODEL_WGAN_GP, CG_MODEL_VANILLA};
-
 static const char *row_name(const cg_model_config *mc) { return cg_model_type_name(mc->type); }
 
 static cg_status bench_type(cg_runtime *rt, int device_index, const cg_model_config *mc, int batch,
                             const bench_options *opt, bench_report *rep) {
-    bench_row *row = bench_report_add(rep);
+    bench_row *row = bench_train_row(rep, rt, device_index, mc, batch, NULL, "nets", opt->reps);
     if (!row) return cg_fail(CG_ERR_NOMEM, "out of host memory");
-    snprintf(row->suite, sizeof row->suite, "train");
-    snprintf(row->name, sizeof row->name, "%s", cg_model_type_name(mc->type));
-    snprintf(row->shape, sizeof row->shape, "%dx%d batch %d nz %d ngf %d ndf %d", mc->image_size, mc->image_size,
-             batch, mc->nz, mc->ngf, mc->ndf);
-    snprintf(row->device, sizeof row->device, "%s", cg_runtime_device(rt)->name);
-    row->device_index = device_index;
-    snprintf(row->impl, sizeof row->impl, "nets");
-    row->reps = opt->reps;
-    row->work = batch;
-    snprintf(row->unit, sizeof row->unit, "images/s");
     cg_bench_iter it;
     memset(&it, 0, sizeof it);
     cg_kernel_profile prof = {0};
@@ -71,27 +59,19 @@ static void add_torch(bench_row *row, cg_model_type type, const bench_options *o
         fprintf(opt->log, "train %s: %s\n", model, row->ref_skip);
 }
 
-// Under mpirun: 1 rank alone, each rank and the total, with the scaling efficiency.
-cg_status bench_train_mpi(cg_runtime *rt, int device_index, const bench_options *opt, bench_report *rep);
+// One case: the row, then PyTorch's time as its reference where there is a peer and the row is ok.
+static cg_status run_case(cg_runtime *rt, int device_index, const cg_model_config *mc, int batch,
+                          const bench_options *opt, bench_report *rep) {
+    CG_TRY(bench_type(rt, device_index, mc, batch, opt, rep));
+    bench_row *row = &rep->rows[rep->n_rows - 1];
+    if ((mc->type == CG_MODEL_DCGAN || mc->type == CG_MODEL_WGAN_GP) && !strcmp(row->status, "ok"))
+        add_torch(row, mc->type, opt);
+    return CG_OK;
+}
 
 static cg_status run_train(cg_runtime *rt, int device_index, const bench_options *opt, bench_report *rep) {
     if (cg_dist_size() > 1) return bench_train_mpi(rt, device_index, opt, rep); // suite_train_mpi.c
-    cg_model_config mc = {CG_MODEL_DCGAN, 64, 3, 100, 64, 64};
-    int batch = 64;
-    if (opt->quick) {
-        mc.image_size = 32;
-        mc.ngf = mc.ndf = 8;
-        batch = 2;
-    }
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
-        mc.type = types[i];
-        if (!bench_case_selected(opt, cg_model_type_name(mc.type))) continue;
-        CG_TRY(bench_type(rt, device_index, &mc, batch, opt, rep));
-        bench_row *row = &rep->rows[rep->n_rows - 1];
-        if ((mc.type == CG_MODEL_DCGAN || mc.type == CG_MODEL_WGAN_GP) && !strcmp(row->status, "ok"))
-            add_torch(row, mc.type, opt);
-    }
-    return CG_OK;
+    return bench_train_cases(rt, device_index, opt, rep, run_case);
 }
 
 static int train_available(char *reason, size_t len) {

@@ -10,22 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const cg_model_type types[] = {CG_MODEL_DCGAN, CG_MODEL_WGAN, CG_MODEL_WGAN_GP, CG_MODEL_VANILLA};
-
 static bench_row *add_row(bench_report *rep, cg_runtime *rt, int device_index, const cg_model_config *mc, int batch,
                           const char *name, int reps) {
-    bench_row *row = bench_report_add(rep);
+    bench_row *row = bench_train_row(rep, rt, device_index, mc, batch, name, "nets+mpi", reps);
     if (!row) return NULL;
-    snprintf(row->suite, sizeof row->suite, "train");
-    snprintf(row->name, sizeof row->name, "%s %s", cg_model_type_name(mc->type), name);
-    snprintf(row->shape, sizeof row->shape, "%dx%d batch %d nz %d ngf %d ndf %d", mc->image_size, mc->image_size,
-             batch, mc->nz, mc->ngf, mc->ndf);
-    snprintf(row->device, sizeof row->device, "%s", cg_runtime_device(rt)->name);
-    row->device_index = device_index;
-    snprintf(row->impl, sizeof row->impl, "nets+mpi");
-    row->reps = reps;
-    row->work = batch;
-    snprintf(row->unit, sizeof row->unit, "images/s");
     row->checked = 1; // bench_train_iteration's first iteration: finite losses
     snprintf(row->status, sizeof row->status, "ok");
     return row;
@@ -101,19 +89,8 @@ static cg_status bench_type(cg_runtime *rt, int device_index, const cg_model_con
     return CG_OK;
 }
 
-// The train suite's body when the process is one of several MPI ranks (suite_train.c calls it).
+// The train suite's body when the process is one of several MPI ranks (suite_train.c calls it); the
+// batch of each case is per rank.
 cg_status bench_train_mpi(cg_runtime *rt, int device_index, const bench_options *opt, bench_report *rep) {
-    cg_model_config mc = {CG_MODEL_DCGAN, 64, 3, 100, 64, 64};
-    int batch = 64; // per rank
-    if (opt->quick) {
-        mc.image_size = 32;
-        mc.ngf = mc.ndf = 8;
-        batch = 2;
-    }
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
-        mc.type = types[i];
-        if (!bench_case_selected(opt, cg_model_type_name(mc.type))) continue;
-        CG_TRY(bench_type(rt, device_index, &mc, batch, opt, rep));
-    }
-    return CG_OK;
+    return bench_train_cases(rt, device_index, opt, rep, bench_type);
 }

@@ -2,6 +2,7 @@
 // (cg_trainer_iterate, the code `clgan train` runs) with one critic step and one generator step, on
 // random in-memory images. The first iteration is the check: its losses are read back and must be
 // finite (the trainer fails with CG_ERR_NUMERIC otherwise); the timed ones end with cg_runtime_finish.
+// Also the train suite's case list and row header, which its single-process and MPI bodies share.
 #include "bench.h"
 #include "train.h"
 
@@ -73,4 +74,41 @@ cg_status bench_train_iteration_profiled(cg_runtime *rt, const cg_model_config *
 
 cg_status bench_train_iteration(cg_runtime *rt, const cg_model_config *mc, int batch, int reps, cg_bench_iter *out) {
     return bench_train_iteration_profiled(rt, mc, batch, reps, out, NULL);
+}
+
+static const cg_model_type train_types[] = {CG_MODEL_DCGAN, CG_MODEL_WGAN, CG_MODEL_WGAN_GP, CG_MODEL_VANILLA};
+
+cg_status bench_train_cases(cg_runtime *rt, int device_index, const bench_options *opt, bench_report *rep,
+                            bench_train_case run) {
+    cg_model_config mc = {CG_MODEL_DCGAN, 64, 3, 100, 64, 64};
+    int batch = 64;
+    if (opt->quick) {
+        mc.image_size = 32;
+        mc.ngf = mc.ndf = 8;
+        batch = 2;
+    }
+    for (size_t i = 0; i < sizeof train_types / sizeof train_types[0]; i++) {
+        mc.type = train_types[i];
+        if (!bench_case_selected(opt, cg_model_type_name(mc.type))) continue;
+        CG_TRY(run(rt, device_index, &mc, batch, opt, rep));
+    }
+    return CG_OK;
+}
+
+bench_row *bench_train_row(bench_report *rep, cg_runtime *rt, int device_index, const cg_model_config *mc, int batch,
+                           const char *suffix, const char *impl, int reps) {
+    bench_row *row = bench_report_add(rep);
+    if (!row) return NULL;
+    snprintf(row->suite, sizeof row->suite, "train");
+    snprintf(row->name, sizeof row->name, "%s%s%s", cg_model_type_name(mc->type), suffix ? " " : "",
+             suffix ? suffix : "");
+    snprintf(row->shape, sizeof row->shape, "%dx%d batch %d nz %d ngf %d ndf %d", mc->image_size, mc->image_size,
+             batch, mc->nz, mc->ngf, mc->ndf);
+    snprintf(row->device, sizeof row->device, "%s", cg_runtime_device(rt)->name);
+    row->device_index = device_index;
+    snprintf(row->impl, sizeof row->impl, "%s", impl);
+    row->reps = reps;
+    row->work = batch;
+    snprintf(row->unit, sizeof row->unit, "images/s");
+    return row;
 }
