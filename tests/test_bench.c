@@ -54,6 +54,14 @@ static const cJSON *find_row(const cJSON *rows, const char *suite, const char *n
     return NULL;
 }
 
+// Lines of text that start with prefix (0 for NULL text).
+static int count_lines(const char *text, const char *prefix) {
+    int n = 0;
+    size_t len = strlen(prefix);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) n += !strncmp(p, prefix, len);
+    return n;
+}
+
 static double num(const cJSON *o, const char *key) {
     const cJSON *v = cJSON_GetObjectItem(o, key);
     return cJSON_IsNumber(v) ? v->valuedouble : -1;
@@ -148,6 +156,11 @@ static void test_cli(void) {
     CHECK(md && strstr(md, "| gemm | 64^3 |") && strstr(md, "| gemm | odd nt |") && strstr(md, "- device "),
           "bench.md lacks the gemm rows or the device header");
     CHECK(out && strstr(out, "| gemm | odd tn |"), "the table is not on screen");
+    char *err = slurp(root, "stderr");
+    CHECK(count_lines(err, "device ") == 1 && count_lines(err, "  GEMM: ") == 1,
+          "stderr names the device %d times and its GEMM rule %d times, expected once each", count_lines(err, "device "),
+          count_lines(err, "  GEMM: "));
+    free(err);
     CHECK(temp_files(dir) == 0, "temporary files left in %s", dir);
     free(json);
     free(csv);
@@ -160,9 +173,13 @@ static void test_cli(void) {
     CHECK_OK(cg_devices_list(&devs, &n_devs));
     free(devs);
     snprintf(all, sizeof all, "%s/all", root);
-    rc = test_run("/dev/null", "/dev/null", NULL, cli, "bench", "--devices", "all", "--suite", "conv", "--reps", "1",
-                  "--quick", "--out", all, (char *)NULL);
+    rc = test_run("/dev/null", se, NULL, cli, "bench", "--devices", "all", "--suite", "conv", "--reps", "1", "--quick",
+                  "--out", all, (char *)NULL);
     CHECK(rc == 0, "clgan bench --devices all exited with %d", rc);
+    err = slurp(root, "stderr");
+    CHECK(count_lines(err, "device ") == n_devs, "--devices all: %d device lines for %d devices",
+          count_lines(err, "device "), n_devs);
+    free(err);
     json = slurp(all, "bench.json");
     cJSON *parsed = json ? cJSON_Parse(json) : NULL;
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(parsed, "devices")) == n_devs, "--devices all lists %d of %d",
