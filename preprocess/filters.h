@@ -31,6 +31,7 @@ typedef struct {
     int max_side;           // larger images are refused before decoding
     int reject_sheets;      // contact sheets of rejected images (PNG)
     int sheet_max;          // images per sheet
+    int whole_images;       // 1: decode every row (tests); 0 (default): only the rows the device reads
 } cg_pp_params;
 
 // The shipped thresholds (also in configs/preprocess.ini); see filters.c for how they were chosen.

@@ -165,8 +165,8 @@ static int fail(cg_decoded *out, cg_issue_kind kind, const char *fmt, ...) {
     return 0;
 }
 
-static int load_bytes(const uint8_t *b, size_t n, int max_side, int stb_only, cg_decoded *out) {
-    (void)stb_only; // without libjpeg every format goes to stb_image
+static int load_bytes(const uint8_t *b, size_t n, int max_side, int stb_only, const cg_rows *rows, cg_decoded *out) {
+    (void)stb_only, (void)rows; // without libjpeg every format goes to stb_image, whole
     if (n == 0) return fail(out, CG_ISSUE_EMPTY, "the file is empty (0 bytes)");
     file_format fmt = sniff(b, n);
     int w = 0, h = 0, comp = 0;
@@ -177,7 +177,7 @@ static int load_bytes(const uint8_t *b, size_t n, int max_side, int stb_only, cg
     if (fmt == FMT_JPEG && !stb_only) {
         if (jpeg_truncated(b, n))
             return fail(out, CG_ISSUE_TRUNCATED, "JPEG data ends without an end-of-image marker (%zu bytes)", n);
-        return cg_jpeg_decode(b, n, max_side, out);
+        return cg_jpeg_decode(b, n, max_side, rows, out);
     }
 #endif
     if (n > INT_MAX) return fail(out, CG_ISSUE_TOO_LARGE, "the file has %zu bytes, more than stb_image reads", n);
@@ -227,7 +227,7 @@ const char *cg_image_jpeg_decoder(void) {
 #endif
 }
 
-static void load_file(const char *path, int max_side, int stb_only, cg_decoded *out) {
+static void load_file(const char *path, int max_side, int stb_only, const cg_rows *rows, cg_decoded *out) {
     double t0 = cg_now_s();
     out->pixels = NULL;
     out->w = out->h = 0;
@@ -244,16 +244,20 @@ static void load_file(const char *path, int max_side, int stb_only, cg_decoded *
         uint8_t *buf = malloc(n ? n : 1);
         if (!buf) fail(out, CG_ISSUE_UNREADABLE, "out of memory reading %zu bytes", n);
         else if (n && fread(buf, 1, n, f) != n) fail(out, CG_ISSUE_UNREADABLE, "read error: %s", strerror(errno));
-        else load_bytes(buf, n, max_side, stb_only, out);
+        else load_bytes(buf, n, max_side, stb_only, rows, out);
         free(buf);
     }
     if (f) fclose(f);
     out->seconds = cg_now_s() - t0;
 }
 
-void cg_image_load(const char *path, int max_side, cg_decoded *out) { load_file(path, max_side, 0, out); }
+void cg_image_load(const char *path, int max_side, cg_decoded *out) { load_file(path, max_side, 0, NULL, out); }
 
-void cg_image_load_stb(const char *path, int max_side, cg_decoded *out) { load_file(path, max_side, 1, out); }
+void cg_image_load_rows(const char *path, int max_side, const cg_rows *rows, cg_decoded *out) {
+    load_file(path, max_side, 0, rows, out);
+}
+
+void cg_image_load_stb(const char *path, int max_side, cg_decoded *out) { load_file(path, max_side, 1, NULL, out); }
 
 void cg_decoded_release(cg_decoded *d) {
     if (!d) return;
@@ -266,6 +270,7 @@ void cg_decoded_release(cg_decoded *d) {
 
 typedef struct {
     const char *path;
+    const cg_rows *rows;
     cg_decoded *slot;
 } job;
 
@@ -286,7 +291,7 @@ static void *worker(void *arg) {
         if (p->head == p->tail) break; // stopping with an empty queue
         job j = p->q[p->head++];
         pthread_mutex_unlock(&p->mu);
-        cg_image_load(j.path, p->max_side, j.slot);
+        cg_image_load_rows(j.path, p->max_side, j.rows, j.slot);
         pthread_mutex_lock(&p->mu);
         j.slot->state = 2;
         pthread_cond_broadcast(&p->done);
@@ -323,6 +328,10 @@ cg_status cg_decode_pool_create(int threads, int max_side, cg_decode_pool **out)
 }
 
 cg_status cg_decode_pool_submit(cg_decode_pool *p, const char *path, cg_decoded *slot) {
+    return cg_decode_pool_submit_rows(p, path, NULL, slot);
+}
+
+cg_status cg_decode_pool_submit_rows(cg_decode_pool *p, const char *path, const cg_rows *rows, cg_decoded *slot) {
     pthread_mutex_lock(&p->mu);
     if (p->tail == p->cap) {
         // Reuse the consumed front first; grow only when the queue itself is full.
@@ -343,7 +352,7 @@ cg_status cg_decode_pool_submit(cg_decode_pool *p, const char *path, cg_decoded 
         }
     }
     slot->state = 1;
-    p->q[p->tail++] = (job){path, slot};
+    p->q[p->tail++] = (job){path, rows, slot};
     pthread_cond_signal(&p->work);
     pthread_mutex_unlock(&p->mu);
     return CG_OK;

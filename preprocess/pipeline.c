@@ -10,6 +10,11 @@
 #include "image_ops.h"
 
 #include <math.h>
+
+// Rows decoded beyond those the crop/resize taps reach, against float rounding in the kernel's tap range.
+#ifndef CG_PP_ROW_MARGIN
+#define CG_PP_ROW_MARGIN 4
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -44,6 +49,7 @@ typedef struct {
     uint8_t *cand_sheet; // 1: a frontal reject decoded only for its contact sheet
     size_t n_cand, submitted, consumed;
     cg_decoded *ring;    // decode slots, indexed by candidate position % ring_n
+    struct ring_rows *ring_rows; // what each slot's decoder is asked to decode
     char **ring_path;
     size_t ring_n;
     size_t batch_bytes_max;
@@ -176,6 +182,37 @@ static cg_status host_stages(run_state *st) {
     return CG_OK;
 }
 
+typedef struct ring_rows {
+    cg_rows rows;
+    const run_state *st;
+    size_t entry;
+} ring_rows;
+
+// The rows of an entry's image the device reads (slot_add's boxes): the crop box and the resize
+// filter's reach around it, the eye boxes and the brightness reference. All rows without landmarks
+// or when the reference is the whole image.
+static void needed_rows(void *ctx, int w, int h, int *y0, int *y1) {
+    const ring_rows *rr = ctx;
+    const run_state *st = rr->st;
+    const cg_pp_params *p = st->p;
+    if (!st->use_landmarks || !strcmp(p->sunglasses_reference, "image")) return;
+    cg_landmarks lm = cg_landmarks_to_image(&st->r->set.entries[rr->entry].lm, w, h);
+    cg_box c = cg_crop_box(p->zoom ? &lm : NULL, p->zoom_factor, w, h);
+    if (!isfinite(c.y0) || !(c.h > 0 && c.h < 1e7)) return;
+    cg_ibox box[3];
+    box[0] = cg_box_pixels(c, w, h);
+    cg_eye_boxes(&lm, p->eye_box, w, h, box + 1);
+    double ry = c.h / p->size > 1 ? c.h / p->size : 1;
+    double lo = floor(c.y0 - ry) - CG_PP_ROW_MARGIN, hi = ceil((double)c.y0 + c.h + ry) + CG_PP_ROW_MARGIN;
+    for (int k = 0; k < 3; k++) {
+        if (box[k].x1 <= box[k].x0 || box[k].y1 <= box[k].y0) continue; // empty: sums nothing
+        if (box[k].y0 < lo) lo = box[k].y0;
+        if (box[k].y1 > hi) hi = box[k].y1;
+    }
+    *y0 = lo < 0 ? 0 : lo > h ? h : (int)lo;
+    *y1 = hi < *y0 ? *y0 : hi > h ? h : (int)hi;
+}
+
 static cg_status submit_ahead(run_state *st) {
     while (st->submitted < st->n_cand && st->submitted - st->consumed < st->ring_n) {
         size_t k = st->submitted % st->ring_n;
@@ -183,7 +220,9 @@ static cg_status submit_ahead(run_state *st) {
         size_t len = strlen(st->r->images_dir) + strlen(name) + 2;
         if (!(st->ring_path[k] = malloc(len))) return cg_fail(CG_ERR_NOMEM, "out of host memory");
         snprintf(st->ring_path[k], len, "%s/%s", st->r->images_dir, name);
-        CG_TRY(cg_decode_pool_submit(st->pool, st->ring_path[k], &st->ring[k]));
+        st->ring_rows[k] = (ring_rows){{needed_rows, &st->ring_rows[k]}, st, st->cand[st->submitted]};
+        CG_TRY(cg_decode_pool_submit_rows(st->pool, st->ring_path[k], st->p->whole_images ? NULL : &st->ring_rows[k].rows,
+                                          &st->ring[k]));
         st->submitted++;
     }
     return CG_OK;
@@ -350,7 +389,8 @@ static cg_status device_stages(run_state *st, cl_ulong max_alloc) {
     st->ring_n = 2 * (size_t)p->batch;
     st->ring = calloc(st->ring_n, sizeof *st->ring);
     st->ring_path = calloc(st->ring_n, sizeof *st->ring_path);
-    if (!st->ring || !st->ring_path) return cg_fail(CG_ERR_NOMEM, "out of host memory");
+    st->ring_rows = calloc(st->ring_n, sizeof *st->ring_rows);
+    if (!st->ring || !st->ring_path || !st->ring_rows) return cg_fail(CG_ERR_NOMEM, "out of host memory");
     st->batch_bytes_max = 256u << 20;
     if (max_alloc && st->batch_bytes_max > max_alloc) st->batch_bytes_max = (size_t)max_alloc;
     CG_TRY(cg_decode_pool_create(p->threads, p->max_side, &st->pool));
@@ -474,6 +514,7 @@ cg_status cg_preprocess_run(cg_runtime *rt, const cg_pp_params *p, FILE *progres
     cg_image_ops_free(st.ops);
     free(st.ring);
     free(st.ring_path);
+    free(st.ring_rows);
     free(st.cand);
     free(st.cand_sheet);
     r->timing.total_s = cg_now_s() - t0;
