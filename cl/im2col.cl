@@ -81,36 +81,40 @@ inline void im2col_segment(__global float *d, __global const float *src, int iw0
     for (; ow < OW; ow++) d[ow] = 0.0f;
 }
 
-// im2col_rows: the same matrix, one work-item per (r, n): the P consecutive columns row r takes
-// from sample n, OH row segments of OW; total = C*kh*kw * nb. Index arithmetic once per P elements.
+// im2col_rows: the same matrix, one work-item per image plane (c, n), i = c * nb + n: the kh * kw
+// column rows r = (c * kh + ki) * kw + kj each take P = OH * OW consecutive columns from it
+// (column n * P), as OH row segments of OW; total = C * nb. Index arithmetic once per plane, and
+// the plane stays in cache while its kh * kw blocks are written.
 __kernel void im2col_rows(__global const float *img, ulong img_off, ulong img_sn, int H, int W, int kh, int kw,
                           int sh, int sw, int ph, int pw, int OH, int OW, int nb, __global float *cols,
                           ulong cols_off, uint total) {
     size_t gid = get_global_id(0);
     if (gid >= total) return;
     uint i = (uint)gid;
-    uint r = i / (uint)nb, n = i % (uint)nb;
-    uint t = r / (uint)kw, kj = r % (uint)kw;
-    uint c = t / (uint)kh, ki = t % (uint)kh;
-    uint P = (uint)OH * (uint)OW;
-    __global float *d = cols + cols_off + (ulong)i * P; // = row r, column n * P
+    uint c = i / (uint)nb, n = i % (uint)nb;
+    uint P = (uint)OH * (uint)OW, Q = (uint)nb * P;
     __global const float *plane = img + img_off + n * img_sn + (ulong)c * (ulong)H * (ulong)W;
-    // Column ow reads input column iw0 + ow * sw; it lies inside the row for lo <= ow < hi.
-    int iw0 = (int)kj - pw;
-    int lo = iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw;
-    int hi = iw0 >= W ? 0 : (W - 1 - iw0) / sw + 1;
-    lo = min(lo, OW);
-    hi = clamp(hi, lo, OW);
-    int ih = (int)ki - ph;
-    for (int oh = 0; oh < OH; oh++, ih += sh, d += OW) {
-        if (ih >= 0 && ih < H) {
-            im2col_segment(d, plane + (uint)ih * (uint)W, iw0, lo, hi, sw, OW, W);
-        } else {
-            int ow = 0;
-            for (; ow + 8 <= OW; ow += 8) vstore8((float8)(0.0f), 0, d + ow);
-            for (; ow < OW; ow++) d[ow] = 0.0f;
+    for (int ki = 0; ki < kh; ki++)
+        for (int kj = 0; kj < kw; kj++) {
+            uint r = ((uint)c * (uint)kh + (uint)ki) * (uint)kw + (uint)kj;
+            __global float *d = cols + cols_off + (ulong)r * Q + n * P;
+            // Column ow reads input column iw0 + ow * sw; it lies inside the row for lo <= ow < hi.
+            int iw0 = kj - pw;
+            int lo = iw0 >= 0 ? 0 : sw == 1 ? -iw0 : (-iw0 + sw - 1) / sw;
+            int hi = iw0 >= W ? 0 : sw == 1 ? W - iw0 : (W - 1 - iw0) / sw + 1;
+            lo = min(lo, OW);
+            hi = clamp(hi, lo, OW);
+            int ih = ki - ph;
+            for (int oh = 0; oh < OH; oh++, ih += sh, d += OW) {
+                if (ih >= 0 && ih < H) {
+                    im2col_segment(d, plane + (uint)ih * (uint)W, iw0, lo, hi, sw, OW, W);
+                } else {
+                    int ow = 0;
+                    for (; ow + 8 <= OW; ow += 8) vstore8((float8)(0.0f), 0, d + ow);
+                    for (; ow < OW; ow++) d[ow] = 0.0f;
+                }
+            }
         }
-    }
 }
 
 // col2im: the adjoint of im2col. One work-item per IMAGE element [nb, C, H, W]: it gathers every
@@ -160,68 +164,63 @@ inline float col2im_at(__global const float *rows, float b, int w, int ki0, int 
     return acc;
 }
 
+// Lanes o .. o + 3 of column row rp, where only lanes inside [0, OW) are terms: a vector load when
+// all are, else a gather of the clamped positions; *ok marks the terms (-1) for select.
+inline float4 col2im_lanes4(__global const float *rp, int o, int OW, int4 *ok) {
+    if (o >= 0 && o + 4 <= OW) {
+        *ok = (int4)(-1);
+        return vload4(0, rp + o);
+    }
+    int4 ow = (int4)(o) + (int4)(0, 1, 2, 3);
+    *ok = (ow >= (int4)(0)) & (ow < (int4)(OW));
+    int4 at = clamp(ow, (int4)(0), (int4)(OW - 1));
+    return (float4)(rp[at.s0], rp[at.s1], rp[at.s2], rp[at.s3]);
+}
+
 // col2im_rows: the same sums in the same order, one work-item per image plane (n, c) of H rows of W
-// elements; total = nb * C planes. Inside a row, runs of elements whose every window position
-// lies inside the column matrix are summed 8 (or 4) at a time: for stride 1 the 8 elements read 8
-// consecutive columns of each column row; for stride 2 the even and odd elements are two such
-// runs (each with its own kernel columns), summed apart and interleaved.
+// elements, i = c * nb + n; total = C * nb planes. Each row goes in chunks of lanes j: stride 1, element w = j sums
+// kernel columns kj = 0.. at ow = j + pw - kj; stride 2 (kw >= 2), elements 2j and 2j + 1 (phases
+// f = 0, 1) sum kj = kjf + 2m at ow = j + owf - m, kjf = (f + pw) % 2, owf = (f + pw) / 2, and are
+// summed apart and interleaved. Chunks of 8 lanes whose every term lies inside the column rows
+// read them with vector loads; other chunks go 4 lanes at a time, adding only the terms inside
+// (select); lanes past the last chunk (odd widths) one by one.
 __kernel void col2im_rows(__global const float *cols, ulong cols_off, int C, int H, int W, int kh, int kw, int sh,
                           int sw, int ph, int pw, int OH, int OW, int nb, __global float *img, ulong img_off,
                           ulong img_sn, int has_bias, __global const float *bias, ulong bias_off, uint total) {
     size_t gid = get_global_id(0);
     if (gid >= total) return;
     uint i = (uint)gid;
-    uint n = i / (uint)C, c = i % (uint)C;
+    uint c = i / (uint)nb, n = i % (uint)nb; // consecutive work-items read consecutive column blocks
     uint P = (uint)OH * (uint)OW, Q = (uint)nb * P;
     float b = has_bias ? bias[bias_off + c] : 0.0f;
     __global float *d = img + img_off + n * img_sn + (ulong)c * (ulong)H * (ulong)W;
     __global const float *rows = cols + cols_off + (ulong)c * (uint)(kh * kw) * Q + n * P;
-    // The vector runs, the same in every row. Stride 1: element w sums kernel columns kj = 0.. at
-    // ow = w + pw - kj, so w in [kw - 1 - pw, OW - pw) has them all. Stride 2 (kw >= 2): element
-    // w = 2j + f (phase f) sums kj = kjf + 2m at ow = j + owf - m, kjf = (f + pw) % 2,
-    // owf = (f + pw) / 2, m <= mf = (kw - 1 - kjf) / 2; j runs over [jlo, jhi).
-    int vlo = 0, vhi = 0; // sw 1: elements; sw 2: j
+    // Lanes [vlo, vhi) have all their terms inside the column rows; J lanes fit the row.
+    int J = 0, vlo = 0, vhi = 0;
     int kj0e = pw % 2, kj0o = (1 + pw) % 2, ow0e = pw / 2, ow0o = (1 + pw) / 2;
     if (sw == 1) {
+        J = W;
         vlo = max(kw - 1 - pw, 0);
         vhi = min(OW - pw, W);
     } else if (sw == 2 && kw >= 2) {
+        J = W / 2;
         vlo = max(max((kw - 1 - kj0e) / 2 - ow0e, (kw - 1 - kj0o) / 2 - ow0o), 0);
-        vhi = min(OW - ow0o, W / 2);
+        vhi = min(OW - ow0o, J);
     }
     int ki0 = ph % sh, oh0 = ph / sh;
     for (int h = 0; h < H; h++, d += W) {
-        int w = 0;
-        if (sw == 1 && vhi - vlo >= 4) {
-            for (; w < vlo; w++) d[w] = col2im_at(rows, b, w, ki0, oh0, kh, kw, sh, sw, pw, OH, OW, Q);
-            int step = vhi - vlo >= 8 ? 8 : 4;
-            for (int last = 0; !last;) {
-                if (w + step >= vhi) w = vhi - step, last = 1;
-                if (step == 8) {
+        int j = 0;
+        while (j + 4 <= J) {
+            if (j >= vlo && j + 8 <= vhi) {
+                if (sw == 1) {
                     float8 acc = (float8)(b);
                     for (int ki = ki0, oh = oh0; ki < kh && oh >= 0; ki += sh, oh--) {
                         if (oh >= OH) continue;
-                        __global const float *rp = rows + (ulong)(ki * kw) * Q + (uint)(oh * OW + w + pw);
+                        __global const float *rp = rows + (ulong)(ki * kw) * Q + (uint)(oh * OW + j + pw);
                         for (int kj = 0; kj < kw; kj++) acc += vload8(0, rp + (ulong)kj * Q - kj);
                     }
-                    vstore8(acc, 0, d + w);
+                    vstore8(acc, 0, d + j);
                 } else {
-                    float4 acc = (float4)(b);
-                    for (int ki = ki0, oh = oh0; ki < kh && oh >= 0; ki += sh, oh--) {
-                        if (oh >= OH) continue;
-                        __global const float *rp = rows + (ulong)(ki * kw) * Q + (uint)(oh * OW + w + pw);
-                        for (int kj = 0; kj < kw; kj++) acc += vload4(0, rp + (ulong)kj * Q - kj);
-                    }
-                    vstore4(acc, 0, d + w);
-                }
-                w += step;
-            }
-        } else if (sw == 2 && vhi - vlo >= 4) {
-            for (; w < 2 * vlo; w++) d[w] = col2im_at(rows, b, w, ki0, oh0, kh, kw, sh, sw, pw, OH, OW, Q);
-            int step = vhi - vlo >= 8 ? 8 : 4, j = vlo;
-            for (int last = 0; !last;) {
-                if (j + step >= vhi) j = vhi - step, last = 1;
-                if (step == 8) {
                     float8 e = (float8)(b), o = (float8)(b);
                     for (int ki = ki0, oh = oh0; ki < kh && oh >= 0; ki += sh, oh--) {
                         if (oh >= OH) continue;
@@ -234,23 +233,41 @@ __kernel void col2im_rows(__global const float *cols, ulong cols_off, int C, int
                     vstore16((float16)(e.s0, o.s0, e.s1, o.s1, e.s2, o.s2, e.s3, o.s3, e.s4, o.s4, e.s5, o.s5, e.s6,
                                        o.s6, e.s7, o.s7),
                              0, d + 2 * j);
-                } else {
-                    float4 e = (float4)(b), o = (float4)(b);
-                    for (int ki = ki0, oh = oh0; ki < kh && oh >= 0; ki += sh, oh--) {
-                        if (oh >= OH) continue;
-                        __global const float *rp = rows + (ulong)(ki * kw) * Q + (uint)(oh * OW + j);
-                        for (int kj = kj0e, m = 0; kj < kw; kj += 2, m++)
-                            e += vload4(0, rp + (ulong)kj * Q + ow0e - m);
-                        for (int kj = kj0o, m = 0; kj < kw; kj += 2, m++)
-                            o += vload4(0, rp + (ulong)kj * Q + ow0o - m);
-                    }
-                    vstore8((float8)(e.s0, o.s0, e.s1, o.s1, e.s2, o.s2, e.s3, o.s3), 0, d + 2 * j);
                 }
-                j += step;
+                j += 8;
+                continue;
             }
-            w = 2 * vhi;
+            int4 ok;
+            if (sw == 1) {
+                float4 acc = (float4)(b);
+                for (int ki = ki0, oh = oh0; ki < kh && oh >= 0; ki += sh, oh--) {
+                    if (oh >= OH) continue;
+                    __global const float *rp = rows + (ulong)(ki * kw) * Q + (uint)(oh * OW);
+                    for (int kj = 0; kj < kw; kj++) {
+                        float4 v = col2im_lanes4(rp + (ulong)kj * Q, j + pw - kj, OW, &ok);
+                        acc = select(acc, acc + v, ok);
+                    }
+                }
+                vstore4(acc, 0, d + j);
+            } else {
+                float4 e = (float4)(b), o = (float4)(b);
+                for (int ki = ki0, oh = oh0; ki < kh && oh >= 0; ki += sh, oh--) {
+                    if (oh >= OH) continue;
+                    __global const float *rp = rows + (ulong)(ki * kw) * Q + (uint)(oh * OW);
+                    for (int kj = kj0e, m = 0; kj < kw; kj += 2, m++) {
+                        float4 v = col2im_lanes4(rp + (ulong)kj * Q, j + ow0e - m, OW, &ok);
+                        e = select(e, e + v, ok);
+                    }
+                    for (int kj = kj0o, m = 0; kj < kw; kj += 2, m++) {
+                        float4 v = col2im_lanes4(rp + (ulong)kj * Q, j + ow0o - m, OW, &ok);
+                        o = select(o, o + v, ok);
+                    }
+                }
+                vstore8((float8)(e.s0, o.s0, e.s1, o.s1, e.s2, o.s2, e.s3, o.s3), 0, d + 2 * j);
+            }
+            j += 4;
         }
-        for (; w < W; w++) d[w] = col2im_at(rows, b, w, ki0, oh0, kh, kw, sh, sw, pw, OH, OW, Q);
+        for (int w = J ? j * sw : 0; w < W; w++) d[w] = col2im_at(rows, b, w, ki0, oh0, kh, kw, sh, sw, pw, OH, OW, Q);
         if (++ki0 == sh) ki0 = 0, oh0++;
     }
 }

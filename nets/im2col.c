@@ -63,8 +63,8 @@ cg_status cg_im2col(cg_ctx *ctx, const cg_im2col_geom *g, cg_tensor img, int n0,
     int rows = by_rows(ctx);
     CG_TRY(cg_kernel_get(ctx->rt, "im2col", rows ? "im2col_rows" : "im2col", &k));
     cl_ulong off = sample_offset(img, n0), sn = cg_sample_stride(img), coff = cols_off;
-    // Rows: a work-item per (column row, sample), P = oh * ow columns each.
-    size_t items = rows ? total / cg_geom_positions(g) : total;
+    // Rows: a work-item per image plane (channel, sample).
+    size_t items = rows ? (size_t)nb * g->c : total;
     cl_uint n = (cl_uint)items;
     // Bytes for the profile: the columns written, the samples read once.
     cg_profile_work(ctx->rt, 0, sizeof(float) * ((double)total + (double)nb * g->c * g->h * g->w));
