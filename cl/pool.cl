@@ -53,8 +53,8 @@ __kernel void pool_avg(__global const float *x, ulong xoff, ulong xsn, uint C, u
 // The same two pools with one work-item per output row ((s*C + c)*OH + oh = i, n = N*C*OH),
 // walking the row's OW outputs: index arithmetic once per row and row-contiguous reads, for CPUs
 // (PoCL). PoCL runs a work-item's loops as scalar code, so the outputs whose window lies inside the
-// row go 8 at a time with explicit vectors (stride 1: vload8 per window column; stride 2: the even
-// lanes of a vload16), the rest one by one; a last partial chunk is redone as a full one ending at
+// row go 8 (narrow rows: 4) at a time with explicit vectors (stride 1: vload8 per window column;
+// stride 2: the even lanes of a vload16), the rest one by one; a last partial chunk is redone as a full one ending at
 // the border. Every output is the same computation in the same order as above (lanes are
 // independent), so bit-identical.
 #define POOL_ROW                                                                                   \
@@ -68,11 +68,13 @@ __kernel void pool_avg(__global const float *x, ulong xoff, ulong xsn, uint C, u
     int h0 = (int)(oh * stride) - pad;                                                             \
     int h1 = min(h0 + k, (int)H);                                                                  \
     h0 = max(h0, 0);                                                                               \
-    /* Outputs [lo, hi) have their whole window inside the row; vectors need 8 of them. */        \
+    /* Outputs [lo, hi) have their whole window inside the row; vec: 8 or 4 of them at a time. */ \
     int lo = min((pad + stride - 1) / stride, (int)OW);                                            \
     int hi = (int)W + pad < k ? 0 : ((int)W + pad - k) / stride + 1;                               \
     hi = clamp(hi, lo, (int)OW);                                                                   \
-    int vec = hi - lo >= 8 && (stride == 1 || (stride == 2 && W >= 16));                           \
+    int vec = hi - lo >= 8 && (stride == 1 || (stride == 2 && W >= 16))                            \
+                  ? 8                                                                              \
+                  : hi - lo >= 4 && (stride == 1 || (stride == 2 && W >= 8)) ? 4 : 0;              \
     int ow = 0;
 
 // Eight inputs e, e + 2, ..., e + 14 of a row of W >= 16 (0 <= e, e + 14 < W): the even lanes of
@@ -84,6 +86,12 @@ inline float8 pool_even8(__global const float *row, int e, uint W) {
 // Eight window columns e + kj for outputs at e, e + stride, ... (stride 1 or 2).
 inline float8 pool_load8(__global const float *row, int e, int stride, uint W) {
     return stride == 1 ? vload8(0, row + e) : pool_even8(row, e, W);
+}
+
+// Four of them (rows of W >= 8 for stride 2).
+inline float4 pool_load4(__global const float *row, int e, int stride, uint W) {
+    if (stride == 1) return vload4(0, row + e);
+    return e + 8 <= (int)W ? vload8(0, row + e).even : vload8(0, row + e - 1).odd;
 }
 
 inline float pool_max_at(__global const float *xp, uint W, int h0, int h1, int ow, int k, int stride, int pad) {
@@ -115,15 +123,25 @@ __kernel void pool_max_rows(__global const float *x, ulong xoff, ulong xsn, uint
     POOL_ROW
     if (vec) {
         for (; ow < lo; ow++) yp[ow] = pool_max_at(xp, W, h0, h1, ow, k, stride, pad);
-        for (int last = 0; !last; ow += 8) {
-            if (ow + 8 >= hi) ow = hi - 8, last = 1;
-            float8 m = (float8)(-INFINITY);
-            for (int h = h0; h < h1; h++)
-                for (int kj = 0; kj < k; kj++) {
-                    float8 v = pool_load8(xp + (ulong)h * W, ow * stride - pad + kj, stride, W);
-                    m = select(m, v, (v > m) | isnan(v));
-                }
-            vstore8(m, 0, yp + ow);
+        for (int last = 0; !last; ow += vec) {
+            if (ow + vec >= hi) ow = hi - vec, last = 1;
+            if (vec == 8) {
+                float8 m = (float8)(-INFINITY);
+                for (int h = h0; h < h1; h++)
+                    for (int kj = 0; kj < k; kj++) {
+                        float8 v = pool_load8(xp + (ulong)h * W, ow * stride - pad + kj, stride, W);
+                        m = select(m, v, (v > m) | isnan(v));
+                    }
+                vstore8(m, 0, yp + ow);
+            } else {
+                float4 m = (float4)(-INFINITY);
+                for (int h = h0; h < h1; h++)
+                    for (int kj = 0; kj < k; kj++) {
+                        float4 v = pool_load4(xp + (ulong)h * W, ow * stride - pad + kj, stride, W);
+                        m = select(m, v, (v > m) | isnan(v));
+                    }
+                vstore4(m, 0, yp + ow);
+            }
         }
     }
     for (; ow < (int)OW; ow++) yp[ow] = pool_max_at(xp, W, h0, h1, ow, k, stride, pad);
@@ -136,12 +154,21 @@ __kernel void pool_avg_rows(__global const float *x, ulong xoff, ulong xsn, uint
     if (vec) {
         for (; ow < lo; ow++) yp[ow] = pool_avg_at(xp, W, h0, h1, ow, k, stride, pad);
         float count = (float)((h1 - h0) * k);
-        for (int last = 0; !last; ow += 8) {
-            if (ow + 8 >= hi) ow = hi - 8, last = 1;
-            float8 sum = (float8)(0.0f);
-            for (int h = h0; h < h1; h++)
-                for (int kj = 0; kj < k; kj++) sum += pool_load8(xp + (ulong)h * W, ow * stride - pad + kj, stride, W);
-            vstore8(sum / count, 0, yp + ow);
+        for (int last = 0; !last; ow += vec) {
+            if (ow + vec >= hi) ow = hi - vec, last = 1;
+            if (vec == 8) {
+                float8 sum = (float8)(0.0f);
+                for (int h = h0; h < h1; h++)
+                    for (int kj = 0; kj < k; kj++)
+                        sum += pool_load8(xp + (ulong)h * W, ow * stride - pad + kj, stride, W);
+                vstore8(sum / count, 0, yp + ow);
+            } else {
+                float4 sum = (float4)(0.0f);
+                for (int h = h0; h < h1; h++)
+                    for (int kj = 0; kj < k; kj++)
+                        sum += pool_load4(xp + (ulong)h * W, ow * stride - pad + kj, stride, W);
+                vstore4(sum / count, 0, yp + ow);
+            }
         }
     }
     for (; ow < (int)OW; ow++) yp[ow] = pool_avg_at(xp, W, h0, h1, ow, k, stride, pad);
