@@ -18,6 +18,7 @@ static int agreed, active, solo, rank, size = 1, local_rank, local_size = 1;
 // A failure notice (cg_dist_notify_failure) was sent or arrived: which rank failed, its code and
 // message; every later collective fails at once with it.
 static int noticed = -1, notice_code;
+static int failed_together; // cg_dist_agree returned a failure, or a notice was sent or arrived
 static char notice_msg[1000];
 
 // Collectives reach other ranks (else each is the identity).
@@ -126,6 +127,7 @@ void cg_dist_abort(int code) {
 }
 
 int cg_dist_noticed(void) { return noticed >= 0; }
+int cg_dist_failed_together(void) { return failed_together || noticed >= 0; }
 
 cg_status cg_dist_notice_status(void) { return cg_fail(notice_code, "rank %d: %s", noticed, notice_msg); }
 
@@ -319,6 +321,7 @@ cg_status cg_dist_agree(cg_status mine, int *stop, int *failed_rank) {
     if (*stop) agreed = 1;
     if (v[0] == size) return CG_OK;
     agreed = 1;
+    failed_together = 1;
     *failed_rank = v[0];
     // The failing rank's code and message travel to every rank.
     struct {

@@ -67,6 +67,9 @@ cg_status cg_dist_notify_failure(cg_status st);
 // Whether a failure notice was sent or arrived, and that failure ("rank R: ..." on the others).
 int cg_dist_noticed(void);
 cg_status cg_dist_notice_status(void);
+// Whether every rank already holds a failure: cg_dist_agree returned one, or a notice was sent or
+// arrived (then no further agreement is needed, and none is possible with a rank that has left).
+int cg_dist_failed_together(void);
 void cg_dist_set_agreed(int agreed);
 
 #endif

@@ -153,7 +153,8 @@ static int critic_steps(const cg_trainer *t) {
 static cg_status read_losses(cg_trainer *t) {
     float s[4];
     cg_status st = cg_tensor_read(t->ctx->rt, cg_view(t->scal, 0, 1, 1, 1, 4), s);
-    if (st != CG_OK) return cg_fail_context(st, "reading back the losses of iteration %ld", t->step);
+    if (st != CG_OK) st = cg_fail_context(st, "reading back the losses of iteration %ld", t->step);
+    if (st != CG_OK) return t->ranks > 1 ? cg_dist_notify_failure(st) : st; // the others wait below
     int finite = isfinite(s[0]) && isfinite(s[1]) && isfinite(s[2]) && isfinite(s[3]);
     if (t->ranks > 1) {
         int stop = 0, failed;
@@ -261,8 +262,7 @@ cg_status cg_trainer_run(cg_trainer *t, volatile sig_atomic_t *stop) {
         // losses, trainer_dist.c and read_losses), another rank's failure notice, or this rank's own
         // (a device error) while the others may wait for it in a collective: it tells them (dist.h).
         if (st != CG_OK && t->ranks > 1) {
-            if (cg_dist_noticed()) st = cg_dist_notice_status();
-            else if (!cg_dist_agreed()) st = cg_dist_notify_failure(cg_fail_context(st, "in iteration %ld", t->step + 1));
+            if (!cg_dist_failed_together()) st = cg_dist_notify_failure(cg_fail_context(st, "in iteration %ld", t->step + 1));
             if (cg_dist_noticed()) st = cg_dist_notice_status(); // the same "rank R: ..." line on every rank
             alone = 1;
             break;
@@ -298,8 +298,10 @@ cg_status cg_trainer_run(cg_trainer *t, volatile sig_atomic_t *stop) {
     }
     if (bar) cg_progress_end(bar);
     cg_trainer_log_close(t);
-    // The last saves are rank 0's: every rank ends with its outcome.
-    if (failed < 0 && !alone) {
+    // The last saves are rank 0's: every rank ends with its outcome (unless the ranks already hold
+    // a failure: the loss read-back after the loop agrees or sends a notice).
+    if (st != CG_OK && cg_dist_noticed()) st = cg_dist_notice_status();
+    if (failed < 0 && !alone && !cg_dist_failed_together()) {
         int none = STOP_NONE;
         st = cg_dist_agree(st, &none, &failed);
         if (t->ranks > 1) cg_dist_set_agreed(1);
