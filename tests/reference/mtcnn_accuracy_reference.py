@@ -5,27 +5,19 @@ line per image: "NAME 0" when it finds no face, else "NAME 1 lx0..lx4 ly0..ly4 p
 of its most probable face in image pixels. Exit 77 when torch or facenet-pytorch is missing.
   mtcnn_accuracy_reference.py DIR LIMIT
 """
-import os, sys, types
+import os, sys
+
+from mtcnn_common import load
 
 try:
-    import numpy as np
-    import torch
-    from PIL import Image
-    # facenet_pytorch/__init__ imports tqdm for its download helper, which the detector never uses.
-    if "tqdm" not in sys.modules:
-        try:
-            import tqdm  # noqa: F401
-        except ImportError:
-            sys.modules["tqdm"] = types.SimpleNamespace(tqdm=None)
-    from facenet_pytorch.models.mtcnn import MTCNN
+    np, Image, make_mtcnn = load()
 except ImportError as e:
     print("mtcnn_accuracy_reference: %s" % e, file=sys.stderr)
     sys.exit(77)
 
-torch.set_num_threads(2)
 folder, limit = sys.argv[1], int(sys.argv[2])
 names = sorted(n for n in os.listdir(folder) if n.lower().endswith((".jpg", ".jpeg", ".png")))[:limit]
-m = MTCNN(keep_all=True, select_largest=False, device="cpu")
+m = make_mtcnn()
 BATCH = 64
 for i in range(0, len(names), BATCH):
     chunk = names[i:i + BATCH]

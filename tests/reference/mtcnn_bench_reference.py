@@ -6,26 +6,19 @@ found in the checked call), median_s, min_s, max_s per call; or `skip REASON` wh
 facenet-pytorch is missing.
   mtcnn_bench_reference.py REPS IMAGE ...
 """
-import sys, time, types
+import sys, time
+
+from mtcnn_common import load
 
 try:
-    import numpy as np
-    import torch
-    from PIL import Image
-    if "tqdm" not in sys.modules:
-        try:
-            import tqdm  # noqa: F401
-        except ImportError:
-            sys.modules["tqdm"] = types.SimpleNamespace(tqdm=None)
-    from facenet_pytorch.models.mtcnn import MTCNN
+    np, Image, make_mtcnn = load()
 except ImportError as e:
     print("skip facenet-pytorch not importable: %s" % e)
     sys.exit(0)
 
-torch.set_num_threads(2)
 reps = int(sys.argv[1])
 imgs = [Image.open(p).convert("RGB") for p in sys.argv[2:]]
-m = MTCNN(keep_all=True, select_largest=False, device="cpu")
+m = make_mtcnn()
 boxes, probs = m.detect(imgs)
 print("faces", sum(0 if b is None else len(b) for b in boxes))
 times = []

@@ -5,25 +5,17 @@ test wrote from its own decode, so both sides see the same pixels. One line per 
 facenet-pytorch is missing.
   mtcnn_reference.py IMAGE.ppm ...
 """
-import sys, types
+import sys
+
+from mtcnn_common import load
 
 try:
-    import numpy as np
-    import torch
-    from PIL import Image
-    # facenet_pytorch/__init__ imports tqdm for its download helper, which the detector never uses.
-    if "tqdm" not in sys.modules:
-        try:
-            import tqdm  # noqa: F401
-        except ImportError:
-            sys.modules["tqdm"] = types.SimpleNamespace(tqdm=None)
-    from facenet_pytorch.models.mtcnn import MTCNN
+    np, Image, make_mtcnn = load()
 except ImportError as e:
     print("mtcnn_reference: %s" % e, file=sys.stderr)
     sys.exit(77)
 
-torch.set_num_threads(2)
-m = MTCNN(keep_all=True, select_largest=False, device="cpu")
+m = make_mtcnn()
 for path in sys.argv[1:]:
     img = Image.open(path).convert("RGB")
     boxes, probs, pts = m.detect(img, landmarks=True)
