@@ -12,7 +12,7 @@
 
 #include <cJSON.h>
 
-#define DIR "/tmp/test_faceness"
+#define DIR "test-faceness-out" // under the build folder, like the other CLI tests (cli_setup makes it)
 #define N 100
 #define SIDE 64
 #define CROP 128

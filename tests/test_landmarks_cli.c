@@ -10,7 +10,7 @@
 
 #include <math.h>
 
-#define DIR "/tmp/test_landmarks_cli"
+#define DIR "test-landmarks-cli-out" // under the build folder, like the other CLI tests (cli_setup makes it)
 #define N_CELEBA 10
 
 static int copy_in(const char *data, const char *rel, const char *name) {
