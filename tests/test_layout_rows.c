@@ -31,18 +31,32 @@ static float *random_floats(size_t n, uint32_t seed, int specials) {
     return v;
 }
 
-// A buffer of exactly n floats holding host (whole-buffer write from offset 0: Oclgrind 21.10
-// marks partial writes wrongly).
-static cl_mem upload(cg_runtime *rt, const float *host, size_t n) {
-    cl_mem b = NULL;
-    CHECK_OK(cg_buffer_alloc(rt, n, &b));
-    CHECK_OK(cg_tensor_write(rt, cg_view(b, 0, 1, 1, 1, (int)n), host));
-    return b;
+// Buffers of CAP floats, allocated once: under Oclgrind a buffer released while cached kernels
+// still hold it as an argument loses track of which memory is initialised. Each case writes a
+// whole buffer from offset 0 (Oclgrind 21.10 marks partial writes wrongly), its data at the END,
+// so a read past a view's last element leaves the buffer.
+#define CAP ((size_t)1 << 18)
+enum { B_A, B_B, B_C, B_COUNT };
+static cl_mem bufs[B_COUNT];
+
+// Writes host[0, n) to the last n floats of buffer `which` (-5 before) and returns their offset.
+static size_t upload(cg_runtime *rt, int which, const float *host, size_t n) {
+    if (n > CAP) {
+        fprintf(stderr, "test_layout_rows: a case needs %zu floats, more than CAP\n", n);
+        exit(1);
+    }
+    if (!bufs[which]) CHECK_OK(cg_buffer_alloc(rt, CAP, &bufs[which]));
+    float *all = malloc(CAP * sizeof *all);
+    for (size_t i = 0; i < CAP - n; i++) all[i] = -5.0f;
+    memcpy(all + CAP - n, host, n * sizeof *host);
+    CHECK_OK(cg_tensor_write(rt, cg_view(bufs[which], 0, 1, 1, 1, (int)CAP), all));
+    free(all);
+    return CAP - n;
 }
 
-static float *download(cg_runtime *rt, cl_mem b, size_t n) {
+static float *download(cg_runtime *rt, int which, size_t n) {
     float *h = malloc(n * sizeof *h);
-    CHECK_OK(cg_tensor_read(rt, cg_view(b, 0, 1, 1, 1, (int)n), h));
+    CHECK_OK(cg_tensor_read(rt, cg_view(bufs[which], CAP - n, 1, 1, 1, (int)n), h));
     return h;
 }
 
@@ -100,10 +114,10 @@ static void run_im2col(cg_ctx *ctx, geom_case gc, batch bt, int rows, int *order
     }
     float *fill = malloc(ncols * sizeof *fill);
     for (size_t i = 0; i < ncols; i++) fill[i] = -5.0f;
-    cl_mem bimg = upload(rt, img, nimg), bcols = upload(rt, fill, ncols);
-    cg_tensor timg = {bimg, bt.off, bt.nt, gc.c, gc.h, gc.w, bt.sn};
-    CHECK_OK(cg_im2col(ctx, &g, timg, bt.n0, bt.nb, bcols, 3));
-    float *got = download(rt, bcols, ncols);
+    size_t ib = upload(rt, B_A, img, nimg), cb = upload(rt, B_B, fill, ncols);
+    cg_tensor timg = {bufs[B_A], ib + bt.off, bt.nt, gc.c, gc.h, gc.w, bt.sn};
+    CHECK_OK(cg_im2col(ctx, &g, timg, bt.n0, bt.nb, bufs[B_B], cb + 3));
+    float *got = download(rt, B_B, ncols);
     size_t d = first_diff(got, want, ncols);
     CHECK(d == ncols, "im2col %s: column entry %zu is %.9g, want %.9g", what, d, d < ncols ? got[d] : 0.0,
           d < ncols ? want[d] : 0.0);
@@ -113,10 +127,8 @@ static void run_im2col(cg_ctx *ctx, geom_case gc, batch bt, int rows, int *order
     // without bias; the reference sums kernel rows, then kernel columns, ascending.
     float *cols = random_floats(ncols, (uint32_t)(gc.h * 17 + gc.w + gc.kh * 5 + gc.p), 0);
     float *bias = random_floats((size_t)gc.c + 1, 99u, 0);
-    cg_buffer_release(bcols);
-    bcols = upload(rt, cols, ncols);
-    cl_mem bbias = upload(rt, bias, (size_t)gc.c + 1);
-    cg_tensor tbias = cg_view(bbias, 1, 1, gc.c, 1, 1);
+    cb = upload(rt, B_B, cols, ncols);
+    cg_tensor tbias = cg_view(bufs[B_C], upload(rt, B_C, bias, (size_t)gc.c + 1) + 1, 1, gc.c, 1, 1);
     for (int has_bias = 0; has_bias < 2; has_bias++) {
         float *wantimg = malloc(nimg * sizeof *wantimg), *reverse = malloc(nimg * sizeof *reverse);
         memcpy(wantimg, img, nimg * sizeof *img);
@@ -140,11 +152,9 @@ static void run_im2col(cg_ctx *ctx, geom_case gc, batch bt, int rows, int *order
                         wantimg[at] = acc;
                         reverse[at] = rev;
                     }
-        cg_buffer_release(bimg);
-        bimg = upload(rt, img, nimg);
-        timg.buf = bimg;
-        CHECK_OK(cg_col2im(ctx, &g, bcols, 3, timg, bt.n0, bt.nb, has_bias ? &tbias : NULL));
-        got = download(rt, bimg, nimg);
+        upload(rt, B_A, img, nimg);
+        CHECK_OK(cg_col2im(ctx, &g, bufs[B_B], cb + 3, timg, bt.n0, bt.nb, has_bias ? &tbias : NULL));
+        got = download(rt, B_A, nimg);
         d = first_diff(got, wantimg, nimg);
         CHECK(d == nimg, "col2im %s bias %d: image float %zu is %.9g, want %.9g", what, has_bias, d,
               d < nimg ? got[d] : 0.0, d < nimg ? wantimg[d] : 0.0);
@@ -154,9 +164,6 @@ static void run_im2col(cg_ctx *ctx, geom_case gc, batch bt, int rows, int *order
         free(reverse);
     }
     cg_im2col_force(CG_IM2COL_AUTO);
-    cg_buffer_release(bimg);
-    cg_buffer_release(bcols);
-    cg_buffer_release(bbias);
     free(img), free(want), free(fill), free(cols), free(bias);
 }
 
@@ -175,20 +182,18 @@ static void run_wide(cg_ctx *ctx, int C, int h, int w, batch bt, int rows) {
         for (int n = 0; n < bt.nb; n++)
             for (size_t p = 0; p < P; p++)
                 want[2 + ((size_t)c * bt.nb + n) * P + p] = src[bt.off + (size_t)(bt.n0 + n) * bt.sn + c * P + p];
-    cl_mem bsrc = upload(rt, src, nsrc), bwide = upload(rt, fill, nwide);
-    cg_tensor t = {bsrc, bt.off, bt.nt, C, h, w, bt.sn};
-    CHECK_OK(cg_nchw_to_wide(ctx, t, bt.n0, bt.nb, bwide, 2));
-    float *got = download(rt, bwide, nwide);
+    size_t sb = upload(rt, B_A, src, nsrc), wb = upload(rt, B_B, fill, nwide);
+    cg_tensor t = {bufs[B_A], sb + bt.off, bt.nt, C, h, w, bt.sn};
+    CHECK_OK(cg_nchw_to_wide(ctx, t, bt.n0, bt.nb, bufs[B_B], wb + 2));
+    float *got = download(rt, B_B, nwide);
     size_t d = first_diff(got, want, nwide);
     CHECK(d == nwide, "nchw_to_wide %s: float %zu is %.9g, want %.9g", what, d, d < nwide ? got[d] : 0.0,
           d < nwide ? want[d] : 0.0);
     free(got);
 
     float *wide = random_floats(nwide, (uint32_t)(P + 5), 0), *bias = random_floats((size_t)C + 2, 7u, 0);
-    cl_mem bbias = upload(rt, bias, (size_t)C + 2);
-    cg_tensor tbias = cg_view(bbias, 2, 1, C, 1, 1);
-    cg_buffer_release(bwide);
-    bwide = upload(rt, wide, nwide);
+    cg_tensor tbias = cg_view(bufs[B_C], upload(rt, B_C, bias, (size_t)C + 2) + 2, 1, C, 1, 1);
+    wb = upload(rt, B_B, wide, nwide);
     for (int has_bias = 0; has_bias < 2; has_bias++) {
         float *wantimg = malloc(nsrc * sizeof *wantimg);
         memcpy(wantimg, src, nsrc * sizeof *src);
@@ -199,11 +204,9 @@ static void run_wide(cg_ctx *ctx, int C, int h, int w, batch bt, int rows) {
                     if (has_bias) v += bias[2 + c];
                     wantimg[bt.off + (size_t)(bt.n0 + n) * bt.sn + c * P + p] = v;
                 }
-        cg_buffer_release(bsrc);
-        bsrc = upload(rt, src, nsrc);
-        t.buf = bsrc;
-        CHECK_OK(cg_wide_to_nchw(ctx, bwide, 2, t, bt.n0, bt.nb, has_bias ? &tbias : NULL));
-        got = download(rt, bsrc, nsrc);
+        upload(rt, B_A, src, nsrc);
+        CHECK_OK(cg_wide_to_nchw(ctx, bufs[B_B], wb + 2, t, bt.n0, bt.nb, has_bias ? &tbias : NULL));
+        got = download(rt, B_A, nsrc);
         d = first_diff(got, wantimg, nsrc);
         CHECK(d == nsrc, "wide_to_nchw %s bias %d: float %zu is %.9g, want %.9g", what, has_bias, d,
               d < nsrc ? got[d] : 0.0, d < nsrc ? wantimg[d] : 0.0);
@@ -211,9 +214,6 @@ static void run_wide(cg_ctx *ctx, int C, int h, int w, batch bt, int rows) {
         free(wantimg);
     }
     cg_im2col_force(CG_IM2COL_AUTO);
-    cg_buffer_release(bsrc);
-    cg_buffer_release(bwide);
-    cg_buffer_release(bbias);
     free(src), free(want), free(fill), free(wide), free(bias);
 }
 
@@ -258,17 +258,15 @@ static void run_pool(cg_ctx *ctx, int is_max, int ceil_mode, int N, int C, int H
                 }
     float *fill = malloc(ny * sizeof *fill);
     for (size_t i = 0; i < ny; i++) fill[i] = -5.0f;
-    cl_mem bx = upload(rt, x, nx), by = upload(rt, fill, ny);
-    cg_tensor tx = cg_channels(cg_view(bx, 0, N, C + 1, H, W), 1, C), ty = cg_view(by, 0, N, C, OH, OW);
+    size_t xb = upload(rt, B_A, x, nx), yb = upload(rt, B_B, fill, ny);
+    cg_tensor tx = cg_channels(cg_view(bufs[B_A], xb, N, C + 1, H, W), 1, C), ty = cg_view(bufs[B_B], yb, N, C, OH, OW);
     CHECK_OK(l->ops->forward(l, ctx, tx, ty, 0));
-    float *got = download(rt, by, ny);
+    float *got = download(rt, B_B, ny);
     size_t d = first_diff(got, want, ny);
     CHECK(d == ny, "%s%s [%d,%d,%d,%d] k%d s%d p%d (%s): y[%zu] is %.9g, want %.9g", l->kind, ceil_mode ? " ceil" : "",
           N, C, H, W, k, s, p, mode_name(rows), d, d < ny ? got[d] : 0.0, d < ny ? want[d] : 0.0);
     if (first_diff(got, other, ny) < ny) *(is_max ? nan_seen : order_seen) = 1;
     cg_layer_free(l);
-    cg_buffer_release(bx);
-    cg_buffer_release(by);
     free(x), free(want), free(other), free(fill), free(got);
     unsetenv("CLGAN_POOL_ROWS");
 }
@@ -338,6 +336,8 @@ int main(void) {
     CHECK(col2im_order, "col2im: no shape where summing in reverse order changes a result (the check is blind)");
     CHECK(pool_order, "avg pool: no shape where summing in reverse order changes a result (the check is blind)");
     CHECK(pool_nan, "max pool: the reference without the NaN rule never differs (no NaN reached a window)");
+    for (int b = 0; b < B_COUNT; b++)
+        if (bufs[b]) cg_buffer_release(bufs[b]);
     cg_workspace_free(&ctx.ws);
     cg_runtime_free(rt);
     return test_finish("layout_rows");
