@@ -165,7 +165,7 @@ static int fail(cg_decoded *out, cg_issue_kind kind, const char *fmt, ...) {
     return 0;
 }
 
-static int load_bytes(const uint8_t *b, size_t n, int max_side, int stb_only, const cg_rows *rows, cg_decoded *out) {
+static int load_bytes(const uint8_t *b, size_t n, int max_side, int stb_only, const cg_region *rows, cg_decoded *out) {
     (void)stb_only, (void)rows; // without libjpeg every format goes to stb_image, whole
     if (n == 0) return fail(out, CG_ISSUE_EMPTY, "the file is empty (0 bytes)");
     file_format fmt = sniff(b, n);
@@ -227,7 +227,7 @@ const char *cg_image_jpeg_decoder(void) {
 #endif
 }
 
-static void load_file(const char *path, int max_side, int stb_only, const cg_rows *rows, cg_decoded *out) {
+static void load_file(const char *path, int max_side, int stb_only, const cg_region *rows, cg_decoded *out) {
     double t0 = cg_now_s();
     out->pixels = NULL;
     out->w = out->h = 0;
@@ -253,7 +253,7 @@ static void load_file(const char *path, int max_side, int stb_only, const cg_row
 
 void cg_image_load(const char *path, int max_side, cg_decoded *out) { load_file(path, max_side, 0, NULL, out); }
 
-void cg_image_load_rows(const char *path, int max_side, const cg_rows *rows, cg_decoded *out) {
+void cg_image_load_region(const char *path, int max_side, const cg_region *rows, cg_decoded *out) {
     load_file(path, max_side, 0, rows, out);
 }
 
@@ -270,7 +270,7 @@ void cg_decoded_release(cg_decoded *d) {
 
 typedef struct {
     const char *path;
-    const cg_rows *rows;
+    const cg_region *rows;
     cg_decoded *slot;
 } job;
 
@@ -291,7 +291,7 @@ static void *worker(void *arg) {
         if (p->head == p->tail) break; // stopping with an empty queue
         job j = p->q[p->head++];
         pthread_mutex_unlock(&p->mu);
-        cg_image_load_rows(j.path, p->max_side, j.rows, j.slot);
+        cg_image_load_region(j.path, p->max_side, j.rows, j.slot);
         pthread_mutex_lock(&p->mu);
         j.slot->state = 2;
         pthread_cond_broadcast(&p->done);
@@ -328,10 +328,10 @@ cg_status cg_decode_pool_create(int threads, int max_side, cg_decode_pool **out)
 }
 
 cg_status cg_decode_pool_submit(cg_decode_pool *p, const char *path, cg_decoded *slot) {
-    return cg_decode_pool_submit_rows(p, path, NULL, slot);
+    return cg_decode_pool_submit_region(p, path, NULL, slot);
 }
 
-cg_status cg_decode_pool_submit_rows(cg_decode_pool *p, const char *path, const cg_rows *rows, cg_decoded *slot) {
+cg_status cg_decode_pool_submit_region(cg_decode_pool *p, const char *path, const cg_region *rows, cg_decoded *slot) {
     pthread_mutex_lock(&p->mu);
     if (p->tail == p->cap) {
         // Reuse the consumed front first; grow only when the queue itself is full.

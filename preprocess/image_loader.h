@@ -18,18 +18,19 @@ typedef struct {
     int state;        // decode pool bookkeeping: 0 idle, 1 queued, 2 done
 } cg_decoded;
 
-// The rows [*y0, *y1) of a w x h image (preset to 0 and h) a caller will read, chosen once the
-// decoder knows the size; ctx is the caller's. Decoders may leave the other rows zero (libjpeg does).
+// The pixels of a w x h image a caller will read: the rectangle r = {x0, y0, x1, y1} (half-open,
+// preset to the whole image), chosen once the decoder knows the size; ctx is the caller's. Decoders
+// may leave the pixels outside it zero (libjpeg does).
 typedef struct {
-    void (*fn)(void *ctx, int w, int h, int *y0, int *y1);
+    void (*fn)(void *ctx, int w, int h, int r[4]);
     void *ctx;
-} cg_rows;
+} cg_region;
 
 // Loads one file: refuses empty files, non-images, sides above max_side (from the header, before
 // decoding), truncated JPEG/PNG and undecodable data, classifying each.
 void cg_image_load(const char *path, int max_side, cg_decoded *out);
-// The same, decoding only the rows `rows` asks for where the decoder can (JPEG with libjpeg).
-void cg_image_load_rows(const char *path, int max_side, const cg_rows *rows, cg_decoded *out);
+// The same, decoding only the region `rows` asks for where the decoder can (JPEG with libjpeg).
+void cg_image_load_region(const char *path, int max_side, const cg_region *rows, cg_decoded *out);
 // The same with stb_image for every format, as a build without libjpeg decodes (benchmarks, tests).
 void cg_image_load_stb(const char *path, int max_side, cg_decoded *out);
 void cg_decoded_release(cg_decoded *d);
@@ -40,8 +41,8 @@ typedef struct cg_decode_pool cg_decode_pool;
 cg_status cg_decode_pool_create(int threads, int max_side, cg_decode_pool **out); // threads 0: one per CPU
 // Queues a decode of path into slot (both must stay valid until cg_decode_pool_wait returns for it).
 cg_status cg_decode_pool_submit(cg_decode_pool *p, const char *path, cg_decoded *slot);
-// The same with cg_image_load_rows (rows, and what it points to, must stay valid as long).
-cg_status cg_decode_pool_submit_rows(cg_decode_pool *p, const char *path, const cg_rows *rows, cg_decoded *slot);
+// The same with cg_image_load_region (rows, and what it points to, must stay valid as long).
+cg_status cg_decode_pool_submit_region(cg_decode_pool *p, const char *path, const cg_region *rows, cg_decoded *slot);
 void cg_decode_pool_wait(cg_decode_pool *p, cg_decoded *slot);
 void cg_decode_pool_free(cg_decode_pool *p); // waits for queued work, joins the threads
 int cg_decode_pool_threads(const cg_decode_pool *p);

@@ -15,6 +15,10 @@
 #include <jerror.h>
 #include <jpeglib.h>
 
+#ifndef CG_JPEG_COL_MARGIN
+#define CG_JPEG_COL_MARGIN 16
+#endif
+
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -66,7 +70,7 @@ static void cmyk_row(const uint8_t *in, uint8_t *rgb, int w, int inverted) {
     }
 }
 
-int cg_jpeg_decode(const uint8_t *b, size_t n, int max_side, const cg_rows *rows, cg_decoded *out) {
+int cg_jpeg_decode(const uint8_t *b, size_t n, int max_side, const cg_region *rows, cg_decoded *out) {
     struct jpeg_decompress_struct c;
     error_mgr e;
     memset(&e, 0, sizeof e);
@@ -97,24 +101,27 @@ int cg_jpeg_decode(const uint8_t *b, size_t n, int max_side, const cg_rows *rows
     int cmyk = c.jpeg_color_space == JCS_CMYK || c.jpeg_color_space == JCS_YCCK;
     c.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
     jpeg_start_decompress(&c);
-    int w = (int)c.output_width, h = (int)c.output_height, y0 = 0, y1 = h;
-    if (rows && rows->fn) {
-        rows->fn(rows->ctx, w, h, &y0, &y1);
-        y0 = y0 < 0 ? 0 : y0 > h ? h : y0;
-        y1 = y1 < y0 ? y0 : y1 > h ? h : y1;
-    }
+    int w = (int)c.output_width, h = (int)c.output_height, reg[4] = {0, 0, w, h};
+    if (rows && rows->fn) rows->fn(rows->ctx, w, h, reg);
+    int x0 = reg[0] < 0 ? 0 : reg[0] > w ? w : reg[0], x1 = reg[2] < x0 ? x0 : reg[2] > w ? w : reg[2];
+    int y0 = reg[1] < 0 ? 0 : reg[1] > h ? h : reg[1], y1 = reg[3] < y0 ? y0 : reg[3] > h ? h : reg[3];
     size_t stride = (size_t)w * 3;
-    px = malloc(stride * (size_t)h);
+    int partial = x0 > 0 || x1 < w || y0 > 0 || y1 < h;
+    px = partial ? calloc((size_t)h, stride) : malloc(stride * (size_t)h);
     if (cmyk) row = malloc((size_t)w * 4);
     if (!px || (cmyk && !row)) ERREXIT1(&c, JERR_OUT_OF_MEMORY, 0);
-    memset(px, 0, stride * (size_t)y0);
-    memset(px + stride * (size_t)y1, 0, stride * (size_t)(h - y1));
+    JDIMENSION xoff = 0, cw = (JDIMENSION)w;
+    if (x1 > x0 && (x0 > CG_JPEG_COL_MARGIN || x1 + CG_JPEG_COL_MARGIN < w)) {
+        xoff = (JDIMENSION)(x0 > CG_JPEG_COL_MARGIN ? x0 - CG_JPEG_COL_MARGIN : 0);
+        cw = (JDIMENSION)(x1 + CG_JPEG_COL_MARGIN < w ? x1 + CG_JPEG_COL_MARGIN : w) - xoff;
+        jpeg_crop_scanline(&c, &xoff, &cw); // moves xoff left and widens cw to iMCU boundaries
+    }
     if (y0 > 0 && jpeg_skip_scanlines(&c, (JDIMENSION)y0) != (JDIMENSION)y0) ERREXIT(&c, JERR_BAD_STATE);
     while (c.output_scanline < (JDIMENSION)y1) {
-        uint8_t *dst = px + (size_t)c.output_scanline * (size_t)w * 3;
+        uint8_t *dst = px + (size_t)c.output_scanline * stride + (size_t)xoff * 3;
         JSAMPROW r = cmyk ? row : dst;
         if (jpeg_read_scanlines(&c, &r, 1) != 1) break; // only with a suspending source; not jpeg_mem_src
-        if (cmyk) cmyk_row(row, dst, w, c.saw_Adobe_marker);
+        if (cmyk) cmyk_row(row, dst, (int)cw, c.saw_Adobe_marker);
     }
     if (y1 == h) jpeg_finish_decompress(&c); // reads to the end-of-image marker: warnings about the tail
     else jpeg_abort_decompress(&c);

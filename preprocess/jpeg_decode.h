@@ -13,11 +13,14 @@
 // before any pixel is allocated), errors (corrupt), and any warning libjpeg raises while decoding
 // (corrupt data, or a premature end: truncated). Greyscale is expanded to RGB, CMYK/YCCK converted
 // (Adobe's inverted CMYK when the file has an Adobe marker). Thread-safe: no state outside the call.
-// rows (NULL: all) names the rows [y0, y1) the caller will read, once the size is known: only those
-// are decoded (libjpeg skips the rows above, stops after the last; skipped rows still give exactly
-// the full decode's pixels, fancy upsampling included; tests/test_preprocess_partial.c) and the rest
-// are zero. Damage in the part never decoded goes unnoticed.
-int cg_jpeg_decode(const uint8_t *b, size_t n, int max_side, const cg_rows *rows, cg_decoded *out);
+// rows (NULL: all) names the rectangle the caller will read, once the size is known: only its rows
+// are decoded (libjpeg skips the rows above and stops after the last), and of those only its columns
+// widened by CG_JPEG_COL_MARGIN on each side (jpeg_crop_scanline, which widens them further to iMCU
+// boundaries and treats them as the image's edges in fancy upsampling: the margin keeps that away
+// from the rectangle). The rectangle gets exactly the full decode's pixels
+// (tests/test_preprocess_partial.c); the rest is zero. Damage in the part never decoded goes
+// unnoticed.
+int cg_jpeg_decode(const uint8_t *b, size_t n, int max_side, const cg_region *rows, cg_decoded *out);
 
 // "libjpeg-turbo 2.1.5" (or "libjpeg 62" for another libjpeg): the library compiled in.
 const char *cg_jpeg_library(void);

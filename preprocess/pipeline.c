@@ -11,7 +11,8 @@
 
 #include <math.h>
 
-// Rows decoded beyond those the crop/resize taps reach, against float rounding in the kernel's tap range.
+// Rows and columns decoded beyond those the crop/resize taps reach, against float rounding in the
+// kernel's tap range.
 #ifndef CG_PP_ROW_MARGIN
 #define CG_PP_ROW_MARGIN 4
 #endif
@@ -183,34 +184,41 @@ static cg_status host_stages(run_state *st) {
 }
 
 typedef struct ring_rows {
-    cg_rows rows;
+    cg_region rows;
     const run_state *st;
     size_t entry;
 } ring_rows;
 
-// The rows of an entry's image the device reads (slot_add's boxes): the crop box and the resize
-// filter's reach around it, the eye boxes and the brightness reference. All rows without landmarks
-// or when the reference is the whole image.
-static void needed_rows(void *ctx, int w, int h, int *y0, int *y1) {
+// The part of an entry's image the device reads (slot_add's boxes): the crop box and the resize
+// filter's reach around it, the eye boxes and the brightness reference. The whole image without
+// landmarks or when the reference is the whole image.
+static void needed_region(void *ctx, int w, int h, int reg[4]) {
     const ring_rows *rr = ctx;
     const run_state *st = rr->st;
     const cg_pp_params *p = st->p;
     if (!st->use_landmarks || !strcmp(p->sunglasses_reference, "image")) return;
     cg_landmarks lm = cg_landmarks_to_image(&st->r->set.entries[rr->entry].lm, w, h);
     cg_box c = cg_crop_box(p->zoom ? &lm : NULL, p->zoom_factor, w, h);
-    if (!isfinite(c.y0) || !(c.h > 0 && c.h < 1e7)) return;
+    if (!isfinite(c.x0) || !isfinite(c.y0) || !(c.w > 0 && c.w < 1e7) || !(c.h > 0 && c.h < 1e7)) return;
     cg_ibox box[3];
     box[0] = cg_box_pixels(c, w, h);
     cg_eye_boxes(&lm, p->eye_box, w, h, box + 1);
-    double ry = c.h / p->size > 1 ? c.h / p->size : 1;
-    double lo = floor(c.y0 - ry) - CG_PP_ROW_MARGIN, hi = ceil((double)c.y0 + c.h + ry) + CG_PP_ROW_MARGIN;
+    double rx = c.w / p->size > 1 ? c.w / p->size : 1, ry = c.h / p->size > 1 ? c.h / p->size : 1;
+    double lo[2] = {floor(c.x0 - rx) - CG_PP_ROW_MARGIN, floor(c.y0 - ry) - CG_PP_ROW_MARGIN};
+    double hi[2] = {ceil((double)c.x0 + c.w + rx) + CG_PP_ROW_MARGIN, ceil((double)c.y0 + c.h + ry) + CG_PP_ROW_MARGIN};
     for (int k = 0; k < 3; k++) {
         if (box[k].x1 <= box[k].x0 || box[k].y1 <= box[k].y0) continue; // empty: sums nothing
-        if (box[k].y0 < lo) lo = box[k].y0;
-        if (box[k].y1 > hi) hi = box[k].y1;
+        int b0[2] = {box[k].x0, box[k].y0}, b1[2] = {box[k].x1, box[k].y1};
+        for (int a = 0; a < 2; a++) {
+            if (b0[a] < lo[a]) lo[a] = b0[a];
+            if (b1[a] > hi[a]) hi[a] = b1[a];
+        }
     }
-    *y0 = lo < 0 ? 0 : lo > h ? h : (int)lo;
-    *y1 = hi < *y0 ? *y0 : hi > h ? h : (int)hi;
+    int size[2] = {w, h};
+    for (int a = 0; a < 2; a++) {
+        reg[a] = lo[a] < 0 ? 0 : lo[a] > size[a] ? size[a] : (int)lo[a];
+        reg[a + 2] = hi[a] < reg[a] ? reg[a] : hi[a] > size[a] ? size[a] : (int)hi[a];
+    }
 }
 
 static cg_status submit_ahead(run_state *st) {
@@ -220,9 +228,9 @@ static cg_status submit_ahead(run_state *st) {
         size_t len = strlen(st->r->images_dir) + strlen(name) + 2;
         if (!(st->ring_path[k] = malloc(len))) return cg_fail(CG_ERR_NOMEM, "out of host memory");
         snprintf(st->ring_path[k], len, "%s/%s", st->r->images_dir, name);
-        st->ring_rows[k] = (ring_rows){{needed_rows, &st->ring_rows[k]}, st, st->cand[st->submitted]};
-        CG_TRY(cg_decode_pool_submit_rows(st->pool, st->ring_path[k], st->p->whole_images ? NULL : &st->ring_rows[k].rows,
-                                          &st->ring[k]));
+        st->ring_rows[k] = (ring_rows){{needed_region, &st->ring_rows[k]}, st, st->cand[st->submitted]};
+        const cg_region *region = st->p->whole_images ? NULL : &st->ring_rows[k].rows;
+        CG_TRY(cg_decode_pool_submit_region(st->pool, st->ring_path[k], region, &st->ring[k]));
         st->submitted++;
     }
     return CG_OK;

@@ -1,9 +1,12 @@
-// test_preprocess_partial.c — decoding only the rows the device reads (cg_image_load_rows, libjpeg's
-// jpeg_skip_scanlines and an early stop) on real CelebA JPEGs ($CLGAN_SHARED_DATA: 100 full-size
-// 178x218 and 100 half-size 89x109 with odd sides, 4:2:0 chroma, where fancy upsampling mixes
-// neighbouring rows): every asked row is bit-identical to the full decode's, for row ranges that start
-// and end inside and at the edges of iMCU rows; rows outside are zero. Negative control: the same
-// comparison one row further up (a region one row too small decoded) finds differences. Then the
+// test_preprocess_partial.c — decoding only the part of an image the device reads
+// (cg_image_load_region: libjpeg's jpeg_skip_scanlines, an early stop and jpeg_crop_scanline with a
+// column margin) on real CelebA JPEGs ($CLGAN_SHARED_DATA: 100 full-size 178x218 and 100 half-size
+// 89x109 with odd sides, 4:2:0 chroma, where fancy upsampling mixes neighbouring rows and columns):
+// every asked pixel is bit-identical to the full decode's, for rectangles that start and end inside
+// and at the edges of iMCUs and of the image; rows outside are zero. Negative controls: the same
+// comparison one row further up (a region one row too small decoded) finds differences; and built
+// with -DCG_JPEG_COL_MARGIN=0 (no column margin) this test fails (667 checks on 2026-12-04: columns
+// next to the iMCU-aligned crop edge differ, as the edge is upsampled as the image's edge). Then the
 // pipeline: cg_preprocess_run on the full-size images with the official landmarks, decoding only the
 // rows (default) and whole images (whole_images = 1), writes the same dataset bytes and takes the same
 // decisions, with the zoomed face crop and the centre crop. Built without libjpeg (stb_image decodes
@@ -13,15 +16,21 @@
 
 static char full[1024], half[1024], lm[1024], work[1024];
 
-static void crop_rows(void *ctx, int w, int h, int *y0, int *y1) {
-    (void)w;
-    const int *r = ctx; // {y0, y1}; negative y1 counts from the bottom
-    *y0 = r[0];
-    *y1 = r[1] > 0 ? r[1] : h + r[1];
+// ctx: {y0, y1, x0, x1}; a negative or zero end counts from the bottom or right edge.
+static void crop_rows(void *ctx, int w, int h, int reg[4]) {
+    const int *r = ctx;
+    reg[0] = r[2];
+    reg[1] = r[0];
+    reg[2] = r[3] > 0 ? r[3] : w + r[3];
+    reg[3] = r[1] > 0 ? r[1] : h + r[1];
 }
 
-// Row ranges: the top, the bottom, inside iMCU rows (16 for 4:2:0), at their edges, one row.
-static const int ranges[][2] = {{0, 50}, {70, 0}, {37, 151}, {16, 32}, {15, 33}, {1, -1}, {100, 101}, {48, 200}};
+// Row ranges: the top, the bottom, inside iMCU rows (16 for 4:2:0), at their edges, one row; column
+// ranges: whole rows, the face's columns, inside and at the edges of iMCU columns, one column.
+static const int ranges[][4] = {{0, 50, 0, 0},    {70, 0, 0, 0},    {37, 151, 0, 0},   {16, 32, 0, 0},
+                                {15, 33, 0, 0},   {1, -1, 0, 0},    {100, 101, 0, 0},  {48, 200, 0, 0},
+                                {80, 185, 45, 133}, {0, 0, 17, 31}, {20, 90, 16, 32},  {5, 60, 33, 34},
+                                {0, 0, 1, -1},    {60, 0, 40, 0},   {0, 70, 0, 60},    {30, 31, 70, 71}};
 #define N_RANGES (sizeof ranges / sizeof ranges[0])
 
 static void test_rows(const char *dir, int count, int libjpeg, size_t *control_differs, size_t *control_total) {
@@ -34,26 +43,32 @@ static void test_rows(const char *dir, int count, int libjpeg, size_t *control_d
         if (!whole.ok) continue;
         size_t stride = (size_t)whole.w * 3;
         for (size_t k = 0; k < N_RANGES; k++) {
-            cg_rows rows = {crop_rows, (void *)ranges[k]};
+            cg_region rows = {crop_rows, (void *)ranges[k]};
             cg_decoded part;
-            cg_image_load_rows(path, 8192, &rows, &part);
+            cg_image_load_region(path, 8192, &rows, &part);
             int y0 = ranges[k][0], y1 = ranges[k][1] > 0 ? ranges[k][1] : whole.h + ranges[k][1];
+            int x0 = ranges[k][2], x1 = ranges[k][3] > 0 ? ranges[k][3] : whole.w + ranges[k][3];
             if (y1 > whole.h) y1 = whole.h;
-            if (y0 >= y1) {
+            if (x1 > whole.w) x1 = whole.w;
+            if (y0 >= y1 || x0 >= x1) {
                 cg_decoded_release(&part);
                 continue;
             }
             CHECK(part.ok && part.w == whole.w && part.h == whole.h, "%s rows %d-%d: %s", path, y0, y1, part.detail);
             if (!part.ok) continue;
             size_t diff = 0, outside = 0;
-            for (size_t b = (size_t)y0 * stride; b < (size_t)y1 * stride; b++) diff += part.pixels[b] != whole.pixels[b];
-            CHECK(diff == 0, "%s rows %d-%d: %zu bytes differ from the full decode", path, y0, y1, diff);
+            for (int y = y0; y < y1; y++)
+                for (size_t b = (size_t)y * stride + (size_t)x0 * 3; b < (size_t)y * stride + (size_t)x1 * 3; b++)
+                    diff += part.pixels[b] != whole.pixels[b];
+            CHECK(diff == 0, "%s rows %d-%d, columns %d-%d: %zu bytes differ from the full decode", path, y0, y1, x0,
+                  x1, diff);
             for (size_t b = 0; libjpeg && b < (size_t)whole.h * stride; b++)
                 outside += (b < (size_t)y0 * stride || b >= (size_t)y1 * stride) && part.pixels[b] != 0;
             CHECK(outside == 0, "%s rows %d-%d: %zu bytes outside them are not zero", path, y0, y1, outside);
             if (libjpeg && y0 > 0) { // negative control: one row more than was decoded
                 size_t d = 0;
-                for (size_t b = (size_t)(y0 - 1) * stride; b < (size_t)y0 * stride; b++)
+                for (size_t b = (size_t)(y0 - 1) * stride + (size_t)x0 * 3; b < (size_t)(y0 - 1) * stride + (size_t)x1 * 3;
+                     b++)
                     d += part.pixels[b] != whole.pixels[b];
                 (*control_total)++;
                 *control_differs += d > 0;
@@ -124,7 +139,7 @@ int main(void) {
         CHECK(total > 0 && differs * 10 >= total * 9, "negative control: the row above the decoded ones differs in "
                                                        "only %zu of %zu cases",
               differs, total);
-    printf("row ranges: all equal to the full decode; the row above differs in %zu of %zu cases\n", differs, total);
+    printf("regions: all equal to the full decode; the row above differs in %zu of %zu cases\n", differs, total);
 
     cg_runtime *rt = test_runtime();
     const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
