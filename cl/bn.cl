@@ -13,6 +13,18 @@
 // Batch-norm state (nets/batchnorm.c) is one buffer of 4*C floats:
 //   [0, C) mean   [C, 2C) 1/sqrt(var + eps)   [2C, 3C) sum dy   [3C, 4C) sum dy * xhat
 // Layer-norm state (nets/layernorm.c) is the same four rows of N floats, one entry per sample.
+//
+// Fused activation (nets/chain.c runs BatchNorm followed by ReLU / LeakyReLU as one layer pair):
+// the batch-norm kernels take (act, slope); act 1 applies y = v > 0 ? v : slope * v to the
+// normalised value v in the forward, and in the backward recomputes v from x, the statistics and
+// the affine parameters with the forward's very expression and multiplies dy by v > 0 ? 1 : slope
+// (act.cl's act_leaky_fwd / act_leaky_bwd, operation for operation), so fused and unfused passes
+// give the same bits. act 0 is plain batch norm.
+// Two variants per pass, picked by device type (nets/batchnorm.c): GPUs take one work-item per
+// element (bn_apply, bn_bwd_dx) and reductions with consecutive work-items on consecutive elements
+// (bn_stats, bn_bwd_reduce); CPUs take one work-item per row of HW contiguous floats, vectorised
+// by BN_VEC lanes (bn_apply_rows, bn_bwd_dx_rows), and reductions whose work-items each walk whole
+// rows (bn_stats with by_rows 1, bn_bwd_reduce_runs). Each variant sums in its own fixed order.
 
 // Sum of v over the work-group, identical in every work-item; scratch holds L floats. Each step
 // folds the upper half (rounded down) of the live entries onto the lower, so any L is summed
@@ -59,24 +71,95 @@ float channel_partial(__global const float *x, ulong xoff, ulong xsn, ulong cbas
     return s;
 }
 
-// bn_stats: batch statistics of channel c = group id. Two passes over x (mean, then the biased
-// variance about it); writes mean and 1/sqrt(var + eps) to the state and moves the running
-// statistics: r = (1 - momentum) r + momentum * batch value, with the unbiased
-// variance var * M / (M - 1), M = N*HW > 1 (PyTorch). x: [N, C, H, W].
-__kernel void bn_stats(__global const float *x, ulong xoff, ulong xsn, uint N, uint C, uint HW, float eps,
-                       float momentum, __global float *st, __global float *rmean, ulong rmoff,
-                       __global float *rvar, ulong rvoff, __local float *scratch) {
-    uint c = get_group_id(0);
-    ulong cbase = (ulong)c * HW;
-    float m = (float)N * (float)HW;
-    float mean = group_sum(scratch, channel_partial(x, xoff, xsn, cbase, N, HW, 0.0f, 0)) / m;
-    float var = group_sum(scratch, channel_partial(x, xoff, xsn, cbase, N, HW, mean, 1)) / m;
-    if (get_local_id(0) != 0) return;
+// The activation folded into batch norm, on the normalised value v (act.cl's act_leaky_fwd).
+float bn_act(float v, int act, float slope) {
+    return act && !(v > 0.0f) ? (slope == 0.0f ? 0.0f : slope * v) : v;
+}
+
+// dy through the folded activation, from the recomputed normalised value v (act_leaky_bwd).
+float bn_act_grad(float g, float v, int act, float slope) { return act && !(v > 0.0f) ? g * slope : g; }
+
+// Lanes of the CPU variants: 8 (AVX) by default; a -D tunable (4 or 8).
+#ifndef BN_VEC
+#define BN_VEC 8
+#endif
+#if BN_VEC == 4
+typedef float4 bn_vec;
+#define bn_load vload4
+#define bn_store vstore4
+#define bn_fold(a) (((a).s0 + (a).s1) + ((a).s2 + (a).s3))
+#else
+typedef float8 bn_vec;
+#define bn_load vload8
+#define bn_store vstore8
+#define bn_fold(a) ((((a).s0 + (a).s1) + ((a).s2 + (a).s3)) + (((a).s4 + (a).s5) + ((a).s6 + (a).s7)))
+#endif
+
+bn_vec bn_act_v(bn_vec v, int act, float slope) {
+    if (!act) return v;
+    bn_vec neg = slope == 0.0f ? (bn_vec)(0.0f) : slope * v;
+    return select(neg, v, v > (bn_vec)(0.0f));
+}
+
+bn_vec bn_act_grad_v(bn_vec g, bn_vec v, int act, float slope) {
+    return act ? select(g * slope, g, v > (bn_vec)(0.0f)) : g;
+}
+
+// Sum of (p[k] - shift) (squares 0) or (p[k] - shift)^2 (squares 1) over one row of HW floats:
+// BN_VEC lanes over the full blocks, folded by a fixed tree, then the tail in order.
+float bn_row_sum(__global const float *p, uint HW, float shift, int squares) {
+    bn_vec acc = (bn_vec)(0.0f);
+    uint full = HW / BN_VEC * BN_VEC;
+    for (uint k = 0; k < full; k += BN_VEC) {
+        bn_vec d = bn_load(0, p + k) - shift;
+        acc += squares ? d * d : d;
+    }
+    float t = bn_fold(acc);
+    for (uint k = full; k < HW; k++) {
+        float d = p[k] - shift;
+        t += squares ? d * d : d;
+    }
+    return t;
+}
+
+// This work-item's share of bn_row_sum over the rows of channel plane cbase: samples n = lid,
+// lid + L, ... in order.
+float channel_rows(__global const float *x, ulong xoff, ulong xsn, ulong cbase, uint N, uint HW, float shift,
+                   int squares) {
+    float s = 0.0f;
+    for (uint n = get_local_id(0); n < N; n += get_local_size(0))
+        s += bn_row_sum(x + xoff + n * xsn + cbase, HW, shift, squares);
+    return s;
+}
+
+// Channel c's statistics into the state and the running statistics (work-item 0 of the group):
+// mean and 1/sqrt(var + eps); r = (1 - momentum) r + momentum * batch value, with the unbiased
+// variance var * M / (M - 1), M = N*HW > 1 (PyTorch).
+void bn_store_stats(uint c, uint C, float mean, float var, float m, float eps, float momentum, __global float *st,
+                    __global float *rmean, ulong rmoff, __global float *rvar, ulong rvoff) {
     st[c] = mean;
     st[C + c] = rsqrt(var + eps);
     float unbiased = var * (m / (m - 1.0f));
     rmean[rmoff + c] = (1.0f - momentum) * rmean[rmoff + c] + momentum * mean;
     rvar[rvoff + c] = (1.0f - momentum) * rvar[rvoff + c] + momentum * unbiased;
+}
+
+// bn_stats: batch statistics of channel c = group id, two passes over x (mean, then the biased
+// variance about it). by_rows 0 (GPUs): consecutive work-items on consecutive elements
+// (channel_partial); 1 (CPUs): each work-item sums whole rows (channel_rows). x: [N, C, H, W].
+__kernel void bn_stats(__global const float *x, ulong xoff, ulong xsn, uint N, uint C, uint HW, float eps,
+                       float momentum, __global float *st, __global float *rmean, ulong rmoff,
+                       __global float *rvar, ulong rvoff, int by_rows, __local float *scratch) {
+    uint c = get_group_id(0);
+    ulong cbase = (ulong)c * HW;
+    float m = (float)N * (float)HW;
+    float part = by_rows ? channel_rows(x, xoff, xsn, cbase, N, HW, 0.0f, 0)
+                         : channel_partial(x, xoff, xsn, cbase, N, HW, 0.0f, 0);
+    float mean = group_sum(scratch, part) / m;
+    part = by_rows ? channel_rows(x, xoff, xsn, cbase, N, HW, mean, 1)
+                   : channel_partial(x, xoff, xsn, cbase, N, HW, mean, 1);
+    float var = group_sum(scratch, part) / m;
+    if (get_local_id(0) == 0) bn_store_stats(c, C, mean, var, m, eps, momentum, st, rmean, rmoff, rvar, rvoff);
 }
 
 // SyncBN (nets/batchnorm_sync.c) exchanges per-channel sums through the host in a buffer g of 2C
@@ -124,34 +207,66 @@ __kernel void bn_eval_stats(__global const float *rmean, ulong rmoff, __global c
     st[C + c] = rsqrt(rvar[rvoff + c] + eps);
 }
 
-// bn_apply: one work-item per element i of x: y = (x - mean[c]) * invstd[c] * w[c] + b[c].
-// x, y: [N, C, H, W]; n = N*C*HW.
+// bn_apply (GPUs): one work-item per element i of x:
+//   y = act((x - mean[c]) * invstd[c] * w[c] + b[c]).   x, y: [N, C, H, W]; n = N*C*HW.
 __kernel void bn_apply(__global const float *x, ulong xoff, ulong xsn, __global float *y, ulong yoff, ulong ysn,
                        uint C, uint HW, uint n, __global const float *st, __global const float *w, ulong woff,
-                       __global const float *b, ulong boff) {
+                       __global const float *b, ulong boff, int act, float slope) {
     size_t gid = get_global_id(0);
     if (gid >= n) return;
     uint i = (uint)gid;
     uint per = C * HW, s = i / per, j = i - s * per, c = j / HW;
     float xhat = (x[xoff + (ulong)s * xsn + j] - st[c]) * st[C + c];
-    y[yoff + (ulong)s * ysn + j] = xhat * w[woff + c] + b[boff + c];
+    y[yoff + (ulong)s * ysn + j] = bn_act(xhat * w[woff + c] + b[boff + c], act, slope);
 }
 
-// bn_bwd_reduce: channel c = group id: sum dy and sum dy * xhat over N, H, W, with xhat from x and
-// the saved statistics. Stores both in the state (for bn_bwd_dx) and accumulates the parameter
-// gradients: dw[c] += sum dy * xhat, db[c] += sum dy. x, dy: [N, C, H, W].
+// bn_apply_rows (CPUs): one work-item per row r = s * C + c of HW contiguous floats (rows = N*C);
+// the same expression as bn_apply, BN_VEC lanes at a time.
+__kernel void bn_apply_rows(__global const float *x, ulong xoff, ulong xsn, __global float *y, ulong yoff,
+                            ulong ysn, uint C, uint HW, uint rows, __global const float *st,
+                            __global const float *w, ulong woff, __global const float *b, ulong boff, int act,
+                            float slope) {
+    size_t gid = get_global_id(0);
+    if (gid >= rows) return;
+    uint r = (uint)gid, s = r / C, c = r - s * C;
+    __global const float *xr = x + xoff + (ulong)s * xsn + (ulong)c * HW;
+    __global float *yr = y + yoff + (ulong)s * ysn + (ulong)c * HW;
+    float mean = st[c], invstd = st[C + c], wc = w[woff + c], bc = b[boff + c];
+    uint full = HW / BN_VEC * BN_VEC;
+    for (uint k = 0; k < full; k += BN_VEC) {
+        bn_vec xhat = (bn_load(0, xr + k) - mean) * invstd;
+        bn_store(bn_act_v(xhat * wc + bc, act, slope), 0, yr + k);
+    }
+    for (uint k = full; k < HW; k++) yr[k] = bn_act((xr[k] - mean) * invstd * wc + bc, act, slope);
+}
+
+// Channel c's backward sums (work-item 0): into the state for the dx pass, and the parameter
+// gradients dw[c] += sum dy * xhat, db[c] += sum dy.
+void bn_store_sums(uint c, uint C, float sdy, float sdyx, __global float *st, __global float *dw, ulong dwoff,
+                   __global float *db, ulong dboff) {
+    st[2 * C + c] = sdy;
+    st[3 * C + c] = sdyx;
+    dw[dwoff + c] += sdyx;
+    db[dboff + c] += sdy;
+}
+
+// bn_bwd_reduce (GPUs): channel c = group id: sum dy and sum dy * xhat over N, H, W, with xhat from
+// x and the saved statistics (dy taken through the folded activation when act is 1), consecutive
+// work-items on consecutive elements. x, dy: [N, C, H, W].
 __kernel void bn_bwd_reduce(__global const float *x, ulong xoff, ulong xsn, __global const float *dy, ulong dyoff,
                             ulong dysn, uint N, uint C, uint HW, __global float *st, __global float *dw, ulong dwoff,
-                            __global float *db, ulong dboff, __local float *scratch) {
+                            __global float *db, ulong dboff, __global const float *w, ulong woff,
+                            __global const float *b, ulong boff, int act, float slope, __local float *scratch) {
     uint c = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
     ulong cbase = (ulong)c * HW;
-    float mean = st[c], invstd = st[C + c];
+    float mean = st[c], invstd = st[C + c], wc = w[woff + c], bc = b[boff + c];
     uint q = L / HW, r = L % HW;
     float sdy = 0.0f, sdyx = 0.0f;
     for (uint n = lid / HW, p = lid % HW; n < N;) {
-        float g = dy[dyoff + n * dysn + cbase + p];
+        float xhat = (x[xoff + n * xsn + cbase + p] - mean) * invstd;
+        float g = bn_act_grad(dy[dyoff + n * dysn + cbase + p], xhat * wc + bc, act, slope);
         sdy += g;
-        sdyx += g * ((x[xoff + n * xsn + cbase + p] - mean) * invstd);
+        sdyx += g * xhat;
         n += q;
         p += r;
         if (p >= HW) {
@@ -161,29 +276,91 @@ __kernel void bn_bwd_reduce(__global const float *x, ulong xoff, ulong xsn, __gl
     }
     sdy = group_sum(scratch, sdy);
     sdyx = group_sum(scratch, sdyx);
-    if (lid != 0) return;
-    st[2 * C + c] = sdy;
-    st[3 * C + c] = sdyx;
-    dw[dwoff + c] += sdyx;
-    db[dboff + c] += sdy;
+    if (lid == 0) bn_store_sums(c, C, sdy, sdyx, st, dw, dwoff, db, dboff);
 }
 
-// bn_bwd_dx: one work-item per element i. Training (batch statistics, M = N*HW):
-//   dx = w[c] * invstd[c] * (dy - sum dy / M - xhat * sum(dy * xhat) / M)
-// evaluation (fixed running statistics): dx = w[c] * invstd[c] * dy. x, dy, dx: [N, C, H, W].
+// bn_bwd_reduce_runs (CPUs): as bn_bwd_reduce, each work-item summing whole rows n = lid, lid + L,
+// ... (BN_VEC lanes folded by a fixed tree, then the tail, per row).
+__kernel void bn_bwd_reduce_runs(__global const float *x, ulong xoff, ulong xsn, __global const float *dy,
+                                 ulong dyoff, ulong dysn, uint N, uint C, uint HW, __global float *st,
+                                 __global float *dw, ulong dwoff, __global float *db, ulong dboff,
+                                 __global const float *w, ulong woff, __global const float *b, ulong boff, int act,
+                                 float slope, __local float *scratch) {
+    uint c = get_group_id(0);
+    ulong cbase = (ulong)c * HW;
+    float mean = st[c], invstd = st[C + c], wc = w[woff + c], bc = b[boff + c];
+    uint full = HW / BN_VEC * BN_VEC;
+    float sdy = 0.0f, sdyx = 0.0f;
+    for (uint n = get_local_id(0); n < N; n += get_local_size(0)) {
+        __global const float *xr = x + xoff + n * xsn + cbase, *gr = dy + dyoff + n * dysn + cbase;
+        bn_vec a1 = (bn_vec)(0.0f), a2 = (bn_vec)(0.0f);
+        for (uint k = 0; k < full; k += BN_VEC) {
+            bn_vec xhat = (bn_load(0, xr + k) - mean) * invstd;
+            bn_vec g = bn_act_grad_v(bn_load(0, gr + k), xhat * wc + bc, act, slope);
+            a1 += g;
+            a2 += g * xhat;
+        }
+        float t1 = bn_fold(a1), t2 = bn_fold(a2);
+        for (uint k = full; k < HW; k++) {
+            float xhat = (xr[k] - mean) * invstd;
+            float g = bn_act_grad(gr[k], xhat * wc + bc, act, slope);
+            t1 += g;
+            t2 += g * xhat;
+        }
+        sdy += t1;
+        sdyx += t2;
+    }
+    sdy = group_sum(scratch, sdy);
+    sdyx = group_sum(scratch, sdyx);
+    if (get_local_id(0) == 0) bn_store_sums(c, C, sdy, sdyx, st, dw, dwoff, db, dboff);
+}
+
+// bn_bwd_dx (GPUs): one work-item per element i, with g = dy through the folded activation.
+// Training (batch statistics, M = N*HW):
+//   dx = w[c] * invstd[c] * (g - sum g / M - xhat * sum(g * xhat) / M)
+// evaluation (fixed running statistics): dx = w[c] * invstd[c] * g. x, dy, dx: [N, C, H, W].
 __kernel void bn_bwd_dx(__global const float *x, ulong xoff, ulong xsn, __global const float *dy, ulong dyoff,
                         ulong dysn, __global float *dx, ulong dxoff, ulong dxsn, uint C, uint HW, uint n,
-                        __global const float *st, __global const float *w, ulong woff, float inv_m, int training) {
+                        __global const float *st, __global const float *w, ulong woff, float inv_m, int training,
+                        __global const float *b, ulong boff, int act, float slope) {
     size_t gid = get_global_id(0);
     if (gid >= n) return;
     uint i = (uint)gid;
     uint per = C * HW, s = i / per, j = i - s * per, c = j / HW;
-    float invstd = st[C + c], g = dy[dyoff + (ulong)s * dysn + j];
-    if (training) {
-        float xhat = (x[xoff + (ulong)s * xsn + j] - st[c]) * invstd;
-        g = g - st[2 * C + c] * inv_m - xhat * (st[3 * C + c] * inv_m);
+    float invstd = st[C + c], wc = w[woff + c];
+    float xhat = (x[xoff + (ulong)s * xsn + j] - st[c]) * invstd;
+    float g = bn_act_grad(dy[dyoff + (ulong)s * dysn + j], xhat * wc + b[boff + c], act, slope);
+    if (training) g = g - st[2 * C + c] * inv_m - xhat * (st[3 * C + c] * inv_m);
+    dx[dxoff + (ulong)s * dxsn + j] = wc * invstd * g;
+}
+
+// bn_bwd_dx_rows (CPUs): one work-item per row r = s * C + c (rows = N*C); bn_bwd_dx's expression,
+// BN_VEC lanes at a time.
+__kernel void bn_bwd_dx_rows(__global const float *x, ulong xoff, ulong xsn, __global const float *dy, ulong dyoff,
+                             ulong dysn, __global float *dx, ulong dxoff, ulong dxsn, uint C, uint HW, uint rows,
+                             __global const float *st, __global const float *w, ulong woff, float inv_m,
+                             int training, __global const float *b, ulong boff, int act, float slope) {
+    size_t gid = get_global_id(0);
+    if (gid >= rows) return;
+    uint r = (uint)gid, s = r / C, c = r - s * C;
+    ulong at = (ulong)c * HW;
+    __global const float *xr = x + xoff + (ulong)s * xsn + at, *gr = dy + dyoff + (ulong)s * dysn + at;
+    __global float *dr = dx + dxoff + (ulong)s * dxsn + at;
+    float mean = st[c], invstd = st[C + c], wc = w[woff + c], bc = b[boff + c], scale = wc * invstd;
+    float m1 = training ? st[2 * C + c] * inv_m : 0.0f, m2 = training ? st[3 * C + c] * inv_m : 0.0f;
+    uint full = HW / BN_VEC * BN_VEC;
+    for (uint k = 0; k < full; k += BN_VEC) {
+        bn_vec xhat = (bn_load(0, xr + k) - mean) * invstd;
+        bn_vec g = bn_act_grad_v(bn_load(0, gr + k), xhat * wc + bc, act, slope);
+        if (training) g = g - m1 - xhat * m2;
+        bn_store(scale * g, 0, dr + k);
     }
-    dx[dxoff + (ulong)s * dxsn + j] = w[woff + c] * invstd * g;
+    for (uint k = full; k < HW; k++) {
+        float xhat = (xr[k] - mean) * invstd;
+        float g = bn_act_grad(gr[k], xhat * wc + bc, act, slope);
+        if (training) g = g - m1 - xhat * m2;
+        dr[k] = scale * g;
+    }
 }
 
 // ---- layer norm: statistics per sample over its D = C*H*W elements ----------------------------

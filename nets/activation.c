@@ -2,7 +2,7 @@
 // ReLU and LeakyReLU differentiate from the input x; tanh and sigmoid from the output y. Every view
 // may carry a sample stride (a channel slice of a concatenated tensor).
 #include "kernel_profile.h"
-#include "nets.h"
+#include "nets_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -133,6 +133,12 @@ static cg_status act_create(const char *kind, act_kind k, float slope, cg_layer 
     l->state = s;
     *out = l;
     return CG_OK;
+}
+
+int cg_act_leaky_slope(const cg_layer *l, float *slope) {
+    if (l->ops != &leaky_ops) return 0;
+    *slope = ((const act_state *)l->state)->slope;
+    return 1;
 }
 
 cg_status cg_relu_create(cg_layer **out) { return act_create("relu", ACT_LEAKY, 0.0f, out); }

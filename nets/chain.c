@@ -1,6 +1,17 @@
 // chain.c — the passes over a chain of layers: shapes, forward, backward, tangent and the reverse of
 // forward and tangent together. The sequential container runs its layers through these, and so do
 // composite layers (nets/residual.c) over their inner layers.
+//
+// Fusion: in the forward, a BatchNorm followed by a ReLU or LeakyReLU runs as one pass
+// (cg_batchnorm_forward_act) that writes the activation's output, acts[i + 2], straight from the
+// batch-norm input; acts[i + 1], the batch-norm output, is left unwritten. It fuses unless the
+// BatchNorm is kept (cg_seq_keep_acts: a caller that reads or rewrites acts between forward and
+// backward, as the trainer does under a before_backward hook). The backward fuses exactly the pairs
+// whose BatchNorm says its most recent forward was fused (cg_batchnorm_fused): the pair goes from
+// dacts[i + 2] to the BatchNorm's input gradient in one pass (dacts[i + 1] unwritten). Both layers
+// stay separate objects (names, parameters, checkpoints); the pair's launches carry the BatchNorm's
+// profile label. Tangent and backward2 never fuse (BatchNorm has neither: those chains fail as
+// before). The fused kernels compute the unfused expressions in the same order: the same bits.
 #include "kernel_profile.h"
 #include "nets_internal.h"
 
@@ -41,17 +52,32 @@ cg_status cg_chain_shapes(cg_layer *const *layers, int n, const int in[4], int (
 cg_status cg_chain_forward(cg_ctx *ctx, const cg_chain *c, int training) {
     for (int i = 0; i < c->n; i++) {
         cg_layer *l = c->layers[i];
+        float slope;
+        int fuse = i + 1 < c->n && cg_batchnorm_can_fuse(l) && cg_act_leaky_slope(c->layers[i + 1], &slope);
         profile_push(ctx, l, "fwd");
-        cg_status st = l->ops->forward(l, ctx, c->acts[i], c->acts[i + 1], training);
+        cg_status st = fuse ? cg_batchnorm_forward_act(l, ctx, c->acts[i], c->acts[i + 2], training, slope)
+                            : l->ops->forward(l, ctx, c->acts[i], c->acts[i + 1], training);
         cg_profile_pop(ctx->rt);
         if (st != CG_OK) return fail_at(st, l, "", c->acts[i]);
+        i += fuse; // the activation ran too
     }
     return CG_OK;
 }
 
 cg_status cg_chain_backward(cg_ctx *ctx, const cg_chain *c, const cg_tensor *dx) {
     for (int i = c->n - 1; i >= 0; i--) {
+        float slope;
         cg_layer *l = c->layers[i];
+        if (i > 0 && cg_batchnorm_fused(c->layers[i - 1]) && cg_act_leaky_slope(l, &slope)) {
+            i--; // the pair: BatchNorm i (now) and its activation i + 1
+            l = c->layers[i];
+            const cg_tensor *din = i > 0 ? &c->dacts[i] : dx;
+            profile_push(ctx, l, "bwd");
+            cg_status st = cg_batchnorm_backward_act(l, ctx, c->acts[i], c->dacts[i + 2], din);
+            cg_profile_pop(ctx->rt);
+            if (st != CG_OK) return fail_at(st, l, "", c->acts[i]);
+            continue;
+        }
         const cg_tensor *din = i > 0 ? &c->dacts[i] : dx;
         profile_push(ctx, l, "bwd");
         cg_status st = l->ops->backward(l, ctx, c->acts[i], c->acts[i + 1], c->dacts[i + 1], din);

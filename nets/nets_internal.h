@@ -123,4 +123,29 @@ cg_status cg_chain_backward2(cg_ctx *ctx, const cg_chain *c, int gy_zero, const 
 // Shapes of acts[0..n] for an input shape (shapes[0] = in); fails naming the layer.
 cg_status cg_chain_shapes(cg_layer *const *layers, int n, const int in[4], int (*shapes)[4]);
 
+// ---------------------------------------------------------------------------------------------
+// BatchNorm fused with the ReLU / LeakyReLU after it (nets/chain.c decides, nets/batchnorm.c and
+// cl/bn.cl compute). Fused, the forward writes the activation's output from the batch-norm input
+// and leaves the batch-norm output unwritten; the backward goes from the activation's output
+// gradient to the batch-norm input gradient. The results are the unfused passes' bits.
+
+// 1 when l is a BatchNorm that may fuse (not kept by cg_batchnorm_keep_output).
+int cg_batchnorm_can_fuse(const cg_layer *l);
+// keep 1: l (a BatchNorm; anything else is ignored) never fuses, so its output stays readable.
+void cg_batchnorm_keep_output(cg_layer *l, int keep);
+// 1 when l is a BatchNorm whose most recent forward was fused with its activation.
+int cg_batchnorm_fused(const cg_layer *l);
+// x: [N, C, H, W] -> y = act(batchnorm(x)), act y = v > 0 ? v : slope * v (slope 0: ReLU, +0).
+cg_status cg_batchnorm_forward_act(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int training, float slope);
+// dy (gradient of act's output) -> dx (NULL: parameter gradients only), after a fused forward.
+cg_status cg_batchnorm_backward_act(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor dy, const cg_tensor *dx);
+// Test hook: 1 forces the per-row (CPU) kernels, 0 the per-element (GPU) ones, -1 picks by device
+// type; returns the previous setting.
+int cg_batchnorm_force_rows(int rows);
+// 1 with *slope set when l is a ReLU (slope 0) or LeakyReLU.
+int cg_act_leaky_slope(const cg_layer *l, float *slope);
+// keep 1: every BatchNorm of s (composites' inner layers too) keeps its output readable in acts
+// (no fusion), for callers that read or rewrite the activations between forward and backward.
+void cg_seq_keep_acts(cg_seq *s, int keep);
+
 #endif

@@ -300,6 +300,15 @@ cg_status cg_seq_zero_grad(cg_ctx *ctx, cg_seq *s) {
     return cg_tensor_fill(ctx->rt, cg_view(s->grads, 0, 1, 1, 1, (int)s->n_params), 0.0f);
 }
 
+static void keep_in(cg_layer *l, int keep) {
+    cg_batchnorm_keep_output(l, keep);
+    for (int i = 0; i < l->n_inner; i++) keep_in(l->inner[i], keep);
+}
+
+void cg_seq_keep_acts(cg_seq *s, int keep) {
+    for (int i = 0; i < s->n_layers; i++) keep_in(s->layers[i], keep);
+}
+
 cg_param *cg_seq_find(cg_seq *s, const char *name) {
     for (int i = 0; i < s->n_layers; i++) {
         cg_layer *l = s->layers[i];
