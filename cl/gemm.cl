@@ -70,6 +70,9 @@ GEMM_PACK_RMAJOR(gemm_pack_rmajor16, 16)
 // element at (oy*sh - ph + ki, ox*sw - pw + kj) or 0 in the padding. The panels hold what
 // gemm_pack_kmajor16 makes of im2col's columns, value for value. Rows [k0, k0 + k) of op(B); one
 // work-item: one row of one panel; dimension 2 the sample (img advances by img_sn).
+// A panel row whose 16 positions lie in one output row and inside the image (most of them) is one
+// float16 load (stride 1) or sixteen loads at constant offsets (stride 2) and one float16 store;
+// the others go element by element.
 __kernel void gemm_pack_im2col16(__global const float *img, ulong img_off, ulong img_sn, int H, int W, int kh,
                                  int kw, int sh, int sw, int ph, int pw, int OW, int P, int k0, int k,
                                  __global float *dst, ulong dst_off, ulong dst_bstride) {
@@ -80,15 +83,44 @@ __kernel void gemm_pack_im2col16(__global const float *img, ulong img_off, ulong
     __global const float *s = img + img_off + b * img_sn + (ulong)c * H * W;
     __global float *d = dst + dst_off + b * dst_bstride + ((ulong)p * k + kl) * 16;
     int j = p * 16, oy = j / OW, ox = j - oy * OW;
-    for (int r = 0; r < 16; r++, j++) {
-        float v = 0.0f;
-        int ih = oy * sh - ph + ki, iw = ox * sw - pw + kj;
-        if (j < P && ih >= 0 && ih < H && iw >= 0 && iw < W) v = s[ih * W + iw];
-        d[r] = v;
-        if (++ox == OW) {
-            ox = 0;
-            oy++;
+    int ih = oy * sh - ph + ki, iw = ox * sw - pw + kj;
+    if (ox + 16 <= OW && j + 16 <= P && ih >= 0 && ih < H && iw >= 0 && iw + 15 * sw < W) {
+        const __global float *q = s + ih * W + iw;
+        float16 v;
+        if (sw == 1) {
+            v = vload16(0, q);
+        } else if (sw == 2) {
+            // Constant offsets, which the compiler may turn into vector loads and shuffles (written out:
+            // Oclgrind's uninitialised-value checker crashes on vector shuffles of this kind).
+            v = (float16)(q[0], q[2], q[4], q[6], q[8], q[10], q[12], q[14], q[16], q[18], q[20], q[22], q[24],
+                          q[26], q[28], q[30]);
+        } else {
+            v = (float16)(q[0], q[sw], q[2 * sw], q[3 * sw], q[4 * sw], q[5 * sw], q[6 * sw], q[7 * sw], q[8 * sw],
+                          q[9 * sw], q[10 * sw], q[11 * sw], q[12 * sw], q[13 * sw], q[14 * sw], q[15 * sw]);
         }
+        vstore16(v, 0, d);
+        return;
+    }
+    int r = 0;
+    while (r < 16) {
+        int run = min(16 - r, OW - ox); // positions left in this output row
+        if (j + run > P) run = max(P - j, 0);
+        if (ih >= 0 && ih < H) {
+            const __global float *q = s + ih * W;
+            for (int e = 0; e < run; e++, iw += sw) d[r + e] = iw >= 0 && iw < W ? q[iw] : 0.0f;
+        } else {
+            for (int e = 0; e < run; e++) d[r + e] = 0.0f;
+        }
+        r += run;
+        if (j + run >= P) { // past the last position: zero columns
+            for (; r < 16; r++) d[r] = 0.0f;
+            break;
+        }
+        j += run;
+        oy++;
+        ox = 0;
+        ih += sh;
+        iw = -pw + kj;
     }
 }
 
@@ -167,4 +199,78 @@ __kernel void gemm_6x16(__global const float *ap, ulong ap_off, ulong ap_bstride
     if (rows > 3) gemm_store_row(cr + 3 * ldc, c30, c31, cols, alpha, beta);
     if (rows > 4) gemm_store_row(cr + 4 * ldc, c40, c41, cols, alpha, beta);
     if (rows > 5) gemm_store_row(cr + 5 * ldc, c50, c51, cols, alpha, beta);
+}
+
+// Thin products with k contiguous in both operands (weight gradients dW = dY cols^T: m, n small,
+// k long): C = alpha * A B^T + beta * C with A [m, k] and B [n, k] row-major, no packing. k is cut
+// into chunks of kc (dimension 2); one work-item: a 4x4 tile of C over one chunk, each of its 16
+// sums kept as a float8 along k (lane l takes kk = l mod 8) and folded in a fixed tree, the chunk's
+// tail added in k order. Several chunks: the partial tiles go to out[s][m][n] (ldo = n, alpha 1,
+// beta 0) and gemm_split_reduce adds them in chunk order; one chunk: straight into C
+// (alpha * sum + beta * C, beta = 0 never reads C). Rows and columns past m or n read the last one
+// and are not stored.
+#define NT_ROW(r) (a + (ulong)min(i0 + (r), m - 1) * lda)
+#define NT_COL(r) (b + (ulong)min(j0 + (r), n - 1) * ldb)
+#define NT_FOLD(v) (((v).s0 + (v).s1) + ((v).s2 + (v).s3)) + (((v).s4 + (v).s5) + ((v).s6 + (v).s7))
+__kernel void gemm_nt_split(__global const float *a, ulong a_off, ulong lda, __global const float *b, ulong b_off,
+                            ulong ldb, __global float *out, ulong out_off, ulong ldo, int m, int n, int k, int kc,
+                            float alpha, float beta) {
+    int p = get_global_id(0), q = get_global_id(1), s = get_global_id(2);
+    int i0 = p * 4, j0 = q * 4;
+    if (i0 >= m || j0 >= n) return;
+    int k0 = s * kc, k1 = min(k, k0 + kc);
+    a += a_off + k0;
+    b += b_off + k0;
+    const __global float *a0 = NT_ROW(0), *a1 = NT_ROW(1), *a2 = NT_ROW(2), *a3 = NT_ROW(3);
+    const __global float *b0 = NT_COL(0), *b1 = NT_COL(1), *b2 = NT_COL(2), *b3 = NT_COL(3);
+    float8 c[16];
+    for (int t = 0; t < 16; t++) c[t] = 0.0f;
+    int kk = 0, len = k1 - k0;
+    for (; kk + 8 <= len; kk += 8) {
+        float8 x0 = vload8(0, a0 + kk), x1 = vload8(0, a1 + kk), x2 = vload8(0, a2 + kk), x3 = vload8(0, a3 + kk);
+        float8 y0 = vload8(0, b0 + kk), y1 = vload8(0, b1 + kk), y2 = vload8(0, b2 + kk), y3 = vload8(0, b3 + kk);
+        c[0] = fma(x0, y0, c[0]);
+        c[1] = fma(x0, y1, c[1]);
+        c[2] = fma(x0, y2, c[2]);
+        c[3] = fma(x0, y3, c[3]);
+        c[4] = fma(x1, y0, c[4]);
+        c[5] = fma(x1, y1, c[5]);
+        c[6] = fma(x1, y2, c[6]);
+        c[7] = fma(x1, y3, c[7]);
+        c[8] = fma(x2, y0, c[8]);
+        c[9] = fma(x2, y1, c[9]);
+        c[10] = fma(x2, y2, c[10]);
+        c[11] = fma(x2, y3, c[11]);
+        c[12] = fma(x3, y0, c[12]);
+        c[13] = fma(x3, y1, c[13]);
+        c[14] = fma(x3, y2, c[14]);
+        c[15] = fma(x3, y3, c[15]);
+    }
+    float r[16];
+    for (int t = 0; t < 16; t++) r[t] = NT_FOLD(c[t]);
+    for (; kk < len; kk++) {
+        float x[4] = {a0[kk], a1[kk], a2[kk], a3[kk]}, y[4] = {b0[kk], b1[kk], b2[kk], b3[kk]};
+        for (int t = 0; t < 16; t++) r[t] = fma(x[t / 4], y[t % 4], r[t]);
+    }
+    __global float *o = out + out_off + ((ulong)s * m + i0) * ldo + j0;
+    int rows = min(4, m - i0), cols = min(4, n - j0);
+    for (int ii = 0; ii < rows; ii++)
+        for (int jj = 0; jj < cols; jj++) {
+            __global float *e = o + (ulong)ii * ldo + jj;
+            *e = alpha * r[ii * 4 + jj] + (beta == 0.0f ? 0.0f : beta * *e);
+        }
+}
+
+// C[i, j] = alpha * (part[0][i][j] + part[1][i][j] + ...) + beta * C[i, j] (beta = 0 never reads C).
+// One work-item: one element (dimension 0 the column).
+__kernel void gemm_split_reduce(__global const float *part, ulong part_off, int splits, int m, int n,
+                                __global float *c, ulong c_off, ulong ldc, float alpha, float beta) {
+    int j = get_global_id(0), i = get_global_id(1);
+    if (i >= m || j >= n) return;
+    const __global float *pp = part + part_off + (ulong)i * n + j;
+    ulong step = (ulong)m * n;
+    float acc = 0.0f;
+    for (int s = 0; s < splits; s++) acc += pp[s * step];
+    __global float *cp = c + c_off + (ulong)i * ldc + j;
+    *cp = alpha * acc + (beta == 0.0f ? 0.0f : beta * *cp);
 }

@@ -11,6 +11,15 @@
 #define CG_GEMM_MIN_KC 64
 #endif
 
+// Thin A B^T products (weight gradients): k chunk of the split path, and the most 6x16 tiles of C
+// for which it replaces packing (see nt_split).
+#ifndef CG_GEMM_NT_KC
+#define CG_GEMM_NT_KC 1024
+#endif
+#ifndef CG_GEMM_NT_MAX_TILES
+#define CG_GEMM_NT_MAX_TILES 64
+#endif
+
 static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
 // Enqueues the 3-D range, split so that no enqueue has more than the runtime's grid split of
@@ -38,7 +47,7 @@ static cg_status enqueue(cg_runtime *rt, cl_kernel k, const char *name, const si
 // rmajor: source element (r, kk) at off + r*ld + kk, else at off + kk*ld + r. batch copies, the
 // source advancing by src_bstride and the panels by dst_bstride.
 static cg_status pack(cg_runtime *rt, int w, int rmajor, cl_mem src, size_t off, size_t ld, size_t src_bstride,
-                      size_t rows, size_t k, size_t batch, size_t dst_off, size_t dst_bstride) {
+                      size_t rows, size_t k, size_t batch, cl_mem dst, size_t dst_off, size_t dst_bstride) {
     char name[32];
     snprintf(name, sizeof name, "gemm_pack_%s%d", rmajor ? "rmajor" : "kmajor", w);
     cl_kernel kern;
@@ -46,7 +55,7 @@ static cg_status pack(cg_runtime *rt, int w, int rmajor, cl_mem src, size_t off,
     cl_ulong a_off = off, a_ld = ld, a_bs = src_bstride, d_off = dst_off, d_bs = dst_bstride;
     cl_int a_rows = (cl_int)rows, a_k = (cl_int)k;
     CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(src), CG_ARG(a_off), CG_ARG(a_ld), CG_ARG(a_bs), CG_ARG(a_rows),
-                                     CG_ARG(a_k), CG_ARG(rt->gemm_temp), CG_ARG(d_off), CG_ARG(d_bs))));
+                                     CG_ARG(a_k), CG_ARG(dst), CG_ARG(d_off), CG_ARG(d_bs))));
     size_t along_k = rmajor ? ceil_div(k, 8) : k, lx = cg_kernel_local_size(rt, kern);
     if (lx > 64) lx = 64;
     size_t local[3] = {lx, 1, 1};
@@ -58,7 +67,7 @@ static cg_status pack(cg_runtime *rt, int w, int rmajor, cl_mem src, size_t off,
 // Packs rows [k0, k0 + k) of the im2col matrices of `batch` samples (from sample b0) into 16-column
 // panels at element dst_off, a packed operand every dst_bstride.
 static cg_status pack_image(cg_runtime *rt, const cg_gemm_image *im, size_t b0, size_t k0, size_t k, size_t batch,
-                            size_t dst_off, size_t dst_bstride) {
+                            cl_mem dst, size_t dst_off, size_t dst_bstride) {
     cl_kernel kern;
     CG_TRY(cg_kernel_get(rt, "gemm", "gemm_pack_im2col16", &kern));
     size_t P = (size_t)im->oh * im->ow;
@@ -67,7 +76,7 @@ static cg_status pack_image(cg_runtime *rt, const cg_gemm_image *im, size_t b0, 
     CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(im->img), CG_ARG(off), CG_ARG(sn), CG_ARG(im->h), CG_ARG(im->w),
                                      CG_ARG(im->kh), CG_ARG(im->kw), CG_ARG(im->sh), CG_ARG(im->sw), CG_ARG(im->ph),
                                      CG_ARG(im->pw), CG_ARG(ow), CG_ARG(p), CG_ARG(ck0), CG_ARG(ck),
-                                     CG_ARG(rt->gemm_temp), CG_ARG(d_off), CG_ARG(d_bs))));
+                                     CG_ARG(dst), CG_ARG(d_off), CG_ARG(d_bs))));
     size_t lx = cg_kernel_local_size(rt, kern);
     if (lx > 64) lx = 64;
     size_t local[3] = {lx, 1, 1};
@@ -115,12 +124,12 @@ static cg_status own_block(cg_runtime *rt, const cg_gemm_args *g, size_t k0, siz
     // op(A)[i, kk] is A[i*lda + kk] untransposed (rows contiguous along k), A[kk*lda + i] transposed;
     // op(B)[kk, j] is B[kk*ldb + j] untransposed, B[j*ldb + kk] transposed.
     size_t a_off = g->a_off + (g->trans_a ? k0 * g->lda : k0), b_off = g->b_off + (g->trans_b ? k0 : k0 * g->ldb);
-    CG_TRY(pack(rt, GEMM_MR, !g->trans_a, g->a, a_off, g->lda, a_stride, g->m, kc, a_batches, 0,
+    CG_TRY(pack(rt, GEMM_MR, !g->trans_a, g->a, a_off, g->lda, a_stride, g->m, kc, a_batches, rt->gemm_temp, 0,
                 a_stride ? a_panels : 0));
     if (im)
-        CG_TRY(pack_image(rt, im, b_sample0, k0, kc, b_batches, b_at, b_panels));
+        CG_TRY(pack_image(rt, im, b_sample0, k0, kc, b_batches, rt->gemm_temp, b_at, b_panels));
     else
-        CG_TRY(pack(rt, GEMM_NR, g->trans_b, g->b, b_off, g->ldb, b_stride, g->n, kc, b_batches, b_at,
+        CG_TRY(pack(rt, GEMM_NR, g->trans_b, g->b, b_off, g->ldb, b_stride, g->n, kc, b_batches, rt->gemm_temp, b_at,
                     b_stride ? b_panels : 0));
 
     cl_kernel kern;
@@ -144,10 +153,61 @@ static size_t panel_floats(const cg_gemm_args *g, size_t a_stride, size_t b_stri
     return mp * GEMM_MR * (a_stride ? bc : 1) + np * GEMM_NR * (b_stride ? bc : 1);
 }
 
+// Whether C = alpha A B^T + beta C goes the split path: one product, k contiguous in both operands,
+// and either few tiles of C with a long k (the packed path would run few work-items per k block,
+// and pack long operands only to read them once) or a C of fewer than 6 rows or columns (a 6x16
+// tile would be mostly padding).
+static int nt_split_fits(const cg_gemm_args *g, size_t batch) {
+    if (batch != 1 || g->trans_a || !g->trans_b) return 0;
+    size_t tiles = ceil_div(g->m, GEMM_MR) * ceil_div(g->n, GEMM_NR);
+    return (g->k >= CG_GEMM_NT_KC && tiles <= CG_GEMM_NT_MAX_TILES) || g->m < GEMM_MR || g->n < GEMM_MR;
+}
+
+// The split path (cl/gemm.cl gemm_nt_split, then gemm_split_reduce when k has several chunks):
+// chunks of CG_GEMM_NT_KC along k, a fixed number for the shape, so the result does not depend on
+// the device.
+static cg_status nt_split(cg_runtime *rt, const cg_gemm_args *g) {
+    size_t splits = ceil_div(g->k, CG_GEMM_NT_KC), mt = ceil_div(g->m, 4), nt = ceil_div(g->n, 4);
+    if (splits > 1) CG_TRY(cg_gemm_temp_reserve(rt, splits * g->m * g->n * sizeof(float)));
+    cl_kernel kern;
+    CG_TRY(cg_kernel_get(rt, "gemm", "gemm_nt_split", &kern));
+    cl_ulong a_off = g->a_off, lda = g->lda, b_off = g->b_off, ldb = g->ldb, p_off = 0;
+    cl_ulong o_off = splits > 1 ? 0 : g->c_off, ldo = splits > 1 ? g->n : g->ldc;
+    cl_mem out = splits > 1 ? rt->gemm_temp : g->c;
+    float o_alpha = splits > 1 ? 1.0f : g->alpha, o_beta = splits > 1 ? 0.0f : g->beta;
+    cl_int m = (cl_int)g->m, n = (cl_int)g->n, k = (cl_int)g->k, kc = CG_GEMM_NT_KC;
+    CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(g->a), CG_ARG(a_off), CG_ARG(lda), CG_ARG(g->b), CG_ARG(b_off),
+                                     CG_ARG(ldb), CG_ARG(out), CG_ARG(o_off), CG_ARG(ldo), CG_ARG(m), CG_ARG(n),
+                                     CG_ARG(k), CG_ARG(kc), CG_ARG(o_alpha), CG_ARG(o_beta))));
+    // A work-group: the tiles of one chunk (their operands' chunk stays in one core's cache).
+    size_t local[3] = {mt < 8 ? mt : 8, nt < 8 ? nt : 8, 1};
+    size_t kmax = cg_kernel_local_size(rt, kern);
+    while (local[0] * local[1] > kmax && (local[0] > 1 || local[1] > 1)) {
+        if (local[0] >= local[1]) local[0] = (local[0] + 1) / 2;
+        else local[1] = (local[1] + 1) / 2;
+    }
+    size_t global[3] = {ceil_div(mt, local[0]) * local[0], ceil_div(nt, local[1]) * local[1], splits};
+    cg_profile_work(rt, 2.0 * (double)g->m * (double)g->n * (double)g->k, 0);
+    CG_TRY(enqueue(rt, kern, "gemm_nt_split", global, local));
+    if (splits == 1) return CG_OK;
+
+    CG_TRY(cg_kernel_get(rt, "gemm", "gemm_split_reduce", &kern));
+    cl_int sp = (cl_int)splits;
+    cl_ulong c_off = g->c_off, ldc = g->ldc;
+    CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(rt->gemm_temp), CG_ARG(p_off), CG_ARG(sp), CG_ARG(m), CG_ARG(n),
+                                     CG_ARG(g->c), CG_ARG(c_off), CG_ARG(ldc), CG_ARG(g->alpha), CG_ARG(g->beta))));
+    size_t rl = cg_kernel_local_size(rt, kern);
+    if (rl > 64) rl = 64;
+    size_t rlocal[3] = {rl, 1, 1}, rglobal[3] = {ceil_div(g->n, rl) * rl, g->m, 1};
+    cg_profile_work(rt, (double)g->m * (double)g->n * (double)splits, 0);
+    return enqueue(rt, kern, "gemm_split_reduce", rglobal, rlocal);
+}
+
 static cg_status own(cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, size_t b_stride, size_t c_stride,
                      size_t batch, const cg_gemm_image *im) {
     if (g->m > 0x7fffffff || g->n > 0x7fffffff || g->k > 0x7fffffff)
         return cg_fail(CG_ERR_INVALID_ARG, "own gemm: m=%zu n=%zu k=%zu exceeds 2^31", g->m, g->n, g->k);
+    if (!im && nt_split_fits(g, batch)) return nt_split(rt, g);
     // Long k runs in blocks, so a tile's panels stay in cache; the blocks accumulate into C. The
     // panels must fit one allocation: halve the batch while a k block would drop below
     // CG_GEMM_MIN_KC, then shorten the k block.
@@ -191,4 +251,16 @@ cg_status cg_gemm_image_b(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_i
     if (g->m == 0 || g->n == 0 || batch == 0) return CG_OK;
     // b_stride 1 only marks B as per-product (one packed operand per sample); offsets come from src.
     return own(rt, g, 0, 1, c_stride, batch, src);
+}
+
+cg_status cg_gemm_pack_b16(cg_runtime *rt, int trans, cl_mem src, size_t off, size_t ld, size_t src_bstride, size_t n,
+                           size_t k, size_t batch, cl_mem dst, size_t dst_off, size_t dst_bstride) {
+    if (n == 0 || k == 0 || batch == 0) return CG_OK;
+    return pack(rt, GEMM_NR, trans, src, off, ld, src_bstride, n, k, batch, dst, dst_off, dst_bstride);
+}
+
+cg_status cg_gemm_pack_image16(cg_runtime *rt, const cg_gemm_image *im, size_t b0, size_t k0, size_t k, size_t batch,
+                               cl_mem dst, size_t dst_off, size_t dst_bstride) {
+    if (k == 0 || batch == 0 || im->oh <= 0 || im->ow <= 0) return CG_OK;
+    return pack_image(rt, im, b0, k0, k, batch, dst, dst_off, dst_bstride);
 }

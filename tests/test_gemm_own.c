@@ -1,7 +1,7 @@
 // test_gemm_own.c — clgan's own GEMM kernels (cl/gemm.cl, forced with cg_gemm_force) against the
 // plain C reference: partial 6x16 tiles, every transpose pair, offsets, padded leading dimensions,
 // alpha/beta (beta = 0 must not read C), strided batches, batches sharing one operand, and k
-// split into blocks that accumulate into C.
+// split into blocks that accumulate into C; thin A B^T products with a long k (the k-split path).
 // oclgrind: run
 #include "test_util.h"
 
@@ -94,6 +94,15 @@ int main(void) {
         {0, 1, 7, 16, 9, 2, 0, 1.0f, 1.0f, 2, 2},    // B shared
         {0, 0, 128, 96, 160, 0, 0, 1.0f, 0.0f, 1, 0},
         {1, 0, 150, 200, 64, 0, 3, 1.0f, 0.0f, 2, 1},
+        // Thin A B^T with a long k (weight gradients): the split path, k chunks with a tail, partial
+        // 4x4 tiles, beta = 0 and 1.
+        {0, 1, 13, 30, 2500, 1, 3, -1.0f, 1.0f, 1, 0},
+        {0, 1, 5, 3, 1029, 0, 0, 1.0f, 0.0f, 1, 0},
+        {0, 1, 64, 48, 8192, 0, 0, 1.0f, 1.0f, 1, 0},
+        // A B^T with fewer than 6 rows or columns (one k chunk, straight into C).
+        {0, 1, 1, 203, 64, 2, 1, 1.0f, 0.0f, 1, 0},
+        {0, 1, 3, 41, 5, 0, 0, 0.5f, 2.0f, 1, 0},
+        {0, 1, 37, 2, 1100, 0, 0, 1.0f, 0.0f, 1, 0},
     };
     // Whole k at once, then k in blocks of 7 (odd, so blocks end inside the unrolled loop and the
     // packing kernels' 8-wide chunks); later blocks accumulate into C.
