@@ -275,11 +275,7 @@ static void test_check(cg_runtime *rt) {
 }
 
 int main(void) {
-    snprintf(root, sizeof root, "/tmp/clgan-test-bench-XXXXXX");
-    if (!mkdtemp(root)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (test_tmpdir(root, sizeof root, "test-bench") != 0) return 1;
     cg_runtime *rt = test_runtime();
     test_formats();
     test_timing();

@@ -63,11 +63,8 @@ static void test_race(const char *dir) {
 }
 
 int main(void) {
-    char root[] = "/tmp/clgan-cache-shared-XXXXXX";
-    if (!mkdtemp(root)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    char root[128];
+    if (test_tmpdir(root, sizeof root, "cache-shared") != 0) return 1;
     char dir[200], blocker[200], blocked[240], log[200];
     snprintf(dir, sizeof dir, "%s/cache", root);
     test_race(dir);

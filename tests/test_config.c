@@ -4,7 +4,7 @@
 
 #include <unistd.h>
 
-static char tmp_dir[] = "/tmp/clgan_test_config_XXXXXX";
+static char tmp_dir[256];
 static char written[16][512];
 static int n_written = 0;
 
@@ -352,10 +352,7 @@ static void test_dump_round_trip(void) {
 }
 
 int main(void) {
-    if (!mkdtemp(tmp_dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (test_tmpdir(tmp_dir, sizeof tmp_dir, "test-config") != 0) return 1;
     test_typed_reads();
     test_bad_values();
     test_unknown_keys();

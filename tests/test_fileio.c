@@ -274,12 +274,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 }
 
 int main(void) {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(root, sizeof root, "%s/clgan-fileio-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(root)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (test_tmpdir(root, sizeof root, "fileio") != 0) return 1;
     test_write_read();
     test_overwrite_is_atomic();
     test_stream_commit_and_abort();

@@ -249,11 +249,7 @@ static void test_numpy(void) {
 }
 
 int main(void) {
-    snprintf(dir, sizeof dir, "/tmp/clgan-npz-XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (test_tmpdir(dir, sizeof dir, "npz") != 0) return 1;
     test_roundtrip();
     test_refusals();
     test_numpy();

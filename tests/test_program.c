@@ -188,9 +188,8 @@ static void test_family_from_disk(const char *dir, const char *cache_dir) {
 
 int main(int argc, char **argv) {
     if (argc == 3 && !strcmp(argv[1], "--child")) return child_main(argv[2]);
-    char tmpl[] = "/tmp/clgan-test-program-XXXXXX";
-    char *dir = mkdtemp(tmpl);
-    if (!dir) return 1;
+    char dir[256];
+    if (test_tmpdir(dir, sizeof dir, "test-program") != 0) return 1;
     char cache[1024], kernels[1024];
     snprintf(cache, sizeof cache, "%s/cache", dir);
     snprintf(kernels, sizeof kernels, "%s/kernels", dir);

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/clgan_st_XXXXXX";
+static char dir[128];
 
 static const char *path_of(const char *name) {
     static char buf[256];
@@ -353,10 +353,7 @@ static void remove_dir(void) {
 }
 
 int main(void) {
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (test_tmpdir(dir, sizeof dir, "st") != 0) return 1;
     check_round_trip();
     check_foreign_files();
     check_malformed();

@@ -191,11 +191,7 @@ static void test_quick_tune(cg_runtime *rt) {
 }
 
 int main(void) {
-    snprintf(root, sizeof root, "/tmp/clgan-test-tune-XXXXXX");
-    if (!mkdtemp(root)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (test_tmpdir(root, sizeof root, "test-tune") != 0) return 1;
     cg_runtime *rt = test_runtime();
     test_storage(cg_runtime_device(rt));
     test_hook(rt);

@@ -150,6 +150,23 @@ static inline int test_rm_entry(const char *path, const struct stat *st, int fla
     return remove(path);
 }
 
+// Makes a new scratch folder "$TMPDIR/clgan-<name>-XXXXXX" (/tmp when TMPDIR is unset or empty),
+// unique to this run (mkdtemp), in buf: never a fixed path that parallel runs from other build
+// folders would share. 0 when made, else -1 after saying why. Tests remove it when they pass.
+static inline int test_tmpdir(char *buf, size_t len, const char *name) {
+    const char *tmp = getenv("TMPDIR");
+    int n = snprintf(buf, len, "%s/clgan-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+    if (n < 0 || (size_t)n >= len) {
+        fprintf(stderr, "scratch folder name too long under '%s'\n", tmp);
+        return -1;
+    }
+    if (!mkdtemp(buf)) {
+        fprintf(stderr, "cannot make the scratch folder %s: %s\n", buf, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 // Removes path and everything under it without a shell (links are removed, not followed); 0 when
 // nothing of it remains.
 static inline int test_rm_rf(const char *path) {
