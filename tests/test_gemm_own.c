@@ -1,7 +1,8 @@
 // test_gemm_own.c — clgan's own GEMM kernels (cl/gemm.cl, forced with cg_gemm_force) against the
 // plain C reference: partial 6x16 tiles, every transpose pair, offsets, padded leading dimensions,
 // alpha/beta (beta = 0 must not read C), strided batches, batches sharing one operand, and k
-// split into blocks that accumulate into C; thin A B^T products with a long k (the k-split path).
+// split into blocks that accumulate into C; thin A B^T products with a long k (the k-split path);
+// every product twice, bit for bit the same.
 // oclgrind: run
 #include "test_util.h"
 
@@ -49,6 +50,15 @@ static void run_case(cg_runtime *rt, own_case c) {
     if (c.batch == 1 && !c.share) CHECK_OK(cg_gemm(rt, &g));
     else CHECK_OK(cg_gemm_batched(rt, &g, a_stride, b_stride, c_stride, c.batch));
     CHECK_OK(cg_tensor_read(rt, cg_view(dc, 0, 1, 1, 1, (int)c_len), cc));
+    // Run to run bit for bit: the same product again on the original C.
+    float *again = malloc(c_len * 4);
+    CHECK_OK(cg_tensor_write(rt, cg_view(dc, 0, 1, 1, 1, (int)c_len), ref));
+    if (c.batch == 1 && !c.share) CHECK_OK(cg_gemm(rt, &g));
+    else CHECK_OK(cg_gemm_batched(rt, &g, a_stride, b_stride, c_stride, c.batch));
+    CHECK_OK(cg_tensor_read(rt, cg_view(dc, 0, 1, 1, 1, (int)c_len), again));
+    CHECK(memcmp(cc, again, c_len * 4) == 0, "own gemm ta=%d tb=%d m=%zu n=%zu k=%zu: a second run differs", c.ta,
+          c.tb, c.m, c.n, c.k);
+    free(again);
     for (size_t i = 0; i < c.batch; i++)
         cg_gemm_ref(c.ta, c.tb, c.m, c.n, c.k, c.alpha, a + c.off + i * a_stride, lda, b + c.off + i * b_stride, ldb,
                     c.beta, ref + c.off + i * c_stride, ldc);
