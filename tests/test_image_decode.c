@@ -112,8 +112,8 @@ int main(void) {
     int libjpeg = !strncmp(decoder, "libjpeg", 7);
     printf("JPEG decoder: %s\n", decoder);
 
-    char dir[] = "/tmp/test_image_decode_XXXXXX", script[1100], refs_path[1100];
-    if (!mkdtemp(dir)) return 1;
+    char dir[512], script[1100], refs_path[1100];
+    if (test_tmpdir(dir, sizeof dir, "image_decode") != 0) return 1;
     snprintf(script, sizeof script, "%s/tests/reference/jpeg_reference.py", src);
     snprintf(refs_path, sizeof refs_path, "%s/refs.bin", dir);
     int rc = test_run(NULL, NULL, NULL, py, script, "variants", probe, dir, (char *)NULL);

@@ -142,9 +142,7 @@ int main(void) {
     printf("regions: all equal to the full decode; the row above differs in %zu of %zu cases\n", differs, total);
 
     cg_runtime *rt = test_runtime();
-    const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(work, sizeof work, "%s/clgan_test_preprocess_partial_XXXXXX", tmp);
-    CHECK(mkdtemp(work) != NULL, "cannot create a folder under %s", tmp);
+    if (test_tmpdir(work, sizeof work, "preprocess_partial") != 0) return 1;
     test_pipeline(rt, 1);
     test_pipeline(rt, 0);
     test_rm_rf(work);
