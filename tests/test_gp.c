@@ -113,11 +113,8 @@ int main(void) {
     cg_runtime *rt = test_runtime();
     cg_ctx ctx = {rt, {0}};
     int quick = getenv("CLGAN_TEST_QUICK") != NULL;
-    char dir[] = "/tmp/clgan_gp_XXXXXX";
-    if (!mkdtemp(dir)) {
-        fprintf(stderr, "mkdtemp failed\n");
-        return 1;
-    }
+    char dir[128];
+    if (test_tmpdir(dir, sizeof dir, "gp") != 0) return 1;
     check_refusal(&ctx);
     check_case(&ctx, dir, "critic32", CG_MODEL_WGAN_GP, 32, quick ? 4 : 8, quick ? 2 : 5);
     check_case(&ctx, dir, "mlp8", CG_MODEL_VANILLA, 8, 8, quick ? 2 : 6);

@@ -117,11 +117,8 @@ static void clgan_to_torch(cg_ctx *ctx, const cg_model_config *mc, const char *d
 int main(void) {
     cg_runtime *rt = test_runtime();
     cg_ctx ctx = {rt, {0}};
-    char dir[] = "/tmp/clgan_interop_XXXXXX";
-    if (!mkdtemp(dir)) {
-        fprintf(stderr, "mkdtemp failed\n");
-        return 1;
-    }
+    char dir[128];
+    if (test_tmpdir(dir, sizeof dir, "interop") != 0) return 1;
     const cg_model_config mc = {CG_MODEL_DCGAN, 64, 3, 100, 64, 64};
     if (parity_run("layers_reference.py", "interop", dir, (char *)NULL) == 0) {
         torch_to_clgan(&ctx, &mc, dir);

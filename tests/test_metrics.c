@@ -370,8 +370,7 @@ static void test_reference(void) {
         test_skip_part("torch", "parity with numpy/pytorch-fid/torch-fidelity: no Python interpreter at '%s'", python);
         return;
     }
-    snprintf(dir, sizeof dir, "/tmp/clgan-metrics-XXXXXX");
-    CHECK(mkdtemp(dir) != NULL, "mkdtemp failed");
+    CHECK(test_tmpdir(dir, sizeof dir, "metrics") == 0, "no scratch folder");
     const char *names[4] = {"feat_a.npy", "feat_b.npy", "feat_c.npy", "feat_d.npy"};
     const int64_t rows[4] = {3000, 3000, 50, 50};
     float *feats[4];

@@ -17,8 +17,8 @@ int main(void) {
     const char *rel[N_IMG] = {"mtcnn_ipazc_testimage/ivan.jpg", "mtcnn_facenet_pytorch/multiface.jpg",
                               "celeba_align_fullres_100/img_align_celeba/000001.jpg",
                               "celeba_align_fullres_100/img_align_celeba/000002.jpg", "mtcnn_ipazc_testimage/no-faces.jpg"};
-    char dir[] = "/tmp/test_mtcnn_XXXXXX", path[1024], weights[1100], script[1100], f32[1100], out[1100];
-    if (!mkdtemp(dir)) return 1;
+    char dir[128], path[1024], weights[1100], script[1100], f32[1100], out[1100];
+    if (test_tmpdir(dir, sizeof dir, "mtcnn") != 0) return 1;
     snprintf(weights, sizeof weights, "%s/mtcnn.safetensors", dir);
     snprintf(script, sizeof script, "%s/tools/convert_mtcnn.py", src);
     snprintf(f32, sizeof f32, "%s/mtcnn_facenet_pytorch/f32", data);

@@ -181,9 +181,9 @@ static void check_torch(opt_case *cases, int count) {
         test_skip_part("torch", "torch parity: no Python interpreter at '%s' (CLGAN_PYTHON)", py);
         return;
     }
-    char dir[] = "/tmp/clgan_optim_XXXXXX";
-    if (!mkdtemp(dir)) {
-        CHECK(0, "mkdtemp failed");
+    char dir[128];
+    if (test_tmpdir(dir, sizeof dir, "optim") != 0) {
+        CHECK(0, "no scratch folder");
         return;
     }
     char in[64], out[64], script[1024];

@@ -164,11 +164,8 @@ static void check_ops(cg_ctx *ctx, const char *dir) {
 int main(void) {
     cg_runtime *rt = test_runtime();
     cg_ctx ctx = {rt, {0}};
-    char dir[] = "/tmp/clgan_parity_XXXXXX";
-    if (!mkdtemp(dir)) {
-        fprintf(stderr, "mkdtemp failed\n");
-        return 1;
-    }
+    char dir[128];
+    if (test_tmpdir(dir, sizeof dir, "parity") != 0) return 1;
     if (parity_run("layers_reference.py", "ops", dir, (char *)NULL) == 0) check_ops(&ctx, dir);
     parity_rmdir(dir);
     cg_workspace_free(&ctx.ws);

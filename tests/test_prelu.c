@@ -145,11 +145,8 @@ static void check_refusals(cg_ctx *ctx) {
 int main(void) {
     cg_runtime *rt = test_runtime();
     cg_ctx ctx = {rt, {0}};
-    char dir[] = "/tmp/clgan_prelu_XXXXXX";
-    if (!mkdtemp(dir)) {
-        fprintf(stderr, "mkdtemp failed\n");
-        return 1;
-    }
+    char dir[128];
+    if (test_tmpdir(dir, sizeof dir, "prelu") != 0) return 1;
     check_refusals(&ctx);
     check_host(&ctx);
     check_torch(&ctx, dir);

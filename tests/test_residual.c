@@ -167,11 +167,8 @@ static void check_refusal(cg_ctx *ctx) {
 int main(void) {
     cg_runtime *rt = test_runtime();
     cg_ctx ctx = {rt, {0}};
-    char dir[] = "/tmp/clgan_residual_XXXXXX";
-    if (!mkdtemp(dir)) {
-        fprintf(stderr, "mkdtemp failed\n");
-        return 1;
-    }
+    char dir[128];
+    if (test_tmpdir(dir, sizeof dir, "residual") != 0) return 1;
     check_refusal(&ctx);
     check_init(&ctx);
     check_case(&ctx, dir, "conv_skip", 1, 3, 3, 4, 6);

@@ -16,7 +16,7 @@
 #define SIDE 16
 
 static const char *cli;
-static char dir[] = "/tmp/clgan_score_upscale_XXXXXX";
+static char dir[128];
 
 static int run_cli(const char *first, ...) {
     const char *argv[40] = {cli, first};
@@ -110,10 +110,7 @@ int main(void) {
         return 1;
     }
     cg_runtime_free(test_runtime()); // skips without a device
-    if (!mkdtemp(dir)) {
-        fprintf(stderr, "mkdtemp failed\n");
-        return 1;
-    }
+    if (test_tmpdir(dir, sizeof dir, "score-upscale") != 0) return 1;
     char inc[600], up[600], gen[600], ref[600], genu[600], refu[600];
     snprintf(inc, sizeof inc, "%s/inception.safetensors", dir);
     snprintf(up, sizeof up, "%s/up.safetensors", dir);

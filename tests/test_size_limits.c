@@ -140,11 +140,7 @@ static void image_too_large_in_folder(void) {
 }
 
 int main(void) {
-    snprintf(dir, sizeof dir, "/tmp/clgan-sizes-XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (test_tmpdir(dir, sizeof dir, "sizes") != 0) return 1;
     safetensors_overflow();
     npy_overflow();
     dataset_too_many_images();

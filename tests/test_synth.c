@@ -291,11 +291,8 @@ static void check_cli(const char *tmp) {
 }
 
 int main(void) {
-    char tmp[] = "/tmp/clgan_test_synth_XXXXXX";
-    if (!mkdtemp(tmp)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    char tmp[128];
+    if (test_tmpdir(tmp, sizeof tmp, "test-synth") != 0) return 1;
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/faces", tmp);
     CHECK_OK(cg_synth_write(dir, N_FACES, SEED, 2, NULL));

@@ -16,7 +16,7 @@
 #define COUNT 24
 #define BATCH 4
 
-static char dir[] = "/tmp/clgan-trainer-init-XXXXXX";
+static char dir[128];
 static float data[COUNT * 3 * 32 * 32];
 
 // Batch indices seen by the data source (shuffle check).
@@ -249,10 +249,7 @@ static void test_shuffle(cg_ctx *ctx, cg_data_source *src) {
 int main(void) {
     cg_runtime *rt = test_runtime();
     cg_ctx ctx = {rt, {0}};
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (test_tmpdir(dir, sizeof dir, "trainer-init") != 0) return 1;
     cg_rng r = {3, 0};
     for (size_t i = 0; i < sizeof data / sizeof data[0]; i++) data[i] = 2.0f * cg_rng_uniform_at(r, i) - 1.0f;
     cg_data_source *src = NULL;
