@@ -157,8 +157,11 @@ static size_t panel_floats(const cg_gemm_args *g, size_t a_stride, size_t b_stri
 // and either few tiles of C with a long k (the packed path would run few work-items per k block,
 // and pack long operands only to read them once) or a C of fewer than 6 rows or columns (a 6x16
 // tile would be mostly padding).
-static int nt_split_fits(const cg_gemm_args *g, size_t batch) {
+static int nt_split_fits(const cg_runtime *rt, const cg_gemm_args *g, size_t batch) {
     if (batch != 1 || g->trans_a || !g->trans_b) return 0;
+    // The partial tiles must fit one allocation (else the packed path, which blocks k, runs it).
+    size_t cap = rt->dev.max_alloc ? (size_t)(rt->dev.max_alloc / sizeof(float)) : (size_t)-1;
+    if (g->m * g->n > cap / ceil_div(g->k, CG_GEMM_NT_KC)) return 0;
     size_t tiles = ceil_div(g->m, GEMM_MR) * ceil_div(g->n, GEMM_NR);
     return (g->k >= CG_GEMM_NT_KC && tiles <= CG_GEMM_NT_MAX_TILES) || g->m < GEMM_MR || g->n < GEMM_MR;
 }
@@ -207,7 +210,7 @@ static cg_status own(cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, siz
                      size_t batch, const cg_gemm_image *im) {
     if (g->m > 0x7fffffff || g->n > 0x7fffffff || g->k > 0x7fffffff)
         return cg_fail(CG_ERR_INVALID_ARG, "own gemm: m=%zu n=%zu k=%zu exceeds 2^31", g->m, g->n, g->k);
-    if (!im && nt_split_fits(g, batch)) return nt_split(rt, g);
+    if (!im && nt_split_fits(rt, g, batch)) return nt_split(rt, g);
     // Long k runs in blocks, so a tile's panels stay in cache; the blocks accumulate into C. The
     // panels must fit one allocation: halve the batch while a k block would drop below
     // CG_GEMM_MIN_KC, then shorten the k block.
