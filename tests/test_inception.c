@@ -166,8 +166,7 @@ static void test_parity(void) {
     if (keep && *keep) {
         snprintf(dir, sizeof dir, "%s", keep);
     } else {
-        snprintf(dir, sizeof dir, "/tmp/clgan-inception-XXXXXX");
-        CHECK(mkdtemp(dir) != NULL, "mkdtemp failed");
+        CHECK(test_tmpdir(dir, sizeof dir, "inception") == 0, "no scratch folder");
         snprintf(script, sizeof script, "%s/tests/reference/inception_reference.py", src);
         snprintf(n_arg, sizeof n_arg, "%d", n);
         rc = test_run(NULL, NULL, pydeps, python, script, dir, n_arg, (char *)NULL);

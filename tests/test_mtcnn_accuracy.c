@@ -167,9 +167,9 @@ int main(void) {
     const char *data = getenv("CLGAN_SHARED_DATA"), *src = getenv("CLGAN_SOURCE_DIR");
     const char *py = getenv("CLGAN_PYTHON"), *pydeps = getenv("CLGAN_PYDEPS");
     if (!data || !src || !py) test_skip("data", "CLGAN_SHARED_DATA, CLGAN_SOURCE_DIR or CLGAN_PYTHON unset");
-    char tmp[] = "/tmp/test_mtcnn_accuracy_XXXXXX", weights[1100], conv[1100], f32[1100], script[1100];
+    char tmp[128], weights[1100], conv[1100], f32[1100], script[1100];
     char half[1100], full[1100], official[1100];
-    if (!mkdtemp(tmp)) return 1;
+    if (test_tmpdir(tmp, sizeof tmp, "mtcnn-accuracy") != 0) return 1;
     snprintf(weights, sizeof weights, "%s/mtcnn.safetensors", tmp);
     snprintf(conv, sizeof conv, "%s/tools/convert_mtcnn.py", src);
     snprintf(script, sizeof script, "%s/tests/reference/mtcnn_accuracy_reference.py", src);
