@@ -17,7 +17,7 @@
 
 #include <stdlib.h>
 
-static char dir[] = "/tmp/clgan_upscale_XXXXXX";
+static char dir[128];
 
 // n CelebA faces (the first of the 100-image subset) resized to size x size, [n, 3, size, size] in
 // [0, 1]; NULL (part skipped as "data") without the shared data.
@@ -259,10 +259,7 @@ static void check_cli(cg_ctx *ctx, const char *w) {
 int main(void) {
     cg_runtime *rt = test_runtime();
     cg_ctx ctx = {rt, {0}};
-    if (!mkdtemp(dir)) {
-        fprintf(stderr, "mkdtemp failed\n");
-        return 1;
-    }
+    if (test_tmpdir(dir, sizeof dir, "upscale") != 0) return 1;
     char w[600], pth[600], conv[600];
     snprintf(w, sizeof w, "%s/random.safetensors", dir);
     CHECK_OK(write_weights(w, 8, 4, 4, 1, (damage){0}));
