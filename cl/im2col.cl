@@ -46,11 +46,23 @@ __kernel void im2col(__global const float *img, ulong img_off, ulong img_sn, int
 
 // Eight input elements e, e + 2, ..., e + 14 of a row of W >= 16 (0 <= e, e + 14 < W): the even lanes
 // of the 16 floats from e, or the odd lanes of the 16 from e - 1 where those would pass the row's end.
+// (Lanes picked one by one rather than with .even / .odd: Oclgrind treats those swizzles' undefined
+// second shuffle operand as uninitialised data; compilers emit the same shuffle either way.)
 inline float8 im2col_even8(__global const float *row, int e, int W) {
-    return e + 16 <= W ? vload16(0, row + e).even : vload16(0, row + e - 1).odd;
+    if (e + 16 <= W) {
+        float16 v = vload16(0, row + e);
+        return (float8)(v.s0, v.s2, v.s4, v.s6, v.s8, v.sa, v.sc, v.se);
+    }
+    float16 v = vload16(0, row + e - 1);
+    return (float8)(v.s1, v.s3, v.s5, v.s7, v.s9, v.sb, v.sd, v.sf);
 }
 inline float4 im2col_even4(__global const float *row, int e, int W) {
-    return e + 8 <= W ? vload8(0, row + e).even : vload8(0, row + e - 1).odd;
+    if (e + 8 <= W) {
+        float8 v = vload8(0, row + e);
+        return (float4)(v.s0, v.s2, v.s4, v.s6);
+    }
+    float8 v = vload8(0, row + e - 1);
+    return (float4)(v.s1, v.s3, v.s5, v.s7);
 }
 
 // One im2col output row segment: d[ow] = src[iw0 + ow * sw] for lo <= ow < hi, 0 elsewhere in

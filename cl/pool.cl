@@ -79,8 +79,14 @@ __kernel void pool_avg(__global const float *x, ulong xoff, ulong xsn, uint C, u
 
 // Eight inputs e, e + 2, ..., e + 14 of a row of W >= 16 (0 <= e, e + 14 < W): the even lanes of
 // the 16 floats from e, or the odd lanes of the 16 from e - 1 where those would pass the row's end.
+// (Lanes picked one by one, not with .even / .odd: see im2col_even8 in im2col.cl.)
 inline float8 pool_even8(__global const float *row, int e, uint W) {
-    return e + 16 <= (int)W ? vload16(0, row + e).even : vload16(0, row + e - 1).odd;
+    if (e + 16 <= (int)W) {
+        float16 v = vload16(0, row + e);
+        return (float8)(v.s0, v.s2, v.s4, v.s6, v.s8, v.sa, v.sc, v.se);
+    }
+    float16 v = vload16(0, row + e - 1);
+    return (float8)(v.s1, v.s3, v.s5, v.s7, v.s9, v.sb, v.sd, v.sf);
 }
 
 // Eight window columns e + kj for outputs at e, e + stride, ... (stride 1 or 2).
@@ -91,7 +97,12 @@ inline float8 pool_load8(__global const float *row, int e, int stride, uint W) {
 // Four of them (rows of W >= 8 for stride 2).
 inline float4 pool_load4(__global const float *row, int e, int stride, uint W) {
     if (stride == 1) return vload4(0, row + e);
-    return e + 8 <= (int)W ? vload8(0, row + e).even : vload8(0, row + e - 1).odd;
+    if (e + 8 <= (int)W) {
+        float8 v = vload8(0, row + e);
+        return (float4)(v.s0, v.s2, v.s4, v.s6);
+    }
+    float8 v = vload8(0, row + e - 1);
+    return (float4)(v.s1, v.s3, v.s5, v.s7);
 }
 
 inline float pool_max_at(__global const float *xp, uint W, int h0, int h1, int ow, int k, int stride, int pad) {
