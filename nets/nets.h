@@ -204,6 +204,9 @@ typedef struct {
 cg_status cg_seq_create(cg_ctx *ctx, const char *prefix, cg_layer **layers, const int *index, int n,
                         const int in_chw[3], cg_seq **out);
 void cg_seq_free(cg_seq *s);
+// keep 1: every BatchNorm of s (composites' inner layers too) keeps its output readable in acts, i.e.
+// no BatchNorm + activation fusion, for callers that read or rewrite activations between the passes.
+void cg_seq_keep_acts(cg_seq *s, int keep);
 cg_status cg_seq_set_batch(cg_ctx *ctx, cg_seq *s, int batch); // (re)allocates activations
 cg_tensor cg_seq_input(const cg_seq *s);   // write the batch here
 cg_tensor cg_seq_output(const cg_seq *s);

@@ -25,7 +25,8 @@ static inline size_t cg_geom_rows(const cg_im2col_geom *g) { return (size_t)g->c
 static inline size_t cg_geom_positions(const cg_im2col_geom *g) { return (size_t)g->oh * g->ow; }
 
 // How im2col and col2im split their work (cl/im2col.cl): one work-item per element (GPUs) or per
-// row segment (CPUs); AUTO picks by device type. The results are bit-identical.
+// image plane, vectorised along rows (CPUs: the *_rows kernels); AUTO picks by device type. The
+// results are bit-identical.
 typedef enum { CG_IM2COL_AUTO = 0, CG_IM2COL_ELEMENTS, CG_IM2COL_ROWS } cg_im2col_mode;
 // Test hook: forces a decomposition (AUTO restores the choice by device type); returns the previous.
 cg_im2col_mode cg_im2col_force(cg_im2col_mode mode);
@@ -144,8 +145,5 @@ cg_status cg_batchnorm_backward_act(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_te
 int cg_batchnorm_force_rows(int rows);
 // 1 with *slope set when l is a ReLU (slope 0) or LeakyReLU.
 int cg_act_leaky_slope(const cg_layer *l, float *slope);
-// keep 1: every BatchNorm of s (composites' inner layers too) keeps its output readable in acts
-// (no fusion), for callers that read or rewrite the activations between forward and backward.
-void cg_seq_keep_acts(cg_seq *s, int keep);
 
 #endif

@@ -32,7 +32,6 @@
 // (within 1e-4 of max: the drift of one update) and then take torch's values; every update is then
 // checked from the same state, and the per-iteration checks above still hold.
 #include "models.h"
-#include "nets_internal.h"
 #include "parity_util.h"
 #include "train.h"
 
@@ -302,10 +301,6 @@ static void run_case(cg_runtime *rt, const char *dir, const char *name) {
         c.opt_d = cg_trainer_optimizer(t, 'D');
         cg_train_hooks h = {hook_noise, hook_eps, hook_backward, hook_update, &c};
         cg_trainer_set_hooks(t, &h);
-        // hook_backward reads and may rewrite the activation inputs, the BatchNorm outputs that a
-        // fused BatchNorm + activation never writes: keep them (test_bn_fuse: the same bits).
-        cg_seq_keep_acts(cg_trainer_generator(t), 1);
-        cg_seq_keep_acts(cg_trainer_discriminator(t), 1);
     }
     double worst_net = 0, worst_opt = 0;
     long updates_d = 0;

@@ -196,6 +196,10 @@ const cg_train_record *cg_trainer_record(const cg_trainer *t) { return &t->rec; 
 void cg_trainer_set_hooks(cg_trainer *t, const cg_train_hooks *h) {
     memset(&t->hooks, 0, sizeof t->hooks);
     if (h) t->hooks = *h;
+    // A before_backward hook reads (and may rewrite) the activation inputs, the BatchNorm outputs a
+    // fused BatchNorm + activation never writes (chain.c): keep them; the same bits (test_bn_fuse).
+    cg_seq_keep_acts(t->G, t->hooks.before_backward != NULL);
+    cg_seq_keep_acts(t->D, t->hooks.before_backward != NULL);
 }
 
 static int due(long step, long every) { return every > 0 && step % every == 0; }

@@ -42,7 +42,6 @@ struct cg_trainer {
     // Data parallelism (train/dist.h, trainer_dist.c): rank `rank` of `ranks` takes samples
     // [rank * lb, (rank + 1) * lb) of every global batch of p.batch_size = ranks * lb.
     int rank, ranks, lb;
-    float *host_grad;      // gradients on their way through the allreduce (the larger net's count)
 };
 
 cg_status cg_trainer_write_samples(cg_trainer *t); // samples.png (+ samples/step_N.png)

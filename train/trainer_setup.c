@@ -26,7 +26,6 @@ void cg_trainer_free(cg_trainer *t) {
     free(t->idx);
     free(t->flip);
     free(t->host_out);
-    free(t->host_grad);
     free(t->hist);
     free(t);
 }
