@@ -15,7 +15,8 @@
 #include <math.h>
 
 // The full sets under ASan+UBSan too (about 12 images/s there): the two sides decode the JPEGs
-// separately (stb_image, PIL) and their per-image errors differ a little either way; on the first
+// separately (libjpeg-turbo in both since clgan uses it; stb_image in a build without libjpeg) and
+// their per-image errors differ a little either way; on the first
 // 100 half-resolution images alone clgan's mean is 0.0022 above facenet-pytorch's (over 1,000 it is
 // 0.0009 below), so a subset would test its own sampling rather than the 0.002 tolerance.
 #define N_HALF 1000
