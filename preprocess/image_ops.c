@@ -1,8 +1,10 @@
 // image_ops.c — runs the image kernels on a batch: uploads the packed images and their boxes,
 // crops/resizes into uint8 NHWC and sums grey levels (cl/image.cl), then reads the results back.
-// The resize on CPU devices is cl/image_resize.cl's crop_resize_taps_rgb (image.cl's
-// crop_resize_rgb byte for byte, its tap weights computed once per pixel: about twice as fast on
-// PoCL); GPUs keep crop_resize_rgb, which recomputes them in registers rather than holding arrays.
+// The resize on CPU devices is cl/image_resize.cl's separable pair resize_rows_rgb + resize_cols_rgb
+// (image.cl's crop_resize_rgb byte for byte, each source row's horizontal sum computed once per
+// output column instead of once per output pixel), or its crop_resize_taps_rgb (the same bytes, one
+// pass) when the row sums would not fit one allocation; GPUs keep crop_resize_rgb, which recomputes
+// its weights in registers rather than holding arrays.
 // Device buffers grow to the largest batch seen and are reused.
 #include "image_ops.h"
 
@@ -10,11 +12,13 @@
 #include <string.h>
 #include <time.h>
 
-enum { B_SRC, B_OFFS, B_WH, B_BOX, B_RECTS, B_OUT, B_ROWS, B_TOTALS, N_BUFS };
+enum { B_SRC, B_OFFS, B_WH, B_BOX, B_RECTS, B_OUT, B_ROWS, B_TOTALS, B_ROWSUM, B_WXSUM, N_BUFS };
 
 struct cg_image_ops {
     cg_runtime *rt;
     cl_kernel crop, rows, totals;
+    cl_kernel sep_rows, sep_cols; // CPU devices: the separable resize (NULL elsewhere)
+    int two_pass;                 // the current batch uses sep_rows + sep_cols
     cl_mem buf[N_BUFS];
     size_t cap[N_BUFS]; // bytes
 };
@@ -27,6 +31,8 @@ cg_status cg_image_ops_create(cg_runtime *rt, cg_image_ops **out) {
     int cpu = (cg_runtime_device(rt)->type & CL_DEVICE_TYPE_CPU) != 0;
     cg_status st = cpu ? cg_kernel_get(rt, "image_resize", "crop_resize_taps_rgb", &ops->crop)
                        : cg_kernel_get(rt, "image", "crop_resize_rgb", &ops->crop);
+    if (st == CG_OK && cpu) st = cg_kernel_get(rt, "image_resize", "resize_rows_rgb", &ops->sep_rows);
+    if (st == CG_OK && cpu) st = cg_kernel_get(rt, "image_resize", "resize_cols_rgb", &ops->sep_cols);
     if (st == CG_OK) st = cg_kernel_get(rt, "image", "grey_row_sums", &ops->rows);
     if (st == CG_OK) st = cg_kernel_get(rt, "image", "grey_totals", &ops->totals);
     if (st != CG_OK) {
@@ -51,7 +57,8 @@ void cg_image_ops_free(cg_image_ops *ops) {
 // device-written data past the old size as uninitialised.
 static cg_status reserve(cg_image_ops *ops, int i, size_t bytes, cl_mem *old) {
     static const char *const names[N_BUFS] = {"source pixels", "offsets", "sizes", "crop boxes",
-                                              "brightness boxes", "output pixels", "row sums", "totals"};
+                                              "brightness boxes", "output pixels", "row sums", "totals",
+                                              "resize row sums", "resize weight sums"};
     if (bytes <= ops->cap[i] && ops->buf[i]) return CG_OK;
     const cg_device_info *dev = cg_runtime_device(ops->rt);
     size_t max = dev->max_alloc ? (size_t)dev->max_alloc : (size_t)-1;
@@ -82,6 +89,12 @@ static int max_height(const cg_image_batch *b) {
 
 static cg_status upload(cg_image_ops *ops, const cg_image_batch *b, int size, int hmax) {
     size_t n = (size_t)b->n;
+    // The separable resize's row sums: [n, hmax, size, 3] float, when one allocation holds them.
+    const cg_device_info *dev = cg_runtime_device(ops->rt);
+    size_t max = dev->max_alloc ? (size_t)dev->max_alloc : (size_t)-1;
+    size_t rowsum = n * (size_t)hmax * (size_t)size * 3 * sizeof(cl_float);
+    int fits = rowsum / ((size_t)hmax * (size_t)size * 3 * sizeof(cl_float)) == n && rowsum <= max;
+    ops->two_pass = ops->sep_rows && fits;
     size_t need[N_BUFS] = {b->pixel_bytes,
                            n * sizeof(cl_ulong),
                            n * 2 * sizeof(cl_int),
@@ -89,10 +102,13 @@ static cg_status upload(cg_image_ops *ops, const cg_image_batch *b, int size, in
                            n * 12 * sizeof(cl_int),
                            n * (size_t)size * (size_t)size * 3,
                            n * (size_t)hmax * 3 * sizeof(cl_uint),
-                           n * 3 * sizeof(cl_ulong)};
+                           n * 3 * sizeof(cl_ulong),
+                           ops->two_pass ? rowsum : 0,
+                           ops->two_pass ? n * (size_t)size * sizeof(cl_float) : 0};
     cl_mem old[N_BUFS] = {0};
     cg_status st = CG_OK;
-    for (int i = 0; i < N_BUFS && st == CG_OK; i++) st = reserve(ops, i, need[i], &old[i]);
+    for (int i = 0; i < N_BUFS && st == CG_OK; i++)
+        if (need[i]) st = reserve(ops, i, need[i], &old[i]);
     for (int i = 0; i < N_BUFS; i++)
         if (old[i]) clReleaseMemObject(old[i]);
     CG_TRY(st);
@@ -106,9 +122,18 @@ static cg_status upload(cg_image_ops *ops, const cg_image_batch *b, int size, in
     return CG_OK;
 }
 
-static cg_status launch_crop(cg_image_ops *ops, const cg_image_batch *b, int size) {
+static cg_status launch_crop(cg_image_ops *ops, const cg_image_batch *b, int size, int hmax) {
     cl_ulong total = (cl_ulong)b->n * (cl_ulong)size * (cl_ulong)size; // output pixels
-    cl_int sz = size;
+    cl_int sz = size, hm = hmax;
+    if (ops->two_pass) {
+        cl_ulong cols = (cl_ulong)b->n * (cl_ulong)size; // output columns (and rows)
+        CG_TRY(cg_launch1d(ops->rt, ops->sep_rows, (size_t)cols, CG_ARG(ops->buf[B_SRC]), CG_ARG(ops->buf[B_OFFS]),
+                           CG_ARG(ops->buf[B_WH]), CG_ARG(ops->buf[B_BOX]), CG_ARG(sz), CG_ARG(hm), CG_ARG(cols),
+                           CG_ARG(ops->buf[B_ROWSUM]), CG_ARG(ops->buf[B_WXSUM])));
+        return cg_launch1d(ops->rt, ops->sep_cols, (size_t)cols, CG_ARG(ops->buf[B_ROWSUM]),
+                           CG_ARG(ops->buf[B_WXSUM]), CG_ARG(ops->buf[B_WH]), CG_ARG(ops->buf[B_BOX]), CG_ARG(sz),
+                           CG_ARG(hm), CG_ARG(cols), CG_ARG(ops->buf[B_OUT]));
+    }
     return cg_launch1d(ops->rt, ops->crop, (size_t)total, CG_ARG(ops->buf[B_SRC]), CG_ARG(ops->buf[B_OFFS]),
                        CG_ARG(ops->buf[B_WH]), CG_ARG(ops->buf[B_BOX]), CG_ARG(sz), CG_ARG(total),
                        CG_ARG(ops->buf[B_OUT]));
@@ -158,7 +183,7 @@ cg_status cg_image_ops_run(cg_image_ops *ops, const cg_image_batch *b, int size,
     CG_TRY(check_batch(b, size));
     int hmax = max_height(b);
     cg_status st = upload(ops, b, size, hmax);
-    if (st == CG_OK) st = launch_crop(ops, b, size);
+    if (st == CG_OK) st = launch_crop(ops, b, size, hmax);
     if (st == CG_OK) st = launch_brightness(ops, b, hmax);
     if (st == CG_OK) st = read_back(ops, b, size, out, sums, done);
     // A failure can leave transfers queued that read b's pixels or write out: they finish before the
@@ -176,7 +201,7 @@ cg_status cg_image_ops_time(cg_image_ops *ops, const cg_image_batch *b, int size
     CG_TRY(upload(ops, b, size, hmax));
     CG_TRY(cg_runtime_finish(ops->rt));
     double t1 = cg_now_s();
-    CG_TRY(launch_crop(ops, b, size));
+    CG_TRY(launch_crop(ops, b, size, hmax));
     CG_TRY(cg_runtime_finish(ops->rt));
     double t2 = cg_now_s();
     CG_TRY(launch_brightness(ops, b, hmax));

@@ -1,12 +1,14 @@
 // test_preprocess_kernels.c — the device image kernels (cl/image.cl and cl/image_resize.cl through
 // cg_image_ops_run) against a plain C reference of the same math: crop + antialiased resize within 1
 // grey level, grey sums over rectangles exactly. The resize cg_image_ops_run uses on CPU devices
-// (image_resize.cl's crop_resize_taps_rgb, tap weights cached per pixel, the plain loop past
-// CG_RESIZE_TAPS taps) must also give image.cl's crop_resize_rgb's bytes exactly (GPUs run that one
-// itself), on every batch; negative control: crop_resize_rgb with the boxes moved by a quarter pixel
-// differs. Odd shapes: batch 1, 1x1 and non-square images, mixed sizes in one
-// batch, crop boxes partly or wholly outside the image (edge repeat), upscaling, non-square boxes,
-// output sides 1, 7 and 64, whole-image, empty and edge rectangles, and a reused (growing) buffer set.
+// (image_resize.cl's separable resize_rows_rgb + resize_cols_rgb, tap weights cached, the plain
+// loops past CG_RESIZE_TAPS taps) and its one-pass fallback crop_resize_taps_rgb (launched directly:
+// cg_image_ops_run takes it only when the row sums exceed the largest allocation) must also give
+// image.cl's crop_resize_rgb's bytes exactly (GPUs run that one itself), on every batch; negative
+// control: crop_resize_rgb with the boxes moved by a quarter pixel differs. Odd shapes: batch 1,
+// 1x1 and non-square images, mixed sizes in one batch, crop boxes partly or wholly outside the image
+// (edge repeat), upscaling, non-square boxes, output sides 1, 7 and 64, whole-image, empty and edge
+// rectangles, and a reused (growing) buffer set.
 // Invalid batches (an image or a rectangle outside its bounds) are refused before any launch.
 // oclgrind: run
 #include "preprocess.h"
@@ -99,8 +101,9 @@ static size_t one_pass_total, one_pass_differs; // batches compared, and negativ
 static cl_mem kept[256];
 static int n_kept;
 
-// image.cl's one-pass crop_resize_rgb on the batch (the kernel the faster one must equal byte for byte).
-static void one_pass(const cg_image_batch *b, int size, uint8_t *out) {
+// A one-pass resize kernel (image.cl's crop_resize_rgb, which the faster ones must equal byte for
+// byte, or image_resize.cl's crop_resize_taps_rgb) on the batch.
+static void one_pass_kernel(const char *family, const char *name, const cg_image_batch *b, int size, uint8_t *out) {
     cl_context ctx = cg_runtime_context(g_rt);
     cl_int e[5];
     size_t n = (size_t)b->n, bytes = n * (size_t)size * (size_t)size * 3;
@@ -111,7 +114,7 @@ static void one_pass(const cg_image_batch *b, int size, uint8_t *out) {
     cl_mem o = clCreateBuffer(ctx, CL_MEM_WRITE_ONLY, bytes, NULL, &e[4]);
     CHECK(!e[0] && !e[1] && !e[2] && !e[3] && !e[4], "one-pass buffers: %d %d %d %d %d", e[0], e[1], e[2], e[3], e[4]);
     cl_kernel k = NULL;
-    CHECK_OK(cg_kernel_get(g_rt, "image", "crop_resize_rgb", &k));
+    CHECK_OK(cg_kernel_get(g_rt, family, name, &k));
     cl_ulong total = (cl_ulong)n * (cl_ulong)size * (cl_ulong)size;
     cl_int sz = size;
     if (k && o)
@@ -123,6 +126,10 @@ static void one_pass(const cg_image_batch *b, int size, uint8_t *out) {
     for (int i = 0; i < 5; i++)
         if (all[i] && n_kept < 256) kept[n_kept++] = all[i];
         else if (all[i]) clReleaseMemObject(all[i]);
+}
+
+static void one_pass(const cg_image_batch *b, int size, uint8_t *out) {
+    one_pass_kernel("image", "crop_resize_rgb", b, size, out);
 }
 
 static void run_batch(cg_image_ops *ops, const case_img *cs, int n, int size, const char *label) {
@@ -151,6 +158,13 @@ static void run_batch(cg_image_ops *ops, const case_img *cs, int n, int size, co
     size_t differ = 0;
     for (size_t k = 0; k < out_bytes; k++) differ += out[k] != once[k];
     CHECK(differ == 0, "%s: %zu of %zu bytes differ from image.cl's one-pass crop_resize_rgb", label, differ, out_bytes);
+    uint8_t *taps = malloc(out_bytes);
+    one_pass_kernel("image_resize", "crop_resize_taps_rgb", &b, size, taps);
+    differ = 0;
+    for (size_t k = 0; k < out_bytes; k++) differ += taps[k] != once[k];
+    CHECK(differ == 0, "%s: crop_resize_taps_rgb: %zu of %zu bytes differ from crop_resize_rgb", label, differ,
+          out_bytes);
+    free(taps);
     for (int i = 0; i < n; i++) crop[i].x0 += 0.25f, crop[i].y0 += 0.25f; // negative control
     one_pass(&b, size, once);
     for (int i = 0; i < n; i++) crop[i] = cs[i].crop;
