@@ -12,6 +12,8 @@
 // Batches: dimension 2 of every launch is the batch index. Sources advance by their batch stride,
 // panels by the size of one packed operand (dst_bstride; 0 when all batches share one operand).
 //
+// Short k with B untransposed (gemm_stripe16): only A is packed; B is read where it lies.
+//
 // Rounding: products are accumulated with fma() in k order, one accumulator per output element.
 
 // Source element (r, kk) at s[kk * ld + r]: the panel's values for one kk are contiguous
@@ -199,6 +201,75 @@ __kernel void gemm_6x16(__global const float *ap, ulong ap_off, ulong ap_bstride
     if (rows > 3) gemm_store_row(cr + 3 * ldc, c30, c31, cols, alpha, beta);
     if (rows > 4) gemm_store_row(cr + 4 * ldc, c40, c41, cols, alpha, beta);
     if (rows > 5) gemm_store_row(cr + 5 * ldc, c50, c51, cols, alpha, beta);
+}
+
+// Twelve fma of one k step: rows a[0..5] of the A panel times the 16 B values lo, hi.
+#define GEMM_FMA6(a, lo, hi)                                                                        \
+    {                                                                                               \
+        float8 x;                                                                                   \
+        x = (float8)((a)[0]);                                                                       \
+        c00 = fma(x, lo, c00);                                                                      \
+        c01 = fma(x, hi, c01);                                                                      \
+        x = (float8)((a)[1]);                                                                       \
+        c10 = fma(x, lo, c10);                                                                      \
+        c11 = fma(x, hi, c11);                                                                      \
+        x = (float8)((a)[2]);                                                                       \
+        c20 = fma(x, lo, c20);                                                                      \
+        c21 = fma(x, hi, c21);                                                                      \
+        x = (float8)((a)[3]);                                                                       \
+        c30 = fma(x, lo, c30);                                                                      \
+        c31 = fma(x, hi, c31);                                                                      \
+        x = (float8)((a)[4]);                                                                       \
+        c40 = fma(x, lo, c40);                                                                      \
+        c41 = fma(x, hi, c41);                                                                      \
+        x = (float8)((a)[5]);                                                                       \
+        c50 = fma(x, lo, c50);                                                                      \
+        c51 = fma(x, hi, c51);                                                                      \
+    }
+
+// Longest k of gemm_stripe16 (its private copy of a B stripe); the host's CG_GEMM_UB_MAX_K must not
+// exceed it.
+#define GEMM_STRIPE_MAX_K 64
+
+// C = alpha * op(A) B + beta * C for short k (k <= GEMM_STRIPE_MAX_K) with B read where it lies
+// (untransposed, element (kk, j) at bm[b_off + b*b_bstride + kk*ldb + j]) instead of from panels:
+// packing would copy all of B for the few tiles that read each of its values. One work-item: the
+// 16 columns 16q .. 16q+15 over all m rows; it copies that stripe of B (k rows, 16 apart in memory
+// instead of ldb, zero past n) into private memory once, then runs the 6x16 tiles of the stripe
+// down the packed A panels. Same fma order as gemm_6x16, so the same results bit for bit.
+__kernel void gemm_stripe16(__global const float *ap, ulong ap_off, ulong ap_bstride, __global const float *bm,
+                            ulong b_off, ulong ldb, ulong b_bstride, __global float *c, ulong c_off, ulong ldc,
+                            ulong c_bstride, int m, int n, int k, float alpha, float beta) {
+    int q = get_global_id(0), b = get_global_id(2);
+    if (q * 16 >= n || k > GEMM_STRIPE_MAX_K) return;
+    const __global float *bq = bm + b_off + b * b_bstride + (ulong)q * 16;
+    int cols = min(16, n - q * 16);
+    float bs[GEMM_STRIPE_MAX_K * 16];
+    if (cols == 16) {
+        for (int kk = 0; kk < k; kk++) vstore16(vload16(0, bq + kk * ldb), kk, bs);
+    } else {
+        for (int kk = 0; kk < k; kk++)
+            for (int j = 0; j < 16; j++) bs[kk * 16 + j] = j < cols ? bq[kk * ldb + j] : 0.0f;
+    }
+    const __global float *apb = ap + ap_off + b * ap_bstride;
+    __global float *cb = c + c_off + b * c_bstride + (ulong)q * 16;
+    for (int i0 = 0; i0 < m; i0 += 6) {
+        const __global float *ap_ = apb + (ulong)i0 * k;
+        float8 c00 = 0.0f, c01 = 0.0f, c10 = 0.0f, c11 = 0.0f, c20 = 0.0f, c21 = 0.0f;
+        float8 c30 = 0.0f, c31 = 0.0f, c40 = 0.0f, c41 = 0.0f, c50 = 0.0f, c51 = 0.0f;
+        for (int kk = 0; kk < k; kk++) {
+            float8 lo = vload8(2 * kk, bs), hi = vload8(2 * kk + 1, bs);
+            GEMM_FMA6(ap_ + 6 * kk, lo, hi)
+        }
+        int rows = min(6, m - i0);
+        __global float *cr = cb + (ulong)i0 * ldc;
+        gemm_store_row(cr, c00, c01, cols, alpha, beta);
+        if (rows > 1) gemm_store_row(cr + ldc, c10, c11, cols, alpha, beta);
+        if (rows > 2) gemm_store_row(cr + 2 * ldc, c20, c21, cols, alpha, beta);
+        if (rows > 3) gemm_store_row(cr + 3 * ldc, c30, c31, cols, alpha, beta);
+        if (rows > 4) gemm_store_row(cr + 4 * ldc, c40, c41, cols, alpha, beta);
+        if (rows > 5) gemm_store_row(cr + 5 * ldc, c50, c51, cols, alpha, beta);
+    }
 }
 
 // Thin products with k contiguous in both operands (weight gradients dW = dY cols^T: m, n small,

@@ -1,5 +1,6 @@
 // gemm_own.c — host side of clgan's own SGEMM (cl/gemm.cl): packs op(A) and op(B) into panels in
-// the GEMM temporary buffer, then runs the 6x16 register-tiled micro-kernel; strided batches too.
+// the GEMM temporary buffer, then runs the 6x16 register-tiled micro-kernel (an untransposed B with
+// a short k is read in place instead); strided batches too.
 #include "gemm_image.h"
 #include "kernel_profile.h"
 #include "runtime_internal.h"
@@ -10,6 +11,14 @@
 #ifndef CG_GEMM_MIN_KC
 #define CG_GEMM_MIN_KC 64
 #endif
+
+// Longest k for which an untransposed B is read where it lies (gemm_stripe16) rather than from
+// packed panels: with short k each value of B serves only the m/6 tiles of its column stripe, so
+// packing it costs about as much as the product. At most cl/gemm.cl's GEMM_STRIPE_MAX_K (64).
+#ifndef CG_GEMM_UB_MAX_K
+#define CG_GEMM_UB_MAX_K 64
+#endif
+_Static_assert(CG_GEMM_UB_MAX_K <= 64, "CG_GEMM_UB_MAX_K exceeds gemm_stripe16's private stripe (64 rows)");
 
 // Thin A B^T products (weight gradients): k chunk of the split path, and the most 6x16 tiles of C
 // for which it replaces packing (see nt_split).
@@ -109,6 +118,29 @@ static void tile_local(const cg_runtime *rt, cl_kernel k, size_t mp, size_t np, 
     local[2] = 1;
 }
 
+// C = alpha op(A) B + beta C over one block of kc <= CG_GEMM_UB_MAX_K rows of B (untransposed,
+// from element b_off, b_stride between products), op(A) already packed at the start of the
+// temporary buffer, ap_bstride between products: gemm_stripe16, no B panels. One work-item per 16
+// columns; work-groups shrink (from 16) while there would be fewer than 8 per compute unit.
+static cg_status stripes(cg_runtime *rt, const cg_gemm_args *g, size_t kc, float beta, size_t ap_bstride,
+                         size_t b_off, size_t b_stride, size_t c_stride, size_t batch) {
+    cl_kernel kern;
+    CG_TRY(cg_kernel_get(rt, "gemm", "gemm_stripe16", &kern));
+    cl_ulong ap_off = 0, ap_bs = ap_bstride, bo = b_off, ldb = g->ldb, b_bs = b_stride;
+    cl_ulong c_off = g->c_off, ldc = g->ldc, c_bs = c_stride;
+    cl_int m = (cl_int)g->m, n = (cl_int)g->n, k = (cl_int)kc;
+    CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(rt->gemm_temp), CG_ARG(ap_off), CG_ARG(ap_bs), CG_ARG(g->b), CG_ARG(bo),
+                                     CG_ARG(ldb), CG_ARG(b_bs), CG_ARG(g->c), CG_ARG(c_off), CG_ARG(ldc),
+                                     CG_ARG(c_bs), CG_ARG(m), CG_ARG(n), CG_ARG(k), CG_ARG(g->alpha), CG_ARG(beta))));
+    size_t np = ceil_div(g->n, GEMM_NR), lx = cg_kernel_local_size(rt, kern);
+    if (lx > 16) lx = 16;
+    size_t want = 8 * (size_t)(rt->dev.compute_units ? rt->dev.compute_units : 1);
+    while (lx > 1 && ceil_div(np, lx) * batch < want) lx /= 2;
+    size_t local[3] = {lx, 1, 1}, global[3] = {ceil_div(np, lx) * lx, 1, batch};
+    cg_profile_work(rt, 2.0 * (double)g->m * (double)g->n * (double)kc * (double)batch, 0);
+    return enqueue(rt, kern, "gemm_stripe16", global, local);
+}
+
 // One block of k, [k0, k0 + kc): packs both operands' slices and accumulates their product into C
 // with `beta` (the caller's beta for the first block, 1 for the following ones).
 // With im != NULL, B is the im2col matrix of samples [b_sample0, b_sample0 + batch) of im.
@@ -120,12 +152,14 @@ static cg_status own_block(cg_runtime *rt, const cg_gemm_args *g, size_t k0, siz
     size_t a_batches = a_stride ? batch : 1, b_batches = b_stride ? batch : 1;
     size_t a_panels = mp * GEMM_MR * kc, b_panels = np * GEMM_NR * kc;
     size_t b_at = a_panels * a_batches;
-    CG_TRY(cg_gemm_temp_reserve(rt, (b_at + b_panels * b_batches) * sizeof(float)));
+    int pack_b = im || g->trans_b || kc > CG_GEMM_UB_MAX_K;
+    CG_TRY(cg_gemm_temp_reserve(rt, (b_at + (pack_b ? b_panels * b_batches : 0)) * sizeof(float)));
     // op(A)[i, kk] is A[i*lda + kk] untransposed (rows contiguous along k), A[kk*lda + i] transposed;
     // op(B)[kk, j] is B[kk*ldb + j] untransposed, B[j*ldb + kk] transposed.
     size_t a_off = g->a_off + (g->trans_a ? k0 * g->lda : k0), b_off = g->b_off + (g->trans_b ? k0 : k0 * g->ldb);
     CG_TRY(pack(rt, GEMM_MR, !g->trans_a, g->a, a_off, g->lda, a_stride, g->m, kc, a_batches, rt->gemm_temp, 0,
                 a_stride ? a_panels : 0));
+    if (!pack_b) return stripes(rt, g, kc, beta, a_stride ? a_panels : 0, b_off, b_stride, c_stride, batch);
     if (im)
         CG_TRY(pack_image(rt, im, b_sample0, k0, kc, b_batches, rt->gemm_temp, b_at, b_panels));
     else

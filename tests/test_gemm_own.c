@@ -1,7 +1,8 @@
 // test_gemm_own.c — clgan's own GEMM kernels (cl/gemm.cl, forced with cg_gemm_force) against the
 // plain C reference: partial 6x16 tiles, every transpose pair, offsets, padded leading dimensions,
 // alpha/beta (beta = 0 must not read C), strided batches, batches sharing one operand, and k
-// split into blocks that accumulate into C; thin A B^T products with a long k (the k-split path);
+// split into blocks that accumulate into C; untransposed B with a short k read in place, unpacked;
+// thin A B^T products with a long k (the k-split path);
 // every product twice, bit for bit the same.
 // oclgrind: run
 #include "test_util.h"
@@ -104,6 +105,11 @@ int main(void) {
         {0, 1, 7, 16, 9, 2, 0, 1.0f, 1.0f, 2, 2},    // B shared
         {0, 0, 128, 96, 160, 0, 0, 1.0f, 0.0f, 1, 0},
         {1, 0, 150, 200, 64, 0, 3, 1.0f, 0.0f, 2, 1},
+        // Untransposed B with k <= CG_GEMM_UB_MAX_K (64) is read in place (gemm_stripe16): B shared
+        // by a batch, and either side of the threshold with partial tiles and padded rows.
+        {0, 0, 11, 37, 13, 1, 2, 1.0f, 1.0f, 3, 2},
+        {1, 0, 13, 45, 64, 2, 1, -0.5f, 0.5f, 1, 0},
+        {0, 0, 13, 45, 65, 2, 1, -0.5f, 0.5f, 1, 0},
         // Thin A B^T with a long k (weight gradients): the split path, k chunks with a tail, partial
         // 4x4 tiles, beta = 0 and 1.
         {0, 1, 13, 30, 2500, 1, 3, -1.0f, 1.0f, 1, 0},
