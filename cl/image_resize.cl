@@ -90,7 +90,8 @@ __kernel void crop_resize_taps_rgb(__global const uchar *src, __global const ulo
 // every source row when shrinking) and resize_cols_rgb finishes each pixel with the vertical sum in
 // crop_resize_rgb's order (rows ascending, zero-weight rows skipped): the same floats, the same bytes.
 // rowsum: [N, hmax, size, 3] float, indexed by the clamped source row; only the rows some output row
-// of image b reads are written. wxsum: [N, size] float, sum of the horizontal weights of column ox.
+// of image b reads are written. wxsum: [N, size, 3] float, sum of the horizontal weights of column
+// ox (repeated for its 3 bytes, so the rounding loads 8 bytes' norms at once).
 
 // One work-item: one output column ox of image b, every source row its image's output rows read.
 __kernel void resize_rows_rgb(__global const uchar *src, __global const ulong *offs, __global const int *wh,
@@ -123,7 +124,9 @@ __kernel void resize_rows_rgb(__global const uchar *src, __global const ulong *o
             xs[taps++] = 3 * clamp(x, 0, w - 1);
         }
     }
-    wxsum[i] = wx_sum;
+    wxsum[3 * i] = wx_sum;
+    wxsum[3 * i + 1] = wx_sum;
+    wxsum[3 * i + 2] = wx_sum;
     __global float *dst = rowsum + (b * (ulong)hmax * (ulong)size + (ulong)ox) * 3;
     for (int y = r_lo; y <= r_hi; y++) {
         __global const uchar *row = img + (ulong)y * (ulong)w * 3;
@@ -159,7 +162,8 @@ uchar rs_round(float acc, float wx_sum, float wy_sum) {
 }
 
 // One work-item: one output row oy of image b (its vertical weights are the same for every column),
-// 8 of its size * 3 bytes at a time; each byte's sum takes the rows in crop_resize_rgb's order.
+// 8 of its size * 3 bytes at a time; each byte's sum takes the rows in crop_resize_rgb's order and
+// is rounded with crop_resize_rgb's operations lane by lane.
 __kernel void resize_cols_rgb(__global const float *rowsum, __global const float *wxsum, __global const int *wh,
                               __global const float *box, int size, int hmax, ulong n, __global uchar *out) {
     ulong i = get_global_id(0);
@@ -187,7 +191,7 @@ __kernel void resize_cols_rgb(__global const float *rowsum, __global const float
     int width = size * 3;
     // rowsum rows of image b: [hmax, size * 3]; out row oy of image b: [size * 3]
     __global const float *rows = rowsum + b * (ulong)hmax * (ulong)width;
-    __global const float *wxs = wxsum + b * (ulong)size;
+    __global const float *wxs = wxsum + b * (ulong)width;
     __global uchar *o = out + i * (ulong)width;
     int j = 0;
     for (; j + 8 <= width; j += 8) {
@@ -201,9 +205,8 @@ __kernel void resize_cols_rgb(__global const float *rowsum, __global const float
                 acc += wy * vload8(0, rows + (ulong)clamp(y, 0, h - 1) * (ulong)width + (ulong)j);
             }
         }
-        float a[8];
-        vstore8(acc, 0, a);
-        for (int k = 0; k < 8; k++) o[j + k] = rs_round(a[k], wxs[(j + k) / 3], wy_sum);
+        float8 norm = vload8(0, wxs + j) * wy_sum;
+        vstore8(convert_uchar8_sat(floor(acc / norm + 0.5f)), 0, o + j);
     }
     for (; j < width; j++) {
         float acc = 0.0f;
@@ -212,6 +215,6 @@ __kernel void resize_cols_rgb(__global const float *rowsum, __global const float
             if (wy == 0.0f) continue;
             acc += wy * rows[(ulong)clamp(y, 0, h - 1) * (ulong)width + (ulong)j];
         }
-        o[j] = rs_round(acc, wxs[j / 3], wy_sum);
+        o[j] = rs_round(acc, wxs[j], wy_sum);
     }
 }

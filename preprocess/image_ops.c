@@ -104,7 +104,7 @@ static cg_status upload(cg_image_ops *ops, const cg_image_batch *b, int size, in
                            n * (size_t)hmax * 3 * sizeof(cl_uint),
                            n * 3 * sizeof(cl_ulong),
                            ops->two_pass ? rowsum : 0,
-                           ops->two_pass ? n * (size_t)size * sizeof(cl_float) : 0};
+                           ops->two_pass ? n * (size_t)size * 3 * sizeof(cl_float) : 0};
     cl_mem old[N_BUFS] = {0};
     cg_status st = CG_OK;
     for (int i = 0; i < N_BUFS && st == CG_OK; i++)
