@@ -11,14 +11,18 @@
 static char prefix[96];
 static size_t prefix_len;
 
+// One write() of the whole line: the handler may run on any thread (PoCL's, the decode pool's) while
+// the main thread is still printing, and separate writes would interleave with its output.
 static void on_signal(int sig) {
     cg_atomic_remove_temps();
-    char digits[12], *d = digits + sizeof digits;
-    for (int v = sig; d == digits + sizeof digits || v; v /= 10) *--d = (char)('0' + v % 10);
     static const char tail[] = "; no file was left half-written (outputs are written whole or not at all)\n";
-    ssize_t ignored = write(STDERR_FILENO, prefix, prefix_len);
-    ignored = write(STDERR_FILENO, d, (size_t)(digits + sizeof digits - d));
-    ignored = write(STDERR_FILENO, tail, sizeof tail - 1);
+    char line[sizeof prefix + 12 + sizeof tail], digits[12], *d = digits + sizeof digits;
+    for (int v = sig; d == digits + sizeof digits || v; v /= 10) *--d = (char)('0' + v % 10);
+    size_t n = 0;
+    for (size_t i = 0; i < prefix_len; i++) line[n++] = prefix[i];
+    while (d < digits + sizeof digits) line[n++] = *d++;
+    for (size_t i = 0; i < sizeof tail - 1; i++) line[n++] = tail[i];
+    ssize_t ignored = write(STDERR_FILENO, line, n);
     (void)ignored;
     _exit(EXIT_INTERRUPTED);
 }
