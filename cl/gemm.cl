@@ -126,28 +126,35 @@ __kernel void gemm_pack_im2col16(__global const float *img, ulong img_off, ulong
     }
 }
 
+// Twelve fma of one k step: rows a[0..5] of the A panel times the 16 B values lo, hi.
+#define GEMM_FMA6(a, lo, hi)                                                                        \
+    {                                                                                               \
+        float8 x;                                                                                   \
+        x = (float8)((a)[0]);                                                                       \
+        c00 = fma(x, lo, c00);                                                                      \
+        c01 = fma(x, hi, c01);                                                                      \
+        x = (float8)((a)[1]);                                                                       \
+        c10 = fma(x, lo, c10);                                                                      \
+        c11 = fma(x, hi, c11);                                                                      \
+        x = (float8)((a)[2]);                                                                       \
+        c20 = fma(x, lo, c20);                                                                      \
+        c21 = fma(x, hi, c21);                                                                      \
+        x = (float8)((a)[3]);                                                                       \
+        c30 = fma(x, lo, c30);                                                                      \
+        c31 = fma(x, hi, c31);                                                                      \
+        x = (float8)((a)[4]);                                                                       \
+        c40 = fma(x, lo, c40);                                                                      \
+        c41 = fma(x, hi, c41);                                                                      \
+        x = (float8)((a)[5]);                                                                       \
+        c50 = fma(x, lo, c50);                                                                      \
+        c51 = fma(x, hi, c51);                                                                      \
+    }
+
 // One k step of the 6x16 tile: two float8 of B, six broadcasts of A, twelve fma.
 #define GEMM_STEP(j)                                                                                \
     {                                                                                               \
-        float8 b0 = vload8(2 * (j), bq), b1 = vload8(2 * (j) + 1, bq), x;                           \
-        x = (float8)(ap_[6 * (j)]);                                                                 \
-        c00 = fma(x, b0, c00);                                                                      \
-        c01 = fma(x, b1, c01);                                                                      \
-        x = (float8)(ap_[6 * (j) + 1]);                                                             \
-        c10 = fma(x, b0, c10);                                                                      \
-        c11 = fma(x, b1, c11);                                                                      \
-        x = (float8)(ap_[6 * (j) + 2]);                                                             \
-        c20 = fma(x, b0, c20);                                                                      \
-        c21 = fma(x, b1, c21);                                                                      \
-        x = (float8)(ap_[6 * (j) + 3]);                                                             \
-        c30 = fma(x, b0, c30);                                                                      \
-        c31 = fma(x, b1, c31);                                                                      \
-        x = (float8)(ap_[6 * (j) + 4]);                                                             \
-        c40 = fma(x, b0, c40);                                                                      \
-        c41 = fma(x, b1, c41);                                                                      \
-        x = (float8)(ap_[6 * (j) + 5]);                                                             \
-        c50 = fma(x, b0, c50);                                                                      \
-        c51 = fma(x, b1, c51);                                                                      \
+        float8 b0 = vload8(2 * (j), bq), b1 = vload8(2 * (j) + 1, bq);                              \
+        GEMM_FMA6(ap_ + 6 * (j), b0, b1)                                                            \
     }
 
 // Writes row r of the tile: alpha * acc (+ beta * C); beta = 0 never reads C (BLAS rule).
@@ -202,30 +209,6 @@ __kernel void gemm_6x16(__global const float *ap, ulong ap_off, ulong ap_bstride
     if (rows > 4) gemm_store_row(cr + 4 * ldc, c40, c41, cols, alpha, beta);
     if (rows > 5) gemm_store_row(cr + 5 * ldc, c50, c51, cols, alpha, beta);
 }
-
-// Twelve fma of one k step: rows a[0..5] of the A panel times the 16 B values lo, hi.
-#define GEMM_FMA6(a, lo, hi)                                                                        \
-    {                                                                                               \
-        float8 x;                                                                                   \
-        x = (float8)((a)[0]);                                                                       \
-        c00 = fma(x, lo, c00);                                                                      \
-        c01 = fma(x, hi, c01);                                                                      \
-        x = (float8)((a)[1]);                                                                       \
-        c10 = fma(x, lo, c10);                                                                      \
-        c11 = fma(x, hi, c11);                                                                      \
-        x = (float8)((a)[2]);                                                                       \
-        c20 = fma(x, lo, c20);                                                                      \
-        c21 = fma(x, hi, c21);                                                                      \
-        x = (float8)((a)[3]);                                                                       \
-        c30 = fma(x, lo, c30);                                                                      \
-        c31 = fma(x, hi, c31);                                                                      \
-        x = (float8)((a)[4]);                                                                       \
-        c40 = fma(x, lo, c40);                                                                      \
-        c41 = fma(x, hi, c41);                                                                      \
-        x = (float8)((a)[5]);                                                                       \
-        c50 = fma(x, lo, c50);                                                                      \
-        c51 = fma(x, hi, c51);                                                                      \
-    }
 
 // Longest k of gemm_stripe16 (its private copy of a B stripe); the host's CG_GEMM_UB_MAX_K must not
 // exceed it.
