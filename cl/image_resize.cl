@@ -2,7 +2,8 @@
 // arithmetic of image.cl's crop_resize_rgb (the same float operations in the same order, so the same
 // bytes), faster: the horizontal tent weights and clamped column offsets of an output pixel are the
 // same for every source row it reads, so they are computed once into private arrays instead of once
-// per row. Pixels whose filter is wider than CG_RESIZE_TAPS taps (shrinking by more than about
+// per row (rs_htaps_init; rs_row_sum is the per-row horizontal sum, shared by both resize kernels
+// here). Pixels whose filter is wider than CG_RESIZE_TAPS taps (shrinking by more than about
 // CG_RESIZE_TAPS / 2) take the plain loop. CPU devices run the separable pair resize_rows_rgb +
 // resize_cols_rgb below (the same bytes again, about half the work); crop_resize_taps_rgb is their
 // fallback when the row sums do not fit one allocation.
@@ -22,6 +23,55 @@ float rs_tent(int j, float centre, float inv_radius) {
     return d < 1.0f ? 1.0f - d : 0.0f;
 }
 
+// The horizontal taps of the output column centred at cx (radius rx, image width w): when its
+// source columns x_lo..x_hi fit CG_RESIZE_TAPS (returns 1, else 0), the nonzero tent weights wxs and
+// clamped byte offsets xs, in column order, *taps of them. *wx_sum: the sum of all its weights
+// (zeros included, columns ascending: crop_resize_rgb's).
+int rs_htaps_init(float cx, float rx, int w, float *wxs, int *xs, int *taps, float *wx_sum) {
+    float irx = 1.0f / rx;
+    int x_lo = (int)floor(cx - rx), x_hi = (int)ceil(cx + rx);
+    int cached = x_hi - x_lo + 1 <= CG_RESIZE_TAPS, n = 0;
+    float sum = 0.0f;
+    for (int x = x_lo; x <= x_hi; x++) {
+        float wx = rs_tent(x, cx, irx);
+        sum += wx;
+        if (cached && wx != 0.0f) { // the taps the row sum uses, in order
+            wxs[n] = wx;
+            xs[n++] = 3 * clamp(x, 0, w - 1);
+        }
+    }
+    *taps = n;
+    *wx_sum = sum;
+    return cached;
+}
+
+// The horizontal sum of one source row (its 3 channels), columns ascending, zero weights skipped:
+// crop_resize_rgb's inner loop; from the cached taps, else recomputing the weights. row: [w, 3]
+float3 rs_row_sum(__global const uchar *row, int cached, const float *wxs, const int *xs, int taps, float cx,
+                  float rx, int w) {
+    float l0 = 0.0f, l1 = 0.0f, l2 = 0.0f;
+    if (cached) {
+        for (int t = 0; t < taps; t++) {
+            __global const uchar *p = row + xs[t];
+            l0 += wxs[t] * (float)p[0];
+            l1 += wxs[t] * (float)p[1];
+            l2 += wxs[t] * (float)p[2];
+        }
+    } else {
+        float irx = 1.0f / rx;
+        int x_lo = (int)floor(cx - rx), x_hi = (int)ceil(cx + rx);
+        for (int x = x_lo; x <= x_hi; x++) {
+            float wx = rs_tent(x, cx, irx);
+            if (wx == 0.0f) continue;
+            __global const uchar *p = row + (ulong)clamp(x, 0, w - 1) * 3;
+            l0 += wx * (float)p[0];
+            l1 += wx * (float)p[1];
+            l2 += wx * (float)p[2];
+        }
+    }
+    return (float3)(l0, l1, l2);
+}
+
 // One work-item: one output pixel (its 3 channels).
 __kernel void crop_resize_taps_rgb(__global const uchar *src, __global const ulong *offs, __global const int *wh,
                                    __global const float *box, int size, ulong n, __global uchar *out) {
@@ -33,49 +83,22 @@ __kernel void crop_resize_taps_rgb(__global const uchar *src, __global const ulo
     int w = wh[2 * b], h = wh[2 * b + 1];
     float sx = box[4 * b + 2] / (float)size, sy = box[4 * b + 3] / (float)size;
     float rx = fmax(sx, 1.0f), ry = fmax(sy, 1.0f);
-    float irx = 1.0f / rx, iry = 1.0f / ry;
+    float iry = 1.0f / ry;
     float cx = box[4 * b] + ((float)ox + 0.5f) * sx;
     float cy = box[4 * b + 1] + ((float)oy + 0.5f) * sy;
-    int x_lo = (int)floor(cx - rx), x_hi = (int)ceil(cx + rx);
     int y_lo = (int)floor(cy - ry), y_hi = (int)ceil(cy + ry);
     __global const uchar *img = src + offs[b];
-    float wx_sum = 0.0f, wy_sum = 0.0f, acc0 = 0.0f, acc1 = 0.0f, acc2 = 0.0f;
-    float wxs[CG_RESIZE_TAPS];
-    int xs[CG_RESIZE_TAPS], taps = 0, cached = x_hi - x_lo + 1 <= CG_RESIZE_TAPS;
-    for (int x = x_lo; x <= x_hi; x++) {
-        float wx = rs_tent(x, cx, irx);
-        wx_sum += wx;
-        if (cached && wx != 0.0f) { // the taps the row loop uses, in order
-            wxs[taps] = wx;
-            xs[taps++] = 3 * clamp(x, 0, w - 1);
-        }
-    }
+    float wx_sum, wxs[CG_RESIZE_TAPS];
+    int xs[CG_RESIZE_TAPS], taps, cached = rs_htaps_init(cx, rx, w, wxs, xs, &taps, &wx_sum);
+    float wy_sum = 0.0f, acc0 = 0.0f, acc1 = 0.0f, acc2 = 0.0f;
     for (int y = y_lo; y <= y_hi; y++) {
         float wy = rs_tent(y, cy, iry);
         if (wy == 0.0f) continue;
         wy_sum += wy;
-        __global const uchar *row = img + (ulong)clamp(y, 0, h - 1) * (ulong)w * 3;
-        float l0 = 0.0f, l1 = 0.0f, l2 = 0.0f;
-        if (cached) {
-            for (int t = 0; t < taps; t++) {
-                __global const uchar *p = row + xs[t];
-                l0 += wxs[t] * (float)p[0];
-                l1 += wxs[t] * (float)p[1];
-                l2 += wxs[t] * (float)p[2];
-            }
-        } else {
-            for (int x = x_lo; x <= x_hi; x++) {
-                float wx = rs_tent(x, cx, irx);
-                if (wx == 0.0f) continue;
-                __global const uchar *p = row + (ulong)clamp(x, 0, w - 1) * 3;
-                l0 += wx * (float)p[0];
-                l1 += wx * (float)p[1];
-                l2 += wx * (float)p[2];
-            }
-        }
-        acc0 += wy * l0;
-        acc1 += wy * l1;
-        acc2 += wy * l2;
+        float3 l = rs_row_sum(img + (ulong)clamp(y, 0, h - 1) * (ulong)w * 3, cached, wxs, xs, taps, cx, rx, w);
+        acc0 += wy * l.x;
+        acc1 += wy * l.y;
+        acc2 += wy * l.z;
     }
     float norm = wx_sum * wy_sum;
     __global uchar *o = out + 3 * i;
@@ -104,54 +127,25 @@ __kernel void resize_rows_rgb(__global const uchar *src, __global const ulong *o
     int w = wh[2 * b], h = wh[2 * b + 1];
     float sx = box[4 * b + 2] / (float)size, sy = box[4 * b + 3] / (float)size;
     float rx = fmax(sx, 1.0f), ry = fmax(sy, 1.0f);
-    float irx = 1.0f / rx;
     float cx = box[4 * b] + ((float)ox + 0.5f) * sx;
-    int x_lo = (int)floor(cx - rx), x_hi = (int)ceil(cx + rx);
     // The rows output rows 0 and size-1 reach bound those of every output row (cy is monotonic in oy).
     float cy0 = box[4 * b + 1] + 0.5f * sy, cy1 = box[4 * b + 1] + ((float)(size - 1) + 0.5f) * sy;
     int y_a = (int)floor(cy0 - ry), y_b = (int)floor(cy1 - ry);
     int y_c = (int)ceil(cy0 + ry), y_d = (int)ceil(cy1 + ry);
     int r_lo = clamp(min(y_a, y_b), 0, h - 1), r_hi = clamp(max(y_c, y_d), 0, h - 1);
     __global const uchar *img = src + offs[b];
-    float wx_sum = 0.0f;
-    float wxs[CG_RESIZE_TAPS];
-    int xs[CG_RESIZE_TAPS], taps = 0, cached = x_hi - x_lo + 1 <= CG_RESIZE_TAPS;
-    for (int x = x_lo; x <= x_hi; x++) {
-        float wx = rs_tent(x, cx, irx);
-        wx_sum += wx;
-        if (cached && wx != 0.0f) {
-            wxs[taps] = wx;
-            xs[taps++] = 3 * clamp(x, 0, w - 1);
-        }
-    }
+    float wx_sum, wxs[CG_RESIZE_TAPS];
+    int xs[CG_RESIZE_TAPS], taps, cached = rs_htaps_init(cx, rx, w, wxs, xs, &taps, &wx_sum);
     wxsum[3 * i] = wx_sum;
     wxsum[3 * i + 1] = wx_sum;
     wxsum[3 * i + 2] = wx_sum;
     __global float *dst = rowsum + (b * (ulong)hmax * (ulong)size + (ulong)ox) * 3;
     for (int y = r_lo; y <= r_hi; y++) {
-        __global const uchar *row = img + (ulong)y * (ulong)w * 3;
-        float l0 = 0.0f, l1 = 0.0f, l2 = 0.0f;
-        if (cached) {
-            for (int t = 0; t < taps; t++) {
-                __global const uchar *p = row + xs[t];
-                l0 += wxs[t] * (float)p[0];
-                l1 += wxs[t] * (float)p[1];
-                l2 += wxs[t] * (float)p[2];
-            }
-        } else {
-            for (int x = x_lo; x <= x_hi; x++) {
-                float wx = rs_tent(x, cx, irx);
-                if (wx == 0.0f) continue;
-                __global const uchar *p = row + (ulong)clamp(x, 0, w - 1) * 3;
-                l0 += wx * (float)p[0];
-                l1 += wx * (float)p[1];
-                l2 += wx * (float)p[2];
-            }
-        }
+        float3 l = rs_row_sum(img + (ulong)y * (ulong)w * 3, cached, wxs, xs, taps, cx, rx, w);
         __global float *d = dst + (ulong)y * (ulong)size * 3;
-        d[0] = l0;
-        d[1] = l1;
-        d[2] = l2;
+        d[0] = l.x;
+        d[1] = l.y;
+        d[2] = l.z;
     }
 }
 
