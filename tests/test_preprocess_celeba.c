@@ -6,14 +6,10 @@
 //   kept 62 %); of the sunglasses rejects the share with Eyeglasses = 1 is reported (aim >= 0.8);
 //   the 100 full-resolution images give the same frontal decisions as their half-resolution copies
 //   and nearly the same crops (so the landmark scaling is right); every list row is read.
+#include "celeba_test_util.h"
 #include "preprocess.h"
-#include "test_util.h"
 
-#include <ftw.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-static char half[1024], full[1024], lm[1024], attrs[1024], work[1024];
+static celeba_test ct;
 
 static int exists(const char *p) {
     struct stat sb;
@@ -22,9 +18,9 @@ static int exists(const char *p) {
 
 static void base_params(cg_pp_params *p) {
     cg_pp_params_default(p);
-    p->input = work;
-    p->landmarks = lm;
-    p->attributes = attrs;
+    p->input = ct.work;
+    p->landmarks = ct.lm;
+    p->attributes = ct.attrs;
     p->partitions = "none";
     p->output = "";
 }
@@ -45,8 +41,8 @@ static void test_half_resolution(cg_runtime *rt) {
     cg_pp_params p;
     base_params(&p);
     char out[1200];
-    snprintf(out, sizeof out, "%s/celeba_half.cgds", work);
-    p.images = half;
+    snprintf(out, sizeof out, "%s/celeba_half.cgds", ct.work);
+    p.images = ct.half;
     p.output = out;
     cg_pp_result *r = run(rt, &p);
     if (!r) return;
@@ -95,9 +91,9 @@ static void test_full_vs_half(cg_runtime *rt) {
     base_params(&p);
     p.sunglasses = 0;
     p.limit = 100;
-    p.images = full;
+    p.images = ct.full;
     cg_pp_result *a = run(rt, &p);
-    p.images = half;
+    p.images = ct.half;
     cg_pp_result *b = run(rt, &p);
     if (!a || !b) {
         cg_pp_result_free(a);
@@ -105,8 +101,8 @@ static void test_full_vs_half(cg_runtime *rt) {
         return;
     }
     char out_a[1200], out_b[1200];
-    snprintf(out_a, sizeof out_a, "%s/full.cgds", work);
-    snprintf(out_b, sizeof out_b, "%s/half.cgds", work);
+    snprintf(out_a, sizeof out_a, "%s/full.cgds", ct.work);
+    snprintf(out_b, sizeof out_b, "%s/half.cgds", ct.work);
     int same = 1;
     for (size_t i = 0; i < 100 && i < a->set.n && i < b->set.n; i++)
         same &= a->items[i].outcome == b->items[i].outcome;
@@ -115,10 +111,10 @@ static void test_full_vs_half(cg_runtime *rt) {
     cg_pp_result_free(a);
     cg_pp_result_free(b);
     p.output = out_a;
-    p.images = full;
+    p.images = ct.full;
     a = run(rt, &p);
     p.output = out_b;
-    p.images = half;
+    p.images = ct.half;
     b = run(rt, &p);
     cg_pp_result_free(a);
     cg_pp_result_free(b);
@@ -140,31 +136,15 @@ static void test_full_vs_half(cg_runtime *rt) {
     cg_dataset_close(db);
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 int main(void) {
-    const char *data = getenv("CLGAN_SHARED_DATA");
-    if (!data || !*data) data = "../shared/data";
-    snprintf(half, sizeof half, "%s/celeba_align_halfres_89x109_10k/img_align_celeba_89x109", data);
-    snprintf(full, sizeof full, "%s/celeba_align_fullres_100/img_align_celeba", data);
-    snprintf(lm, sizeof lm, "%s/celeba_landmarks_subset/list_landmarks_align_celeba_000001-001000.txt", data);
-    snprintf(attrs, sizeof attrs, "%s/celeba_attr_subset/list_attr_celeba_000001-010000.txt", data);
-    if (!exists(half) || !exists(lm) || !exists(attrs))
-        test_skip("data", "the CelebA subsets are not in %s (need %s, %s and %s)", data, half, lm, attrs);
+    celeba_test_paths(&ct);
+    celeba_test_need(&ct, ct.half, ct.lm, ct.attrs);
     cg_runtime *rt = test_runtime();
-    const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(work, sizeof work, "%s/clgan_test_preprocess_celeba_XXXXXX", tmp);
-    if (!mkdtemp(work)) {
-        fprintf(stderr, "cannot create a temporary folder under %s\n", tmp);
-        return 1;
-    }
+    if (celeba_test_workdir(&ct, "preprocess_celeba") != 0) return 1;
     test_half_resolution(rt);
-    if (exists(full)) test_full_vs_half(rt);
-    else test_skip_part("data", "no full-resolution images in %s", full);
-    nftw(work, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (exists(ct.full)) test_full_vs_half(rt);
+    else test_skip_part("data", "no full-resolution images in %s", ct.full);
+    test_rm_rf(ct.work);
     cg_runtime_free(rt);
     return test_finish("test_preprocess_celeba");
 }

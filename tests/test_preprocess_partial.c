@@ -11,10 +11,10 @@
 // rows (default) and whole images (whole_images = 1), writes the same dataset bytes and takes the same
 // decisions, with the zoomed face crop and the centre crop. Built without libjpeg (stb_image decodes
 // whole images), the rows are still the full decode's and the pipeline's datasets still agree.
+#include "celeba_test_util.h"
 #include "preprocess.h"
-#include "test_util.h"
 
-static char full[1024], half[1024], lm[1024], work[1024];
+static celeba_test ct;
 
 // ctx: {y0, y1, x0, x1}; a negative or zero end counts from the bottom or right edge.
 static void crop_rows(void *ctx, int w, int h, int reg[4]) {
@@ -83,12 +83,12 @@ static void test_pipeline(cg_runtime *rt, int zoom) {
     cg_pp_result *r[2] = {NULL, NULL};
     for (int whole = 0; whole < 2; whole++) {
         char out[1200];
-        snprintf(out, sizeof out, "%s/%s%d.cgds", work, zoom ? "zoom" : "centre", whole);
+        snprintf(out, sizeof out, "%s/%s%d.cgds", ct.work, zoom ? "zoom" : "centre", whole);
         cg_pp_params p;
         cg_pp_params_default(&p);
-        p.input = full;
-        p.images = full;
-        p.landmarks = lm;
+        p.input = ct.full;
+        p.images = ct.full;
+        p.landmarks = ct.lm;
         p.attributes = "none";
         p.partitions = "none";
         p.output = out;
@@ -123,18 +123,13 @@ done:
 }
 
 int main(void) {
-    const char *data = getenv("CLGAN_SHARED_DATA");
-    if (!data || !*data) data = "../shared/data";
-    snprintf(full, sizeof full, "%s/celeba_align_fullres_100/img_align_celeba", data);
-    snprintf(half, sizeof half, "%s/celeba_align_halfres_89x109_10k/img_align_celeba_89x109", data);
-    snprintf(lm, sizeof lm, "%s/celeba_landmarks_subset/list_landmarks_align_celeba_000001-001000.txt", data);
-    if (access(full, R_OK) || access(half, R_OK) || access(lm, R_OK))
-        test_skip("data", "the CelebA subsets are not in %s (need %s, %s and %s)", data, full, half, lm);
+    celeba_test_paths(&ct);
+    celeba_test_need(&ct, ct.full, ct.half, ct.lm);
     int libjpeg = !strncmp(cg_image_jpeg_decoder(), "libjpeg", 7);
     printf("JPEG decoder: %s\n", cg_image_jpeg_decoder());
     size_t differs = 0, total = 0;
-    test_rows(full, 100, libjpeg, &differs, &total);
-    test_rows(half, 100, libjpeg, &differs, &total);
+    test_rows(ct.full, 100, libjpeg, &differs, &total);
+    test_rows(ct.half, 100, libjpeg, &differs, &total);
     if (libjpeg)
         CHECK(total > 0 && differs * 10 >= total * 9, "negative control: the row above the decoded ones differs in "
                                                        "only %zu of %zu cases",
@@ -142,10 +137,10 @@ int main(void) {
     printf("regions: all equal to the full decode; the row above differs in %zu of %zu cases\n", differs, total);
 
     cg_runtime *rt = test_runtime();
-    if (test_tmpdir(work, sizeof work, "preprocess_partial") != 0) return 1;
+    if (celeba_test_workdir(&ct, "preprocess_partial") != 0) return 1;
     test_pipeline(rt, 1);
     test_pipeline(rt, 0);
-    test_rm_rf(work);
+    test_rm_rf(ct.work);
     cg_runtime_free(rt);
     return test_finish("test_preprocess_partial");
 }
