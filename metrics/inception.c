@@ -22,17 +22,32 @@ static int add_conv(cg_inception *net, const char *prefix, const char *branch, i
     else
         snprintf(c->name, sizeof c->name, "%s", prefix);
     c->cin = cin, c->cout = cout, c->kh = kh, c->kw = kw, c->stride = stride, c->ph = ph, c->pw = pw;
-    c->w_off = net->n_params;
-    net->n_params += (size_t)cout * cin * kh * kw;
-    c->b_off = net->n_params;
-    net->n_params += (size_t)cout;
+    c->merge = -1; // offsets: layout_params
     return net->n_convs++;
+}
+
+// Block b's 1x1 convolutions f + rel[0..n) (rel[0] = 0, the lowest) read its input: one product.
+static void add_merge(cg_inception *net, incep_block *b, const int *rel, int n) {
+    incep_merge *m = &net->merges[net->n_merges];
+    snprintf(m->name, sizeof m->name, "%s.1x1s", b->name);
+    m->n = n, m->cin = b->cin, m->cout = 0;
+    for (int j = 0; j < n; j++) {
+        incep_conv *c = &net->convs[b->first + rel[j]];
+        CG_ASSERT(c->kh == 1 && c->kw == 1 && c->stride == 1 && c->cin == b->cin && c->merge < 0);
+        m->convs[j] = b->first + rel[j];
+        m->cout += c->cout;
+        c->merge = net->n_merges;
+    }
+    b->merge = net->n_merges++;
 }
 
 static void add_block(cg_inception *net, const char *name, incep_block_kind kind, int cin, int extra) {
     incep_block *b = &net->blocks[net->n_blocks++];
     snprintf(b->name, sizeof b->name, "%s", name);
-    b->kind = kind, b->first = net->n_convs, b->cin = cin;
+    b->kind = kind, b->first = net->n_convs, b->cin = cin, b->merge = -1;
+    // The merged products' stacking orders let the blocks write them straight into their outputs
+    // (inception_blocks.c).
+    static const int a_rel[] = {0, 3, 1}, c_rel[] = {0, 1, 4}, d_rel[] = {0, 2}, e_rel[] = {0, 1, 4};
     switch (kind) {
     case BLOCK_A: // extra = pool_features
         add_conv(net, name, "branch1x1", cin, 64, 1, 1, 1, 0, 0);
@@ -43,6 +58,7 @@ static void add_block(cg_inception *net, const char *name, incep_block_kind kind
         add_conv(net, name, "branch3x3dbl_3", 96, 96, 3, 3, 1, 1, 1);
         add_conv(net, name, "branch_pool", cin, extra, 1, 1, 1, 0, 0);
         b->cout = 64 + 64 + 96 + extra;
+        add_merge(net, b, a_rel, 3); // [branch1x1 | branch3x3dbl_1 | branch5x5_1]
         break;
     case BLOCK_B:
         add_conv(net, name, "branch3x3", cin, 384, 3, 3, 2, 0, 0);
@@ -63,6 +79,7 @@ static void add_block(cg_inception *net, const char *name, incep_block_kind kind
         add_conv(net, name, "branch7x7dbl_5", extra, 192, 1, 7, 1, 0, 3);
         add_conv(net, name, "branch_pool", cin, 192, 1, 1, 1, 0, 0);
         b->cout = 4 * 192;
+        add_merge(net, b, c_rel, 3); // [branch1x1 | branch7x7_1 | branch7x7dbl_1]
         break;
     case BLOCK_D:
         add_conv(net, name, "branch3x3_1", cin, 192, 1, 1, 1, 0, 0);
@@ -72,6 +89,7 @@ static void add_block(cg_inception *net, const char *name, incep_block_kind kind
         add_conv(net, name, "branch7x7x3_3", 192, 192, 7, 1, 1, 3, 0);
         add_conv(net, name, "branch7x7x3_4", 192, 192, 3, 3, 2, 0, 0);
         b->cout = 320 + 192 + cin;
+        add_merge(net, b, d_rel, 2); // [branch3x3_1 | branch7x7x3_1]
         break;
     case BLOCK_E1:
     case BLOCK_E2:
@@ -85,6 +103,7 @@ static void add_block(cg_inception *net, const char *name, incep_block_kind kind
         add_conv(net, name, "branch3x3dbl_3b", 384, 384, 3, 1, 1, 1, 0);
         add_conv(net, name, "branch_pool", cin, 192, 1, 1, 1, 0, 0);
         b->cout = 320 + 768 + 768 + 192;
+        add_merge(net, b, e_rel, 3); // [branch1x1 | branch3x3_1 | branch3x3dbl_1]
         break;
     }
 }
@@ -106,10 +125,40 @@ static void build_topology(cg_inception *net) {
     add_block(net, "Mixed_7a", BLOCK_D, 768, 0);
     add_block(net, "Mixed_7b", BLOCK_E1, 1280, 0);
     add_block(net, "Mixed_7c", BLOCK_E2, 2048, 0);
-    net->fc_w_off = net->n_params;
+}
+
+// Parameter offsets, in conv order: a conv's weight then its bias, except that a merge's members
+// lie together at its first member (their weights stacked, then their biases); the fc last. Each
+// region (a conv, a merge, the fc) is recorded in net->regions for plan_segments, which never
+// splits one.
+static void layout_params(cg_inception *net) {
+    net->n_params = 0;
+    net->n_regions = 0;
+    for (int i = 0; i < net->n_convs; i++) {
+        incep_conv *c = &net->convs[i];
+        if (c->merge >= 0 && net->merges[c->merge].convs[0] != i) continue; // placed with its merge
+        net->regions[net->n_regions++] = net->n_params;
+        int n = 1;
+        const int *members = &i;
+        incep_merge *m = c->merge >= 0 ? &net->merges[c->merge] : NULL;
+        if (m) n = m->n, members = m->convs, m->w_off = net->n_params;
+        for (int j = 0; j < n; j++) {
+            incep_conv *cj = &net->convs[members[j]];
+            cj->w_off = net->n_params;
+            net->n_params += (size_t)cj->cout * cj->cin * cj->kh * cj->kw;
+        }
+        if (m) m->b_off = net->n_params;
+        for (int j = 0; j < n; j++) {
+            incep_conv *cj = &net->convs[members[j]];
+            cj->b_off = net->n_params;
+            net->n_params += (size_t)cj->cout;
+        }
+    }
+    net->regions[net->n_regions++] = net->fc_w_off = net->n_params;
     net->n_params += (size_t)CG_INCEPTION_CLASSES * CG_INCEPTION_FEATURES;
     net->fc_b_off = net->n_params;
     net->n_params += CG_INCEPTION_CLASSES;
+    net->regions[net->n_regions] = net->n_params;
 }
 
 // Largest activation per sample: the stem's 64 x 147 x 147, or any block's input, output or
@@ -127,14 +176,11 @@ static size_t max_activation(const cg_inception *net) {
     return m;
 }
 
-// Splits the parameters into segments of at most cap floats, at conv (weight + bias) and fc
-// boundaries, so that no buffer exceeds the device's largest allocation.
+// Splits the parameters into segments of at most cap floats, at region (conv weight + bias, merge,
+// fc) boundaries, so that no buffer exceeds the device's largest allocation.
 static cg_status plan_segments(cg_inception *net, size_t cap) {
-    size_t starts[INCEP_MAX_CONVS + 2];
-    int n = 0;
-    for (int i = 0; i < net->n_convs; i++) starts[n++] = net->convs[i].w_off;
-    starts[n++] = net->fc_w_off;
-    starts[n] = net->n_params;
+    const size_t *starts = net->regions;
+    int n = net->n_regions;
     net->n_segs = 1;
     net->seg_start[0] = 0;
     for (int i = 0; i < n; i++) {
@@ -178,6 +224,15 @@ static cg_status bind(cg_inception *net) {
         snprintf(c->conv->name, sizeof c->conv->name, "%s.conv", c->name);
         c->conv->params[0].w = incep_param_view(net, c->w_off, c->cout, c->cin, c->kh, c->kw);
         c->conv->params[1].w = incep_param_view(net, c->b_off, c->cout, 1, 1, 1);
+    }
+    for (int i = 0; i < net->n_merges; i++) {
+        incep_merge *m = &net->merges[i];
+        cg_conv_params p = {m->cin, m->cout, 1, 1, 1, 0, 1};
+        CG_TRY(cg_conv2d_create2(p, 0, 0, &m->conv));
+        cg_conv2d_fuse_relu(m->conv);
+        snprintf(m->conv->name, sizeof m->conv->name, "%s.conv", m->name);
+        m->conv->params[0].w = incep_param_view(net, m->w_off, m->cout, m->cin, 1, 1);
+        m->conv->params[1].w = incep_param_view(net, m->b_off, m->cout, 1, 1, 1);
     }
     CG_TRY(cg_relu_create(&net->relu));
     CG_TRY(cg_avgpool2d_create((cg_pool_params){3, 1, 1}, &net->avg3));
@@ -234,6 +289,9 @@ cg_status cg_inception_create(cg_runtime *rt, int max_batch, cg_inception **out)
     if (!net) return cg_fail(CG_ERR_NOMEM, "out of host memory");
     net->ctx.rt = rt;
     build_topology(net);
+    layout_params(net);
+    const char *merge_env = getenv("CLGAN_INCEPTION_MERGE");
+    net->merged = !(merge_env && strcmp(merge_env, "0") == 0);
     net->buf_floats = max_activation(net);
     // A larger batch than fits runs in chunks of what fits (cg_inception_forward), same results.
     char why[512];
@@ -263,6 +321,8 @@ void cg_inception_free(cg_inception *net) {
     if (!net) return;
     for (int i = 0; i < net->n_convs; i++)
         if (net->convs[i].conv) cg_layer_free(net->convs[i].conv);
+    for (int i = 0; i < net->n_merges; i++)
+        if (net->merges[i].conv) cg_layer_free(net->merges[i].conv);
     cg_layer *ls[] = {net->relu, net->avg3, net->max3s1, net->max3s2, net->gap, net->fc, net->fc_nobias};
     for (size_t i = 0; i < sizeof ls / sizeof ls[0]; i++)
         if (ls[i]) cg_layer_free(ls[i]);
@@ -421,6 +481,14 @@ void cg_inception_default_weights(const cg_runtime *rt, char *buf, size_t len) {
 cg_status incep_conv_relu(cg_inception *net, int i, cg_tensor x, cg_tensor y) {
     cg_layer *conv = net->convs[i].conv;
     cg_profile_push(net->ctx.rt, net->convs[i].name);
+    cg_status st = conv->ops->forward(conv, &net->ctx, x, y, 0); // bias and ReLU fused (bind)
+    cg_profile_pop(net->ctx.rt);
+    return st;
+}
+
+cg_status incep_merge_relu(cg_inception *net, int m, cg_tensor x, cg_tensor y) {
+    cg_layer *conv = net->merges[m].conv;
+    cg_profile_push(net->ctx.rt, net->merges[m].name);
     cg_status st = conv->ops->forward(conv, &net->ctx, x, y, 0); // bias and ReLU fused (bind)
     cg_profile_pop(net->ctx.rt);
     return st;
