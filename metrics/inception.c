@@ -29,7 +29,9 @@ static int add_conv(cg_inception *net, const char *prefix, const char *branch, i
 // Block b's 1x1 convolutions f + rel[0..n) (rel[0] = 0, the lowest) read its input: one product.
 static void add_merge(cg_inception *net, incep_block *b, const int *rel, int n) {
     incep_merge *m = &net->merges[net->n_merges];
-    snprintf(m->name, sizeof m->name, "%s.1x1s", b->name);
+    char block[sizeof b->name];
+    memcpy(block, b->name, sizeof block);
+    snprintf(m->name, sizeof m->name, "%s.1x1s", block);
     m->n = n, m->cin = b->cin, m->cout = 0;
     for (int j = 0; j < n; j++) {
         incep_conv *c = &net->convs[b->first + rel[j]];
