@@ -1,5 +1,5 @@
 // gemm_image.h — SGEMM whose B operand is the im2col matrix of image samples, packed straight from
-// the images by the own kernels (cl/gemm.cl gemm_pack_im2col16): a convolution's product without
+// the images by the own kernels (cl/gemm_pack.cl gemm_pack_im2col16): a convolution's product without
 // an im2col pass or its column buffer. Results equal cg_gemm on im2col's columns bit for bit.
 #ifndef CLGAN_GEMM_IMAGE_H
 #define CLGAN_GEMM_IMAGE_H

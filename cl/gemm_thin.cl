@@ -1,0 +1,77 @@
+// gemm_thin.cl — the own GEMM's thin products, which packing would not pay for: weight gradients
+// C = A B^T with both operands contiguous along a long k and few output tiles, split along k into
+// chunks summed afterwards in a fixed order (deterministic for a shape, whatever the device).
+
+// Thin products with k contiguous in both operands (weight gradients dW = dY cols^T: m, n small,
+// k long): C = alpha * A B^T + beta * C with A [m, k] and B [n, k] row-major, no packing. k is cut
+// into chunks of kc (dimension 2); one work-item: a 4x4 tile of C over one chunk, each of its 16
+// sums kept as a float8 along k (lane l takes kk = l mod 8) and folded in a fixed tree, the chunk's
+// tail added in k order. Several chunks: the partial tiles go to out[s][m][n] (ldo = n, alpha 1,
+// beta 0) and gemm_split_reduce adds them in chunk order; one chunk: straight into C
+// (alpha * sum + beta * C, beta = 0 never reads C). Rows and columns past m or n read the last one
+// and are not stored.
+#define NT_ROW(r) (a + (ulong)min(i0 + (r), m - 1) * lda)
+#define NT_COL(r) (b + (ulong)min(j0 + (r), n - 1) * ldb)
+#define NT_FOLD(v) (((v).s0 + (v).s1) + ((v).s2 + (v).s3)) + (((v).s4 + (v).s5) + ((v).s6 + (v).s7))
+__kernel void gemm_nt_split(__global const float *a, ulong a_off, ulong lda, __global const float *b, ulong b_off,
+                            ulong ldb, __global float *out, ulong out_off, ulong ldo, int m, int n, int k, int kc,
+                            float alpha, float beta) {
+    int p = get_global_id(0), q = get_global_id(1), s = get_global_id(2);
+    int i0 = p * 4, j0 = q * 4;
+    if (i0 >= m || j0 >= n) return;
+    int k0 = s * kc, k1 = min(k, k0 + kc);
+    a += a_off + k0;
+    b += b_off + k0;
+    const __global float *a0 = NT_ROW(0), *a1 = NT_ROW(1), *a2 = NT_ROW(2), *a3 = NT_ROW(3);
+    const __global float *b0 = NT_COL(0), *b1 = NT_COL(1), *b2 = NT_COL(2), *b3 = NT_COL(3);
+    float8 c[16];
+    for (int t = 0; t < 16; t++) c[t] = 0.0f;
+    int kk = 0, len = k1 - k0;
+    for (; kk + 8 <= len; kk += 8) {
+        float8 x0 = vload8(0, a0 + kk), x1 = vload8(0, a1 + kk), x2 = vload8(0, a2 + kk), x3 = vload8(0, a3 + kk);
+        float8 y0 = vload8(0, b0 + kk), y1 = vload8(0, b1 + kk), y2 = vload8(0, b2 + kk), y3 = vload8(0, b3 + kk);
+        c[0] = fma(x0, y0, c[0]);
+        c[1] = fma(x0, y1, c[1]);
+        c[2] = fma(x0, y2, c[2]);
+        c[3] = fma(x0, y3, c[3]);
+        c[4] = fma(x1, y0, c[4]);
+        c[5] = fma(x1, y1, c[5]);
+        c[6] = fma(x1, y2, c[6]);
+        c[7] = fma(x1, y3, c[7]);
+        c[8] = fma(x2, y0, c[8]);
+        c[9] = fma(x2, y1, c[9]);
+        c[10] = fma(x2, y2, c[10]);
+        c[11] = fma(x2, y3, c[11]);
+        c[12] = fma(x3, y0, c[12]);
+        c[13] = fma(x3, y1, c[13]);
+        c[14] = fma(x3, y2, c[14]);
+        c[15] = fma(x3, y3, c[15]);
+    }
+    float r[16];
+    for (int t = 0; t < 16; t++) r[t] = NT_FOLD(c[t]);
+    for (; kk < len; kk++) {
+        float x[4] = {a0[kk], a1[kk], a2[kk], a3[kk]}, y[4] = {b0[kk], b1[kk], b2[kk], b3[kk]};
+        for (int t = 0; t < 16; t++) r[t] = fma(x[t / 4], y[t % 4], r[t]);
+    }
+    __global float *o = out + out_off + ((ulong)s * m + i0) * ldo + j0;
+    int rows = min(4, m - i0), cols = min(4, n - j0);
+    for (int ii = 0; ii < rows; ii++)
+        for (int jj = 0; jj < cols; jj++) {
+            __global float *e = o + (ulong)ii * ldo + jj;
+            *e = alpha * r[ii * 4 + jj] + (beta == 0.0f ? 0.0f : beta * *e);
+        }
+}
+
+// C[i, j] = alpha * (part[0][i][j] + part[1][i][j] + ...) + beta * C[i, j] (beta = 0 never reads C).
+// One work-item: one element (dimension 0 the column).
+__kernel void gemm_split_reduce(__global const float *part, ulong part_off, int splits, int m, int n,
+                                __global float *c, ulong c_off, ulong ldc, float alpha, float beta) {
+    int j = get_global_id(0), i = get_global_id(1);
+    if (i >= m || j >= n) return;
+    const __global float *pp = part + part_off + (ulong)i * n + j;
+    ulong step = (ulong)m * n;
+    float acc = 0.0f;
+    for (int s = 0; s < splits; s++) acc += pp[s * step];
+    __global float *cp = c + c_off + (ulong)i * ldc + j;
+    *cp = alpha * acc + (beta == 0.0f ? 0.0f : beta * *cp);
+}

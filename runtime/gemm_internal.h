@@ -1,0 +1,57 @@
+// gemm_internal.h — what the own GEMM's host files share (gemm_own.c orchestrates; gemm_pack.c
+// packs panels; gemm_tile.c runs the micro-kernels on them; gemm_thin.c runs the thin products that
+// skip packing): the tile shape, the tunables, and the launch helper.
+#ifndef CLGAN_GEMM_INTERNAL_H
+#define CLGAN_GEMM_INTERNAL_H
+
+#include "gemm_image.h"
+#include "kernel_profile.h"
+#include "runtime_internal.h"
+
+// The micro-kernel's tile: rows of an A panel, columns of a B panel (cl/gemm.cl, cl/gemm_pack.cl).
+#define GEMM_MR 6
+#define GEMM_NR 16
+
+// Shortest k block the own GEMM accepts before it splits a batch to fit the device's largest allocation.
+#ifndef CG_GEMM_MIN_KC
+#define CG_GEMM_MIN_KC 64
+#endif
+
+// Longest k for which an untransposed B is read where it lies (gemm_stripe16) rather than from
+// packed panels: with short k each value of B serves only the m/6 tiles of its column stripe, so
+// packing it costs about as much as the product. At most cl/gemm.cl's GEMM_STRIPE_MAX_K (64).
+#ifndef CG_GEMM_UB_MAX_K
+#define CG_GEMM_UB_MAX_K 64
+#endif
+_Static_assert(CG_GEMM_UB_MAX_K <= 64, "CG_GEMM_UB_MAX_K exceeds gemm_stripe16's private stripe (64 rows)");
+
+static inline size_t cg_ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+
+// Enqueues kernel k (profiled as `name`) over a 3-D range, split so that no enqueue exceeds the
+// runtime's grid split of work-groups in dimensions 1 and 2.
+cg_status cg_gemm_enqueue(cg_runtime *rt, cl_kernel k, const char *name, const size_t global[3], const size_t local[3]);
+
+// Packs `rows` rows of an operand into panels of w (GEMM_MR or GEMM_NR) at element dst_off of dst.
+// rmajor: source element (r, kk) at off + r*ld + kk, else at off + kk*ld + r; `batch` operands,
+// the source advancing by src_bstride and the panels by dst_bstride.
+cg_status cg_gemm_pack_panels(cg_runtime *rt, int w, int rmajor, cl_mem src, size_t off, size_t ld,
+                              size_t src_bstride, size_t rows, size_t k, size_t batch, cl_mem dst, size_t dst_off,
+                              size_t dst_bstride);
+
+// C = alpha op(A) op(B) + beta C for k = kc, from A panels at ap_off and B panels at bp_off of the
+// GEMM temporary buffer (ap_bstride / bp_bstride between products, 0 when shared).
+cg_status cg_gemm_tiles(cg_runtime *rt, const cg_gemm_args *g, size_t kc, float beta, size_t ap_off,
+                        size_t ap_bstride, size_t bp_off, size_t bp_bstride, size_t c_stride, size_t batch);
+
+// The same with B untransposed and kc <= CG_GEMM_UB_MAX_K read where it lies (element b_off of g->b,
+// b_stride between products): gemm_stripe16, no B panels; A panels at the start of the temporary buffer.
+cg_status cg_gemm_stripes(cg_runtime *rt, const cg_gemm_args *g, size_t kc, float beta, size_t ap_bstride,
+                          size_t b_off, size_t b_stride, size_t c_stride, size_t batch);
+
+// Whether the thin path (gemm_thin.c) runs this product, and running it.
+int cg_gemm_thin_fits(const cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, size_t b_stride,
+                      size_t c_stride, size_t batch);
+cg_status cg_gemm_thin(cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, size_t b_stride, size_t c_stride,
+                       size_t batch);
+
+#endif

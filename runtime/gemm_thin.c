@@ -1,0 +1,70 @@
+// gemm_thin.c — the own GEMM's thin products (cl/gemm_thin.cl): C = A B^T with both operands
+// contiguous along a long k and few tiles of C (weight gradients), or with fewer than 6 rows or
+// columns, split along k with no packing.
+#include "gemm_internal.h"
+
+// Thin A B^T products: k chunk of the split path, and the most 6x16 tiles of C for which it
+// replaces packing.
+#ifndef CG_GEMM_NT_KC
+#define CG_GEMM_NT_KC 1024
+#endif
+#ifndef CG_GEMM_NT_MAX_TILES
+#define CG_GEMM_NT_MAX_TILES 64
+#endif
+
+// Whether C = alpha A B^T + beta C goes the split path: one product, k contiguous in both operands,
+// and either few tiles of C with a long k (the packed path would run few work-items per k block,
+// and pack long operands only to read them once) or a C of fewer than 6 rows or columns (a 6x16
+// tile would be mostly padding).
+int cg_gemm_thin_fits(const cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, size_t b_stride,
+                      size_t c_stride, size_t batch) {
+    (void)a_stride, (void)b_stride, (void)c_stride;
+    if (batch != 1 || g->trans_a || !g->trans_b) return 0;
+    // The partial tiles must fit one allocation (else the packed path, which blocks k, runs it).
+    size_t cap = rt->dev.max_alloc ? (size_t)(rt->dev.max_alloc / sizeof(float)) : (size_t)-1;
+    if (g->m * g->n > cap / cg_ceil_div(g->k, CG_GEMM_NT_KC)) return 0;
+    size_t tiles = cg_ceil_div(g->m, GEMM_MR) * cg_ceil_div(g->n, GEMM_NR);
+    return (g->k >= CG_GEMM_NT_KC && tiles <= CG_GEMM_NT_MAX_TILES) || g->m < GEMM_MR || g->n < GEMM_MR;
+}
+
+// The split path (cl/gemm_thin.cl gemm_nt_split, then gemm_split_reduce when k has several chunks):
+// chunks of CG_GEMM_NT_KC along k, a fixed number for the shape, so the result does not depend on
+// the device.
+cg_status cg_gemm_thin(cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, size_t b_stride, size_t c_stride,
+                       size_t batch) {
+    (void)a_stride, (void)b_stride, (void)c_stride, (void)batch;
+    size_t splits = cg_ceil_div(g->k, CG_GEMM_NT_KC), mt = cg_ceil_div(g->m, 4), nt = cg_ceil_div(g->n, 4);
+    if (splits > 1) CG_TRY(cg_gemm_temp_reserve(rt, splits * g->m * g->n * sizeof(float)));
+    cl_kernel kern;
+    CG_TRY(cg_kernel_get(rt, "gemm_thin", "gemm_nt_split", &kern));
+    cl_ulong a_off = g->a_off, lda = g->lda, b_off = g->b_off, ldb = g->ldb, p_off = 0;
+    cl_ulong o_off = splits > 1 ? 0 : g->c_off, ldo = splits > 1 ? g->n : g->ldc;
+    cl_mem out = splits > 1 ? rt->gemm_temp : g->c;
+    float o_alpha = splits > 1 ? 1.0f : g->alpha, o_beta = splits > 1 ? 0.0f : g->beta;
+    cl_int m = (cl_int)g->m, n = (cl_int)g->n, k = (cl_int)g->k, kc = CG_GEMM_NT_KC;
+    CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(g->a), CG_ARG(a_off), CG_ARG(lda), CG_ARG(g->b), CG_ARG(b_off),
+                                     CG_ARG(ldb), CG_ARG(out), CG_ARG(o_off), CG_ARG(ldo), CG_ARG(m), CG_ARG(n),
+                                     CG_ARG(k), CG_ARG(kc), CG_ARG(o_alpha), CG_ARG(o_beta))));
+    // A work-group: the tiles of one chunk (their operands' chunk stays in one core's cache).
+    size_t local[3] = {mt < 8 ? mt : 8, nt < 8 ? nt : 8, 1};
+    size_t kmax = cg_kernel_local_size(rt, kern);
+    while (local[0] * local[1] > kmax && (local[0] > 1 || local[1] > 1)) {
+        if (local[0] >= local[1]) local[0] = (local[0] + 1) / 2;
+        else local[1] = (local[1] + 1) / 2;
+    }
+    size_t global[3] = {cg_ceil_div(mt, local[0]) * local[0], cg_ceil_div(nt, local[1]) * local[1], splits};
+    cg_profile_work(rt, 2.0 * (double)g->m * (double)g->n * (double)g->k, 0);
+    CG_TRY(cg_gemm_enqueue(rt, kern, "gemm_nt_split", global, local));
+    if (splits == 1) return CG_OK;
+
+    CG_TRY(cg_kernel_get(rt, "gemm_thin", "gemm_split_reduce", &kern));
+    cl_int sp = (cl_int)splits;
+    cl_ulong c_off = g->c_off, ldc = g->ldc;
+    CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(rt->gemm_temp), CG_ARG(p_off), CG_ARG(sp), CG_ARG(m), CG_ARG(n),
+                                     CG_ARG(g->c), CG_ARG(c_off), CG_ARG(ldc), CG_ARG(g->alpha), CG_ARG(g->beta))));
+    size_t rl = cg_kernel_local_size(rt, kern);
+    if (rl > 64) rl = 64;
+    size_t rlocal[3] = {rl, 1, 1}, rglobal[3] = {cg_ceil_div(g->n, rl) * rl, g->m, 1};
+    cg_profile_work(rt, (double)g->m * (double)g->n * (double)splits, 0);
+    return cg_gemm_enqueue(rt, kern, "gemm_split_reduce", rglobal, rlocal);
+}
