@@ -450,6 +450,109 @@ __kernel void ln_bwd_dx(__global const float *x, ulong xoff, ulong xsn, __global
     dx[dxoff + (ulong)s * dxsn + j] = ln_project(g, xhat, st[2 * N + s], st[3 * N + s], invstd, inv_d);
 }
 
+// ---- layer norm, CPU variants -------------------------------------------------------------------
+// The element kernels above (GPUs) do the index arithmetic per element; on CPUs (nets/layernorm.c
+// picks by device type) the *_rows kernels take a chunk of LN_ROW consecutive elements of one
+// sample per work-item, BN_VEC lanes at a time, and the *_cols kernels LN_COLS consecutive
+// elements j of a sample, summed over the batch in order. Every element gets the element kernel's
+// expression and every sum its order: the same bits.
+#ifndef LN_ROW
+#define LN_ROW 512
+#endif
+#ifndef LN_COLS
+#define LN_COLS 16
+#endif
+
+// Work-item i's chunk: sample s (returned) and its elements [*j0, *j1); ceil(D / LN_ROW) per sample.
+uint ln_chunk(uint i, uint D, uint *j0, uint *j1) {
+    uint per = (D + LN_ROW - 1) / LN_ROW, s = i / per;
+    *j0 = (i - s * per) * LN_ROW;
+    *j1 = min(*j0 + LN_ROW, D);
+    return s;
+}
+
+// ln_project on BN_VEC lanes. sum_v is widened before its product so that the compiler may contract
+// v - sum_v * inv_d into one fma exactly as it does in the scalar expression (a product of two
+// scalars widened afterwards is never contracted): the same bits.
+bn_vec ln_project_v(bn_vec v, bn_vec xhat, float sum_v, float sum_vx, float invstd, float inv_d) {
+    return invstd * (v - (bn_vec)(sum_v) * inv_d - xhat * (sum_vx * inv_d));
+}
+
+// ln_apply_rows: ln_apply over work-item chunks (items = N * ceil(D / LN_ROW)).
+__kernel void ln_apply_rows(__global const float *x, ulong xoff, ulong xsn, __global float *y, ulong yoff,
+                            ulong ysn, uint N, uint D, __global const float *st, int affine,
+                            __global const float *w, ulong woff, __global const float *b, ulong boff, uint items) {
+    size_t gid = get_global_id(0);
+    if (gid >= items) return;
+    uint j0, j1, s = ln_chunk((uint)gid, D, &j0, &j1), j = j0;
+    __global const float *xr = x + xoff + (ulong)s * xsn, *wr = w + woff, *br = b + boff;
+    __global float *yr = y + yoff + (ulong)s * ysn;
+    float mean = st[s], invstd = st[N + s];
+    for (; j + BN_VEC <= j1; j += BN_VEC) {
+        bn_vec xhat = (bn_load(0, xr + j) - mean) * invstd;
+        if (affine) xhat = xhat * bn_load(0, wr + j) + bn_load(0, br + j);
+        bn_store(xhat, 0, yr + j);
+    }
+    for (; j < j1; j++) {
+        float xhat = (xr[j] - mean) * invstd;
+        yr[j] = affine ? xhat * wr[j] + br[j] : xhat;
+    }
+}
+
+// ln_bwd_params_cols: ln_bwd_params for LN_COLS elements j per work-item (items = ceil(D / LN_COLS)).
+__kernel void ln_bwd_params_cols(__global const float *x, ulong xoff, ulong xsn, __global const float *dy,
+                                 ulong dyoff, ulong dysn, uint N, uint D, __global const float *st,
+                                 __global float *dw, ulong dwoff, __global float *db, ulong dboff, uint items) {
+    size_t gid = get_global_id(0);
+    if (gid >= items) return;
+    uint j0 = (uint)gid * LN_COLS, j1 = min(j0 + LN_COLS, D), j = j0;
+    for (; j + BN_VEC <= j1; j += BN_VEC) {
+        bn_vec sdy = (bn_vec)(0.0f), sdyx = (bn_vec)(0.0f);
+        for (uint s = 0; s < N; s++) {
+            bn_vec g = bn_load(0, dy + dyoff + (ulong)s * dysn + j);
+            sdy += g;
+            sdyx += g * ((bn_load(0, x + xoff + (ulong)s * xsn + j) - st[s]) * st[N + s]);
+        }
+        bn_store(bn_load(0, dw + dwoff + j) + sdyx, 0, dw + dwoff + j);
+        bn_store(bn_load(0, db + dboff + j) + sdy, 0, db + dboff + j);
+    }
+    for (; j < j1; j++) {
+        float sdy = 0.0f, sdyx = 0.0f;
+        for (uint s = 0; s < N; s++) {
+            float g = dy[dyoff + (ulong)s * dysn + j];
+            sdy += g;
+            sdyx += g * ((x[xoff + (ulong)s * xsn + j] - st[s]) * st[N + s]);
+        }
+        dw[dwoff + j] += sdyx;
+        db[dboff + j] += sdy;
+    }
+}
+
+// ln_bwd_dx_rows: ln_bwd_dx over work-item chunks (items = N * ceil(D / LN_ROW)).
+__kernel void ln_bwd_dx_rows(__global const float *x, ulong xoff, ulong xsn, __global const float *dy, ulong dyoff,
+                             ulong dysn, __global float *dx, ulong dxoff, ulong dxsn, uint N, uint D,
+                             __global const float *st, int affine, __global const float *w, ulong woff,
+                             uint items) {
+    size_t gid = get_global_id(0);
+    if (gid >= items) return;
+    uint j0, j1, s = ln_chunk((uint)gid, D, &j0, &j1), j = j0;
+    __global const float *xr = x + xoff + (ulong)s * xsn, *gr = dy + dyoff + (ulong)s * dysn, *wr = w + woff;
+    __global float *dr = dx + dxoff + (ulong)s * dxsn;
+    float mean = st[s], invstd = st[N + s], inv_d = 1.0f / (float)D, s1 = st[2 * N + s], s2 = st[3 * N + s];
+    for (; j + BN_VEC <= j1; j += BN_VEC) {
+        bn_vec xhat = (bn_load(0, xr + j) - mean) * invstd;
+        bn_vec g = bn_load(0, gr + j);
+        if (affine) g *= bn_load(0, wr + j);
+        bn_store(ln_project_v(g, xhat, s1, s2, invstd, inv_d), 0, dr + j);
+    }
+    for (; j < j1; j++) {
+        float xhat = (xr[j] - mean) * invstd;
+        float g = gr[j];
+        if (affine) g *= wr[j];
+        dr[j] = ln_project(g, xhat, s1, s2, invstd, inv_d);
+    }
+}
+
 // ---- layer norm, second order (the gradient penalty's double backward) -----------------------
 // With xhat = (x - mean) * invstd per sample and the tangent xt along which the forward is
 // differentiated: u = invstd * (xt - S1 / D - xhat * S2 / D), S1 = sum xt, S2 = sum xhat * xt, is
@@ -576,4 +679,125 @@ __kernel void ln2_params(__global const float *x, ulong xoff, ulong xsn, __globa
     }
     dw[dwoff + j] += sw;
     db[dboff + j] += sb;
+}
+
+// ---- layer norm, second order, CPU variants (as the first-order ones: the same bits) -----------
+
+// ln_tangent_apply_rows: ln_tangent_apply over work-item chunks (items = N * ceil(D / LN_ROW)).
+__kernel void ln_tangent_apply_rows(__global const float *x, ulong xoff, ulong xsn, __global const float *xt,
+                                    ulong xtoff, ulong xtsn, __global float *yt, ulong ytoff, ulong ytsn, uint N,
+                                    uint D, __global const float *st, int affine, __global const float *w,
+                                    ulong woff, uint items) {
+    size_t gid = get_global_id(0);
+    if (gid >= items) return;
+    uint j0, j1, s = ln_chunk((uint)gid, D, &j0, &j1), j = j0;
+    __global const float *xr = x + xoff + (ulong)s * xsn, *tr = xt + xtoff + (ulong)s * xtsn, *wr = w + woff;
+    __global float *yr = yt + ytoff + (ulong)s * ytsn;
+    float mean = st[s], invstd = st[N + s], inv_d = 1.0f / (float)D, s1 = st[2 * N + s], s2 = st[3 * N + s];
+    for (; j + BN_VEC <= j1; j += BN_VEC) {
+        bn_vec xhat = (bn_load(0, xr + j) - mean) * invstd;
+        bn_vec u = ln_project_v(bn_load(0, tr + j), xhat, s1, s2, invstd, inv_d);
+        if (affine) u = bn_load(0, wr + j) * u;
+        bn_store(u, 0, yr + j);
+    }
+    for (; j < j1; j++) {
+        float xhat = (xr[j] - mean) * invstd;
+        float u = ln_project(tr[j], xhat, s1, s2, invstd, inv_d);
+        yr[j] = affine ? wr[j] * u : u;
+    }
+}
+
+// ln2_dx_rows: ln2_dx over work-item chunks (items = N * ceil(D / LN_ROW)).
+__kernel void ln2_dx_rows(__global const float *x, ulong xoff, ulong xsn, __global const float *xt, ulong xtoff,
+                          ulong xtsn, __global const float *gy, ulong gyoff, ulong gysn, int has_gy,
+                          __global const float *gyt, ulong gytoff, ulong gytsn, __global float *gx, ulong gxoff,
+                          ulong gxsn, int write_gx, __global float *gxt, ulong gxtoff, ulong gxtsn, int write_gxt,
+                          uint N, uint D, __global const float *st, int affine, __global const float *w, ulong woff,
+                          __global const float *r, uint items) {
+    size_t gid = get_global_id(0);
+    if (gid >= items) return;
+    uint j0, j1, s = ln_chunk((uint)gid, D, &j0, &j1), j = j0;
+    __global const float *xr = x + xoff + (ulong)s * xsn, *tr = xt + xtoff + (ulong)s * xtsn;
+    __global const float *gr = gy + gyoff + (ulong)s * gysn, *gtr = gyt + gytoff + (ulong)s * gytsn, *wr = w + woff;
+    __global float *gxr = gx + gxoff + (ulong)s * gxsn, *gxtr = gxt + gxtoff + (ulong)s * gxtsn;
+    float mean = st[s], invstd = st[N + s], inv_d = 1.0f / (float)D;
+    float r0 = r[s], r1 = r[N + s], r2 = r[2 * N + s], s4 = r[3 * N + s], r4 = r[4 * N + s], r5 = r[5 * N + s],
+          r6 = r[6 * N + s];
+    for (; j + BN_VEC <= j1; j += BN_VEC) {
+        bn_vec xhat = (bn_load(0, xr + j) - mean) * invstd;
+        bn_vec u = ln_project_v(bn_load(0, tr + j), xhat, r0, r1, invstd, inv_d);
+        // Without affine w = 1, and 1 * v is v exactly: the scalar code's products, skipped.
+        bn_vec wj = affine ? bn_load(0, wr + j) : (bn_vec)(1.0f);
+        bn_vec ub = bn_load(0, gtr + j);
+        if (affine) ub = wj * ub;
+        bn_vec dxt = ln_project_v(ub, xhat, r4, s4, invstd, inv_d);
+        if (write_gxt) bn_store(dxt, 0, gxtr + j);
+        if (!write_gx) continue;
+        bn_vec dx = -invstd * inv_d * (r2 * xhat + s4 * u) - invstd * (r1 * inv_d) * dxt;
+        if (has_gy) {
+            bn_vec g = bn_load(0, gr + j);
+            if (affine) g = wj * g;
+            dx += ln_project_v(g, xhat, r5, r6, invstd, inv_d);
+        }
+        bn_store(dx, 0, gxr + j);
+    }
+    for (; j < j1; j++) {
+        float xhat = (xr[j] - mean) * invstd;
+        float u = ln_project(tr[j], xhat, r0, r1, invstd, inv_d);
+        float wj = affine ? wr[j] : 1.0f;
+        float ub = wj * gtr[j];
+        float dxt = ln_project(ub, xhat, r4, s4, invstd, inv_d);
+        if (write_gxt) gxtr[j] = dxt;
+        if (!write_gx) continue;
+        float dx = -invstd * inv_d * (r2 * xhat + s4 * u) - invstd * (r1 * inv_d) * dxt;
+        if (has_gy) {
+            float g = wj * gr[j];
+            dx += ln_project(g, xhat, r5, r6, invstd, inv_d);
+        }
+        gxr[j] = dx;
+    }
+}
+
+// ln2_params_cols: ln2_params for LN_COLS elements j per work-item (items = ceil(D / LN_COLS)).
+__kernel void ln2_params_cols(__global const float *x, ulong xoff, ulong xsn, __global const float *xt, ulong xtoff,
+                              ulong xtsn, __global const float *gy, ulong gyoff, ulong gysn, int has_gy,
+                              __global const float *gyt, ulong gytoff, ulong gytsn, uint N, uint D,
+                              __global const float *st, __global const float *r, __global float *dw, ulong dwoff,
+                              __global float *db, ulong dboff, uint items) {
+    size_t gid = get_global_id(0);
+    if (gid >= items) return;
+    uint j0 = (uint)gid * LN_COLS, j1 = min(j0 + LN_COLS, D), j = j0;
+    float inv_d = 1.0f / (float)D;
+    for (; j + BN_VEC <= j1; j += BN_VEC) {
+        bn_vec sw = (bn_vec)(0.0f), sb = (bn_vec)(0.0f);
+        for (uint s = 0; s < N; s++) {
+            float invstd = st[N + s];
+            bn_vec xhat = (bn_load(0, x + xoff + (ulong)s * xsn + j) - st[s]) * invstd;
+            bn_vec u = ln_project_v(bn_load(0, xt + xtoff + (ulong)s * xtsn + j), xhat, r[s], r[N + s], invstd, inv_d);
+            sw += bn_load(0, gyt + gytoff + (ulong)s * gytsn + j) * u;
+            if (has_gy) {
+                bn_vec g = bn_load(0, gy + gyoff + (ulong)s * gysn + j);
+                sw += g * xhat;
+                sb += g;
+            }
+        }
+        bn_store(bn_load(0, dw + dwoff + j) + sw, 0, dw + dwoff + j);
+        bn_store(bn_load(0, db + dboff + j) + sb, 0, db + dboff + j);
+    }
+    for (; j < j1; j++) {
+        float sw = 0.0f, sb = 0.0f;
+        for (uint s = 0; s < N; s++) {
+            float invstd = st[N + s];
+            float xhat = (x[xoff + (ulong)s * xsn + j] - st[s]) * invstd;
+            float u = ln_project(xt[xtoff + (ulong)s * xtsn + j], xhat, r[s], r[N + s], invstd, inv_d);
+            sw += gyt[gytoff + (ulong)s * gytsn + j] * u;
+            if (has_gy) {
+                float g = gy[gyoff + (ulong)s * gysn + j];
+                sw += g * xhat;
+                sb += g;
+            }
+        }
+        dw[dwoff + j] += sw;
+        db[dboff + j] += sb;
+    }
 }

@@ -1,5 +1,6 @@
 // im2col.c — launches of the im2col.cl and bias.cl kernels for the convolution and linear layers,
 // and the batch chunking that keeps their scratch columns under a cap.
+#include "cpu_rows.h"
 #include "kernel_profile.h"
 #include "nets_internal.h"
 #include "seq_limits.h"
@@ -19,6 +20,8 @@ static int by_rows(const cg_ctx *ctx) {
     if (forced_mode != CG_IM2COL_AUTO) return forced_mode == CG_IM2COL_ROWS;
     return (cg_runtime_device(ctx->rt)->type & CL_DEVICE_TYPE_CPU) != 0;
 }
+
+int cg_rows_variant(const cg_ctx *ctx) { return by_rows(ctx); }
 
 size_t cg_set_chunk_cap(size_t floats) {
     size_t old = chunk_cap;

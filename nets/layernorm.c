@@ -4,6 +4,8 @@
 // of the most recent forward are kept on the device for backward, sized for the largest batch.
 // The layer never initialises its parameters: weight = 1 and bias = 0 are the container's or the
 // initialiser's job.
+#include "cpu_rows.h"
+#include "kernel_profile.h"
 #include "nets.h"
 
 #include <stdlib.h>
@@ -29,6 +31,12 @@ static cg_status ln_out_shape(const cg_layer *l, const int in[4], int out[4]) {
 }
 
 static size_t ln_workspace(const cg_layer *l, const int in[4]) { return 0; }
+
+// Work-items of the CPU variants (cl/bn.cl): chunks of LN_ROW elements per sample, blocks of
+// LN_COLS elements of a sample. Keep in step with the kernels' defaults.
+enum { LN_ROW = 512, LN_COLS = 16 };
+static cl_uint row_items(cl_uint N, cl_uint D) { return N * ((D + LN_ROW - 1) / LN_ROW); }
+static cl_uint col_items(cl_uint D) { return (D + LN_COLS - 1) / LN_COLS; }
 
 static int same_shape(cg_tensor a, cg_tensor b) { return a.n == b.n && a.c == b.c && a.h == b.h && a.w == b.w; }
 
@@ -83,10 +91,18 @@ static cg_status ln_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, 
     cg_status st = cg_launch_groups(rt, k, N, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(N), CG_ARG(D),
                                     CG_ARG(eps), CG_ARG(s->st));
     if (st != CG_OK) return cg_fail_context(st, "%s %s forward statistics", l->kind, l->name);
-    CG_TRY(cg_kernel_get(rt, "bn", "ln_apply", &k));
-    st = cg_launch1d(rt, k, cg_numel(x), CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(y.buf), CG_ARG(yoff),
-                     CG_ARG(ysn), CG_ARG(N), CG_ARG(D), CG_ARG(s->st), CG_ARG(affine), CG_ARG(w), CG_ARG(woff),
-                     CG_ARG(b), CG_ARG(boff));
+    int rows = cg_rows_variant(ctx);
+    cl_uint items = row_items(N, D);
+    CG_TRY(cg_kernel_get(rt, "bn", rows ? "ln_apply_rows" : "ln_apply", &k));
+    cg_profile_work(rt, 0, 2.0 * sizeof(float) * (double)cg_numel(x));
+    if (rows)
+        st = cg_launch1d(rt, k, items, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(y.buf), CG_ARG(yoff),
+                         CG_ARG(ysn), CG_ARG(N), CG_ARG(D), CG_ARG(s->st), CG_ARG(affine), CG_ARG(w), CG_ARG(woff),
+                         CG_ARG(b), CG_ARG(boff), CG_ARG(items));
+    else
+        st = cg_launch1d(rt, k, cg_numel(x), CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(y.buf), CG_ARG(yoff),
+                         CG_ARG(ysn), CG_ARG(N), CG_ARG(D), CG_ARG(s->st), CG_ARG(affine), CG_ARG(w), CG_ARG(woff),
+                         CG_ARG(b), CG_ARG(boff));
     if (st != CG_OK) return cg_fail_context(st, "%s %s forward", l->kind, l->name);
     return CG_OK;
 }
@@ -109,13 +125,21 @@ static cg_status ln_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y,
     cl_ulong woff = affine ? l->params[P_WEIGHT].w.off : 0;
     cl_kernel k;
     cg_status st;
+    int rows = cg_rows_variant(ctx);
     if (affine) {
         cl_mem dw = param_buf(l, P_WEIGHT, 1, s->st), db = param_buf(l, P_BIAS, 1, s->st);
         cl_ulong dwoff = l->params[P_WEIGHT].dw.off, dboff = l->params[P_BIAS].dw.off;
-        CG_TRY(cg_kernel_get(rt, "bn", "ln_bwd_params", &k));
-        st = cg_launch1d(rt, k, D, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(dy.buf), CG_ARG(dyoff),
-                         CG_ARG(dysn), CG_ARG(N), CG_ARG(D), CG_ARG(s->st), CG_ARG(dw), CG_ARG(dwoff), CG_ARG(db),
-                         CG_ARG(dboff));
+        cl_uint items = col_items(D);
+        CG_TRY(cg_kernel_get(rt, "bn", rows ? "ln_bwd_params_cols" : "ln_bwd_params", &k));
+        cg_profile_work(rt, 0, 2.0 * sizeof(float) * (double)cg_numel(x));
+        if (rows)
+            st = cg_launch1d(rt, k, items, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(dy.buf), CG_ARG(dyoff),
+                             CG_ARG(dysn), CG_ARG(N), CG_ARG(D), CG_ARG(s->st), CG_ARG(dw), CG_ARG(dwoff), CG_ARG(db),
+                             CG_ARG(dboff), CG_ARG(items));
+        else
+            st = cg_launch1d(rt, k, D, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(dy.buf), CG_ARG(dyoff),
+                             CG_ARG(dysn), CG_ARG(N), CG_ARG(D), CG_ARG(s->st), CG_ARG(dw), CG_ARG(dwoff), CG_ARG(db),
+                             CG_ARG(dboff));
         if (st != CG_OK) return cg_fail_context(st, "%s %s parameter gradients", l->kind, l->name);
     }
     if (!dx) return CG_OK;
@@ -125,10 +149,17 @@ static cg_status ln_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y,
                           CG_ARG(dysn), CG_ARG(N), CG_ARG(D), CG_ARG(s->st), CG_ARG(affine), CG_ARG(w), CG_ARG(woff));
     if (st != CG_OK) return cg_fail_context(st, "%s %s backward reduction", l->kind, l->name);
     cl_ulong dxoff = dx->off, dxsn = cg_sample_stride(*dx);
-    CG_TRY(cg_kernel_get(rt, "bn", "ln_bwd_dx", &k));
-    st = cg_launch1d(rt, k, cg_numel(x), CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(dy.buf), CG_ARG(dyoff),
-                     CG_ARG(dysn), CG_ARG(dx->buf), CG_ARG(dxoff), CG_ARG(dxsn), CG_ARG(N), CG_ARG(D), CG_ARG(s->st),
-                     CG_ARG(affine), CG_ARG(w), CG_ARG(woff));
+    cl_uint items = row_items(N, D);
+    CG_TRY(cg_kernel_get(rt, "bn", rows ? "ln_bwd_dx_rows" : "ln_bwd_dx", &k));
+    cg_profile_work(rt, 0, 3.0 * sizeof(float) * (double)cg_numel(x));
+    if (rows)
+        st = cg_launch1d(rt, k, items, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(dy.buf), CG_ARG(dyoff),
+                         CG_ARG(dysn), CG_ARG(dx->buf), CG_ARG(dxoff), CG_ARG(dxsn), CG_ARG(N), CG_ARG(D),
+                         CG_ARG(s->st), CG_ARG(affine), CG_ARG(w), CG_ARG(woff), CG_ARG(items));
+    else
+        st = cg_launch1d(rt, k, cg_numel(x), CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(dy.buf), CG_ARG(dyoff),
+                         CG_ARG(dysn), CG_ARG(dx->buf), CG_ARG(dxoff), CG_ARG(dxsn), CG_ARG(N), CG_ARG(D),
+                         CG_ARG(s->st), CG_ARG(affine), CG_ARG(w), CG_ARG(woff));
     if (st != CG_OK) return cg_fail_context(st, "%s %s backward", l->kind, l->name);
     return CG_OK;
 }
@@ -161,10 +192,18 @@ static cg_status ln_tangent(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, 
                                     CG_ARG(tsn), CG_ARG(N), CG_ARG(D), CG_ARG(s->st), CG_ARG(plain), CG_ARG(w),
                                     CG_ARG(woff));
     if (st != CG_OK) return cg_fail_context(st, "%s %s tangent reduction", l->kind, l->name);
-    CG_TRY(cg_kernel_get(rt, "bn", "ln_tangent_apply", &k));
-    st = cg_launch1d(rt, k, cg_numel(x), CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(xt.buf), CG_ARG(toff),
-                     CG_ARG(tsn), CG_ARG(yt.buf), CG_ARG(yoff), CG_ARG(ysn), CG_ARG(N), CG_ARG(D), CG_ARG(s->st),
-                     CG_ARG(affine), CG_ARG(w), CG_ARG(woff));
+    int rows = cg_rows_variant(ctx);
+    cl_uint items = row_items(N, D);
+    CG_TRY(cg_kernel_get(rt, "bn", rows ? "ln_tangent_apply_rows" : "ln_tangent_apply", &k));
+    cg_profile_work(rt, 0, 3.0 * sizeof(float) * (double)cg_numel(x));
+    if (rows)
+        st = cg_launch1d(rt, k, items, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(xt.buf), CG_ARG(toff),
+                         CG_ARG(tsn), CG_ARG(yt.buf), CG_ARG(yoff), CG_ARG(ysn), CG_ARG(N), CG_ARG(D), CG_ARG(s->st),
+                         CG_ARG(affine), CG_ARG(w), CG_ARG(woff), CG_ARG(items));
+    else
+        st = cg_launch1d(rt, k, cg_numel(x), CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(xt.buf), CG_ARG(toff),
+                         CG_ARG(tsn), CG_ARG(yt.buf), CG_ARG(yoff), CG_ARG(ysn), CG_ARG(N), CG_ARG(D), CG_ARG(s->st),
+                         CG_ARG(affine), CG_ARG(w), CG_ARG(woff));
     if (st != CG_OK) return cg_fail_context(st, "%s %s tangent", l->kind, l->name);
     return CG_OK;
 }
@@ -201,6 +240,7 @@ static cg_status ln_backward2(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y
     cl_ulong gxoff = gxv.off, gxsn = cg_sample_stride(gxv), gxtoff = gxtv.off, gxtsn = cg_sample_stride(gxtv);
     cl_mem w = param_buf(l, P_WEIGHT, 0, s->st);
     cl_ulong woff = affine ? l->params[P_WEIGHT].w.off : 0;
+    int rows = cg_rows_variant(ctx);
     cl_kernel k;
     CG_TRY(cg_kernel_get(rt, "bn", "ln2_reduce", &k));
     cg_status st = cg_launch_groups(rt, k, N, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(xt.buf), CG_ARG(toff),
@@ -211,20 +251,29 @@ static cg_status ln_backward2(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y
     if (affine) {
         cl_mem dw = param_buf(l, P_WEIGHT, 1, s->st), db = param_buf(l, P_BIAS, 1, s->st);
         cl_ulong dwoff = l->params[P_WEIGHT].dw.off, dboff = l->params[P_BIAS].dw.off;
-        CG_TRY(cg_kernel_get(rt, "bn", "ln2_params", &k));
-        st = cg_launch1d(rt, k, D, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(xt.buf), CG_ARG(toff),
-                         CG_ARG(tsn), CG_ARG(gyv.buf), CG_ARG(gyoff), CG_ARG(gysn), CG_ARG(has_gy), CG_ARG(gyt.buf),
-                         CG_ARG(gytoff), CG_ARG(gytsn), CG_ARG(N), CG_ARG(D), CG_ARG(s->st), CG_ARG(s->r2),
-                         CG_ARG(dw), CG_ARG(dwoff), CG_ARG(db), CG_ARG(dboff));
+        cl_uint items = col_items(D);
+        CG_TRY(cg_kernel_get(rt, "bn", rows ? "ln2_params_cols" : "ln2_params", &k));
+        const cg_arg args[] = {CG_ARG(x.buf),  CG_ARG(xoff),   CG_ARG(xsn),   CG_ARG(xt.buf),  CG_ARG(toff),
+                               CG_ARG(tsn),    CG_ARG(gyv.buf), CG_ARG(gyoff), CG_ARG(gysn),    CG_ARG(has_gy),
+                               CG_ARG(gyt.buf), CG_ARG(gytoff), CG_ARG(gytsn), CG_ARG(N),      CG_ARG(D),
+                               CG_ARG(s->st),  CG_ARG(s->r2),  CG_ARG(dw),    CG_ARG(dwoff),   CG_ARG(db),
+                               CG_ARG(dboff),  CG_ARG(items)}; // items: the CPU variant's last argument
+        size_t count = sizeof args / sizeof args[0] - !rows;
+        st = cg_launch1d_args(rt, k, rows ? items : D, args, count);
         if (st != CG_OK) return cg_fail_context(st, "%s %s second-order parameter gradients", l->kind, l->name);
     }
     if (!gx && !gxt) return CG_OK;
-    CG_TRY(cg_kernel_get(rt, "bn", "ln2_dx", &k));
-    st = cg_launch1d(rt, k, cg_numel(x), CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(xt.buf), CG_ARG(toff),
-                     CG_ARG(tsn), CG_ARG(gyv.buf), CG_ARG(gyoff), CG_ARG(gysn), CG_ARG(has_gy), CG_ARG(gyt.buf),
-                     CG_ARG(gytoff), CG_ARG(gytsn), CG_ARG(gxv.buf), CG_ARG(gxoff), CG_ARG(gxsn), CG_ARG(write_gx),
-                     CG_ARG(gxtv.buf), CG_ARG(gxtoff), CG_ARG(gxtsn), CG_ARG(write_gxt), CG_ARG(N), CG_ARG(D),
-                     CG_ARG(s->st), CG_ARG(affine), CG_ARG(w), CG_ARG(woff), CG_ARG(s->r2));
+    cl_uint items = row_items(N, D);
+    CG_TRY(cg_kernel_get(rt, "bn", rows ? "ln2_dx_rows" : "ln2_dx", &k));
+    const cg_arg args[] = {CG_ARG(x.buf),    CG_ARG(xoff),   CG_ARG(xsn),       CG_ARG(xt.buf),   CG_ARG(toff),
+                           CG_ARG(tsn),      CG_ARG(gyv.buf), CG_ARG(gyoff),    CG_ARG(gysn),     CG_ARG(has_gy),
+                           CG_ARG(gyt.buf),  CG_ARG(gytoff), CG_ARG(gytsn),     CG_ARG(gxv.buf),  CG_ARG(gxoff),
+                           CG_ARG(gxsn),     CG_ARG(write_gx), CG_ARG(gxtv.buf), CG_ARG(gxtoff),  CG_ARG(gxtsn),
+                           CG_ARG(write_gxt), CG_ARG(N),      CG_ARG(D),         CG_ARG(s->st),    CG_ARG(affine),
+                           CG_ARG(w),        CG_ARG(woff),   CG_ARG(s->r2),     CG_ARG(items)}; // items: CPU only
+    size_t count = sizeof args / sizeof args[0] - !rows;
+    cg_profile_work(rt, 0, 6.0 * sizeof(float) * (double)cg_numel(x));
+    st = cg_launch1d_args(rt, k, rows ? items : cg_numel(x), args, count);
     if (st != CG_OK) return cg_fail_context(st, "%s %s second-order backward", l->kind, l->name);
     return CG_OK;
 }
