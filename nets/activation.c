@@ -1,6 +1,7 @@
 // activation.c — the elementwise activation layers: ReLU, LeakyReLU, tanh and sigmoid (cl/act.cl).
 // ReLU and LeakyReLU differentiate from the input x; tanh and sigmoid from the output y. Every view
 // may carry a sample stride (a channel slice of a concatenated tensor).
+#include "cpu_rows.h"
 #include "kernel_profile.h"
 #include "nets_internal.h"
 
@@ -29,6 +30,14 @@ static size_t act_workspace(const cg_layer *l, const int in[4]) { return 0; }
 
 static int same_shape(cg_tensor a, cg_tensor b) { return a.n == b.n && a.c == b.c && a.h == b.h && a.w == b.w; }
 
+// LeakyReLU's CPU variants (cl/act.cl *_rows): a work-item per chunk of ACT_ROW elements of a sample
+// (keep in step with the kernel's default); used when a sample's index fits 32 bits.
+enum { ACT_ROW = 1024 };
+static int leaky_rows(const cg_ctx *ctx, const act_state *s, cl_ulong n, cl_ulong per) {
+    return s->kind == ACT_LEAKY && cg_rows_variant(ctx) && n / per * ((per + ACT_ROW - 1) / ACT_ROW) <= UINT32_MAX &&
+           per <= UINT32_MAX - ACT_ROW;
+}
+
 // x: [N, C, H, W] -> y: [N, C, H, W]
 static cg_status act_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int training) {
     const act_state *s = l->state;
@@ -39,9 +48,18 @@ static cg_status act_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y,
     if (n == 0) return CG_OK;
     cl_ulong xoff = x.off, xsn = cg_sample_stride(x), yoff = y.off, ysn = cg_sample_stride(y);
     cl_kernel k;
+    cg_status st;
+    if (leaky_rows(ctx, s, n, per)) {
+        cl_uint p32 = (cl_uint)per, items = (cl_uint)(n / per * ((per + ACT_ROW - 1) / ACT_ROW));
+        CG_TRY(cg_kernel_get(ctx->rt, "act", "act_leaky_fwd_rows", &k));
+        cg_profile_work(ctx->rt, 0, 2.0 * sizeof(float) * (double)n);
+        st = cg_launch1d(ctx->rt, k, items, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(y.buf), CG_ARG(yoff),
+                         CG_ARG(ysn), CG_ARG(p32), CG_ARG(items), CG_ARG(s->slope));
+        if (st != CG_OK) return cg_fail_context(st, "%s %s forward", l->kind, l->name);
+        return CG_OK;
+    }
     CG_TRY(cg_kernel_get(ctx->rt, "act", fwd_kernels[s->kind], &k));
     cg_profile_work(ctx->rt, 0, 2.0 * sizeof(float) * (double)n);
-    cg_status st;
     if (s->kind == ACT_LEAKY)
         st = cg_launch1d(ctx->rt, k, n, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(y.buf), CG_ARG(yoff),
                          CG_ARG(ysn), CG_ARG(per), CG_ARG(n), CG_ARG(s->slope));
@@ -66,8 +84,19 @@ static cg_status act_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y
     cl_ulong soff = src.off, ssn = cg_sample_stride(src);
     cl_ulong gdoff = dy.off, gdsn = cg_sample_stride(dy), gxoff = dx->off, gxsn = cg_sample_stride(*dx);
     cl_kernel k;
-    CG_TRY(cg_kernel_get(ctx->rt, "act", bwd_kernels[s->kind], &k));
     cg_status st;
+    if (leaky_rows(ctx, s, n, per)) {
+        cl_uint p32 = (cl_uint)per, items = (cl_uint)(n / per * ((per + ACT_ROW - 1) / ACT_ROW));
+        CG_TRY(cg_kernel_get(ctx->rt, "act", "act_leaky_bwd_rows", &k));
+        cg_profile_work(ctx->rt, 0, 3.0 * sizeof(float) * (double)n);
+        st = cg_launch1d(ctx->rt, k, items, CG_ARG(src.buf), CG_ARG(soff), CG_ARG(ssn), CG_ARG(dy.buf),
+                         CG_ARG(gdoff), CG_ARG(gdsn), CG_ARG(dx->buf), CG_ARG(gxoff), CG_ARG(gxsn), CG_ARG(p32),
+                         CG_ARG(items), CG_ARG(s->slope));
+        if (st != CG_OK) return cg_fail_context(st, "%s %s backward", l->kind, l->name);
+        return CG_OK;
+    }
+    CG_TRY(cg_kernel_get(ctx->rt, "act", bwd_kernels[s->kind], &k));
+    cg_profile_work(ctx->rt, 0, 3.0 * sizeof(float) * (double)n);
     if (s->kind == ACT_LEAKY)
         st = cg_launch1d(ctx->rt, k, n, CG_ARG(src.buf), CG_ARG(soff), CG_ARG(ssn), CG_ARG(dy.buf), CG_ARG(gdoff),
                          CG_ARG(gdsn), CG_ARG(dx->buf), CG_ARG(gxoff), CG_ARG(gxsn), CG_ARG(per), CG_ARG(n),
