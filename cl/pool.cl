@@ -128,61 +128,54 @@ inline float pool_avg_at(__global const float *xp, uint W, int h0, int h1, int o
     return sum / (float)((h1 - h0) * (w1 - w0));
 }
 
+// One chunk of V (8 or 4) outputs from ow, lanes independent: the window's maximum (a NaN wins) or
+// its mean over the (h1 - h0) x k inputs, each lane in pool_max_at's / pool_avg_at's order.
+#define POOL_MAX_CHUNK(V)                                                                          \
+    {                                                                                              \
+        float##V m = (float##V)(-INFINITY);                                                        \
+        for (int h = h0; h < h1; h++)                                                              \
+            for (int kj = 0; kj < k; kj++) {                                                       \
+                float##V v = pool_load##V(xp + (ulong)h * W, ow * stride - pad + kj, stride, W);   \
+                m = select(m, v, (v > m) | isnan(v));                                              \
+            }                                                                                      \
+        vstore##V(m, 0, yp + ow);                                                                  \
+    }
+#define POOL_AVG_CHUNK(V)                                                                          \
+    {                                                                                              \
+        float##V sum = (float##V)(0.0f);                                                           \
+        for (int h = h0; h < h1; h++)                                                              \
+            for (int kj = 0; kj < k; kj++)                                                         \
+                sum += pool_load##V(xp + (ulong)h * W, ow * stride - pad + kj, stride, W);         \
+        vstore##V(sum / (float)((h1 - h0) * k), 0, yp + ow);                                       \
+    }
+
+// The inside of a row in chunks of vec, the outputs before lo and from the last chunk's end one by
+// one (AT: pool_max_at or pool_avg_at; CHUNK: POOL_MAX_CHUNK or POOL_AVG_CHUNK).
+#define POOL_ROW_OUTPUTS(AT, CHUNK)                                                                \
+    if (vec) {                                                                                     \
+        for (; ow < lo; ow++) yp[ow] = AT(xp, W, h0, h1, ow, k, stride, pad);                      \
+        for (int last = 0; !last; ow += vec) {                                                     \
+            if (ow + vec >= hi) ow = hi - vec, last = 1;                                           \
+            if (vec == 8)                                                                          \
+                CHUNK(8)                                                                           \
+            else                                                                                   \
+                CHUNK(4)                                                                           \
+        }                                                                                          \
+    }                                                                                              \
+    for (; ow < (int)OW; ow++) yp[ow] = AT(xp, W, h0, h1, ow, k, stride, pad);
+
 __kernel void pool_max_rows(__global const float *x, ulong xoff, ulong xsn, uint C, uint H, uint W,
                             __global float *y, ulong yoff, ulong ysn, uint OH, uint OW, int k, int stride, int pad,
                             uint n) {
     POOL_ROW
-    if (vec) {
-        for (; ow < lo; ow++) yp[ow] = pool_max_at(xp, W, h0, h1, ow, k, stride, pad);
-        for (int last = 0; !last; ow += vec) {
-            if (ow + vec >= hi) ow = hi - vec, last = 1;
-            if (vec == 8) {
-                float8 m = (float8)(-INFINITY);
-                for (int h = h0; h < h1; h++)
-                    for (int kj = 0; kj < k; kj++) {
-                        float8 v = pool_load8(xp + (ulong)h * W, ow * stride - pad + kj, stride, W);
-                        m = select(m, v, (v > m) | isnan(v));
-                    }
-                vstore8(m, 0, yp + ow);
-            } else {
-                float4 m = (float4)(-INFINITY);
-                for (int h = h0; h < h1; h++)
-                    for (int kj = 0; kj < k; kj++) {
-                        float4 v = pool_load4(xp + (ulong)h * W, ow * stride - pad + kj, stride, W);
-                        m = select(m, v, (v > m) | isnan(v));
-                    }
-                vstore4(m, 0, yp + ow);
-            }
-        }
-    }
-    for (; ow < (int)OW; ow++) yp[ow] = pool_max_at(xp, W, h0, h1, ow, k, stride, pad);
+    POOL_ROW_OUTPUTS(pool_max_at, POOL_MAX_CHUNK)
 }
 
 __kernel void pool_avg_rows(__global const float *x, ulong xoff, ulong xsn, uint C, uint H, uint W,
                             __global float *y, ulong yoff, ulong ysn, uint OH, uint OW, int k, int stride, int pad,
                             uint n) {
     POOL_ROW
-    if (vec) {
-        for (; ow < lo; ow++) yp[ow] = pool_avg_at(xp, W, h0, h1, ow, k, stride, pad);
-        float count = (float)((h1 - h0) * k);
-        for (int last = 0; !last; ow += vec) {
-            if (ow + vec >= hi) ow = hi - vec, last = 1;
-            if (vec == 8) {
-                float8 sum = (float8)(0.0f);
-                for (int h = h0; h < h1; h++)
-                    for (int kj = 0; kj < k; kj++)
-                        sum += pool_load8(xp + (ulong)h * W, ow * stride - pad + kj, stride, W);
-                vstore8(sum / count, 0, yp + ow);
-            } else {
-                float4 sum = (float4)(0.0f);
-                for (int h = h0; h < h1; h++)
-                    for (int kj = 0; kj < k; kj++)
-                        sum += pool_load4(xp + (ulong)h * W, ow * stride - pad + kj, stride, W);
-                vstore4(sum / count, 0, yp + ow);
-            }
-        }
-    }
-    for (; ow < (int)OW; ow++) yp[ow] = pool_avg_at(xp, W, h0, h1, ow, k, stride, pad);
+    POOL_ROW_OUTPUTS(pool_avg_at, POOL_AVG_CHUNK)
 }
 
 // pool_global_avg: one work-item per (sample s, channel c), i = s*C + c: the mean of the H*W

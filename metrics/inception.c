@@ -480,20 +480,20 @@ void cg_inception_default_weights(const cg_runtime *rt, char *buf, size_t len) {
 // ---------------------------------------------------------------------------------------------
 // Forward.
 
-cg_status incep_conv_relu(cg_inception *net, int i, cg_tensor x, cg_tensor y) {
-    cg_layer *conv = net->convs[i].conv;
-    cg_profile_push(net->ctx.rt, net->convs[i].name);
-    cg_status st = conv->ops->forward(conv, &net->ctx, x, y, 0); // bias and ReLU fused (bind)
+// A convolution's forward (bias and ReLU fused, bind) under its profile label.
+static cg_status conv_relu(cg_inception *net, cg_layer *conv, const char *label, cg_tensor x, cg_tensor y) {
+    cg_profile_push(net->ctx.rt, label);
+    cg_status st = conv->ops->forward(conv, &net->ctx, x, y, 0);
     cg_profile_pop(net->ctx.rt);
     return st;
 }
 
+cg_status incep_conv_relu(cg_inception *net, int i, cg_tensor x, cg_tensor y) {
+    return conv_relu(net, net->convs[i].conv, net->convs[i].name, x, y);
+}
+
 cg_status incep_merge_relu(cg_inception *net, int m, cg_tensor x, cg_tensor y) {
-    cg_layer *conv = net->merges[m].conv;
-    cg_profile_push(net->ctx.rt, net->merges[m].name);
-    cg_status st = conv->ops->forward(conv, &net->ctx, x, y, 0); // bias and ReLU fused (bind)
-    cg_profile_pop(net->ctx.rt);
-    return st;
+    return conv_relu(net, net->merges[m].conv, net->merges[m].name, x, y);
 }
 
 // x: [nb, 3, 299, 299] -> net->out regions (pool, logits, logits_nobias), nb <= max_batch
