@@ -19,11 +19,11 @@
 // sampling, not by the detector.
 #define N_IMG 1000
 #define N_IMG_S "1000"
-// Per process: other build folders' test runs may run this test at the same time.
-static char dir[64];
+// A test_tmpdir folder: other build folders' test runs may run this test at the same time.
+static char dir[1024];
 // dir/name, in one of 8 rotating buffers (for the call it is passed to).
 static const char *at(const char *name) {
-    static char buf[8][128];
+    static char buf[8][1100];
     static int k;
     k = (k + 1) % 8;
     snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
@@ -48,17 +48,17 @@ static long stage_kept(const char *report, const char *name) {
 
 int main(void) {
     const char *data = getenv("CLGAN_SHARED_DATA"), *src = getenv("CLGAN_SOURCE_DIR"), *py = getenv("CLGAN_PYTHON");
-    snprintf(dir, sizeof dir, "/tmp/test_preprocess_detect_%ld", (long)getpid());
+    if (test_tmpdir(dir, sizeof dir, "preprocess_detect") != 0) return 1;
     cli_setup(dir);
     if (!data || !src || !py) test_skip("data", "CLGAN_SHARED_DATA, CLGAN_SOURCE_DIR or CLGAN_PYTHON unset");
-    char conv[1024], f32[1024], half[1024], official[1024], config[1024], wset[1100], lset[1100];
+    char conv[1024], f32[1024], half[1024], official[1024], config[1024], wset[1200], lset[1100];
     snprintf(conv, sizeof conv, "%s/tools/convert_mtcnn.py", src);
     snprintf(f32, sizeof f32, "%s/mtcnn_facenet_pytorch/f32", data);
     snprintf(half, sizeof half, "%s/celeba_align_halfres_89x109_10k/img_align_celeba_89x109", data);
     snprintf(official, sizeof official, "%s/celeba_landmarks_subset/list_landmarks_align_celeba_000001-001000.txt",
              data);
     snprintf(config, sizeof config, "%s/configs/preprocess.ini", src);
-    char weights[128], err[128];
+    char weights[1100], err[1100];
     snprintf(weights, sizeof weights, "%s", at("mtcnn.safetensors"));
     snprintf(err, sizeof err, "%s", at("err.txt"));
     if (test_run("/dev/null", NULL, NULL, py, conv, "--f32", f32, weights, (char *)NULL) != 0)

@@ -347,11 +347,8 @@ static void run_case(cg_runtime *rt, const char *dir, const char *name) {
 
 int main(int argc, char **argv) {
     cg_runtime *rt = test_runtime();
-    char dir[] = "/tmp/clgan-trainer-parity-XXXXXX";
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    char dir[1024];
+    if (test_tmpdir(dir, sizeof dir, "trainer_parity") != 0) return 1;
     static const char *const cases[] = {"dcgan64", "dcgan32", "wgan", "wgan-gp", "vanilla"};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (argc > 1 && strcmp(argv[1], cases[i])) continue;
