@@ -150,29 +150,54 @@ static inline int test_rm_entry(const char *path, const struct stat *st, int fla
     return remove(path);
 }
 
-// Makes a new scratch folder "$TMPDIR/clgan-<name>-XXXXXX" (/tmp when TMPDIR is unset or empty),
-// unique to this run (mkdtemp), in buf: never a fixed path that parallel runs from other build
-// folders would share. 0 when made, else -1 after saying why. Tests remove it when they pass.
-static inline int test_tmpdir(char *buf, size_t len, const char *name) {
-    const char *tmp = getenv("TMPDIR");
-    int n = snprintf(buf, len, "%s/clgan-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
-    if (n < 0 || (size_t)n >= len) {
-        fprintf(stderr, "scratch folder name too long under '%s'\n", tmp);
-        return -1;
-    }
-    if (!mkdtemp(buf)) {
-        fprintf(stderr, "cannot make the scratch folder %s: %s\n", buf, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 // Removes path and everything under it without a shell (links are removed, not followed); 0 when
 // nothing of it remains.
 static inline int test_rm_rf(const char *path) {
     struct stat st;
     if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
     return nftw(path, test_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+#define TEST_TMPDIRS 8
+
+// The scratch folders test_tmpdir made, and the process that made each (a forked child's exit
+// leaves its parent's folders alone).
+static char test_tmpdirs[TEST_TMPDIRS][1024];
+static pid_t test_tmpdir_owner[TEST_TMPDIRS];
+static int test_tmpdir_count = 0;
+
+// At exit: removes this process's scratch folders, so that a test that skips (test_skip, exit 77)
+// or passes leaves nothing behind; after a failed check they stay to be looked at.
+static inline void test_tmpdir_cleanup(void) {
+    if (test_failures) return;
+    for (int i = 0; i < test_tmpdir_count; i++)
+        if (test_tmpdir_owner[i] == getpid() && test_rm_rf(test_tmpdirs[i]) != 0)
+            fprintf(stderr, "could not remove the scratch folder %s\n", test_tmpdirs[i]);
+}
+
+// Makes a new scratch folder "$TMPDIR/clgan-<name>-XXXXXX" (/tmp when TMPDIR is unset or empty),
+// unique to this run (mkdtemp), in buf: never a fixed path that parallel runs from other build
+// folders would share. 0 when made, else -1 after saying why. It is removed when the test exits
+// without a failed check (test_tmpdir_cleanup), whether it passed or skipped.
+static inline int test_tmpdir(char *buf, size_t len, const char *name) {
+    const char *tmp = getenv("TMPDIR");
+    int n = snprintf(buf, len, "%s/clgan-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+    if (n < 0 || (size_t)n >= len || (size_t)n >= sizeof test_tmpdirs[0]) {
+        fprintf(stderr, "scratch folder name too long under '%s'\n", tmp);
+        return -1;
+    }
+    if (test_tmpdir_count == TEST_TMPDIRS) {
+        fprintf(stderr, "more than %d scratch folders in one test\n", TEST_TMPDIRS);
+        return -1;
+    }
+    if (!mkdtemp(buf)) {
+        fprintf(stderr, "cannot make the scratch folder %s: %s\n", buf, strerror(errno));
+        return -1;
+    }
+    if (test_tmpdir_count == 0) atexit(test_tmpdir_cleanup);
+    snprintf(test_tmpdirs[test_tmpdir_count], sizeof test_tmpdirs[0], "%s", buf);
+    test_tmpdir_owner[test_tmpdir_count++] = getpid();
+    return 0;
 }
 
 // What a reference script's exit 77 stands for: "torch" when py cannot import torch (with
