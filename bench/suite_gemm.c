@@ -59,9 +59,28 @@ static void fail_row(bench_row *row, const char *what) {
     row->median_s = row->min_s = row->max_s = 0;
 }
 
-// One device path on an existing case: pick, check, time.
+// --profile: opt->reps more products on the path that was timed, under a kernel profile (OpenCL
+// event times per kernel: packing, the product, CLBlast's), added to the report as "<case> <impl>".
+static cg_status profile_device(cg_runtime *rt, bench_gemm_case *gc, const bench_options *opt, const bench_row *row,
+                                bench_report *rep) {
+    int reps = opt->reps < 1 ? 1 : opt->reps;
+    CG_TRY(cg_profile_begin(rt));
+    cg_status run = CG_OK;
+    for (int i = 0; i < reps && run == CG_OK; i++) run = bench_gemm_case_run(gc);
+    cg_kernel_profile prof;
+    cg_status st = cg_profile_end(rt, &prof);
+    prof.iterations = reps;
+    if (st == CG_OK) st = run;
+    char name[sizeof row->name + sizeof row->impl + 2];
+    snprintf(name, sizeof name, "%s %s", row->name, row->impl);
+    if (st == CG_OK) st = bench_report_add_profile(rep, "gemm", name, &prof);
+    cg_kernel_profile_free(&prof);
+    return st;
+}
+
+// One device path on an existing case: pick, check, time (and profile with --profile).
 static void time_device(cg_runtime *rt, bench_gemm_case *gc, const bench_gemm_shape *s, cg_gemm_impl impl,
-                        const bench_options *opt, bench_row *row) {
+                        const bench_options *opt, bench_row *row, bench_report *rep) {
     cg_gemm_force(rt, impl);
     cg_gemm_impl ran = cg_gemm_pick(rt, s->m, s->n, s->k);
     snprintf(row->impl, sizeof row->impl, "%s%s", impl == CG_GEMM_AUTO ? "auto:" : "", cg_gemm_impl_name(ran));
@@ -70,6 +89,7 @@ static void time_device(cg_runtime *rt, bench_gemm_case *gc, const bench_gemm_sh
     if (st == CG_OK) st = bench_gemm_case_check(gc, CHECK_SAMPLES, &row->check_err);
     row->checked = st == CG_OK || st == CG_ERR_NUMERIC;
     if (st == CG_OK) st = bench_time(device_run, gc, opt->warmup, opt->reps, &row->median_s, &row->min_s, &row->max_s);
+    if (st == CG_OK && opt->profile) st = profile_device(rt, gc, opt, row, rep);
     if (st != CG_OK) fail_row(row, cg_last_error());
     else snprintf(row->status, sizeof row->status, "ok");
     cg_gemm_force(rt, CG_GEMM_AUTO);
@@ -109,7 +129,7 @@ static cg_status run_gemm(cg_runtime *rt, int device_index, const bench_options 
             }
             *row = tmpl;
             if (st != CG_OK) fail_row(row, cg_last_error());
-            else time_device(rt, gc, s, opt->impls[j], opt, row);
+            else time_device(rt, gc, s, opt->impls[j], opt, row, rep);
             if (row->status[0] == 'o' && blas_failure[0]) fail_row(row, blas_failure);
             if (opt->log)
                 fprintf(opt->log, "gemm %-8s %-28s %-12s %8.1f GFLOP/s  openblas %8.1f  ratio %.2f  %s\n", s->name,

@@ -132,7 +132,7 @@ static int run(int argc, char **argv) {
         {"impl", OPT_STRING, "LIST", "GEMM paths to time: auto (default), clblast, own, or all", &impl},
         {"cases", OPT_STRING, "LIST", "only these cases, comma-separated (1024^3,D2 fwd; D2 = all of D2)", &cases},
         {"quick", OPT_FLAG, NULL, "small shapes only (smoke tests)", &quick},
-        {"profile", OPT_FLAG, NULL, "also profile the train and inception cases per kernel and layer (OpenCL events)",
+        {"profile", OPT_FLAG, NULL, "also profile the gemm, train and inception cases per kernel and layer (OpenCL events)",
          &profile},
         {0},
     };
@@ -225,8 +225,9 @@ const cli_command cmd_bench = {
     "the same operands in the same run and give the ratio. A suite whose feature is not built yet is\n"
     "listed as skipped with the reason. Results go to DIR/bench.json, bench.csv and bench.md (each\n"
     "written atomically, with host, load and device details) and to the screen.\n"
-    "--profile: after timing, the train and inception cases run again under a kernel profile (OpenCL event\n"
-    "times per layer and kernel), printed and written to DIR/profile.md and DIR/profile.json.\n"
+    "--profile: after timing, the gemm, train and inception cases run again under a kernel profile\n"
+    "(OpenCL event times per layer and kernel), printed and written to DIR/profile.md and\n"
+    "DIR/profile.json.\n"
     "Exit status 1 when a case fails its check or cannot run.",
     run,
 };
