@@ -62,20 +62,22 @@ GEMM_PACK_RMAJOR(gemm_pack_rmajor16, 16)
 // B panels straight from an image (convolutions without an im2col pass): op(B) [K, P] is the
 // im2col matrix of one sample, row kk = (c*kh + ki)*kw + kj, column j = oy*OW + ox, the input
 // element at (oy*sh - ph + ki, ox*sw - pw + kj) or 0 in the padding. The panels hold what
-// gemm_pack_kmajor16 makes of im2col's columns, value for value. Rows [k0, k0 + k) of op(B); one
-// work-item: one row of one panel; dimension 2 the sample (img advances by img_sn).
+// gemm_pack_kmajor16 makes of im2col's columns, value for value. Rows [k0, k0 + k) of op(B) and
+// panels from q0 (panel q0 + i at panel slot i of each packed operand: the host packs in blocks of
+// panels that stay in cache); one work-item: one row of one panel; dimension 2 the sample (img
+// advances by img_sn).
 // A panel row whose 16 positions lie in one output row and inside the image (most of them) is one
 // float16 load (stride 1) or sixteen loads at constant offsets (stride 2) and one float16 store;
 // the others go element by element.
 __kernel void gemm_pack_im2col16(__global const float *img, ulong img_off, ulong img_sn, int H, int W, int kh,
-                                 int kw, int sh, int sw, int ph, int pw, int OW, int P, int k0, int k,
+                                 int kw, int sh, int sw, int ph, int pw, int OW, int P, int k0, int k, int q0,
                                  __global float *dst, ulong dst_off, ulong dst_bstride) {
-    int kl = get_global_id(0), p = get_global_id(1), b = get_global_id(2);
+    int kl = get_global_id(0), p = q0 + (int)get_global_id(1), b = get_global_id(2);
     if (kl >= k || p * 16 >= P) return;
     int kk = k0 + kl;
     int kj = kk % kw, t = kk / kw, ki = t % kh, c = t / kh;
     __global const float *s = img + img_off + b * img_sn + (ulong)c * H * W;
-    __global float *d = dst + dst_off + b * dst_bstride + ((ulong)p * k + kl) * 16;
+    __global float *d = dst + dst_off + b * dst_bstride + ((ulong)(p - q0) * k + kl) * 16;
     int j = p * 16, oy = j / OW, ox = j - oy * OW;
     int ih = oy * sh - ph + ki, iw = ox * sw - pw + kj;
     if (ox + 16 <= OW && j + 16 <= P && ih >= 0 && ih < H && iw >= 0 && iw + 15 * sw < W) {

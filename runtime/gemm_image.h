@@ -23,12 +23,13 @@ cg_status cg_gemm_image_b(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_i
 
 // The B-side packing steps on their own (the tests compare them): 16-column panels of op(B) [k, n]
 // (element (kk, j) at src[off + kk*ld + j], or src[off + j*ld + kk] when trans), `batch` operands
-// src_bstride apart; and of rows [k0, k0 + k) of the im2col matrices of samples [b0, b0 + batch).
-// Panel q of operand b holds element (kk, 16q + c) at dst[dst_off + b*dst_bstride + (q*k + kk)*16 + c],
-// 0 past n. Both kernels write the same values for the same matrix.
+// src_bstride apart; and of rows [k0, k0 + k) of the im2col matrices of samples [b0, b0 + batch),
+// panels [q0, q0 + nq) only (clipped to the last panel; q0 = 0, nq = SIZE_MAX: all of them).
+// Panel q of operand b holds element (kk, 16q + c) at dst[dst_off + b*dst_bstride + ((q - q0)*k + kk)*16 + c]
+// (q0 = 0 for cg_gemm_pack_b16), 0 past n. Both kernels write the same values for the same matrix.
 cg_status cg_gemm_pack_b16(cg_runtime *rt, int trans, cl_mem src, size_t off, size_t ld, size_t src_bstride, size_t n,
                            size_t k, size_t batch, cl_mem dst, size_t dst_off, size_t dst_bstride);
 cg_status cg_gemm_pack_image16(cg_runtime *rt, const cg_gemm_image *im, size_t b0, size_t k0, size_t k, size_t batch,
-                               cl_mem dst, size_t dst_off, size_t dst_bstride);
+                               size_t q0, size_t nq, cl_mem dst, size_t dst_off, size_t dst_bstride);
 
 #endif

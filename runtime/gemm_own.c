@@ -1,8 +1,12 @@
 // gemm_own.c — host side of clgan's own SGEMM: picks the path for a product (thin products to
 // gemm_thin.c; else k blocks, each packing op(A) and op(B) into panels (gemm_pack.c) and running the
-// micro-kernel on them (gemm_tile.c); an untransposed B with a short k is read in place), splits
-// batches to fit the device's largest allocation; strided batches and B from images too.
+// micro-kernel on them (gemm_tile.c), B in cache-sized steps on CPUs; an untransposed B with a
+// short k is read in place), splits batches to fit the device's largest allocation; strided batches
+// and B from images too.
 #include "gemm_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
 
 // Splits at NVIDIA's limit of 65,535 work-groups; the kernels index with get_global_id, which
 // includes the offsets.
@@ -25,31 +29,76 @@ cg_status cg_gemm_enqueue(cg_runtime *rt, cl_kernel k, const char *name, const s
     return CG_OK;
 }
 
-// One block of k, [k0, k0 + kc): packs both operands' slices and accumulates their product into C
-// with `beta` (the caller's beta for the first block, 1 for the following ones).
-// With im != NULL, B is the im2col matrix of samples [b_sample0, b_sample0 + batch) of im.
+// Bytes of packed B panels that one pack-then-multiply step covers on CPU devices: the pack writes
+// them and the micro-kernel reads them back while they are still in cache, instead of packing a
+// whole operand (Inception's stem: 1.2 GB per k block) through DRAM. GPU devices pack whole operands.
+#ifndef CG_GEMM_B_BLOCK
+#define CG_GEMM_B_BLOCK (1u << 20)
+#endif
+
+// Floats of B panels per step: CLGAN_GEMM_B_BLOCK (bytes, 0 = whole operands) overrides the default.
+static cg_status b_block_floats(const cg_runtime *rt, size_t *out) {
+    const char *e = getenv("CLGAN_GEMM_B_BLOCK");
+    unsigned long long bytes = (rt->dev.type & CL_DEVICE_TYPE_CPU) ? CG_GEMM_B_BLOCK : 0;
+    if (e && *e) {
+        char *end;
+        errno = 0;
+        bytes = strtoull(e, &end, 10);
+        if (errno || *end || *e == '-')
+            return cg_fail(CG_ERR_INVALID_ARG,
+                           "CLGAN_GEMM_B_BLOCK='%s': expected a number of bytes (0: whole operands)", e);
+    }
+    *out = (size_t)(bytes / sizeof(float));
+    return CG_OK;
+}
+
+// One block of k, [k0, k0 + kc): packs op(A)'s slice, then op(B)'s slice in steps of panels (of
+// several products while whole products fit a step), each step packed and then multiplied into its
+// columns of C with `beta` (the caller's beta for the first k block, 1 for the following ones).
+// Steps only change which columns a launch covers: every element of C sees the same fma in the
+// same order. With im != NULL, B is the im2col matrix of samples [b_sample0, b_sample0 + batch) of im.
 static cg_status own_block(cg_runtime *rt, const cg_gemm_args *g, size_t k0, size_t kc, float beta, size_t a_stride,
                            size_t b_stride, size_t c_stride, size_t batch, const cg_gemm_image *im,
                            size_t b_sample0) {
     size_t mp = cg_ceil_div(g->m, GEMM_MR), np = cg_ceil_div(g->n, GEMM_NR);
     // A batch stride of 0 means every product shares that operand: pack it once.
     size_t a_batches = a_stride ? batch : 1, b_batches = b_stride ? batch : 1;
-    size_t a_panels = mp * GEMM_MR * kc, b_panels = np * GEMM_NR * kc;
+    size_t a_panels = mp * GEMM_MR * kc, panel = GEMM_NR * kc;
     size_t b_at = a_panels * a_batches;
     int pack_b = im || g->trans_b || kc > CG_GEMM_UB_MAX_K;
-    CG_TRY(cg_gemm_temp_reserve(rt, (b_at + (pack_b ? b_panels * b_batches : 0)) * sizeof(float)));
+    // Step: nq panels of each of ns packed operands.
+    size_t nq = np, ns = b_batches, budget = 0;
+    if (pack_b) CG_TRY(b_block_floats(rt, &budget));
+    if (budget && np * panel * b_batches > budget) {
+        if (np * panel <= budget) ns = budget / (np * panel);
+        else ns = 1, nq = budget / panel > 0 ? budget / panel : 1;
+    }
+    CG_TRY(cg_gemm_temp_reserve(rt, (b_at + (pack_b ? nq * panel * ns : 0)) * sizeof(float)));
     // op(A)[i, kk] is A[i*lda + kk] untransposed (rows contiguous along k), A[kk*lda + i] transposed;
     // op(B)[kk, j] is B[kk*ldb + j] untransposed, B[j*ldb + kk] transposed.
     size_t a_off = g->a_off + (g->trans_a ? k0 * g->lda : k0), b_off = g->b_off + (g->trans_b ? k0 : k0 * g->ldb);
     CG_TRY(cg_gemm_pack_panels(rt, GEMM_MR, !g->trans_a, g->a, a_off, g->lda, a_stride, g->m, kc, a_batches,
                                rt->gemm_temp, 0, a_stride ? a_panels : 0));
     if (!pack_b) return cg_gemm_stripes(rt, g, kc, beta, a_stride ? a_panels : 0, b_off, b_stride, c_stride, batch);
-    if (im)
-        CG_TRY(cg_gemm_pack_image16(rt, im, b_sample0, k0, kc, b_batches, rt->gemm_temp, b_at, b_panels));
-    else
-        CG_TRY(cg_gemm_pack_panels(rt, GEMM_NR, g->trans_b, g->b, b_off, g->ldb, b_stride, g->n, kc, b_batches,
-                                   rt->gemm_temp, b_at, b_stride ? b_panels : 0));
-    return cg_gemm_tiles(rt, g, kc, beta, 0, a_stride ? a_panels : 0, b_at, b_stride ? b_panels : 0, c_stride, batch);
+    for (size_t s0 = 0; s0 < b_batches; s0 += ns)
+        for (size_t q0 = 0; q0 < np; q0 += nq) {
+            size_t sn = b_batches - s0 < ns ? b_batches - s0 : ns, qn = np - q0 < nq ? np - q0 : nq;
+            size_t cols = g->n - q0 * GEMM_NR < qn * GEMM_NR ? g->n - q0 * GEMM_NR : qn * GEMM_NR;
+            size_t bp_bs = b_stride ? qn * panel : 0;
+            if (im)
+                CG_TRY(cg_gemm_pack_image16(rt, im, b_sample0 + s0, k0, kc, sn, q0, qn, rt->gemm_temp, b_at, bp_bs));
+            else
+                CG_TRY(cg_gemm_pack_panels(rt, GEMM_NR, g->trans_b, g->b,
+                                           b_off + s0 * b_stride + q0 * GEMM_NR * (g->trans_b ? g->ldb : 1), g->ldb,
+                                           b_stride, cols, kc, sn, rt->gemm_temp, b_at, bp_bs));
+            // The step's products and columns: C and A (when per product) from product s0, column 16 q0.
+            cg_gemm_args part = *g;
+            part.c_off += s0 * c_stride + q0 * GEMM_NR;
+            part.n = cols;
+            CG_TRY(cg_gemm_tiles(rt, &part, kc, beta, a_stride ? s0 * a_panels : 0, a_stride ? a_panels : 0, b_at,
+                                 bp_bs, c_stride, b_stride ? sn : batch));
+        }
+    return CG_OK;
 }
 
 // Floats of packed panels per unit of k for a batch of bc products.

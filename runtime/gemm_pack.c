@@ -21,24 +21,24 @@ cg_status cg_gemm_pack_panels(cg_runtime *rt, int w, int rmajor, cl_mem src, siz
     return cg_gemm_enqueue(rt, kern, name, global, local);
 }
 
-// Packs rows [k0, k0 + k) of the im2col matrices of `batch` samples (from sample b0) into 16-column
-// panels at element dst_off, a packed operand every dst_bstride.
+// Packs rows [k0, k0 + k) of the im2col matrices of `batch` samples (from sample b0), panels
+// [q0, q0 + nq), into 16-column panels at element dst_off, a packed operand every dst_bstride.
 static cg_status pack_image(cg_runtime *rt, const cg_gemm_image *im, size_t b0, size_t k0, size_t k, size_t batch,
-                            cl_mem dst, size_t dst_off, size_t dst_bstride) {
+                            size_t q0, size_t nq, cl_mem dst, size_t dst_off, size_t dst_bstride) {
     cl_kernel kern;
     CG_TRY(cg_kernel_get(rt, "gemm_pack", "gemm_pack_im2col16", &kern));
     size_t P = (size_t)im->oh * im->ow;
     cl_ulong off = im->off + b0 * im->sample_stride, sn = im->sample_stride, d_off = dst_off, d_bs = dst_bstride;
-    cl_int ow = im->ow, p = (cl_int)P, ck0 = (cl_int)k0, ck = (cl_int)k;
+    cl_int ow = im->ow, p = (cl_int)P, ck0 = (cl_int)k0, ck = (cl_int)k, cq0 = (cl_int)q0;
     CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(im->img), CG_ARG(off), CG_ARG(sn), CG_ARG(im->h), CG_ARG(im->w),
                                      CG_ARG(im->kh), CG_ARG(im->kw), CG_ARG(im->sh), CG_ARG(im->sw), CG_ARG(im->ph),
                                      CG_ARG(im->pw), CG_ARG(ow), CG_ARG(p), CG_ARG(ck0), CG_ARG(ck),
-                                     CG_ARG(dst), CG_ARG(d_off), CG_ARG(d_bs))));
+                                     CG_ARG(cq0), CG_ARG(dst), CG_ARG(d_off), CG_ARG(d_bs))));
     size_t lx = cg_kernel_local_size(rt, kern);
     if (lx > 64) lx = 64;
     size_t local[3] = {lx, 1, 1};
-    size_t global[3] = {cg_ceil_div(k, lx) * lx, cg_ceil_div(P, (size_t)GEMM_NR), batch};
-    cg_profile_work(rt, 0, sizeof(float) * (double)(cg_ceil_div(P, GEMM_NR) * GEMM_NR) * (double)k * (double)batch);
+    size_t global[3] = {cg_ceil_div(k, lx) * lx, nq, batch};
+    cg_profile_work(rt, 0, sizeof(float) * (double)(nq * GEMM_NR) * (double)k * (double)batch);
     return cg_gemm_enqueue(rt, kern, "gemm_pack_im2col16", global, local);
 }
 
@@ -49,7 +49,10 @@ cg_status cg_gemm_pack_b16(cg_runtime *rt, int trans, cl_mem src, size_t off, si
 }
 
 cg_status cg_gemm_pack_image16(cg_runtime *rt, const cg_gemm_image *im, size_t b0, size_t k0, size_t k, size_t batch,
-                               cl_mem dst, size_t dst_off, size_t dst_bstride) {
+                               size_t q0, size_t nq, cl_mem dst, size_t dst_off, size_t dst_bstride) {
     if (k == 0 || batch == 0 || im->oh <= 0 || im->ow <= 0) return CG_OK;
-    return pack_image(rt, im, b0, k0, k, batch, dst, dst_off, dst_bstride);
+    size_t np = cg_ceil_div((size_t)im->oh * im->ow, GEMM_NR);
+    if (q0 >= np) return CG_OK;
+    if (nq > np - q0) nq = np - q0;
+    return pack_image(rt, im, b0, k0, k, batch, q0, nq, dst, dst_off, dst_bstride);
 }

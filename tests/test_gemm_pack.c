@@ -3,8 +3,9 @@
 // of the same samples, built here in plain C, and against panels laid out here in plain C: equal
 // bit for bit, every panel element written and nothing between the packed operands. Awkward
 // shapes: strides 1, 2 and 3 (also different per axis), padding, positions P not a multiple of 16
-// and output rows narrower or wider than a panel, k0 > 0 chunks, a first sample b0 > 0, and
-// sample-stride views (an offset and a gap between samples).
+// and output rows narrower or wider than a panel, k0 > 0 chunks, a first sample b0 > 0,
+// sample-stride views (an offset and a gap between samples), and panels packed in steps from a
+// first panel q0 > 0.
 // oclgrind: run
 #include "gemm_image.h"
 #include "test_util.h"
@@ -88,7 +89,7 @@ static void run_geom(cg_runtime *rt, geom g, int quick) {
             CHECK_OK(cg_buffer_alloc(rt, len, &d2));
             CHECK_OK(cg_tensor_fill(rt, cg_view(d1, 0, 1, 1, 1, (int)len), SENTINEL));
             CHECK_OK(cg_tensor_fill(rt, cg_view(d2, 0, 1, 1, 1, (int)len), SENTINEL));
-            CHECK_OK(cg_gemm_pack_image16(rt, &im, b0, k0, k, nb, d1, dst_off, bstride));
+            CHECK_OK(cg_gemm_pack_image16(rt, &im, b0, k0, k, nb, 0, SIZE_MAX, d1, dst_off, bstride));
             CHECK_OK(cg_gemm_pack_b16(rt, 0, dcols, b0 * K * P + k0 * P, P, K * P, P, k, nb, d2, dst_off, bstride));
             CHECK_OK(cg_tensor_read(rt, cg_view(d1, 0, 1, 1, 1, (int)len), got));
             CHECK_OK(cg_tensor_read(rt, cg_view(d2, 0, 1, 1, 1, (int)len), want));
@@ -109,6 +110,33 @@ static void run_geom(cg_runtime *rt, geom g, int quick) {
             free(host);
             if (quick && k0 >= 2 * kc) break;
         }
+    }
+    // Panels in steps of 3 from q0 (the own GEMM's cache-sized steps): panel q0 + i in slot i, the last
+    // step clipped at the last panel (nq = 3 asked past it), all samples, the whole K.
+    for (size_t q0 = 0; q0 < np; q0 += 3) {
+        size_t qn = np - q0 < 3 ? np - q0 : 3, dst_off = 2, bstride = qn * 16 * K + 5, len = dst_off + batch * bstride;
+        float *got = malloc(len * sizeof(float)), *host = malloc(len * sizeof(float));
+        for (size_t i = 0; i < len; i++) host[i] = SENTINEL;
+        for (size_t b = 0; b < batch; b++)
+            for (size_t q = 0; q < qn; q++)
+                for (size_t kk = 0; kk < K; kk++)
+                    for (size_t cc = 0; cc < 16; cc++) {
+                        size_t j = (q0 + q) * 16 + cc;
+                        host[dst_off + b * bstride + (q * K + kk) * 16 + cc] =
+                            j < P ? cols[b * K * P + kk * P + j] : 0.0f;
+                    }
+        CHECK_OK(cg_buffer_alloc(rt, len, &d1));
+        CHECK_OK(cg_tensor_fill(rt, cg_view(d1, 0, 1, 1, 1, (int)len), SENTINEL));
+        CHECK_OK(cg_gemm_pack_image16(rt, &im, 0, 0, K, batch, q0, 3, d1, dst_off, bstride));
+        CHECK_OK(cg_tensor_read(rt, cg_view(d1, 0, 1, 1, 1, (int)len), got));
+        size_t first = 0, bad = count_diff(got, host, len, &first);
+        CHECK(bad == 0, "c%d %dx%d k%dx%d s%d,%d p%d,%d panels from %zu: %zu of %zu panel floats differ from the C "
+                        "layout, first at %zu (%g vs %g)",
+              g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, q0, bad, len, first, got[first], host[first]);
+        cg_buffer_release(d1);
+        free(got);
+        free(host);
+        if (quick && q0 >= 6) break;
     }
     cg_buffer_release(dimg);
     cg_buffer_release(dcols);
