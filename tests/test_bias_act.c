@@ -53,6 +53,7 @@ static void run_case(int N, int C, int S, int has_bias, int relu) {
     CHECK_OK(cg_bias_act(&ctx, y, has_bias ? &bt : NULL, relu));
     CHECK_OK(cg_tensor_read(rt, cg_view(yb, 0, 1, 1, 1, (int)total), out));
     size_t bad = 0, first = 0;
+    float first_want = 0.0f;
     for (int n = 0; n < N; n++)
         for (int c = 0; c < Ct; c++)
             for (size_t p = 0; p < P; p++) {
@@ -64,11 +65,11 @@ static void run_case(int N, int C, int S, int has_bias, int relu) {
                     ctl = relu ? (v < 0.0f ? 0.0f : v) : v;
                 }
                 if (memcmp(&want, &out[i], sizeof want) && !(isnan(want) && isnan(out[i])))
-                    if (bad++ == 0) first = i;
+                    if (bad++ == 0) first = i, first_want = want;
                 control_differs += memcmp(&ctl, &out[i], sizeof ctl) != 0 && !(isnan(ctl) && isnan(out[i]));
             }
-    CHECK(bad == 0, "bias_act [%d, %d, %d, %d] (bias %d, relu %d): %zu elements differ, first at %zu (%g vs %g)", N,
-          C, S, S, has_bias, relu, bad, first, (double)out[first], (double)host[first]);
+    CHECK(bad == 0, "bias_act [%d, %d, %d, %d] (bias %d, relu %d): %zu elements differ, first at %zu (%g, want %g)",
+          N, C, S, S, has_bias, relu, bad, first, (double)out[first], (double)first_want);
 done:
     if (yb) cg_buffer_release(yb);
     if (bb) cg_buffer_release(bb);
