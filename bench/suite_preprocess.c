@@ -2,10 +2,12 @@
 // in a temporary folder, then cg_preprocess_bench: images/s of each stage and of the whole pipeline,
 // --reps runs of it (median, min, max per stage). The entry point checks its first batch (decodable
 // images, crop means in range) before timing. The pipeline row's reference is PIL doing the same
-// per-image work in a process per core (bench/peers.py pil, --reps runs). Two more rows compare the
-// JPEG decoders on one core over the same files: `decode_1core`, the decoder the build uses
-// (libjpeg-turbo, or stb_image without it), against `decode_stb_1core`, stb_image, checked first
-// (every file decodes with both, to the same size and close pixels).
+// per-image work in a process per core (bench/peers.py pil, --reps runs). The `decode` row decodes
+// whole images; the pipeline decodes only the part of each image its device work reads, timed on the
+// same pool as `decode region` (referenced to `decode`, so its ratio is what that saves). Two more
+// rows compare the JPEG decoders on one core over the same files: `decode_1core`, the decoder the
+// build uses (libjpeg-turbo, or stb_image without it), against `decode_stb_1core`, stb_image,
+// checked first (every file decodes with both, to the same size and close pixels).
 #define _XOPEN_SOURCE 700
 #include "bench.h"
 #include "preprocess.h"
@@ -99,8 +101,98 @@ static cg_status time_decoders(const char *dir, int n, int reps, int max_side, d
     return st;
 }
 
+// `decode region`: the pipeline's decoding, the part of each image cg_preprocess_run asks for
+// (cg_pp_needed_region) on the same thread pool as the `decode` row's whole images.
+typedef struct {
+    int reps, threads;
+    size_t n;
+    double s[MAX_REPS]; // wall seconds per run over all n images
+    double share;       // decoded pixels / all pixels, over the images
+} region_times;
+
+typedef struct {
+    const cg_pp_params *p;
+    const cg_landmarks *lm;
+    double *area; // the region's pixels, written when the decoder asks
+} region_ctx;
+
+static void region_of(void *ctx, int w, int h, int r[4]) {
+    region_ctx *c = ctx;
+    cg_pp_needed_region(c->p, c->lm, w, h, r);
+    *c->area = (double)(r[2] - r[0]) * (double)(r[3] - r[1]);
+}
+
+// The images cg_preprocess_bench times (its first n with a file, and landmarks when the list has
+// any), decoded once checked (every one decodes, its region inside it), then --reps timed runs.
+static cg_status time_region_decode(const cg_pp_params *p, size_t n, int reps, region_times *t) {
+    char images[1024], lm[1024], at[1024], pa[1024];
+    cg_pp_resolve_paths(p, images, lm, at, pa);
+    cg_celeba_paths paths = {images, lm, at, pa};
+    cg_celeba_set set;
+    memset(&set, 0, sizeof set);
+    CG_TRY(cg_celeba_read(&paths, &set));
+    size_t *entry = malloc((set.n + 1) * sizeof *entry);
+    char **path = calloc(n + 1, sizeof *path);
+    cg_decoded *dec = calloc(n + 1, sizeof *dec);
+    region_ctx *ctx = calloc(n + 1, sizeof *ctx);
+    cg_region *reg = calloc(n + 1, sizeof *reg);
+    double *area = calloc(n + 1, sizeof *area);
+    cg_status st = entry && path && dec && ctx && reg && area ? CG_OK : cg_fail(CG_ERR_NOMEM, "out of host memory");
+    size_t m = 0;
+    for (size_t i = 0; st == CG_OK && i < set.n && m < n; i++)
+        if (set.entries[i].has_file && (!set.has_landmark_file || set.entries[i].has_landmarks)) entry[m++] = i;
+    for (size_t i = 0; st == CG_OK && i < m; i++) {
+        const cg_celeba_entry *e = &set.entries[entry[i]];
+        size_t len = strlen(images) + strlen(e->name) + 2;
+        if (!(path[i] = malloc(len))) st = cg_fail(CG_ERR_NOMEM, "out of host memory");
+        else snprintf(path[i], len, "%s/%s", images, e->name);
+        // As the pipeline: landmarks when the list has them and a landmark stage wants them.
+        int use = set.has_landmark_file && (p->frontal || p->sunglasses || p->zoom);
+        ctx[i] = (region_ctx){p, use ? &e->lm : NULL, &area[i]};
+        reg[i] = (cg_region){region_of, &ctx[i]};
+    }
+    cg_decode_pool *pool = NULL;
+    if (st == CG_OK && m == 0) st = cg_fail(CG_ERR_NOT_FOUND, "bench: no images to decode in '%s'", images);
+    if (st == CG_OK) st = cg_decode_pool_create(p->threads, p->max_side, &pool);
+    t->n = m;
+    t->reps = 0;
+    t->threads = pool ? cg_decode_pool_threads(pool) : 0;
+    for (int r = -1; st == CG_OK && r < reps; r++) { // r = -1: the checked, untimed run
+        for (size_t i = 0; i < m; i++) area[i] = -1; // stays -1 where the decoder decodes the whole image
+        double t0 = cg_now_s();
+        for (size_t i = 0; st == CG_OK && i < m; i++) st = cg_decode_pool_submit_region(pool, path[i], &reg[i], &dec[i]);
+        for (size_t i = 0; i < m; i++)
+            if (dec[i].state == 1) cg_decode_pool_wait(pool, &dec[i]);
+        double dt = cg_now_s() - t0;
+        double pixels = 0, decoded = 0;
+        for (size_t i = 0; i < m; i++) {
+            if (area[i] < 0) area[i] = (double)dec[i].w * dec[i].h;
+            if (st == CG_OK && r < 0 && !dec[i].ok)
+                st = cg_fail(CG_ERR_FORMAT, "bench: %s cannot be decoded: %s", path[i], dec[i].detail);
+            if (st == CG_OK && r < 0 && !(area[i] > 0 && area[i] <= (double)dec[i].w * dec[i].h))
+                st = cg_fail(CG_ERR_NUMERIC, "bench: %s: region of %g pixels in a %dx%d image", path[i], area[i],
+                             dec[i].w, dec[i].h);
+            pixels += (double)dec[i].w * dec[i].h;
+            decoded += area[i];
+            cg_decoded_release(&dec[i]);
+        }
+        if (st == CG_OK && r < 0) t->share = decoded / pixels;
+        if (st == CG_OK && r >= 0) t->s[t->reps++] = dt;
+    }
+    cg_decode_pool_free(pool);
+    for (size_t i = 0; i < m; i++) free(path[i]);
+    free(entry);
+    free(path);
+    free(dec);
+    free(ctx);
+    free(reg);
+    free(area);
+    cg_celeba_free(&set);
+    return st;
+}
+
 static cg_status synth_and_time(cg_runtime *rt, int n, int reps, int *size, cg_pp_bench *out, decoder_times *dec,
-                                bench_peer *peer) {
+                                region_times *region, bench_peer *peer) {
     char dir[] = "/tmp/clgan-bench-preprocess-XXXXXX";
     if (!mkdtemp(dir)) return cg_fail(CG_ERR_IO, "cannot create a temporary folder in /tmp");
     cg_status st = cg_synth_write(dir, n, 2024, 0, NULL);
@@ -112,6 +204,7 @@ static cg_status synth_and_time(cg_runtime *rt, int n, int reps, int *size, cg_p
         p.reject_sheets = 0;
         *size = p.size;
         for (int r = 0; r < reps && st == CG_OK; r++) st = cg_preprocess_bench(rt, &p, (size_t)n, &out[r]);
+        if (st == CG_OK) st = time_region_decode(&p, (size_t)n, reps, region);
         if (st == CG_OK) st = time_decoders(dir, n, reps, p.max_side, dec);
         if (st == CG_OK) pil_peer(dir, p.size, reps, peer);
     }
@@ -202,6 +295,37 @@ static cg_status decoder_rows(cg_runtime *rt, int device_index, const bench_opti
     return CG_OK;
 }
 
+// The `decode region` row; its reference is the `decode` row (whole images, same pool), so the ratio
+// is what decoding only the regions gains.
+static cg_status region_row(cg_runtime *rt, int device_index, const bench_options *opt, bench_report *rep,
+                            const region_times *t, const bench_row *whole, cg_status st, const char *why) {
+    if (!bench_case_selected(opt, "decode region")) return CG_OK;
+    char shape[96];
+    snprintf(shape, sizeof shape, "%zu synthetic 178x218 JPEGs, crop regions (%.0f%% of pixels), %d threads", t->n,
+             100 * t->share, t->threads);
+    bench_row *row = new_row(rep, "decode region", shape, rt, device_index);
+    if (!row) return cg_fail(CG_ERR_NOMEM, "out of host memory");
+    decoder_impl(row->impl, sizeof row->impl);
+    row->work = (double)t->n;
+    row->checked = st == CG_OK;
+    if (st == CG_OK && t->reps > 0) {
+        row_times(row, t->s, t->reps);
+        snprintf(row->status, sizeof row->status, "ok");
+        if (whole && !strcmp(whole->status, "ok") && whole->work == row->work) {
+            snprintf(row->ref_name, sizeof row->ref_name, "whole images");
+            row->ref_median_s = whole->median_s;
+            row->ref_min_s = whole->min_s;
+            row->ref_max_s = whole->max_s;
+        }
+    } else {
+        snprintf(row->status, sizeof row->status, "%s", why[0] ? why : "failed: no time reported");
+    }
+    if (opt->log)
+        fprintf(opt->log, "preprocess %-12s %-44s %10.1f images/s  %s\n", row->name, row->shape, bench_row_rate(row),
+                row->status);
+    return CG_OK;
+}
+
 static cg_status run_preprocess(cg_runtime *rt, int device_index, const bench_options *opt, bench_report *rep) {
     int n = opt->quick ? 20 : 200;
     int reps = opt->reps < 1 ? 1 : opt->reps > MAX_REPS ? MAX_REPS : opt->reps;
@@ -209,11 +333,15 @@ static cg_status run_preprocess(cg_runtime *rt, int device_index, const bench_op
     memset(b, 0, sizeof b);
     decoder_times dec;
     memset(&dec, 0, sizeof dec);
+    region_times region;
+    memset(&region, 0, sizeof region);
+    bench_row whole;
+    memset(&whole, 0, sizeof whole);
     int size = 0;
     bench_peer peer;
     memset(&peer, 0, sizeof peer);
     snprintf(peer.skip, sizeof peer.skip, "not run (the clgan pipeline failed)");
-    cg_status st = synth_and_time(rt, n, reps, &size, b, &dec, &peer);
+    cg_status st = synth_and_time(rt, n, reps, &size, b, &dec, &region, &peer);
     char why[sizeof ((bench_row *)0)->status] = "";
     if (st != CG_OK) snprintf(why, sizeof why, "failed: %s", cg_last_error());
     char impl[24];
@@ -221,7 +349,11 @@ static cg_status run_preprocess(cg_runtime *rt, int device_index, const bench_op
     for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
         if (!bench_case_selected(opt, stages[i].name)) continue;
         char shape[96];
-        snprintf(shape, sizeof shape, "%d synthetic 178x218 JPEGs -> %dx%d, %d threads", n, size, size, b[0].threads);
+        if (!strcmp(stages[i].name, "decode")) // the pipeline decodes only regions: the `decode region` row
+            snprintf(shape, sizeof shape, "%d synthetic 178x218 JPEGs, whole images, %d threads", n, b[0].threads);
+        else
+            snprintf(shape, sizeof shape, "%d synthetic 178x218 JPEGs -> %dx%d, %d threads", n, size, size,
+                     b[0].threads);
         bench_row *row = new_row(rep, stages[i].name, shape, rt, device_index);
         if (!row) return cg_fail(CG_ERR_NOMEM, "out of host memory");
         // The decoding rows name the JPEG decoder that ran.
@@ -251,12 +383,14 @@ static cg_status run_preprocess(cg_runtime *rt, int device_index, const bench_op
         if (opt->log)
             fprintf(opt->log, "preprocess %-12s %-44s %10.1f images/s  %s\n", row->name, row->shape,
                     bench_row_rate(row), row->status);
+        if (!strcmp(stages[i].name, "decode")) whole = *row;
         if (opt->log && row->ref_name[0])
             fprintf(opt->log, "preprocess pipeline PIL (%d processes) %.1f images/s, clgan/PIL %.2f (%s)\n",
                     (int)bench_peer_get(&peer, "threads"), bench_row_ref_rate(row), bench_row_ratio(row), impl);
         else if (opt->log && row->ref_skip[0])
             fprintf(opt->log, "preprocess pipeline %s\n", row->ref_skip);
     }
+    CG_TRY(region_row(rt, device_index, opt, rep, &region, whole.status[0] ? &whole : NULL, st, why));
     CG_TRY(decoder_rows(rt, device_index, opt, rep, &dec, st, why));
     return st == CG_ERR_NOMEM ? st : CG_OK;
 }

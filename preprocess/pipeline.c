@@ -183,21 +183,9 @@ static cg_status host_stages(run_state *st) {
     return CG_OK;
 }
 
-typedef struct ring_rows {
-    cg_region rows;
-    const run_state *st;
-    size_t entry;
-} ring_rows;
-
-// The part of an entry's image the device reads (slot_add's boxes): the crop box and the resize
-// filter's reach around it, the eye boxes and the brightness reference. The whole image without
-// landmarks or when the reference is the whole image.
-static void needed_region(void *ctx, int w, int h, int reg[4]) {
-    const ring_rows *rr = ctx;
-    const run_state *st = rr->st;
-    const cg_pp_params *p = st->p;
-    if (!st->use_landmarks || !strcmp(p->sunglasses_reference, "image")) return;
-    cg_landmarks lm = cg_landmarks_to_image(&st->r->set.entries[rr->entry].lm, w, h);
+void cg_pp_needed_region(const cg_pp_params *p, const cg_landmarks *official, int w, int h, int reg[4]) {
+    if (!official || !strcmp(p->sunglasses_reference, "image")) return;
+    cg_landmarks lm = cg_landmarks_to_image(official, w, h);
     cg_box c = cg_crop_box(p->zoom ? &lm : NULL, p->zoom_factor, w, h);
     if (!isfinite(c.x0) || !isfinite(c.y0) || !(c.w > 0 && c.w < 1e7) || !(c.h > 0 && c.h < 1e7)) return;
     cg_ibox box[3];
@@ -219,6 +207,19 @@ static void needed_region(void *ctx, int w, int h, int reg[4]) {
         reg[a] = lo[a] < 0 ? 0 : lo[a] > size[a] ? size[a] : (int)lo[a];
         reg[a + 2] = hi[a] < reg[a] ? reg[a] : hi[a] > size[a] ? size[a] : (int)hi[a];
     }
+}
+
+typedef struct ring_rows {
+    cg_region rows;
+    const run_state *st;
+    size_t entry;
+} ring_rows;
+
+// The part of an entry's image the device reads (slot_add's boxes): cg_pp_needed_region.
+static void needed_region(void *ctx, int w, int h, int reg[4]) {
+    const ring_rows *rr = ctx;
+    const run_state *st = rr->st;
+    cg_pp_needed_region(st->p, st->use_landmarks ? &st->r->set.entries[rr->entry].lm : NULL, w, h, reg);
 }
 
 static cg_status submit_ahead(run_state *st) {

@@ -64,6 +64,12 @@ typedef struct {
 // if that folder exists, else <input> itself (a plain folder of images).
 void cg_pp_resolve_paths(const cg_pp_params *p, char images[1024], char landmarks[1024], char attributes[1024],
                          char partitions[1024]);
+// The part of a w x h image the pipeline's device work reads under p, for an entry with the landmarks
+// `official` (the list's 178x218 frame; NULL: landmarks are not used): the crop box and the resize
+// filter's reach around it, the eye boxes and the brightness reference, as a cg_region rectangle
+// r = {x0, y0, x1, y1}; r is left as preset (the whole image) without landmarks or when the
+// reference is the whole image. cg_preprocess_run decodes only this part (unless p->whole_images).
+void cg_pp_needed_region(const cg_pp_params *p, const cg_landmarks *official, int w, int h, int r[4]);
 cg_status cg_preprocess_run(cg_runtime *rt, const cg_pp_params *p, FILE *progress, cg_pp_result **out);
 void cg_pp_result_free(cg_pp_result *r);
 const char *cg_pp_outcome_name(cg_pp_outcome o);
