@@ -1,6 +1,8 @@
 // gemm_thin.cl — the own GEMM's thin products, which packing would not pay for: weight gradients
-// C = A B^T with both operands contiguous along a long k and few output tiles, split along k into
-// chunks summed afterwards in a fixed order (deterministic for a shape, whatever the device).
+// C = A B^T with both operands contiguous along a long k and few output tiles, and C = op(A) B
+// with B untransposed, a long k and few tiles (or one row: a matrix-vector product), both split
+// along k into chunks summed afterwards in a fixed order (deterministic for a shape, whatever the
+// device).
 
 // Thin products with k contiguous in both operands (weight gradients dW = dY cols^T: m, n small,
 // k long): C = alpha * A B^T + beta * C with A [m, k] and B [n, k] row-major, no packing. k is cut
@@ -60,6 +62,150 @@ __kernel void gemm_nt_split(__global const float *a, ulong a_off, ulong lda, __g
             __global float *e = o + (ulong)ii * ldo + jj;
             *e = alpha * r[ii * 4 + jj] + (beta == 0.0f ? 0.0f : beta * *e);
         }
+}
+
+// Thin products with B untransposed (C = alpha * op(A) B + beta * C, long k, few tiles of C; m = 1
+// is a matrix-vector product): op(A)[i, kk] at a[a_off + i*a_si + kk*a_sk] (a_si = lda, a_sk = 1
+// untransposed; a_si = 1, a_sk = lda transposed), B [k, n] row-major read where it lies. k is cut
+// into chunks of kc; each chunk's sum is one fma chain in k order per element of C, and the chunk
+// sums are added in chunk order (starting from 0), then C = alpha * sum + beta * C (beta = 0
+// never reads C). Both kernels below give that result bit for bit.
+
+// Row kk of a 16-column stripe of B, zero past its `cols` valid columns.
+float16 nb_row(const __global float *bp, int cols) {
+    if (cols == 16) return vload16(0, bp);
+    float t[16];
+    for (int j = 0; j < 16; j++) t[j] = j < cols ? bp[j] : 0.0f;
+    return vload16(0, t);
+}
+
+// Writes `cols` values of acc at e: alpha * acc + beta * e, beta = 0 never reading e (the same
+// expressions as cl/gemm.cl's gemm_store_row, so the same bits for the same sums).
+void nb_store(__global float *e, float16 acc, int cols, float alpha, float beta) {
+    if (cols == 16) {
+        if (beta == 0.0f) vstore16(alpha * acc, 0, e);
+        else vstore16(alpha * acc + beta * vload16(0, e), 0, e);
+        return;
+    }
+    float t[16];
+    vstore16(acc, 0, t);
+    for (int j = 0; j < cols; j++) e[j] = alpha * t[j] + (beta == 0.0f ? 0.0f : beta * e[j]);
+}
+
+// Eight float16 accumulators by name (an array indexed in a loop stays in memory on PoCL).
+#define NB_EACH8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+
+// One chunk per work-item (dimension 2): 8 rows by 16 columns of C (eight float16 accumulators,
+// independent fma chains). Several chunks: the partial tiles go to out[s][m][n] (ldo = n, alpha 1,
+// beta 0) and gemm_split_reduce adds them in chunk order; one chunk: straight into C. Rows past m
+// read the last one and are not stored.
+__kernel void gemm_nb_split8(__global const float *a, ulong a_off, ulong a_si, ulong a_sk, __global const float *b,
+                             ulong b_off, ulong ldb, __global float *out, ulong out_off, ulong ldo, int m, int n,
+                             int k, int kc, float alpha, float beta) {
+    int q = get_global_id(0), p = get_global_id(1), s = get_global_id(2);
+    int i0 = p * 8, j0 = q * 16;
+    if (i0 >= m || j0 >= n) return;
+    int k0 = s * kc, len = min(k, k0 + kc) - k0, cols = min(16, n - j0);
+    // bp: B [len, 16] from row k0, column j0; a<r>: row i0 + r of op(A) from k0.
+    const __global float *bp = b + b_off + (ulong)k0 * ldb + j0;
+#define NB_DECL(r)                                                                                  \
+    const __global float *a##r = a + a_off + (ulong)min(i0 + r, m - 1) * a_si + (ulong)k0 * a_sk;   \
+    float16 c##r = 0.0f;
+    NB_EACH8(NB_DECL)
+#define NB_FMA(r) c##r = fma((float16)(a##r[o]), y, c##r);
+    if (cols == 16) {
+        for (int kk = 0; kk < len; kk++) {
+            float16 y = vload16(0, bp + (ulong)kk * ldb);
+            ulong o = (ulong)kk * a_sk;
+            NB_EACH8(NB_FMA)
+        }
+    } else {
+        for (int kk = 0; kk < len; kk++) {
+            float16 y = nb_row(bp + (ulong)kk * ldb, cols);
+            ulong o = (ulong)kk * a_sk;
+            NB_EACH8(NB_FMA)
+        }
+    }
+    __global float *o = out + out_off + ((ulong)s * m + i0) * ldo + j0;
+    int rows = min(8, m - i0);
+#define NB_STORE(r)                                                                                 \
+    if (r < rows) nb_store(o + (ulong)r * ldo, c##r, cols, alpha, beta);
+    NB_EACH8(NB_STORE)
+}
+
+// m = 1 (a matrix-vector product) in one launch: one work-item per 16 columns of C over the whole
+// k, the chunks taken 8 at a time side by side (eight independent fma chains) and their sums added
+// in chunk order.
+__kernel void gemm_nb_gemv(__global const float *a, ulong a_off, ulong a_sk, __global const float *b, ulong b_off,
+                           ulong ldb, __global float *c, ulong c_off, int n, int k, int kc, float alpha, float beta) {
+    int q = get_global_id(0), j0 = q * 16;
+    if (j0 >= n) return;
+    int cols = min(16, n - j0);
+    const __global float *x = a + a_off, *bp = b + b_off + j0;
+    float16 total = 0.0f;
+    for (int g0 = 0; g0 < k; g0 += 8 * kc) {
+        int chunks = min(8, (k - g0 + kc - 1) / kc);
+#define NB_ZERO(r) float16 c##r = 0.0f;
+        NB_EACH8(NB_ZERO)
+        if (chunks == 8 && g0 + 8 * kc <= k && cols == 16) {
+#define NB_GEMV(r)                                                                                  \
+    {                                                                                               \
+        ulong at = (ulong)(g0 + r * kc + kk);                                                       \
+        c##r = fma((float16)x[at * a_sk], vload16(0, bp + at * ldb), c##r);                         \
+    }
+            for (int kk = 0; kk < kc; kk++) {
+                NB_EACH8(NB_GEMV)
+            }
+        } else {
+            // The last group (fewer or shorter chunks) or a partial stripe: one chunk after another.
+            for (int g = 0; g < chunks; g++) {
+                float16 acc = 0.0f;
+                int k1 = min(k, g0 + (g + 1) * kc);
+                for (int at = g0 + g * kc; at < k1; at++)
+                    acc = fma((float16)x[(ulong)at * a_sk], nb_row(bp + (ulong)at * ldb, cols), acc);
+                total += acc;
+            }
+            continue;
+        }
+#define NB_ADD(r) total += c##r;
+        NB_EACH8(NB_ADD)
+    }
+    nb_store(c + c_off + j0, total, cols, alpha, beta);
+}
+
+// Short k, long n (k <= 64, B untransposed: the DCGAN first and last layers' products): C = alpha *
+// op(A) B + beta * C in one pass, no chunks. One work-item: the 16 columns 16q .. 16q+15 of C over
+// all m rows, 8 rows at a time (eight float16 accumulators); the stripe of B (k rows of 64 bytes)
+// and A stay in cache while the row blocks pass. One fma chain per element in k order from 0, then
+// gemm_store_row's expressions: the same bits as cl/gemm.cl's gemm_stripe16 and gemm_6x16.
+__kernel void gemm_nb_stripe(__global const float *a, ulong a_off, ulong a_si, ulong a_sk, __global const float *b,
+                             ulong b_off, ulong ldb, __global float *c, ulong c_off, ulong ldc, int m, int n, int k,
+                             float alpha, float beta) {
+    int q = get_global_id(0), j0 = q * 16;
+    if (j0 >= n) return;
+    int cols = min(16, n - j0);
+    const __global float *bp = b + b_off + j0;
+    for (int i0 = 0; i0 < m; i0 += 8) {
+        ulong k0 = 0;
+        NB_EACH8(NB_DECL)
+        if (cols == 16) {
+            for (int kk = 0; kk < k; kk++) {
+                float16 y = vload16(0, bp + (ulong)kk * ldb);
+                ulong o = (ulong)kk * a_sk;
+                NB_EACH8(NB_FMA)
+            }
+        } else {
+            for (int kk = 0; kk < k; kk++) {
+                float16 y = nb_row(bp + (ulong)kk * ldb, cols);
+                ulong o = (ulong)kk * a_sk;
+                NB_EACH8(NB_FMA)
+            }
+        }
+        __global float *o = c + c_off + (ulong)i0 * ldc + j0;
+        int rows = min(8, m - i0);
+        ulong ldo = ldc;
+        NB_EACH8(NB_STORE)
+    }
 }
 
 // C[i, j] = alpha * (part[0][i][j] + part[1][i][j] + ...) + beta * C[i, j] (beta = 0 never reads C).

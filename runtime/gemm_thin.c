@@ -1,6 +1,7 @@
-// gemm_thin.c — the own GEMM's thin products (cl/gemm_thin.cl): C = A B^T with both operands
-// contiguous along a long k and few tiles of C (weight gradients), or with fewer than 6 rows or
-// columns, split along k with no packing.
+// gemm_thin.c — the own GEMM's thin products (cl/gemm_thin.cl), split along k with no packing:
+// C = A B^T with both operands contiguous along a long k and few tiles of C (weight gradients), or
+// with fewer than 6 rows or columns; C = op(A) B with B untransposed, a long k and few tiles of C
+// (a matrix-vector product when m = 1).
 #include "gemm_internal.h"
 
 // Thin A B^T products: k chunk of the split path, and the most 6x16 tiles of C for which it
@@ -11,33 +12,122 @@
 #ifndef CG_GEMM_NT_MAX_TILES
 #define CG_GEMM_NT_MAX_TILES 64
 #endif
+// The same for products with B untransposed (op(A) B): the most 6x16 tiles of C with k >= CG_GEMM_NT_KC.
+#ifndef CG_GEMM_NB_MAX_TILES
+#define CG_GEMM_NB_MAX_TILES 128
+#endif
+// Short k (<= CG_GEMM_UB_MAX_K) with B untransposed: the fewest columns of C for gemm_nb_stripe
+// (CPU devices; elsewhere gemm_stripe16 after packing A).
+#ifndef CG_GEMM_NB_STRIPE_MIN_N
+#define CG_GEMM_NB_STRIPE_MIN_N 4096
+#endif
 
-// Whether C = alpha A B^T + beta C goes the split path: one product, k contiguous in both operands,
-// and either few tiles of C with a long k (the packed path would run few work-items per k block,
-// and pack long operands only to read them once) or a C of fewer than 6 rows or columns (a 6x16
-// tile would be mostly padding).
+// Whether a product goes a split path: one product, and either C = alpha A B^T + beta C (k
+// contiguous in both operands) with few tiles of C and a long k (the packed path would run few
+// work-items per k block, and pack long operands only to read them once) or a C of fewer than 6
+// rows or columns (a 6x16 tile would be mostly padding); or C = alpha op(A) B + beta C with B
+// untransposed, a long k and few tiles (B read where it lies, rows contiguous along n), or on a CPU
+// a short k and a long n (A read where it lies too, no packing launch).
 int cg_gemm_thin_fits(const cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, size_t b_stride,
                       size_t c_stride, size_t batch) {
     (void)a_stride, (void)b_stride, (void)c_stride;
-    if (batch != 1 || g->trans_a || !g->trans_b) return 0;
+    if (batch != 1) return 0;
     // The partial tiles must fit one allocation (else the packed path, which blocks k, runs it).
     size_t cap = rt->dev.max_alloc ? (size_t)(rt->dev.max_alloc / sizeof(float)) : (size_t)-1;
     if (g->m * g->n > cap / cg_ceil_div(g->k, CG_GEMM_NT_KC)) return 0;
     size_t tiles = cg_ceil_div(g->m, GEMM_MR) * cg_ceil_div(g->n, GEMM_NR);
+    if (!g->trans_b && g->k <= CG_GEMM_UB_MAX_K)
+        return g->n >= CG_GEMM_NB_STRIPE_MIN_N && (rt->dev.type & CL_DEVICE_TYPE_CPU);
+    if (!g->trans_b) return g->k >= CG_GEMM_NT_KC && tiles <= CG_GEMM_NB_MAX_TILES;
+    if (g->trans_a) return 0;
     return (g->k >= CG_GEMM_NT_KC && tiles <= CG_GEMM_NT_MAX_TILES) || g->m < GEMM_MR || g->n < GEMM_MR;
 }
 
-// The split path (cl/gemm_thin.cl gemm_nt_split, then gemm_split_reduce when k has several chunks):
-// chunks of CG_GEMM_NT_KC along k, a fixed number for the shape, so the result does not depend on
-// the device.
+// C = alpha * (chunk sums in the temporary buffer, added in chunk order) + beta * C.
+static cg_status split_reduce(cg_runtime *rt, const cg_gemm_args *g, size_t splits) {
+    cl_kernel kern;
+    CG_TRY(cg_kernel_get(rt, "gemm_thin", "gemm_split_reduce", &kern));
+    cl_int sp = (cl_int)splits, m = (cl_int)g->m, n = (cl_int)g->n;
+    cl_ulong p_off = 0, c_off = g->c_off, ldc = g->ldc;
+    CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(rt->gemm_temp), CG_ARG(p_off), CG_ARG(sp), CG_ARG(m), CG_ARG(n),
+                                     CG_ARG(g->c), CG_ARG(c_off), CG_ARG(ldc), CG_ARG(g->alpha), CG_ARG(g->beta))));
+    size_t rl = cg_kernel_local_size(rt, kern);
+    if (rl > 64) rl = 64;
+    size_t rlocal[3] = {rl, 1, 1}, rglobal[3] = {cg_ceil_div(g->n, rl) * rl, g->m, 1};
+    cg_profile_work(rt, (double)g->m * (double)g->n * (double)splits, 0);
+    return cg_gemm_enqueue(rt, kern, "gemm_split_reduce", rglobal, rlocal);
+}
+
+// m = 1: gemm_nb_gemv, one launch, one work-item per 16 columns over the whole k.
+static cg_status thin_gemv(cg_runtime *rt, const cg_gemm_args *g) {
+    cl_kernel kern;
+    CG_TRY(cg_kernel_get(rt, "gemm_thin", "gemm_nb_gemv", &kern));
+    cl_ulong a_off = g->a_off, a_sk = g->trans_a ? g->lda : 1, b_off = g->b_off, ldb = g->ldb, c_off = g->c_off;
+    cl_int n = (cl_int)g->n, k = (cl_int)g->k, kc = CG_GEMM_NT_KC;
+    CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(g->a), CG_ARG(a_off), CG_ARG(a_sk), CG_ARG(g->b), CG_ARG(b_off),
+                                     CG_ARG(ldb), CG_ARG(g->c), CG_ARG(c_off), CG_ARG(n), CG_ARG(k), CG_ARG(kc),
+                                     CG_ARG(g->alpha), CG_ARG(g->beta))));
+    size_t local[3] = {1, 1, 1}, global[3] = {cg_ceil_div(g->n, 16), 1, 1};
+    cg_profile_work(rt, 2.0 * (double)g->n * (double)g->k, 0);
+    return cg_gemm_enqueue(rt, kern, "gemm_nb_gemv", global, local);
+}
+
+// Short k, long n: gemm_nb_stripe, one work-item per 16 columns over all rows and the whole k.
+static cg_status thin_stripe(cg_runtime *rt, const cg_gemm_args *g) {
+    cl_kernel kern;
+    CG_TRY(cg_kernel_get(rt, "gemm_thin", "gemm_nb_stripe", &kern));
+    cl_ulong a_off = g->a_off, a_si = g->trans_a ? 1 : g->lda, a_sk = g->trans_a ? g->lda : 1;
+    cl_ulong b_off = g->b_off, ldb = g->ldb, c_off = g->c_off, ldc = g->ldc;
+    cl_int m = (cl_int)g->m, n = (cl_int)g->n, k = (cl_int)g->k;
+    CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(g->a), CG_ARG(a_off), CG_ARG(a_si), CG_ARG(a_sk), CG_ARG(g->b),
+                                     CG_ARG(b_off), CG_ARG(ldb), CG_ARG(g->c), CG_ARG(c_off), CG_ARG(ldc), CG_ARG(m),
+                                     CG_ARG(n), CG_ARG(k), CG_ARG(g->alpha), CG_ARG(g->beta))));
+    size_t nt = cg_ceil_div(g->n, 16), lx = cg_kernel_local_size(rt, kern);
+    if (lx > 16) lx = 16;
+    size_t local[3] = {lx, 1, 1}, global[3] = {cg_ceil_div(nt, lx) * lx, 1, 1};
+    cg_profile_work(rt, 2.0 * (double)g->m * (double)g->n * (double)g->k, 0);
+    return cg_gemm_enqueue(rt, kern, "gemm_nb_stripe", global, local);
+}
+
+// C = alpha op(A) B + beta C with B untransposed: gemm_nb_split8 over chunks of CG_GEMM_NT_KC along
+// k, then gemm_split_reduce; m = 1 goes to gemm_nb_gemv (the same sum order).
+static cg_status thin_nb(cg_runtime *rt, const cg_gemm_args *g) {
+    if (g->k <= CG_GEMM_UB_MAX_K) return thin_stripe(rt, g);
+    if (g->m == 1) return thin_gemv(rt, g);
+    size_t splits = cg_ceil_div(g->k, CG_GEMM_NT_KC);
+    if (splits > 1) CG_TRY(cg_gemm_temp_reserve(rt, splits * g->m * g->n * sizeof(float)));
+    cl_kernel kern;
+    CG_TRY(cg_kernel_get(rt, "gemm_thin", "gemm_nb_split8", &kern));
+    cl_ulong a_off = g->a_off, a_si = g->trans_a ? 1 : g->lda, a_sk = g->trans_a ? g->lda : 1;
+    cl_ulong b_off = g->b_off, ldb = g->ldb;
+    cl_ulong o_off = splits > 1 ? 0 : g->c_off, ldo = splits > 1 ? g->n : g->ldc;
+    cl_mem out = splits > 1 ? rt->gemm_temp : g->c;
+    float o_alpha = splits > 1 ? 1.0f : g->alpha, o_beta = splits > 1 ? 0.0f : g->beta;
+    cl_int m = (cl_int)g->m, n = (cl_int)g->n, k = (cl_int)g->k, kc = CG_GEMM_NT_KC;
+    CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(g->a), CG_ARG(a_off), CG_ARG(a_si), CG_ARG(a_sk), CG_ARG(g->b),
+                                     CG_ARG(b_off), CG_ARG(ldb), CG_ARG(out), CG_ARG(o_off), CG_ARG(ldo), CG_ARG(m),
+                                     CG_ARG(n), CG_ARG(k), CG_ARG(kc), CG_ARG(o_alpha), CG_ARG(o_beta))));
+    // A work-group: the column tiles of one row block and chunk (up to 4: they share its rows of A).
+    size_t nt = cg_ceil_div(g->n, 16), mt = cg_ceil_div(g->m, 8);
+    size_t lx = nt < 4 ? nt : 4, kmax = cg_kernel_local_size(rt, kern);
+    if (lx > kmax) lx = kmax ? kmax : 1;
+    size_t local[3] = {lx, 1, 1}, global[3] = {cg_ceil_div(nt, lx) * lx, mt, splits};
+    cg_profile_work(rt, 2.0 * (double)g->m * (double)g->n * (double)g->k, 0);
+    CG_TRY(cg_gemm_enqueue(rt, kern, "gemm_nb_split8", global, local));
+    return splits > 1 ? split_reduce(rt, g, splits) : CG_OK;
+}
+
+// The split paths (cl/gemm_thin.cl; gemm_split_reduce when k has several chunks): chunks of
+// CG_GEMM_NT_KC along k, a fixed number for the shape, so the result does not depend on the device.
 cg_status cg_gemm_thin(cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, size_t b_stride, size_t c_stride,
                        size_t batch) {
     (void)a_stride, (void)b_stride, (void)c_stride, (void)batch;
+    if (!g->trans_b) return thin_nb(rt, g);
     size_t splits = cg_ceil_div(g->k, CG_GEMM_NT_KC), mt = cg_ceil_div(g->m, 4), nt = cg_ceil_div(g->n, 4);
     if (splits > 1) CG_TRY(cg_gemm_temp_reserve(rt, splits * g->m * g->n * sizeof(float)));
     cl_kernel kern;
     CG_TRY(cg_kernel_get(rt, "gemm_thin", "gemm_nt_split", &kern));
-    cl_ulong a_off = g->a_off, lda = g->lda, b_off = g->b_off, ldb = g->ldb, p_off = 0;
+    cl_ulong a_off = g->a_off, lda = g->lda, b_off = g->b_off, ldb = g->ldb;
     cl_ulong o_off = splits > 1 ? 0 : g->c_off, ldo = splits > 1 ? g->n : g->ldc;
     cl_mem out = splits > 1 ? rt->gemm_temp : g->c;
     float o_alpha = splits > 1 ? 1.0f : g->alpha, o_beta = splits > 1 ? 0.0f : g->beta;
@@ -55,16 +145,5 @@ cg_status cg_gemm_thin(cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, s
     size_t global[3] = {cg_ceil_div(mt, local[0]) * local[0], cg_ceil_div(nt, local[1]) * local[1], splits};
     cg_profile_work(rt, 2.0 * (double)g->m * (double)g->n * (double)g->k, 0);
     CG_TRY(cg_gemm_enqueue(rt, kern, "gemm_nt_split", global, local));
-    if (splits == 1) return CG_OK;
-
-    CG_TRY(cg_kernel_get(rt, "gemm_thin", "gemm_split_reduce", &kern));
-    cl_int sp = (cl_int)splits;
-    cl_ulong c_off = g->c_off, ldc = g->ldc;
-    CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(rt->gemm_temp), CG_ARG(p_off), CG_ARG(sp), CG_ARG(m), CG_ARG(n),
-                                     CG_ARG(g->c), CG_ARG(c_off), CG_ARG(ldc), CG_ARG(g->alpha), CG_ARG(g->beta))));
-    size_t rl = cg_kernel_local_size(rt, kern);
-    if (rl > 64) rl = 64;
-    size_t rlocal[3] = {rl, 1, 1}, rglobal[3] = {cg_ceil_div(g->n, rl) * rl, g->m, 1};
-    cg_profile_work(rt, (double)g->m * (double)g->n * (double)splits, 0);
-    return cg_gemm_enqueue(rt, kern, "gemm_split_reduce", rglobal, rlocal);
+    return splits > 1 ? split_reduce(rt, g, splits) : CG_OK;
 }
