@@ -160,7 +160,8 @@ static cg_status time_region_decode(const cg_pp_params *p, size_t n, int reps, r
     for (int r = -1; st == CG_OK && r < reps; r++) { // r = -1: the checked, untimed run
         for (size_t i = 0; i < m; i++) area[i] = -1; // stays -1 where the decoder decodes the whole image
         double t0 = cg_now_s();
-        for (size_t i = 0; st == CG_OK && i < m; i++) st = cg_decode_pool_submit_region(pool, path[i], &reg[i], &dec[i]);
+        for (size_t i = 0; st == CG_OK && i < m; i++)
+            st = cg_decode_pool_submit_region(pool, path[i], &reg[i], &dec[i]);
         for (size_t i = 0; i < m; i++)
             if (dec[i].state == 1) cg_decode_pool_wait(pool, &dec[i]);
         double dt = cg_now_s() - t0;

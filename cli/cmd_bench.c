@@ -132,8 +132,8 @@ static int run(int argc, char **argv) {
         {"impl", OPT_STRING, "LIST", "GEMM paths to time: auto (default), clblast, own, or all", &impl},
         {"cases", OPT_STRING, "LIST", "only these cases, comma-separated (1024^3,D2 fwd; D2 = all of D2)", &cases},
         {"quick", OPT_FLAG, NULL, "small shapes only (smoke tests)", &quick},
-        {"profile", OPT_FLAG, NULL, "also profile the gemm, train and inception cases per kernel and layer (OpenCL events)",
-         &profile},
+        {"profile", OPT_FLAG, NULL,
+         "also profile the gemm, train and inception cases per kernel and layer (OpenCL events)", &profile},
         {0},
     };
     int rc = cli_parse(&cmd_bench, argc, argv, opts, &common);
