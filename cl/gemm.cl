@@ -99,6 +99,149 @@ __kernel void gemm_6x16(__global const float *ap, ulong ap_off, ulong ap_bstride
     if (rows > 5) gemm_store_row(cr + 5 * ldc, c50, c51, cols, alpha, beta);
 }
 
+// ---- wide tiles: two B panels (32 columns), optionally two A panels (12 rows) -------------------
+// For CPUs with 512-bit vectors (the host picks them by the device's native float width or a tuning
+// file): one float16 per row and B panel, so a k step is two 16-float B loads, 6 (or 12) broadcasts
+// and 12 (or 24) fma on whole registers; the B loads serve twice (four times) as many fma as in
+// gemm_6x16. Same accumulation (fma in k order, one accumulator per output element), so C is
+// bit-identical to gemm_6x16's. A tile at the right or bottom edge whose second panel does not exist
+// reads its first panel twice and stores only what exists: no bounds tests in the k loop.
+
+// One k step of a 6-row A panel a against B values b0 (panel 2q) and b1 (panel 2q+1): accumulators
+// P##r##a and P##r##b of rows r = 0..5.
+#define GEMM_FMA6W(a, b0, b1, P)                                                                     \
+    {                                                                                               \
+        float16 x;                                                                                  \
+        x = (float16)((a)[0]);                                                                      \
+        P##0a = fma(x, b0, P##0a);                                                                  \
+        P##0b = fma(x, b1, P##0b);                                                                  \
+        x = (float16)((a)[1]);                                                                      \
+        P##1a = fma(x, b0, P##1a);                                                                  \
+        P##1b = fma(x, b1, P##1b);                                                                  \
+        x = (float16)((a)[2]);                                                                      \
+        P##2a = fma(x, b0, P##2a);                                                                  \
+        P##2b = fma(x, b1, P##2b);                                                                  \
+        x = (float16)((a)[3]);                                                                      \
+        P##3a = fma(x, b0, P##3a);                                                                  \
+        P##3b = fma(x, b1, P##3b);                                                                  \
+        x = (float16)((a)[4]);                                                                      \
+        P##4a = fma(x, b0, P##4a);                                                                  \
+        P##4b = fma(x, b1, P##4b);                                                                  \
+        x = (float16)((a)[5]);                                                                      \
+        P##5a = fma(x, b0, P##5a);                                                                  \
+        P##5b = fma(x, b1, P##5b);                                                                  \
+    }
+
+#define GEMM_ACC6W(P)                                                                                \
+    float16 P##0a = 0.0f, P##0b = 0.0f, P##1a = 0.0f, P##1b = 0.0f, P##2a = 0.0f, P##2b = 0.0f;     \
+    float16 P##3a = 0.0f, P##3b = 0.0f, P##4a = 0.0f, P##4b = 0.0f, P##5a = 0.0f, P##5b = 0.0f;
+
+// gemm_store_row for one float16 (whole 16-float stores, no split into halves).
+void gemm_store_row16(__global float *cr, float16 v, int cols, float alpha, float beta) {
+    if (cols >= 16) {
+        if (beta == 0.0f) vstore16(alpha * v, 0, cr);
+        else vstore16(alpha * v + beta * vload16(0, cr), 0, cr);
+        return;
+    }
+    float t[16];
+    vstore16(v, 0, t);
+    for (int j = 0; j < cols; j++) cr[j] = alpha * t[j] + (beta == 0.0f ? 0.0f : beta * cr[j]);
+}
+
+// Writes row r of a 32-column tile (cols of them exist, >= 1).
+void gemm_store_row32(__global float *cr, float16 u, float16 v, int cols, float alpha, float beta) {
+    gemm_store_row16(cr, u, cols, alpha, beta);
+    if (cols > 16) gemm_store_row16(cr + 16, v, cols - 16, alpha, beta);
+}
+
+// Rows r0 .. r0+5 of a 32-column tile (rows of them exist) from accumulators P##r##a/b.
+#define GEMM_STORE6W(cr, P, rows, cols, alpha, beta)                                                 \
+    {                                                                                               \
+        if ((rows) > 0) gemm_store_row32(cr, P##0a, P##0b, cols, alpha, beta);                      \
+        if ((rows) > 1) gemm_store_row32(cr + ldc, P##1a, P##1b, cols, alpha, beta);                \
+        if ((rows) > 2) gemm_store_row32(cr + 2 * ldc, P##2a, P##2b, cols, alpha, beta);            \
+        if ((rows) > 3) gemm_store_row32(cr + 3 * ldc, P##3a, P##3b, cols, alpha, beta);            \
+        if ((rows) > 4) gemm_store_row32(cr + 4 * ldc, P##4a, P##4b, cols, alpha, beta);            \
+        if ((rows) > 5) gemm_store_row32(cr + 5 * ldc, P##5a, P##5b, cols, alpha, beta);            \
+    }
+
+// C[6p .. 6p+5, 32q .. 32q+31] of batch b from A panel p and B panels 2q, 2q+1: 12 float16
+// accumulators.
+__kernel void gemm_6x32(__global const float *ap, ulong ap_off, ulong ap_bstride, __global const float *bp,
+                        ulong bp_off, ulong bp_bstride, __global float *c, ulong c_off, ulong ldc, ulong c_bstride,
+                        int m, int n, int k, float alpha, float beta) {
+    int p = get_global_id(0), q = get_global_id(1), b = get_global_id(2);
+    if (p * 6 >= m || q * 32 >= n) return;
+    const __global float *a0 = ap + ap_off + b * ap_bstride + (ulong)p * k * 6;
+    const __global float *b0 = bp + bp_off + b * bp_bstride + (ulong)q * k * 32;
+    const __global float *b1 = q * 32 + 16 < n ? b0 + (ulong)k * 16 : b0;
+    GEMM_ACC6W(c)
+    int kk = 0;
+    for (; kk + 4 <= k; kk += 4) {
+        GEMM_FMA6W(a0, vload16(0, b0), vload16(0, b1), c)
+        GEMM_FMA6W(a0 + 6, vload16(1, b0), vload16(1, b1), c)
+        GEMM_FMA6W(a0 + 12, vload16(2, b0), vload16(2, b1), c)
+        GEMM_FMA6W(a0 + 18, vload16(3, b0), vload16(3, b1), c)
+        a0 += 24;
+        b0 += 64;
+        b1 += 64;
+    }
+    for (; kk < k; kk++) {
+        GEMM_FMA6W(a0, vload16(0, b0), vload16(0, b1), c)
+        a0 += 6;
+        b0 += 16;
+        b1 += 16;
+    }
+    int rows = min(6, m - p * 6), cols = min(32, n - q * 32);
+    __global float *cr = c + c_off + b * c_bstride + (ulong)p * 6 * ldc + (ulong)q * 32;
+    GEMM_STORE6W(cr, c, rows, cols, alpha, beta)
+}
+
+// One k step j of the 12x32 tile: the two B loads serve both A panels.
+#define GEMM_STEP12W(j)                                                                             \
+    {                                                                                               \
+        float16 v0 = vload16(j, b0), v1 = vload16(j, b1);                                           \
+        GEMM_FMA6W(a0 + 6 * (j), v0, v1, c)                                                         \
+        GEMM_FMA6W(a1 + 6 * (j), v0, v1, d)                                                         \
+    }
+
+// C[12p .. 12p+11, 32q .. 32q+31] of batch b from A panels 2p, 2p+1 and B panels 2q, 2q+1: 24
+// float16 accumulators (c: the first A panel's rows, d: the second's).
+__kernel void gemm_12x32(__global const float *ap, ulong ap_off, ulong ap_bstride, __global const float *bp,
+                         ulong bp_off, ulong bp_bstride, __global float *c, ulong c_off, ulong ldc,
+                         ulong c_bstride, int m, int n, int k, float alpha, float beta) {
+    int p = get_global_id(0), q = get_global_id(1), b = get_global_id(2);
+    if (p * 12 >= m || q * 32 >= n) return;
+    const __global float *a0 = ap + ap_off + b * ap_bstride + (ulong)p * k * 12;
+    const __global float *a1 = p * 12 + 6 < m ? a0 + (ulong)k * 6 : a0;
+    const __global float *b0 = bp + bp_off + b * bp_bstride + (ulong)q * k * 32;
+    const __global float *b1 = q * 32 + 16 < n ? b0 + (ulong)k * 16 : b0;
+    GEMM_ACC6W(c)
+    GEMM_ACC6W(d)
+    int kk = 0;
+    for (; kk + 4 <= k; kk += 4) {
+        GEMM_STEP12W(0)
+        GEMM_STEP12W(1)
+        GEMM_STEP12W(2)
+        GEMM_STEP12W(3)
+        a0 += 24;
+        a1 += 24;
+        b0 += 64;
+        b1 += 64;
+    }
+    for (; kk < k; kk++) {
+        GEMM_STEP12W(0)
+        a0 += 6;
+        a1 += 6;
+        b0 += 16;
+        b1 += 16;
+    }
+    int rows = min(12, m - p * 12), cols = min(32, n - q * 32);
+    __global float *cr = c + c_off + b * c_bstride + (ulong)p * 12 * ldc + (ulong)q * 32;
+    GEMM_STORE6W(cr, c, rows, cols, alpha, beta)
+    GEMM_STORE6W(cr + 6 * ldc, d, rows - 6, cols, alpha, beta)
+}
+
 // Longest k of gemm_stripe16 (its private copy of a B stripe); the host's CG_GEMM_UB_MAX_K must not
 // exceed it.
 #define GEMM_STRIPE_MAX_K 64

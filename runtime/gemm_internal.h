@@ -38,6 +38,10 @@ cg_status cg_gemm_pack_panels(cg_runtime *rt, int w, int rmajor, cl_mem src, siz
                               size_t src_bstride, size_t rows, size_t k, size_t batch, cl_mem dst, size_t dst_off,
                               size_t dst_bstride);
 
+// The device's default register tile (CG_GEMM_TILE_*): wide tiles where floats have 16-lane native
+// vectors, CPUs only (gemm_tile.c).
+int cg_gemm_tile_default(const cg_device_info *dev);
+
 // C = alpha op(A) op(B) + beta C for k = kc, from A panels at ap_off and B panels at bp_off of the
 // GEMM temporary buffer (ap_bstride / bp_bstride between products, 0 when shared).
 cg_status cg_gemm_tiles(cg_runtime *rt, const cg_gemm_args *g, size_t kc, float beta, size_t ap_off,

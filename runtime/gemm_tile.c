@@ -1,6 +1,42 @@
 // gemm_tile.c — launches the own GEMM's micro-kernels (cl/gemm.cl): the register tile over packed
-// panels of op(A) and op(B), and the stripe kernel for short k with B read where it lies.
+// panels of op(A) and op(B) (6x16, 6x32 or 12x32 per the device's rule), and the stripe kernel for
+// short k with B read where it lies.
 #include "gemm_internal.h"
+
+#include <string.h>
+
+// Per CG_GEMM_TILE_*: the kernel, and the 6-row A panels and 16-column B panels of one work-item.
+static const struct {
+    const char *kernel;
+    int pa, pb;
+} tiles[CG_GEMM_TILE_COUNT] = {
+    [CG_GEMM_TILE_6X16] = {"gemm_6x16", 1, 1},
+    [CG_GEMM_TILE_6X32] = {"gemm_6x32", 1, 2},
+    [CG_GEMM_TILE_12X32] = {"gemm_12x32", 2, 2},
+};
+
+const char *cg_gemm_tile_name(int tile) {
+    return tile > CG_GEMM_TILE_AUTO && tile < CG_GEMM_TILE_COUNT ? tiles[tile].kernel : "auto";
+}
+
+int cg_gemm_tile_parse(const char *name) {
+    if (!strcmp(name, "auto")) return CG_GEMM_TILE_AUTO;
+    for (int t = CG_GEMM_TILE_AUTO + 1; t < CG_GEMM_TILE_COUNT; t++)
+        if (!strcmp(name, tiles[t].kernel) || !strcmp(name, tiles[t].kernel + 5)) return t;
+    return -1;
+}
+
+// CPUs whose native float vector has 16 lanes (AVX-512) take gemm_6x32: each k step is two whole
+// 512-bit B loads, six broadcasts and twelve 512-bit fma with every accumulator in a register (PoCL
+// 3.1 on a Zen 4 EPYC; see cl/gemm.cl). GPUs and narrower CPUs keep gemm_6x16: a 6x32 tile holds
+// 384 accumulators per work-item, far past a GPU's registers.
+int cg_gemm_tile_default(const cg_device_info *dev) {
+    cl_uint width = 0;
+    if (!(dev->type & CL_DEVICE_TYPE_CPU) || !dev->device ||
+        clGetDeviceInfo(dev->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof width, &width, NULL) != CL_SUCCESS)
+        return CG_GEMM_TILE_6X16;
+    return width >= 16 ? CG_GEMM_TILE_6X32 : CG_GEMM_TILE_6X16;
+}
 
 // The micro-kernel's work-group: the device rule's size, clamped to what the kernel allows, and
 // shrunk while there would be fewer than 8 work-groups per compute unit, so that skinny products
@@ -28,9 +64,11 @@ static void tile_local(const cg_runtime *rt, cl_kernel k, size_t mp, size_t np, 
 
 cg_status cg_gemm_tiles(cg_runtime *rt, const cg_gemm_args *g, size_t kc, float beta, size_t ap_off,
                         size_t ap_bstride, size_t bp_off, size_t bp_bstride, size_t c_stride, size_t batch) {
-    size_t mp = cg_ceil_div(g->m, GEMM_MR), np = cg_ceil_div(g->n, GEMM_NR);
+    int tile = rt->gemm_policy.own_tile;
+    if (tile <= CG_GEMM_TILE_AUTO || tile >= CG_GEMM_TILE_COUNT) tile = CG_GEMM_TILE_6X16;
+    size_t mp = cg_ceil_div(g->m, GEMM_MR * tiles[tile].pa), np = cg_ceil_div(g->n, GEMM_NR * tiles[tile].pb);
     cl_kernel kern;
-    CG_TRY(cg_kernel_get(rt, "gemm", "gemm_6x16", &kern));
+    CG_TRY(cg_kernel_get(rt, "gemm", tiles[tile].kernel, &kern));
     cl_ulong a_o = ap_off, ap_bs = ap_bstride, b_o = bp_off, bp_bs = bp_bstride;
     cl_ulong c_off = g->c_off, ldc = g->ldc, c_bs = c_stride;
     cl_int m = (cl_int)g->m, n = (cl_int)g->n, k = (cl_int)kc;
@@ -41,7 +79,7 @@ cg_status cg_gemm_tiles(cg_runtime *rt, const cg_gemm_args *g, size_t kc, float 
     tile_local(rt, kern, mp, np, batch, local);
     size_t global[3] = {cg_ceil_div(mp, local[0]) * local[0], cg_ceil_div(np, local[1]) * local[1], batch};
     cg_profile_work(rt, 2.0 * (double)g->m * (double)g->n * (double)kc * (double)batch, 0);
-    return cg_gemm_enqueue(rt, kern, "gemm_6x16", global, local);
+    return cg_gemm_enqueue(rt, kern, tiles[tile].kernel, global, local);
 }
 
 // One work-item per 16 columns; work-groups shrink (from 16) while there would be fewer than 8 per

@@ -1,6 +1,6 @@
 // gemm_tuning.c — per-device GEMM tuning: the default rule for a device, the stored entry (one text
 // file per device in the cache directory, with a checksum), and applying it when a runtime is created.
-#include "runtime_internal.h"
+#include "gemm_internal.h"
 
 #include <clblast_c.h>
 #include <errno.h>
@@ -23,6 +23,8 @@ void cg_gemm_tuning_init(const cg_device_info *dev, cg_gemm_tuning *t) {
     // Blocks of k keep a tile's panels in L2 for the long-k weight gradients (k = 16384 measured
     // 1.3-1.5x faster on PoCL with 1024 than unblocked); no effect for k <= 1024.
     t->own_kc = 1024;
+    // The register tile follows the device (cg_gemm_tile_default) unless a file names one.
+    t->own_tile = CG_GEMM_TILE_AUTO;
 }
 
 int cg_gemm_tuning_matches(const cg_gemm_tuning *t, const cg_device_info *dev) {
@@ -56,6 +58,7 @@ cg_status cg_gemm_tuning_save(const char *path, const cg_gemm_tuning *t) {
     put_line(f, "platform", t->platform);
     fprintf(f, "own.enabled = %d\nown.min_mnk = %.17g\nown.lx = %d\nown.ly = %d\nown.kc = %d\n", t->own_enabled,
             t->own_min_mnk, t->own_lx, t->own_ly, t->own_kc);
+    fprintf(f, "own.tile = %s\n", cg_gemm_tile_name(t->own_tile));
     for (int i = 0; i < t->n_params; i++) fprintf(f, "param.%s = %zu\n", t->params[i].name, t->params[i].value);
     put_line(f, "note", t->note);
     fclose(f);
@@ -108,6 +111,7 @@ static int parse_entry(cg_gemm_tuning *t, const char *key, const char *v, int *v
     if (!strcmp(key, "own.lx")) return parse_long(v, 1, 4096, &x) && ((t->own_lx = (int)x), 1);
     if (!strcmp(key, "own.ly")) return parse_long(v, 1, 4096, &x) && ((t->own_ly = (int)x), 1);
     if (!strcmp(key, "own.kc")) return parse_long(v, 0, 1L << 30, &x) && ((t->own_kc = (int)x), 1);
+    if (!strcmp(key, "own.tile")) return (t->own_tile = cg_gemm_tile_parse(v)) >= 0;
     if (!strcmp(key, "own.min_mnk")) {
         char *end;
         double d = strtod(v, &end);
@@ -203,6 +207,8 @@ static void set_policy(cg_runtime *rt, const cg_gemm_tuning *t, const char *sour
     p->own_lx = t->own_lx > 0 ? t->own_lx : 1;
     p->own_ly = t->own_ly > 0 ? t->own_ly : 1;
     p->own_kc = t->own_kc > 0 ? t->own_kc : 0;
+    p->own_tile = t->own_tile > CG_GEMM_TILE_AUTO && t->own_tile < CG_GEMM_TILE_COUNT ? t->own_tile
+                                                                                       : cg_gemm_tile_default(&rt->dev);
     snprintf(p->source, sizeof p->source, "%s", source);
 }
 
@@ -222,8 +228,8 @@ void cg_gemm_describe(const cg_runtime *rt, char *buf, size_t len) {
     else if (p->own) {
         char kc[32] = "whole k";
         if (p->own_kc > 0) snprintf(kc, sizeof kc, "k blocks of %d", p->own_kc);
-        snprintf(buf, len, "own kernels for m*n*k >= %.0f (work-group %dx%d, %s), CLBlast below; tuning: %s",
-                 p->own_min_mnk, p->own_lx, p->own_ly, kc, p->source);
+        snprintf(buf, len, "own kernels for m*n*k >= %.0f (%s, work-group %dx%d, %s), CLBlast below; tuning: %s",
+                 p->own_min_mnk, cg_gemm_tile_name(p->own_tile), p->own_lx, p->own_ly, kc, p->source);
     }
     else
         snprintf(buf, len, "CLBlast for every shape; tuning: %s", p->source);

@@ -258,6 +258,11 @@ typedef struct {
     size_t value;
 } cg_tune_param;
 
+// Register tiles of the own micro-kernel (cl/gemm.cl): rows x columns of C per work-item.
+enum { CG_GEMM_TILE_AUTO = 0, CG_GEMM_TILE_6X16, CG_GEMM_TILE_6X32, CG_GEMM_TILE_12X32, CG_GEMM_TILE_COUNT };
+const char *cg_gemm_tile_name(int tile);  // its kernel, "gemm_6x32"; "auto" for AUTO
+int cg_gemm_tile_parse(const char *name); // "gemm_6x32" or "6x32" -> its CG_GEMM_TILE_*, "auto" -> 0; -1 unknown
+
 typedef struct {
     char device[128], driver[64], platform[128]; // key: the device the values were measured on
     int n_params;
@@ -266,6 +271,7 @@ typedef struct {
     double own_min_mnk;         // ... for m*n*k at least this
     int own_lx, own_ly;         // work-group of the own micro-kernel
     int own_kc;                 // k block of the own kernels (0: the whole k at once)
+    int own_tile;               // micro-kernel tile (CG_GEMM_TILE_*; 0: the device's rule, gemm_tuning.c)
     char note[512];             // what was measured (free text, one line)
 } cg_gemm_tuning;
 

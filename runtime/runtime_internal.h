@@ -22,6 +22,7 @@ typedef struct {
     double own_min_mnk;   // ... for products with m*n*k at least this
     int own_lx, own_ly;   // work-group of the own micro-kernel
     int own_kc;           // k block of the own kernels (0: the whole k at once)
+    int own_tile;         // micro-kernel tile, CG_GEMM_TILE_6X16 .. (never AUTO once set)
     char source[320];     // where the rule came from (tuning file or defaults)
 } cg_gemm_policy;
 

@@ -27,6 +27,11 @@ static void product(cg_runtime *rt, cl_mem a, cl_mem b, cl_mem dc, size_t m, siz
 int main(void) {
     cg_runtime *rt = test_runtime();
     cg_gemm_force(rt, CG_GEMM_OWN);
+    // The rows below name gemm_6x16: pin that tile (CPUs with 16-float vectors default to gemm_6x32).
+    cg_gemm_tuning t;
+    cg_gemm_tuning_init(cg_runtime_device(rt), &t);
+    t.own_tile = CG_GEMM_TILE_6X16;
+    CHECK_OK(cg_gemm_tuning_set(rt, &t, "test"));
     const size_t m = 37, n = 70, k = 129;
     float *a = malloc(m * k * sizeof *a), *b = malloc(k * n * sizeof *b), *c0 = malloc(m * n * sizeof *c0),
           *c1 = malloc(m * n * sizeof *c1);
