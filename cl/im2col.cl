@@ -284,6 +284,127 @@ __kernel void col2im_rows(__global const float *cols, ulong cols_off, int C, int
     }
 }
 
+// ---- DCGAN's window: 4 x 4, stride 2, padding 1, on an image of 2 OH x 2 OW, OW a multiple of 4 -----
+// im2col_s2k4 (CPUs): im2col_rows' matrix, one work-item per image plane (c, n), i = c * nb + n;
+// total = C * nb. Window row ki of position oh reads image row ih = 2 oh - 1 + ki (zeros outside);
+// four positions ow0 .. ow0 + 3 read image columns 2 ow0 - 1 .. 2 ow0 + 6: one float8 e from
+// 2 ow0 and its two neighbours give all four kernel columns, kj = 0: (left, e1, e3, e5),
+// kj = 1: (e0, e2, e4, e6), kj = 2: (e1, e3, e5, e7), kj = 3: (e2, e4, e6, right), each stored as a
+// float4 in its column row. A copy: the same bits as im2col.
+__kernel void im2col_s2k4(__global const float *img, ulong img_off, ulong img_sn, int H, int W, int OH, int OW,
+                          int nb, __global float *cols, ulong cols_off, uint total) {
+    size_t gid = get_global_id(0);
+    if (gid >= total) return;
+    uint i = (uint)gid;
+    uint c = i / (uint)nb, n = i % (uint)nb;
+    uint P = (uint)OH * (uint)OW, Q = (uint)nb * P;
+    __global const float *plane = img + img_off + n * img_sn + (ulong)c * (ulong)H * (ulong)W;
+    for (int ki = 0; ki < 4; ki++) {
+        __global float *d0 = cols + cols_off + (ulong)((c * 4 + (uint)ki) * 4) * Q + n * P;
+        for (int oh = 0, ih = ki - 1; oh < OH; oh++, ih += 2) {
+            __global float *d = d0 + (uint)(oh * OW);
+            if (ih < 0 || ih >= H) {
+                for (int ow = 0; ow < OW; ow += 4)
+                    for (int kj = 0; kj < 4; kj++) vstore4((float4)(0.0f), 0, d + (ulong)kj * Q + ow);
+                continue;
+            }
+            __global const float *row = plane + (uint)ih * (uint)W;
+            for (int ow = 0; ow < OW; ow += 4) {
+                float8 e = vload8(0, row + 2 * ow);
+                float left = ow > 0 ? row[2 * ow - 1] : 0.0f, right = 2 * ow + 8 < W ? row[2 * ow + 8] : 0.0f;
+                vstore4((float4)(left, e.s1, e.s3, e.s5), 0, d + ow);
+                vstore4((float4)(e.s0, e.s2, e.s4, e.s6), 0, d + Q + ow);
+                vstore4((float4)(e.s1, e.s3, e.s5, e.s7), 0, d + 2 * (ulong)Q + ow);
+                vstore4((float4)(e.s2, e.s4, e.s6, right), 0, d + 3 * (ulong)Q + ow);
+            }
+        }
+    }
+}
+
+// ---- one window over the whole image (kh = H, kw = W, no padding: one position, P = 1) -------------
+// Then row r of the column matrix is element r of every sample: cols [K, nb] is the transpose of
+// the samples [nb, K], K = C * H * W (a DCGAN discriminator's last convolution, a generator's first
+// transposed one). The CPU variants below move 8 x 8 tiles (eight float8 loads, eight stores);
+// tiles cut by K or nb go element by element. Work-item i = rt * ceil(nb / 8) + nt takes rows
+// [8 rt, 8 rt + 8) and samples [8 nt, 8 nt + 8); total = ceil(K / 8) * ceil(nb / 8) tiles.
+
+// im2col_full: cols[r, n] = img[n, r] (im2col's values; a copy, so the same bits).
+__kernel void im2col_full(__global const float *img, ulong img_off, ulong img_sn, uint K, int nb,
+                          __global float *cols, ulong cols_off, uint total) {
+    size_t gid = get_global_id(0);
+    if (gid >= total) return;
+    uint tiles_n = ((uint)nb + 7) / 8, rt = (uint)gid / tiles_n, nt = (uint)gid - rt * tiles_n;
+    uint r0 = rt * 8, n0 = nt * 8;
+    __global const float *src = img + img_off;
+    __global float *dst = cols + cols_off;
+    if (r0 + 8 <= K && n0 + 8 <= (uint)nb) {
+        float8 a0 = vload8(0, src + (ulong)(n0 + 0) * img_sn + r0);
+        float8 a1 = vload8(0, src + (ulong)(n0 + 1) * img_sn + r0);
+        float8 a2 = vload8(0, src + (ulong)(n0 + 2) * img_sn + r0);
+        float8 a3 = vload8(0, src + (ulong)(n0 + 3) * img_sn + r0);
+        float8 a4 = vload8(0, src + (ulong)(n0 + 4) * img_sn + r0);
+        float8 a5 = vload8(0, src + (ulong)(n0 + 5) * img_sn + r0);
+        float8 a6 = vload8(0, src + (ulong)(n0 + 6) * img_sn + r0);
+        float8 a7 = vload8(0, src + (ulong)(n0 + 7) * img_sn + r0);
+        vstore8((float8)(a0.s0, a1.s0, a2.s0, a3.s0, a4.s0, a5.s0, a6.s0, a7.s0), 0, dst + (ulong)(r0 + 0) * (uint)nb + n0);
+        vstore8((float8)(a0.s1, a1.s1, a2.s1, a3.s1, a4.s1, a5.s1, a6.s1, a7.s1), 0, dst + (ulong)(r0 + 1) * (uint)nb + n0);
+        vstore8((float8)(a0.s2, a1.s2, a2.s2, a3.s2, a4.s2, a5.s2, a6.s2, a7.s2), 0, dst + (ulong)(r0 + 2) * (uint)nb + n0);
+        vstore8((float8)(a0.s3, a1.s3, a2.s3, a3.s3, a4.s3, a5.s3, a6.s3, a7.s3), 0, dst + (ulong)(r0 + 3) * (uint)nb + n0);
+        vstore8((float8)(a0.s4, a1.s4, a2.s4, a3.s4, a4.s4, a5.s4, a6.s4, a7.s4), 0, dst + (ulong)(r0 + 4) * (uint)nb + n0);
+        vstore8((float8)(a0.s5, a1.s5, a2.s5, a3.s5, a4.s5, a5.s5, a6.s5, a7.s5), 0, dst + (ulong)(r0 + 5) * (uint)nb + n0);
+        vstore8((float8)(a0.s6, a1.s6, a2.s6, a3.s6, a4.s6, a5.s6, a6.s6, a7.s6), 0, dst + (ulong)(r0 + 6) * (uint)nb + n0);
+        vstore8((float8)(a0.s7, a1.s7, a2.s7, a3.s7, a4.s7, a5.s7, a6.s7, a7.s7), 0, dst + (ulong)(r0 + 7) * (uint)nb + n0);
+        return;
+    }
+    for (uint r = r0; r < min(r0 + 8, K); r++)
+        for (uint n = n0; n < min(n0 + 8, (uint)nb); n++) dst[(ulong)r * (uint)nb + n] = src[(ulong)n * img_sn + r];
+}
+
+
+// The bias of image element r (channel r / HW), or 0 (col2im's starting value).
+inline float col2im_bias(int has_bias, __global const float *bias, uint r, uint HW) {
+    return has_bias ? bias[r / HW] : 0.0f;
+}
+
+// col2im_full: img[n, r] = b[r / HW] + cols[r, n] (b = 0 without bias): col2im's sum, which has
+// this one term here, so the same bits. HW = H * W.
+__kernel void col2im_full(__global const float *cols, ulong cols_off, uint K, uint HW, int nb, __global float *img,
+                          ulong img_off, ulong img_sn, int has_bias, __global const float *bias, ulong bias_off,
+                          uint total) {
+    size_t gid = get_global_id(0);
+    if (gid >= total) return;
+    uint tiles_n = ((uint)nb + 7) / 8, rt = (uint)gid / tiles_n, nt = (uint)gid - rt * tiles_n;
+    uint r0 = rt * 8, n0 = nt * 8;
+    __global const float *src = cols + cols_off, *bs = bias + bias_off;
+    __global float *dst = img + img_off;
+    if (r0 + 8 <= K && n0 + 8 <= (uint)nb) {
+        float8 b = (float8)(col2im_bias(has_bias, bs, r0, HW), col2im_bias(has_bias, bs, r0 + 1, HW),
+                            col2im_bias(has_bias, bs, r0 + 2, HW), col2im_bias(has_bias, bs, r0 + 3, HW),
+                            col2im_bias(has_bias, bs, r0 + 4, HW), col2im_bias(has_bias, bs, r0 + 5, HW),
+                            col2im_bias(has_bias, bs, r0 + 6, HW), col2im_bias(has_bias, bs, r0 + 7, HW));
+        float8 a0 = vload8(0, src + (ulong)(r0 + 0) * (uint)nb + n0);
+        float8 a1 = vload8(0, src + (ulong)(r0 + 1) * (uint)nb + n0);
+        float8 a2 = vload8(0, src + (ulong)(r0 + 2) * (uint)nb + n0);
+        float8 a3 = vload8(0, src + (ulong)(r0 + 3) * (uint)nb + n0);
+        float8 a4 = vload8(0, src + (ulong)(r0 + 4) * (uint)nb + n0);
+        float8 a5 = vload8(0, src + (ulong)(r0 + 5) * (uint)nb + n0);
+        float8 a6 = vload8(0, src + (ulong)(r0 + 6) * (uint)nb + n0);
+        float8 a7 = vload8(0, src + (ulong)(r0 + 7) * (uint)nb + n0);
+        vstore8(b + (float8)(a0.s0, a1.s0, a2.s0, a3.s0, a4.s0, a5.s0, a6.s0, a7.s0), 0, dst + (ulong)(n0 + 0) * img_sn + r0);
+        vstore8(b + (float8)(a0.s1, a1.s1, a2.s1, a3.s1, a4.s1, a5.s1, a6.s1, a7.s1), 0, dst + (ulong)(n0 + 1) * img_sn + r0);
+        vstore8(b + (float8)(a0.s2, a1.s2, a2.s2, a3.s2, a4.s2, a5.s2, a6.s2, a7.s2), 0, dst + (ulong)(n0 + 2) * img_sn + r0);
+        vstore8(b + (float8)(a0.s3, a1.s3, a2.s3, a3.s3, a4.s3, a5.s3, a6.s3, a7.s3), 0, dst + (ulong)(n0 + 3) * img_sn + r0);
+        vstore8(b + (float8)(a0.s4, a1.s4, a2.s4, a3.s4, a4.s4, a5.s4, a6.s4, a7.s4), 0, dst + (ulong)(n0 + 4) * img_sn + r0);
+        vstore8(b + (float8)(a0.s5, a1.s5, a2.s5, a3.s5, a4.s5, a5.s5, a6.s5, a7.s5), 0, dst + (ulong)(n0 + 5) * img_sn + r0);
+        vstore8(b + (float8)(a0.s6, a1.s6, a2.s6, a3.s6, a4.s6, a5.s6, a6.s6, a7.s6), 0, dst + (ulong)(n0 + 6) * img_sn + r0);
+        vstore8(b + (float8)(a0.s7, a1.s7, a2.s7, a3.s7, a4.s7, a5.s7, a6.s7, a7.s7), 0, dst + (ulong)(n0 + 7) * img_sn + r0);
+        return;
+    }
+    for (uint n = n0; n < min(n0 + 8, (uint)nb); n++)
+        for (uint r = r0; r < min(r0 + 8, K); r++)
+            dst[(ulong)n * img_sn + r] = col2im_bias(has_bias, bs, r, HW) + src[(ulong)r * (uint)nb + n];
+}
+
 // nchw_to_wide: dst[c, n * P + p] = src[n, c, p] for nb samples of a [nb, C, P] tensor with
 // sample stride src_sn; dst is dense [C, nb * P]. One work-item per dst element.
 __kernel void nchw_to_wide(__global const float *src, ulong src_off, ulong src_sn, uint P, int nb,

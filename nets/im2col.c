@@ -57,6 +57,21 @@ static cg_status check_total(size_t total, const char *what) {
 
 static size_t sample_offset(cg_tensor t, int n0) { return t.off + (size_t)n0 * cg_sample_stride(t); }
 
+// One window position covering the whole image without padding: the column matrix [C*H*W, nb] is
+// the transpose of the samples (cl/im2col.cl im2col_full / col2im_full, 8 x 8 tiles; CPUs).
+static int full_window(const cg_im2col_geom *g) {
+    return g->oh == 1 && g->ow == 1 && g->kh == g->h && g->kw == g->w && g->ph == 0 && g->pw == 0;
+}
+
+// DCGAN's window (4 x 4, stride 2, padding 1) halving an image whose output width is a multiple of 4
+// (cl/im2col.cl im2col_s2k4; CPUs).
+static int dcgan_window(const cg_im2col_geom *g) {
+    return g->kh == 4 && g->kw == 4 && g->sh == 2 && g->sw == 2 && g->ph == 1 && g->pw == 1 && g->h == 2 * g->oh &&
+           g->w == 2 * g->ow && g->ow % 4 == 0;
+}
+
+static size_t full_tiles(const cg_im2col_geom *g, int nb) { return (cg_geom_rows(g) + 7) / 8 * (((size_t)nb + 7) / 8); }
+
 cg_status cg_im2col(cg_ctx *ctx, const cg_im2col_geom *g, cg_tensor img, int n0, int nb, cl_mem cols,
                     size_t cols_off) {
     CG_ASSERT(img.c == g->c && img.h == g->h && img.w == g->w && n0 >= 0 && nb >= 1 && n0 + nb <= img.n);
@@ -64,6 +79,22 @@ cg_status cg_im2col(cg_ctx *ctx, const cg_im2col_geom *g, cg_tensor img, int n0,
     CG_TRY(check_total(total, "im2col"));
     cl_kernel k;
     int rows = by_rows(ctx);
+    if (rows && dcgan_window(g)) {
+        cl_ulong off = sample_offset(img, n0), sn = cg_sample_stride(img), coff = cols_off;
+        cl_uint n = (cl_uint)((size_t)nb * g->c);
+        CG_TRY(cg_kernel_get(ctx->rt, "im2col", "im2col_s2k4", &k));
+        cg_profile_work(ctx->rt, 0, sizeof(float) * ((double)total + (double)nb * g->c * g->h * g->w));
+        return cg_launch1d(ctx->rt, k, n, CG_ARG(img.buf), CG_ARG(off), CG_ARG(sn), CG_ARG(g->h), CG_ARG(g->w),
+                           CG_ARG(g->oh), CG_ARG(g->ow), CG_ARG(nb), CG_ARG(cols), CG_ARG(coff), CG_ARG(n));
+    }
+    if (rows && full_window(g)) {
+        cl_ulong off = sample_offset(img, n0), sn = cg_sample_stride(img), coff = cols_off;
+        cl_uint K = (cl_uint)cg_geom_rows(g), n = (cl_uint)full_tiles(g, nb);
+        CG_TRY(cg_kernel_get(ctx->rt, "im2col", "im2col_full", &k));
+        cg_profile_work(ctx->rt, 0, 2.0 * sizeof(float) * (double)total);
+        return cg_launch1d(ctx->rt, k, n, CG_ARG(img.buf), CG_ARG(off), CG_ARG(sn), CG_ARG(K), CG_ARG(nb), CG_ARG(cols),
+                           CG_ARG(coff), CG_ARG(n));
+    }
     CG_TRY(cg_kernel_get(ctx->rt, "im2col", rows ? "im2col_rows" : "im2col", &k));
     cl_ulong off = sample_offset(img, n0), sn = cg_sample_stride(img), coff = cols_off;
     // Rows: a work-item per image plane (channel, sample).
@@ -84,11 +115,19 @@ cg_status cg_col2im(cg_ctx *ctx, const cg_im2col_geom *g, cl_mem cols, size_t co
     CG_TRY(check_total(cg_geom_rows(g) * nb * cg_geom_positions(g), "col2im columns"));
     cl_kernel k;
     int rows = by_rows(ctx);
-    CG_TRY(cg_kernel_get(ctx->rt, "im2col", rows ? "col2im_rows" : "col2im", &k));
     cl_ulong coff = cols_off, off = sample_offset(img, n0), sn = cg_sample_stride(img);
     int has_bias = bias != NULL;
     cl_mem bbuf = bias ? bias->buf : cols; // any valid buffer when unused
     cl_ulong boff = bias ? bias->off : 0;
+    if (rows && full_window(g)) {
+        cl_uint K = (cl_uint)cg_geom_rows(g), hw = (cl_uint)((size_t)g->h * g->w), n = (cl_uint)full_tiles(g, nb);
+        CG_TRY(cg_kernel_get(ctx->rt, "im2col", "col2im_full", &k));
+        cg_profile_work(ctx->rt, 0, 2.0 * sizeof(float) * (double)total);
+        return cg_launch1d(ctx->rt, k, n, CG_ARG(cols), CG_ARG(coff), CG_ARG(K), CG_ARG(hw), CG_ARG(nb),
+                           CG_ARG(img.buf), CG_ARG(off), CG_ARG(sn), CG_ARG(has_bias), CG_ARG(bbuf), CG_ARG(boff),
+                           CG_ARG(n));
+    }
+    CG_TRY(cg_kernel_get(ctx->rt, "im2col", rows ? "col2im_rows" : "col2im", &k));
     // Rows: a work-item per image plane (sample, channel).
     size_t items = rows ? (size_t)nb * g->c : total;
     cl_uint n = (cl_uint)items;
