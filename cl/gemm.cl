@@ -286,3 +286,34 @@ __kernel void gemm_stripe16(__global const float *ap, ulong ap_off, ulong ap_bst
         if (rows > 5) gemm_store_row(cr + 5 * ldc, c50, c51, cols, alpha, beta);
     }
 }
+
+// gemm_stripe16 with 32-column stripes for the devices that take the wide tiles: the stripe (k rows
+// of 32, zero past n) in private memory, then gemm_6x32's k steps down the A panels (12 float16
+// accumulators). Same fma order, so the same results bit for bit.
+__kernel void gemm_stripe32(__global const float *ap, ulong ap_off, ulong ap_bstride, __global const float *bm,
+                            ulong b_off, ulong ldb, ulong b_bstride, __global float *c, ulong c_off, ulong ldc,
+                            ulong c_bstride, int m, int n, int k, float alpha, float beta) {
+    int q = get_global_id(0), b = get_global_id(2);
+    if (q * 32 >= n || k > GEMM_STRIPE_MAX_K) return;
+    const __global float *bq = bm + b_off + b * b_bstride + (ulong)q * 32;
+    int cols = min(32, n - q * 32);
+    float bs[GEMM_STRIPE_MAX_K * 32];
+    if (cols == 32) {
+        for (int kk = 0; kk < k; kk++) {
+            vstore16(vload16(0, bq + kk * ldb), 2 * kk, bs);
+            vstore16(vload16(1, bq + kk * ldb), 2 * kk + 1, bs);
+        }
+    } else {
+        for (int kk = 0; kk < k; kk++)
+            for (int j = 0; j < 32; j++) bs[kk * 32 + j] = j < cols ? bq[kk * ldb + j] : 0.0f;
+    }
+    const __global float *apb = ap + ap_off + b * ap_bstride;
+    __global float *cb = c + c_off + b * c_bstride + (ulong)q * 32;
+    for (int i0 = 0; i0 < m; i0 += 6) {
+        const __global float *a0 = apb + (ulong)i0 * k;
+        GEMM_ACC6W(c)
+        for (int kk = 0; kk < k; kk++) GEMM_FMA6W(a0 + 6 * kk, vload16(2 * kk, bs), vload16(2 * kk + 1, bs), c)
+        __global float *cr = cb + (ulong)i0 * ldc;
+        GEMM_STORE6W(cr, c, min(6, m - i0), cols, alpha, beta)
+    }
+}

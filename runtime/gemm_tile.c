@@ -82,24 +82,27 @@ cg_status cg_gemm_tiles(cg_runtime *rt, const cg_gemm_args *g, size_t kc, float 
     return cg_gemm_enqueue(rt, kern, tiles[tile].kernel, global, local);
 }
 
-// One work-item per 16 columns; work-groups shrink (from 16) while there would be fewer than 8 per
+// One work-item per 16 (32) columns; work-groups shrink (from 16) while there would be fewer than 8 per
 // compute unit.
 cg_status cg_gemm_stripes(cg_runtime *rt, const cg_gemm_args *g, size_t kc, float beta, size_t ap_bstride,
                           size_t b_off, size_t b_stride, size_t c_stride, size_t batch) {
+    // Devices on the wide tiles take 32-column stripes (gemm_stripe32, the same k steps as gemm_6x32).
+    int wide = rt->gemm_policy.own_tile == CG_GEMM_TILE_6X32 || rt->gemm_policy.own_tile == CG_GEMM_TILE_12X32;
+    const char *name = wide ? "gemm_stripe32" : "gemm_stripe16";
     cl_kernel kern;
-    CG_TRY(cg_kernel_get(rt, "gemm", "gemm_stripe16", &kern));
+    CG_TRY(cg_kernel_get(rt, "gemm", name, &kern));
     cl_ulong ap_off = 0, ap_bs = ap_bstride, bo = b_off, ldb = g->ldb, b_bs = b_stride;
     cl_ulong c_off = g->c_off, ldc = g->ldc, c_bs = c_stride;
     cl_int m = (cl_int)g->m, n = (cl_int)g->n, k = (cl_int)kc;
     CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(rt->gemm_temp), CG_ARG(ap_off), CG_ARG(ap_bs), CG_ARG(g->b), CG_ARG(bo),
                                      CG_ARG(ldb), CG_ARG(b_bs), CG_ARG(g->c), CG_ARG(c_off), CG_ARG(ldc),
                                      CG_ARG(c_bs), CG_ARG(m), CG_ARG(n), CG_ARG(k), CG_ARG(g->alpha), CG_ARG(beta))));
-    size_t np = cg_ceil_div(g->n, GEMM_NR), lx = cg_kernel_local_size(rt, kern);
+    size_t np = cg_ceil_div(g->n, wide ? 2 * GEMM_NR : GEMM_NR), lx = cg_kernel_local_size(rt, kern);
     if (lx > 16) lx = 16;
     size_t want = 8 * (size_t)(rt->dev.compute_units ? rt->dev.compute_units : 1);
     while (lx > 1 && cg_ceil_div(np, lx) * batch < want) lx /= 2;
     size_t local[3] = {lx, 1, 1}, global[3] = {cg_ceil_div(np, lx) * lx, 1, batch};
     cg_profile_work(rt, 2.0 * (double)g->m * (double)g->n * (double)kc * (double)batch, 0);
-    return cg_gemm_enqueue(rt, kern, "gemm_stripe16", global, local);
+    return cg_gemm_enqueue(rt, kern, name, global, local);
 }
 

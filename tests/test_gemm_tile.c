@@ -1,5 +1,6 @@
 // test_gemm_tile.c — the own GEMM's register tiles (cl/gemm.cl: gemm_6x16, gemm_6x32, gemm_12x32,
-// chosen by the tuning's own.tile): every tile gives C bit for bit equal to gemm_6x16's (one
+// chosen by the tuning's own.tile; short-k products with B in place: gemm_stripe16, and
+// gemm_stripe32 with the wide tiles): every tile gives C bit for bit equal to gemm_6x16's (one
 // accumulator per element, fma in k order) on shapes whose m and n are not multiples of the tile
 // (second A or B panel partial or missing), transposes, offsets, padded leading dimensions, strided
 // and shared-operand batches, beta = 0 (C holds NaN, never read) and not, whole k and k in blocks
@@ -127,6 +128,13 @@ int main(void) {
         {0, 1, 30, 64, 1, 0, 0, 2.0f, 0.0f, 1, 0},     // k = 1: only the tail loop
         {1, 0, 101, 97, 257, 0, 0, 1.0f, 0.25f, 1, 0},
         {0, 0, 128, 160, 96, 0, 0, 1.0f, 0.0f, 1, 0},
+        // Untransposed B, k <= 64: read in place by the stripe kernels (gemm_stripe16, and
+        // gemm_stripe32 with the wide tiles), partial stripes, B shared, beta 0 and not.
+        {0, 0, 11, 37, 13, 1, 2, 1.0f, 1.0f, 3, 2},
+        {1, 0, 13, 45, 64, 2, 1, -0.5f, 0.5f, 1, 0},
+        {0, 0, 7, 33, 5, 0, 0, 1.0f, 0.0f, 2, 0},
+        {0, 0, 20, 64, 48, 0, 3, 1.0f, 0.0f, 1, 0},
+        {0, 0, 64, 200, 48, 0, 0, 1.0f, 0.0f, 2, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tile_case c = cases[i];
