@@ -80,7 +80,7 @@ float16 nb_row(const __global float *bp, int cols) {
 }
 
 // Writes `cols` values of acc at e: alpha * acc + beta * e, beta = 0 never reading e (the same
-// expressions as cl/gemm.cl's gemm_store_row, so the same bits for the same sums).
+// expressions as cl/gemm.cl's gemm_store_row).
 void nb_store(__global float *e, float16 acc, int cols, float alpha, float beta) {
     if (cols == 16) {
         if (beta == 0.0f) vstore16(alpha * acc, 0, e);
@@ -171,41 +171,6 @@ __kernel void gemm_nb_gemv(__global const float *a, ulong a_off, ulong a_sk, __g
         NB_EACH8(NB_ADD)
     }
     nb_store(c + c_off + j0, total, cols, alpha, beta);
-}
-
-// Short k, long n (k <= 64, B untransposed: the DCGAN first and last layers' products): C = alpha *
-// op(A) B + beta * C in one pass, no chunks. One work-item: the 16 columns 16q .. 16q+15 of C over
-// all m rows, 8 rows at a time (eight float16 accumulators); the stripe of B (k rows of 64 bytes)
-// and A stay in cache while the row blocks pass. One fma chain per element in k order from 0, then
-// gemm_store_row's expressions: the same bits as cl/gemm.cl's gemm_stripe16 and gemm_6x16.
-__kernel void gemm_nb_stripe(__global const float *a, ulong a_off, ulong a_si, ulong a_sk, __global const float *b,
-                             ulong b_off, ulong ldb, __global float *c, ulong c_off, ulong ldc, int m, int n, int k,
-                             float alpha, float beta) {
-    int q = get_global_id(0), j0 = q * 16;
-    if (j0 >= n) return;
-    int cols = min(16, n - j0);
-    const __global float *bp = b + b_off + j0;
-    for (int i0 = 0; i0 < m; i0 += 8) {
-        ulong k0 = 0;
-        NB_EACH8(NB_DECL)
-        if (cols == 16) {
-            for (int kk = 0; kk < k; kk++) {
-                float16 y = vload16(0, bp + (ulong)kk * ldb);
-                ulong o = (ulong)kk * a_sk;
-                NB_EACH8(NB_FMA)
-            }
-        } else {
-            for (int kk = 0; kk < k; kk++) {
-                float16 y = nb_row(bp + (ulong)kk * ldb, cols);
-                ulong o = (ulong)kk * a_sk;
-                NB_EACH8(NB_FMA)
-            }
-        }
-        __global float *o = c + c_off + (ulong)i0 * ldc + j0;
-        int rows = min(8, m - i0);
-        ulong ldo = ldc;
-        NB_EACH8(NB_STORE)
-    }
 }
 
 // C[i, j] = alpha * (part[0][i][j] + part[1][i][j] + ...) + beta * C[i, j] (beta = 0 never reads C).

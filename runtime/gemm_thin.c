@@ -16,18 +16,12 @@
 #ifndef CG_GEMM_NB_MAX_TILES
 #define CG_GEMM_NB_MAX_TILES 128
 #endif
-// Short k (<= CG_GEMM_UB_MAX_K) with B untransposed: the fewest columns of C for gemm_nb_stripe
-// (CPU devices; elsewhere gemm_stripe16 after packing A).
-#ifndef CG_GEMM_NB_STRIPE_MIN_N
-#define CG_GEMM_NB_STRIPE_MIN_N 4096
-#endif
 
 // Whether a product goes a split path: one product, and either C = alpha A B^T + beta C (k
 // contiguous in both operands) with few tiles of C and a long k (the packed path would run few
 // work-items per k block, and pack long operands only to read them once) or a C of fewer than 6
 // rows or columns (a 6x16 tile would be mostly padding); or C = alpha op(A) B + beta C with B
-// untransposed, a long k and few tiles (B read where it lies, rows contiguous along n), or on a CPU
-// a short k and a long n (A read where it lies too, no packing launch).
+// untransposed, a long k and few tiles (B read where it lies, rows contiguous along n).
 int cg_gemm_thin_fits(const cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, size_t b_stride,
                       size_t c_stride, size_t batch) {
     (void)a_stride, (void)b_stride, (void)c_stride;
@@ -36,8 +30,6 @@ int cg_gemm_thin_fits(const cg_runtime *rt, const cg_gemm_args *g, size_t a_stri
     size_t cap = rt->dev.max_alloc ? (size_t)(rt->dev.max_alloc / sizeof(float)) : (size_t)-1;
     if (g->m * g->n > cap / cg_ceil_div(g->k, CG_GEMM_NT_KC)) return 0;
     size_t tiles = cg_ceil_div(g->m, GEMM_MR) * cg_ceil_div(g->n, GEMM_NR);
-    if (!g->trans_b && g->k <= CG_GEMM_UB_MAX_K)
-        return g->n >= CG_GEMM_NB_STRIPE_MIN_N && (rt->dev.type & CL_DEVICE_TYPE_CPU);
     if (!g->trans_b) return g->k >= CG_GEMM_NT_KC && tiles <= CG_GEMM_NB_MAX_TILES;
     if (g->trans_a) return 0;
     return (g->k >= CG_GEMM_NT_KC && tiles <= CG_GEMM_NT_MAX_TILES) || g->m < GEMM_MR || g->n < GEMM_MR;
@@ -72,27 +64,9 @@ static cg_status thin_gemv(cg_runtime *rt, const cg_gemm_args *g) {
     return cg_gemm_enqueue(rt, kern, "gemm_nb_gemv", global, local);
 }
 
-// Short k, long n: gemm_nb_stripe, one work-item per 16 columns over all rows and the whole k.
-static cg_status thin_stripe(cg_runtime *rt, const cg_gemm_args *g) {
-    cl_kernel kern;
-    CG_TRY(cg_kernel_get(rt, "gemm_thin", "gemm_nb_stripe", &kern));
-    cl_ulong a_off = g->a_off, a_si = g->trans_a ? 1 : g->lda, a_sk = g->trans_a ? g->lda : 1;
-    cl_ulong b_off = g->b_off, ldb = g->ldb, c_off = g->c_off, ldc = g->ldc;
-    cl_int m = (cl_int)g->m, n = (cl_int)g->n, k = (cl_int)g->k;
-    CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(g->a), CG_ARG(a_off), CG_ARG(a_si), CG_ARG(a_sk), CG_ARG(g->b),
-                                     CG_ARG(b_off), CG_ARG(ldb), CG_ARG(g->c), CG_ARG(c_off), CG_ARG(ldc), CG_ARG(m),
-                                     CG_ARG(n), CG_ARG(k), CG_ARG(g->alpha), CG_ARG(g->beta))));
-    size_t nt = cg_ceil_div(g->n, 16), lx = cg_kernel_local_size(rt, kern);
-    if (lx > 16) lx = 16;
-    size_t local[3] = {lx, 1, 1}, global[3] = {cg_ceil_div(nt, lx) * lx, 1, 1};
-    cg_profile_work(rt, 2.0 * (double)g->m * (double)g->n * (double)g->k, 0);
-    return cg_gemm_enqueue(rt, kern, "gemm_nb_stripe", global, local);
-}
-
 // C = alpha op(A) B + beta C with B untransposed: gemm_nb_split8 over chunks of CG_GEMM_NT_KC along
 // k, then gemm_split_reduce; m = 1 goes to gemm_nb_gemv (the same sum order).
 static cg_status thin_nb(cg_runtime *rt, const cg_gemm_args *g) {
-    if (g->k <= CG_GEMM_UB_MAX_K) return thin_stripe(rt, g);
     if (g->m == 1) return thin_gemv(rt, g);
     size_t splits = cg_ceil_div(g->k, CG_GEMM_NT_KC);
     if (splits > 1) CG_TRY(cg_gemm_temp_reserve(rt, splits * g->m * g->n * sizeof(float)));
