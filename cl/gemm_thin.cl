@@ -69,9 +69,10 @@ __kernel void gemm_nt_split(__global const float *a, ulong a_off, ulong lda, __g
 // untransposed; a_si = 1, a_sk = lda transposed), B [k, n] row-major read where it lies. k is cut
 // into chunks of kc; each chunk's sum is one fma chain in k order per element of C, and the chunk
 // sums are added in chunk order (starting from 0), then C = alpha * sum + beta * C (beta = 0
-// never reads C). Both kernels below give that result bit for bit.
+// never reads C). Both kernels below give that result bit for bit (gemm_nb_split8 with a single
+// chunk stores its sum without adding it to 0: the same value, up to the sign of a zero).
 
-// Row kk of a 16-column stripe of B, zero past its `cols` valid columns.
+// One row of a 16-column stripe of B, zero past its `cols` valid columns.
 float16 nb_row(const __global float *bp, int cols) {
     if (cols == 16) return vload16(0, bp);
     float t[16];
