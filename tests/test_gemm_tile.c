@@ -110,6 +110,20 @@ static void run_case(cg_runtime *rt, tile_case c) {
 int main(void) {
     cg_runtime *rt = test_runtime();
     int quick = getenv("CLGAN_TEST_QUICK") != NULL; // Oclgrind: the smaller cases
+    // The device rule: gemm_6x32 on CPUs whose native float vector has 16 lanes, gemm_6x16 on every
+    // other device (GPUs, also under $CLGAN_DEVICE_PROFILE); the rule's line names the tile.
+    const cg_device_info *dev = cg_runtime_device(rt);
+    cl_uint width = 0;
+    clGetDeviceInfo(dev->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof width, &width, NULL);
+    const char *want = (dev->type & CL_DEVICE_TYPE_CPU) && width >= 16 ? "gemm_6x32" : "gemm_6x16";
+    cg_gemm_tuning auto_tile;
+    cg_gemm_tuning_init(dev, &auto_tile);
+    auto_tile.own_enabled = 1;
+    CHECK_OK(cg_gemm_tuning_set(rt, &auto_tile, "test"));
+    char rule[512];
+    cg_gemm_describe(rt, rule, sizeof rule);
+    CHECK(strstr(rule, want) != NULL, "%s device, native float width %u: expected %s in '%s'",
+          (dev->type & CL_DEVICE_TYPE_CPU) ? "CPU" : "non-CPU", width, want, rule);
     cg_gemm_force(rt, CG_GEMM_OWN);
     CHECK(cg_gemm_tile_parse("6x32") == CG_GEMM_TILE_6X32 && cg_gemm_tile_parse("gemm_12x32") == CG_GEMM_TILE_12X32 &&
               cg_gemm_tile_parse("auto") == CG_GEMM_TILE_AUTO && cg_gemm_tile_parse("8x8") == -1,
