@@ -96,42 +96,50 @@ void nb_store(__global float *e, float16 acc, int cols, float alpha, float beta)
 // Eight float16 accumulators by name (an array indexed in a loop stays in memory on PoCL).
 #define NB_EACH8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 
-// One chunk per work-item (dimension 2): 8 rows by 16 columns of C (eight float16 accumulators,
-// independent fma chains). Several chunks: the partial tiles go to out[s][m][n] (ldo = n, alpha 1,
+// One chunk per work-item (dimension 2): 8 rows by 32 columns of C (sixteen float16 accumulators,
+// independent fma chains; B's row read as two float16). Several chunks: the partial tiles go to out[s][m][n] (ldo = n, alpha 1,
 // beta 0) and gemm_split_reduce adds them in chunk order; one chunk: straight into C. Rows past m
-// read the last one and are not stored.
+// read the last one and are not stored; columns past n are read as zero and not stored.
 __kernel void gemm_nb_split8(__global const float *a, ulong a_off, ulong a_si, ulong a_sk, __global const float *b,
                              ulong b_off, ulong ldb, __global float *out, ulong out_off, ulong ldo, int m, int n,
                              int k, int kc, float alpha, float beta) {
     int q = get_global_id(0), p = get_global_id(1), s = get_global_id(2);
-    int i0 = p * 8, j0 = q * 16;
+    int i0 = p * 8, j0 = q * 32;
     if (i0 >= m || j0 >= n) return;
-    int k0 = s * kc, len = min(k, k0 + kc) - k0, cols = min(16, n - j0);
-    // bp: B [len, 16] from row k0, column j0; a<r>: row i0 + r of op(A) from k0.
+    int k0 = s * kc, len = min(k, k0 + kc) - k0, cols = min(32, n - j0), lo = min(16, cols), hi = cols - lo;
     const __global float *bp = b + b_off + (ulong)k0 * ldb + j0;
-#define NB_DECL(r)                                                                                  \
+#define N2_DECL(r)                                                                                  \
     const __global float *a##r = a + a_off + (ulong)min(i0 + r, m - 1) * a_si + (ulong)k0 * a_sk;   \
-    float16 c##r = 0.0f;
-    NB_EACH8(NB_DECL)
-#define NB_FMA(r) c##r = fma((float16)(a##r[o]), y, c##r);
-    if (cols == 16) {
+    float16 c##r = 0.0f, d##r = 0.0f;
+    NB_EACH8(N2_DECL)
+#define N2_FMA(r)                                                                                   \
+    {                                                                                               \
+        float16 x = (float16)(a##r[o]);                                                             \
+        c##r = fma(x, y, c##r);                                                                     \
+        d##r = fma(x, z, d##r);                                                                     \
+    }
+    if (cols == 32) {
         for (int kk = 0; kk < len; kk++) {
-            float16 y = vload16(0, bp + (ulong)kk * ldb);
+            float16 y = vload16(0, bp + (ulong)kk * ldb), z = vload16(1, bp + (ulong)kk * ldb);
             ulong o = (ulong)kk * a_sk;
-            NB_EACH8(NB_FMA)
+            NB_EACH8(N2_FMA)
         }
     } else {
         for (int kk = 0; kk < len; kk++) {
-            float16 y = nb_row(bp + (ulong)kk * ldb, cols);
+            float16 y = nb_row(bp + (ulong)kk * ldb, lo);
+            float16 z = hi > 0 ? nb_row(bp + (ulong)kk * ldb + 16, hi) : (float16)0.0f;
             ulong o = (ulong)kk * a_sk;
-            NB_EACH8(NB_FMA)
+            NB_EACH8(N2_FMA)
         }
     }
     __global float *o = out + out_off + ((ulong)s * m + i0) * ldo + j0;
     int rows = min(8, m - i0);
-#define NB_STORE(r)                                                                                 \
-    if (r < rows) nb_store(o + (ulong)r * ldo, c##r, cols, alpha, beta);
-    NB_EACH8(NB_STORE)
+#define N2_STORE(r)                                                                                 \
+    if (r < rows) {                                                                                 \
+        nb_store(o + (ulong)r * ldo, c##r, lo, alpha, beta);                                        \
+        if (hi > 0) nb_store(o + (ulong)r * ldo + 16, d##r, hi, alpha, beta);                       \
+    }
+    NB_EACH8(N2_STORE)
 }
 
 // m = 1 (a matrix-vector product) in one launch: one work-item per 16 columns of C over the whole

@@ -81,8 +81,8 @@ static cg_status thin_nb(cg_runtime *rt, const cg_gemm_args *g) {
     CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(g->a), CG_ARG(a_off), CG_ARG(a_si), CG_ARG(a_sk), CG_ARG(g->b),
                                      CG_ARG(b_off), CG_ARG(ldb), CG_ARG(out), CG_ARG(o_off), CG_ARG(ldo), CG_ARG(m),
                                      CG_ARG(n), CG_ARG(k), CG_ARG(kc), CG_ARG(o_alpha), CG_ARG(o_beta))));
-    // A work-group: the column tiles of one row block and chunk (up to 4: they share its rows of A).
-    size_t nt = cg_ceil_div(g->n, 16), mt = cg_ceil_div(g->m, 8);
+    // A work-group: the column tiles (8x32) of one row block and chunk (up to 4: they share its rows of A).
+    size_t nt = cg_ceil_div(g->n, 32), mt = cg_ceil_div(g->m, 8);
     size_t lx = nt < 4 ? nt : 4, kmax = cg_kernel_local_size(rt, kern);
     if (lx > kmax) lx = kmax ? kmax : 1;
     size_t local[3] = {lx, 1, 1}, global[3] = {cg_ceil_div(nt, lx) * lx, mt, splits};

@@ -126,7 +126,7 @@ int main(void) {
         {0, 0, 100, 64, 8192, 0, 0, 1.0f, 0.0f, 1, 0}, // G1 dX
         {1, 0, 13, 45, 2100, 3, 2, -1.0f, 0.5f, 1, 0},
         {0, 0, 9, 7, 1024, 1, 1, 0.5f, 2.0f, 1, 0},
-        {1, 0, 17, 100, 1500, 0, 5, 1.0f, 0.0f, 1, 0},
+        {1, 0, 17, 89, 1500, 0, 5, 1.0f, 0.0f, 1, 0},  // last 32 columns: 16 + 9
         {0, 0, 3, 17, 1100, 2, 3, 1.0f, 1.0f, 1, 0},
         // m = 1 (gemm_nb_gemv): 8 whole chunks side by side, then groups with fewer or shorter
         // chunks, partial 16-column stripes, a transposed A (x strided by lda).
