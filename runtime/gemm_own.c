@@ -75,6 +75,7 @@ static cg_status own_block(cg_runtime *rt, const cg_gemm_args *g, size_t k0, siz
     if (budget && np * panel * b_batches > budget) {
         if (np * panel <= budget) ns = budget / (np * panel);
         else ns = 1, nq = budget / panel > 0 ? budget / panel : 1;
+        if (nq > 4) nq -= nq % 4; // whole tiles of the wider micro-kernels (32 columns) in every step
     }
     CG_TRY(cg_gemm_temp_reserve(rt, (b_at + (pack_b ? nq * panel * ns : 0)) * sizeof(float)));
     // op(A)[i, kk] is A[i*lda + kk] untransposed (rows contiguous along k), A[kk*lda + i] transposed;
