@@ -67,8 +67,13 @@ void cli_roff_text(FILE *out, const char *text);
 
 // Loads --config (or an empty configuration) and applies every --set; on error prints it and returns NULL.
 cg_config *cli_load_config(const cli_common *common);
-// Opens the device chosen by --device, then $CLGAN_DEVICE, then [device] in the configuration.
-// Prints what was chosen to stderr. Returns a cg_status; details are in cg_last_error().
+// The device chosen by --device, then $CLGAN_DEVICE, then [device] in the configuration: its index
+// in devs[0..count) (cg_devices_list), without opening it. No such device is a configuration error
+// naming where the selection came from.
+cg_status cli_select_device(cg_config *cfg, const cli_common *common, const cg_device_info *devs, int count,
+                            int *picked);
+// Opens the device cli_select_device chooses. Prints what was chosen to stderr. Returns a cg_status;
+// details are in cg_last_error().
 cg_status cli_open_runtime(cg_config *cfg, const cli_common *common, cg_runtime **rt);
 // Command-line options that mirror configuration keys win over the file: each given value (non-NULL)
 // goes in as the override "<section>.<key>=<value>", so the printed configuration shows it.

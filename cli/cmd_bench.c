@@ -96,16 +96,15 @@ static void add_skipped(bench_report *rep, const bench_suite *s, const char *rea
     snprintf(row->status, sizeof row->status, "skipped: %s", reason);
 }
 
-// Runs the available suites on one device; the runtime is created and freed here. named: the device
-// line was printed already (cli_open_runtime, for --device), so only its GEMM rule follows.
-static cg_status run_device(const cg_device_info *dev, int named, const bench_suite **suites, int n_suites,
+// Runs the available suites on one device; the runtime is created and freed here, and the device
+// line (as cli_open_runtime prints it) and its GEMM rule are printed.
+static cg_status run_device(const cg_device_info *dev, const bench_suite **suites, int n_suites,
                             const bench_options *opt, bench_report *rep) {
     cg_runtime *rt = NULL;
     CG_TRY(cg_runtime_create(dev, NULL, &rt));
     bench_report_add_device(rep, rt);
     if (cg_dist_rank() == 0) { // under mpirun rank 0 speaks and writes for all
-        if (!named)
-            fprintf(stderr, "device %d: %s (%s, %s)\n", dev->index, dev->name, dev->platform_name, dev->driver);
+        fprintf(stderr, "device %d: %s (%s, %s)\n", dev->index, dev->name, dev->platform_name, dev->driver);
         fprintf(stderr, "  GEMM: %s\n", rep->devices[rep->n_devices - 1].gemm_rule);
     }
     cg_status st = CG_OK;
@@ -158,11 +157,8 @@ static int run(int argc, char **argv) {
     cg_status st = cg_devices_list(&devs, &count);
     if (st == CG_OK && devices) st = pick_devices(devices, devs, count, picked, &n_picked);
     if (st == CG_OK && !devices) { // --device, CLGAN_DEVICE or [device], like every command
-        cg_runtime *rt = NULL;
-        st = cli_open_runtime(cfg, &common, &rt);
-        for (int i = 0; st == CG_OK && i < count; i++)
-            if (devs[i].device == cg_runtime_device(rt)->device) picked[n_picked++] = i;
-        cg_runtime_free(rt);
+        st = cli_select_device(cfg, &common, devs, count, &picked[0]);
+        n_picked = st == CG_OK;
     }
     if (st != CG_OK) {
         free(devs);
@@ -184,7 +180,7 @@ static int run(int argc, char **argv) {
         if (!suites[i]->available(reason, sizeof reason)) add_skipped(&rep, suites[i], reason);
     }
     for (int i = 0; st == CG_OK && i < n_picked; i++)
-        st = run_device(&devs[picked[i]], !devices, suites, n_suites, &o, &rep);
+        st = run_device(&devs[picked[i]], suites, n_suites, &o, &rep);
     bench_report_finish(&rep);
     int failed = 0, ran = 0;
     for (int i = 0; i < rep.n_rows; i++) {

@@ -226,19 +226,26 @@ static cg_status resolve_selector(cg_config *cfg, const cli_common *common, cg_d
     return CG_OK;
 }
 
-cg_status cli_open_runtime(cg_config *cfg, const cli_common *common, cg_runtime **rt) {
+cg_status cli_select_device(cg_config *cfg, const cli_common *common, const cg_device_info *devs, int count,
+                            int *picked) {
     cg_device_selector sel;
     char storage[256];
     const char *origin = "";
     CG_TRY(resolve_selector(cfg, common, &sel, storage, sizeof storage, &origin));
+    cg_status st = cg_device_select(devs, count, &sel, picked);
+    // No such device is a usage error, like any other bad option value.
+    if (st != CG_OK) return cg_fail_context(st == CG_ERR_NOT_FOUND ? CG_ERR_CONFIG : st, "device from %s", origin);
+    return CG_OK;
+}
+
+cg_status cli_open_runtime(cg_config *cfg, const cli_common *common, cg_runtime **rt) {
     cg_device_info *devs = NULL;
     int count = 0, picked = -1;
     CG_TRY(cg_devices_list(&devs, &count));
-    cg_status st = cg_device_select(devs, count, &sel, &picked);
+    cg_status st = cli_select_device(cfg, common, devs, count, &picked);
     if (st != CG_OK) {
         free(devs);
-        // No such device is a usage error, like any other bad option value.
-        return cg_fail_context(st == CG_ERR_NOT_FOUND ? CG_ERR_CONFIG : st, "device from %s", origin);
+        return st;
     }
     st = cg_runtime_create(&devs[picked], NULL, rt);
     if (st == CG_OK && cg_dist_rank() == 0) // under mpirun rank 0 speaks; `clgan devices` lists every rank's
