@@ -32,11 +32,12 @@ cg_status cg_gemm_enqueue(cg_runtime *rt, cl_kernel k, const char *name, const s
 // Bytes of packed B panels that one pack-then-multiply step covers on CPU devices: the pack writes
 // them and the micro-kernel reads them back while they are still in cache, instead of packing a
 // whole operand (Inception's stem: 1.2 GB per k block) through DRAM. GPU devices pack whole operands.
-// 4 MiB: on the 2-core EPYC (L2 1 MiB per core, L3 32 MiB) the process CPU time of Inception's
-// Conv2d_2a/2b products fell most between 2 and 8 MiB (0.86-0.90 of whole operands), DCGAN's D2/D3
-// were flat; a step costs two launches (about 3.5 us of host CPU each on PoCL).
+// 16 MiB, measured on the 2-core EPYC (L2 1 MiB per core, L3 32 MiB) with bench --suite inception
+// at load ~2: the forward 2109-2136 ms against 2216-2292 with whole operands (gemm_pack_im2col16
+// 624-635 vs 702-721 ms); 4 MiB was slower than whole operands there (2594 vs 2241 ms: 3244 packing
+// launches of tens of microseconds each), 32 MiB no better (2344 ms).
 #ifndef CG_GEMM_B_BLOCK
-#define CG_GEMM_B_BLOCK (4u << 20)
+#define CG_GEMM_B_BLOCK (16u << 20)
 #endif
 
 // Floats of B panels per step: CLGAN_GEMM_B_BLOCK (bytes, 0 = whole operands) overrides the default.
