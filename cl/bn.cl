@@ -398,11 +398,9 @@ __kernel void ln_apply(__global const float *x, ulong xoff, ulong xsn, __global 
 
 // ln_bwd_params: one work-item per element j of a sample: over the batch, dw[j] += sum dy * xhat,
 // db[j] += sum dy (samples summed in order).
-__kernel void ln_bwd_params(__global const float *x, ulong xoff, ulong xsn, __global const float *dy, ulong dyoff,
-                            ulong dysn, uint N, uint D, __global const float *st, __global float *dw, ulong dwoff,
-                            __global float *db, ulong dboff) {
-    uint j = get_global_id(0);
-    if (j >= D) return;
+void ln_bwd_params_at(__global const float *x, ulong xoff, ulong xsn, __global const float *dy, ulong dyoff,
+                      ulong dysn, uint N, __global const float *st, __global float *dw, ulong dwoff,
+                      __global float *db, ulong dboff, uint j) {
     float sdy = 0.0f, sdyx = 0.0f;
     for (uint s = 0; s < N; s++) {
         float g = dy[dyoff + (ulong)s * dysn + j];
@@ -411,6 +409,13 @@ __kernel void ln_bwd_params(__global const float *x, ulong xoff, ulong xsn, __gl
     }
     dw[dwoff + j] += sdyx;
     db[dboff + j] += sdy;
+}
+
+__kernel void ln_bwd_params(__global const float *x, ulong xoff, ulong xsn, __global const float *dy, ulong dyoff,
+                            ulong dysn, uint N, uint D, __global const float *st, __global float *dw, ulong dwoff,
+                            __global float *db, ulong dboff) {
+    uint j = get_global_id(0);
+    if (j < D) ln_bwd_params_at(x, xoff, xsn, dy, dyoff, dysn, N, st, dw, dwoff, db, dboff, j);
 }
 
 // ln_bwd_reduce: sample s = group id: with g = dy * w[j] (or dy without affine), the sums of g and
@@ -516,16 +521,7 @@ __kernel void ln_bwd_params_cols(__global const float *x, ulong xoff, ulong xsn,
         bn_store(bn_load(0, dw + dwoff + j) + sdyx, 0, dw + dwoff + j);
         bn_store(bn_load(0, db + dboff + j) + sdy, 0, db + dboff + j);
     }
-    for (; j < j1; j++) {
-        float sdy = 0.0f, sdyx = 0.0f;
-        for (uint s = 0; s < N; s++) {
-            float g = dy[dyoff + (ulong)s * dysn + j];
-            sdy += g;
-            sdyx += g * ((x[xoff + (ulong)s * xsn + j] - st[s]) * st[N + s]);
-        }
-        dw[dwoff + j] += sdyx;
-        db[dboff + j] += sdy;
-    }
+    for (; j < j1; j++) ln_bwd_params_at(x, xoff, xsn, dy, dyoff, dysn, N, st, dw, dwoff, db, dboff, j);
 }
 
 // ln_bwd_dx_rows: ln_bwd_dx over work-item chunks (items = N * ceil(D / LN_ROW)).
@@ -658,14 +654,12 @@ __kernel void ln2_dx(__global const float *x, ulong xoff, ulong xsn, __global co
 
 // ln2_params: one work-item per element j of a sample: over the batch (in order),
 //   dw[j] += sum gy * xhat + gyt * u,   db[j] += sum gy.
-__kernel void ln2_params(__global const float *x, ulong xoff, ulong xsn, __global const float *xt, ulong xtoff,
-                         ulong xtsn, __global const float *gy, ulong gyoff, ulong gysn, int has_gy,
-                         __global const float *gyt, ulong gytoff, ulong gytsn, uint N, uint D,
-                         __global const float *st, __global const float *r, __global float *dw, ulong dwoff,
-                         __global float *db, ulong dboff) {
-    uint j = get_global_id(0);
-    if (j >= D) return;
-    float inv_d = 1.0f / (float)D, sw = 0.0f, sb = 0.0f;
+void ln2_params_at(__global const float *x, ulong xoff, ulong xsn, __global const float *xt, ulong xtoff,
+                   ulong xtsn, __global const float *gy, ulong gyoff, ulong gysn, int has_gy,
+                   __global const float *gyt, ulong gytoff, ulong gytsn, uint N, float inv_d,
+                   __global const float *st, __global const float *r, __global float *dw, ulong dwoff,
+                   __global float *db, ulong dboff, uint j) {
+    float sw = 0.0f, sb = 0.0f;
     for (uint s = 0; s < N; s++) {
         float invstd = st[N + s];
         float xhat = (x[xoff + (ulong)s * xsn + j] - st[s]) * invstd;
@@ -679,6 +673,17 @@ __kernel void ln2_params(__global const float *x, ulong xoff, ulong xsn, __globa
     }
     dw[dwoff + j] += sw;
     db[dboff + j] += sb;
+}
+
+__kernel void ln2_params(__global const float *x, ulong xoff, ulong xsn, __global const float *xt, ulong xtoff,
+                         ulong xtsn, __global const float *gy, ulong gyoff, ulong gysn, int has_gy,
+                         __global const float *gyt, ulong gytoff, ulong gytsn, uint N, uint D,
+                         __global const float *st, __global const float *r, __global float *dw, ulong dwoff,
+                         __global float *db, ulong dboff) {
+    uint j = get_global_id(0);
+    if (j < D)
+        ln2_params_at(x, xoff, xsn, xt, xtoff, xtsn, gy, gyoff, gysn, has_gy, gyt, gytoff, gytsn, N, 1.0f / (float)D,
+                      st, r, dw, dwoff, db, dboff, j);
 }
 
 // ---- layer norm, second order, CPU variants (as the first-order ones: the same bits) -----------
@@ -784,20 +789,7 @@ __kernel void ln2_params_cols(__global const float *x, ulong xoff, ulong xsn, __
         bn_store(bn_load(0, dw + dwoff + j) + sw, 0, dw + dwoff + j);
         bn_store(bn_load(0, db + dboff + j) + sb, 0, db + dboff + j);
     }
-    for (; j < j1; j++) {
-        float sw = 0.0f, sb = 0.0f;
-        for (uint s = 0; s < N; s++) {
-            float invstd = st[N + s];
-            float xhat = (x[xoff + (ulong)s * xsn + j] - st[s]) * invstd;
-            float u = ln_project(xt[xtoff + (ulong)s * xtsn + j], xhat, r[s], r[N + s], invstd, inv_d);
-            sw += gyt[gytoff + (ulong)s * gytsn + j] * u;
-            if (has_gy) {
-                float g = gy[gyoff + (ulong)s * gysn + j];
-                sw += g * xhat;
-                sb += g;
-            }
-        }
-        dw[dwoff + j] += sw;
-        db[dboff + j] += sb;
-    }
+    for (; j < j1; j++)
+        ln2_params_at(x, xoff, xsn, xt, xtoff, xtsn, gy, gyoff, gysn, has_gy, gyt, gytoff, gytsn, N, inv_d, st, r, dw,
+                      dwoff, db, dboff, j);
 }
