@@ -92,7 +92,7 @@ typedef struct {
     int n_impls;
     FILE *log;             // one line per case while running (NULL: quiet)
     const char *cases;     // comma-separated case names to run ("1024^3,D2"); NULL: all
-    int profile;           // 1: the train and inception cases also record a kernel profile (after timing)
+    int profile;           // 1: the gemm, train and inception cases also record a kernel profile (after timing)
 } bench_options;
 
 // 1 when case `name` is selected by opt->cases: an entry equal to the name or to its first word
