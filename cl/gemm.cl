@@ -64,6 +64,17 @@ void gemm_store_row(__global float *cr, float8 lo, float8 hi, int cols, float al
     for (int j = 0; j < cols; j++) cr[j] = alpha * t[j] + (beta == 0.0f ? 0.0f : beta * cr[j]);
 }
 
+// Rows 0 .. rows-1 (at most 6) of a 16-column tile from the accumulators c00/c01 .. c50/c51.
+#define GEMM_STORE6(cr, rows, cols, alpha, beta)                                                     \
+    {                                                                                               \
+        gemm_store_row(cr, c00, c01, cols, alpha, beta);                                            \
+        if ((rows) > 1) gemm_store_row(cr + ldc, c10, c11, cols, alpha, beta);                      \
+        if ((rows) > 2) gemm_store_row(cr + 2 * ldc, c20, c21, cols, alpha, beta);                  \
+        if ((rows) > 3) gemm_store_row(cr + 3 * ldc, c30, c31, cols, alpha, beta);                  \
+        if ((rows) > 4) gemm_store_row(cr + 4 * ldc, c40, c41, cols, alpha, beta);                  \
+        if ((rows) > 5) gemm_store_row(cr + 5 * ldc, c50, c51, cols, alpha, beta);                  \
+    }
+
 // C[6p .. 6p+5, 16q .. 16q+15] of batch b, from panel p of ap and panel q of bp.
 // One work-item: one 6x16 tile over the whole k range (12 float8 accumulators).
 __kernel void gemm_6x16(__global const float *ap, ulong ap_off, ulong ap_bstride, __global const float *bp,
@@ -91,12 +102,7 @@ __kernel void gemm_6x16(__global const float *ap, ulong ap_off, ulong ap_bstride
     }
     int rows = min(6, m - p * 6), cols = min(16, n - q * 16);
     __global float *cr = c + c_off + b * c_bstride + (ulong)p * 6 * ldc + (ulong)q * 16;
-    gemm_store_row(cr, c00, c01, cols, alpha, beta);
-    if (rows > 1) gemm_store_row(cr + ldc, c10, c11, cols, alpha, beta);
-    if (rows > 2) gemm_store_row(cr + 2 * ldc, c20, c21, cols, alpha, beta);
-    if (rows > 3) gemm_store_row(cr + 3 * ldc, c30, c31, cols, alpha, beta);
-    if (rows > 4) gemm_store_row(cr + 4 * ldc, c40, c41, cols, alpha, beta);
-    if (rows > 5) gemm_store_row(cr + 5 * ldc, c50, c51, cols, alpha, beta);
+    GEMM_STORE6(cr, rows, cols, alpha, beta)
 }
 
 // ---- wide tiles: two B panels (32 columns), optionally two A panels (12 rows) -------------------
@@ -278,12 +284,7 @@ __kernel void gemm_stripe16(__global const float *ap, ulong ap_off, ulong ap_bst
         }
         int rows = min(6, m - i0);
         __global float *cr = cb + (ulong)i0 * ldc;
-        gemm_store_row(cr, c00, c01, cols, alpha, beta);
-        if (rows > 1) gemm_store_row(cr + ldc, c10, c11, cols, alpha, beta);
-        if (rows > 2) gemm_store_row(cr + 2 * ldc, c20, c21, cols, alpha, beta);
-        if (rows > 3) gemm_store_row(cr + 3 * ldc, c30, c31, cols, alpha, beta);
-        if (rows > 4) gemm_store_row(cr + 4 * ldc, c40, c41, cols, alpha, beta);
-        if (rows > 5) gemm_store_row(cr + 5 * ldc, c50, c51, cols, alpha, beta);
+        GEMM_STORE6(cr, rows, cols, alpha, beta)
     }
 }
 

@@ -7,20 +7,7 @@
 // of 7; gemm_6x16's C is checked against the double-precision reference. Products go through
 // cg_gemm / cg_gemm_batched, the calls the layers make.
 // oclgrind: run
-#include "test_util.h"
-
-typedef struct {
-    int ta, tb;
-    size_t m, n, k, off, pad;
-    float alpha, beta;
-    size_t batch;
-    int share; // 1: A shared by the batch, 2: B shared
-} tile_case;
-
-static float frand(uint32_t *s) {
-    *s = *s * 1664525u + 1013904223u;
-    return ((*s >> 8) / 16777216.0f) * 2.0f - 1.0f;
-}
+#include "gemm_test_util.h"
 
 static void set_tile(cg_runtime *rt, int tile, int kc) {
     cg_gemm_tuning t;
@@ -31,63 +18,23 @@ static void set_tile(cg_runtime *rt, int tile, int kc) {
     CHECK_OK(cg_gemm_tuning_set(rt, &t, "test"));
 }
 
-// C after the product with the current tile; c0 is C before it.
-static void product(cg_runtime *rt, const tile_case *c, cl_mem da, cl_mem db, cl_mem dc, const float *c0,
-                    size_t c_len, size_t a_stride, size_t b_stride, size_t c_stride, float *out) {
-    size_t lda = (c->ta ? c->m : c->k) + c->pad, ldb = (c->tb ? c->k : c->n) + c->pad, ldc = c->n + c->pad;
-    CHECK_OK(cg_tensor_write(rt, cg_view(dc, 0, 1, 1, 1, (int)c_len), c0));
-    cg_gemm_args g = {.trans_a = c->ta, .trans_b = c->tb, .m = c->m, .n = c->n, .k = c->k, .alpha = c->alpha,
-                      .beta = c->beta, .a = da, .a_off = c->off, .lda = lda, .b = db, .b_off = c->off, .ldb = ldb,
-                      .c = dc, .c_off = c->off, .ldc = ldc};
-    if (c->batch == 1 && !c->share) CHECK_OK(cg_gemm(rt, &g));
-    else CHECK_OK(cg_gemm_batched(rt, &g, a_stride, b_stride, c_stride, c->batch));
-    CHECK_OK(cg_tensor_read(rt, cg_view(dc, 0, 1, 1, 1, (int)c_len), out));
-}
-
-static void run_case(cg_runtime *rt, tile_case c) {
-    size_t a_rows = c.ta ? c.k : c.m, a_cols = c.ta ? c.m : c.k;
-    size_t b_rows = c.tb ? c.n : c.k, b_cols = c.tb ? c.k : c.n;
-    size_t lda = a_cols + c.pad, ldb = b_cols + c.pad, ldc = c.n + c.pad;
-    size_t a_stride = c.share == 1 ? 0 : a_rows * lda + 5, b_stride = c.share == 2 ? 0 : b_rows * ldb + 3;
-    size_t c_stride = c.m * ldc + 1;
-    size_t a_len = c.off + (c.batch - 1) * a_stride + a_rows * lda;
-    size_t b_len = c.off + (c.batch - 1) * b_stride + b_rows * ldb;
-    size_t c_len = c.off + c.batch * c_stride;
-    float *a = malloc(a_len * 4), *b = malloc(b_len * 4), *c0 = malloc(c_len * 4), *ref = malloc(c_len * 4);
-    float *base = malloc(c_len * 4), *out = malloc(c_len * 4);
-    uint32_t seed = (uint32_t)(c.m * 7 + c.n * 13 + c.k * 17 + c.batch);
-    for (size_t i = 0; i < a_len; i++) a[i] = frand(&seed);
-    for (size_t i = 0; i < b_len; i++) b[i] = frand(&seed);
-    for (size_t i = 0; i < c_len; i++) c0[i] = ref[i] = c.beta == 0.0f ? NAN : frand(&seed);
-    cl_mem da, db, dc;
-    CHECK_OK(cg_buffer_alloc(rt, a_len, &da));
-    CHECK_OK(cg_buffer_alloc(rt, b_len, &db));
-    CHECK_OK(cg_buffer_alloc(rt, c_len, &dc));
-    CHECK_OK(cg_tensor_write(rt, cg_view(da, 0, 1, 1, 1, (int)a_len), a));
-    CHECK_OK(cg_tensor_write(rt, cg_view(db, 0, 1, 1, 1, (int)b_len), b));
-
-    for (size_t i = 0; i < c.batch; i++)
-        cg_gemm_ref(c.ta, c.tb, c.m, c.n, c.k, c.alpha, a + c.off + i * a_stride, lda, b + c.off + i * b_stride, ldb,
-                    c.beta, ref + c.off + i * c_stride, ldc);
+static void run_case(cg_runtime *rt, gemm_test_case c) {
+    gemm_test_operands o;
+    gemm_test_operands_make(rt, &c, &o);
+    float *base = malloc(o.c_len * 4), *out = malloc(o.c_len * 4);
     for (int kc = 0; kc <= 7; kc += 7) {
         set_tile(rt, CG_GEMM_TILE_6X16, kc);
-        product(rt, &c, da, db, dc, c0, c_len, a_stride, b_stride, c_stride, base);
-        double tol = 1e-5 * (double)(c.k + 4), worst = 0;
-        size_t bad = 0;
-        for (size_t i = 0; i < c_len; i++) {
-            int both_nan = isnan(base[i]) && isnan(ref[i]); // untouched padding keeps its NaN
-            double d = fabs((double)base[i] - ref[i]);
-            if (!both_nan && !(d <= tol)) bad++;
-            if (!both_nan && d > worst) worst = d;
-        }
+        gemm_test_product(rt, &c, &o, base);
+        double worst;
+        size_t bad = gemm_test_off_ref(&c, &o, base, &worst);
         CHECK(bad == 0, "6x16 m=%zu n=%zu k=%zu batch=%zu kc=%d: %zu elements off the reference, worst %.3g", c.m,
               c.n, c.k, c.batch, kc, bad, worst);
         for (int tile = CG_GEMM_TILE_6X32; tile < CG_GEMM_TILE_COUNT; tile++) {
             set_tile(rt, tile, kc);
-            for (size_t i = 0; i < c_len; i++) out[i] = 12345.0f; // a tile that stores nothing fails
-            product(rt, &c, da, db, dc, c0, c_len, a_stride, b_stride, c_stride, out);
+            for (size_t i = 0; i < o.c_len; i++) out[i] = 12345.0f; // a tile that stores nothing fails
+            gemm_test_product(rt, &c, &o, out);
             size_t diff = 0, first = 0;
-            for (size_t i = 0; i < c_len; i++)
+            for (size_t i = 0; i < o.c_len; i++)
                 if (memcmp(&out[i], &base[i], 4) && diff++ == 0) first = i;
             CHECK(diff == 0,
                   "%s ta=%d tb=%d m=%zu n=%zu k=%zu off=%zu pad=%zu alpha=%g beta=%g batch=%zu share=%d kc=%d: %zu "
@@ -96,15 +43,9 @@ static void run_case(cg_runtime *rt, tile_case c) {
                   c.share, kc, diff, first, diff ? out[first] : 0.0f, diff ? base[first] : 0.0f);
         }
     }
-    cg_buffer_release(da);
-    cg_buffer_release(db);
-    cg_buffer_release(dc);
-    free(a);
-    free(b);
-    free(c0);
-    free(ref);
     free(base);
     free(out);
+    gemm_test_operands_free(&o);
 }
 
 int main(void) {
@@ -130,7 +71,7 @@ int main(void) {
           "tile names parse");
     // Shapes go through the packed-panel tiles (not the short-k stripe or the thin split-k paths):
     // B transposed or k > 64, and k short of the thin paths' 1024.
-    const tile_case cases[] = {
+    const gemm_test_case cases[] = {
         {0, 1, 13, 33, 9, 0, 0, 1.0f, 0.0f, 1, 0},     // 3 B panels: the last 6x32 tile has one
         {0, 1, 7, 17, 5, 1, 2, 1.0f, 0.5f, 1, 0},      // 2 A panels, the second with one row
         {0, 0, 6, 16, 70, 0, 0, 1.0f, 0.0f, 1, 0},     // one panel of each: both second panels missing
@@ -151,7 +92,7 @@ int main(void) {
         {0, 0, 64, 200, 48, 0, 0, 1.0f, 0.0f, 2, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        tile_case c = cases[i];
+        gemm_test_case c = cases[i];
         if (quick && c.m * c.n * c.k * c.batch > 250000) continue;
         run_case(rt, c);
     }
