@@ -52,10 +52,9 @@ cg_status cg_gemm_tiles(cg_runtime *rt, const cg_gemm_args *g, size_t kc, float 
 cg_status cg_gemm_stripes(cg_runtime *rt, const cg_gemm_args *g, size_t kc, float beta, size_t ap_bstride,
                           size_t b_off, size_t b_stride, size_t c_stride, size_t batch);
 
-// Whether the thin path (gemm_thin.c) runs this product, and running it.
-int cg_gemm_thin_fits(const cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, size_t b_stride,
-                      size_t c_stride, size_t batch);
-cg_status cg_gemm_thin(cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, size_t b_stride, size_t c_stride,
-                       size_t batch);
+// Whether the thin path (gemm_thin.c) runs a product of `batch` (only single products go there),
+// and running one.
+int cg_gemm_thin_fits(const cg_runtime *rt, const cg_gemm_args *g, size_t batch);
+cg_status cg_gemm_thin(cg_runtime *rt, const cg_gemm_args *g);
 
 #endif

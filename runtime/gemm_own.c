@@ -116,8 +116,7 @@ static cg_status own(cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, siz
                      size_t batch, const cg_gemm_image *im) {
     if (g->m > 0x7fffffff || g->n > 0x7fffffff || g->k > 0x7fffffff)
         return cg_fail(CG_ERR_INVALID_ARG, "own gemm: m=%zu n=%zu k=%zu exceeds 2^31", g->m, g->n, g->k);
-    if (!im && cg_gemm_thin_fits(rt, g, a_stride, b_stride, c_stride, batch))
-        return cg_gemm_thin(rt, g, a_stride, b_stride, c_stride, batch);
+    if (!im && cg_gemm_thin_fits(rt, g, batch)) return cg_gemm_thin(rt, g);
     // Long k runs in blocks, so a tile's panels stay in cache; the blocks accumulate into C. The
     // panels must fit one allocation: halve the batch while a k block would drop below
     // CG_GEMM_MIN_KC, then shorten the k block.

@@ -22,9 +22,7 @@
 // work-items per k block, and pack long operands only to read them once) or a C of fewer than 6
 // rows or columns (a 6x16 tile would be mostly padding); or C = alpha op(A) B + beta C with B
 // untransposed, a long k and few tiles (B read where it lies, rows contiguous along n).
-int cg_gemm_thin_fits(const cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, size_t b_stride,
-                      size_t c_stride, size_t batch) {
-    (void)a_stride, (void)b_stride, (void)c_stride;
+int cg_gemm_thin_fits(const cg_runtime *rt, const cg_gemm_args *g, size_t batch) {
     if (batch != 1) return 0;
     // The partial tiles must fit one allocation (else the packed path, which blocks k, runs it).
     size_t cap = rt->dev.max_alloc ? (size_t)(rt->dev.max_alloc / sizeof(float)) : (size_t)-1;
@@ -93,9 +91,7 @@ static cg_status thin_nb(cg_runtime *rt, const cg_gemm_args *g) {
 
 // The split paths (cl/gemm_thin.cl; gemm_split_reduce when k has several chunks): chunks of
 // CG_GEMM_NT_KC along k, a fixed number for the shape, so the result does not depend on the device.
-cg_status cg_gemm_thin(cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, size_t b_stride, size_t c_stride,
-                       size_t batch) {
-    (void)a_stride, (void)b_stride, (void)c_stride, (void)batch;
+cg_status cg_gemm_thin(cg_runtime *rt, const cg_gemm_args *g) {
     if (!g->trans_b) return thin_nb(rt, g);
     size_t splits = cg_ceil_div(g->k, CG_GEMM_NT_KC), mt = cg_ceil_div(g->m, 4), nt = cg_ceil_div(g->n, 4);
     if (splits > 1) CG_TRY(cg_gemm_temp_reserve(rt, splits * g->m * g->n * sizeof(float)));
