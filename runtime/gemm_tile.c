@@ -28,8 +28,8 @@ int cg_gemm_tile_parse(const char *name) {
 
 // CPUs whose native float vector has 16 lanes (AVX-512) take gemm_6x32: each k step is two whole
 // 512-bit B loads, six broadcasts and twelve 512-bit fma with every accumulator in a register (PoCL
-// 3.1 on a Zen 4 EPYC; see cl/gemm.cl). GPUs and narrower CPUs keep gemm_6x16: a 6x32 tile holds
-// 384 accumulators per work-item, far past a GPU's registers.
+// 3.1 on a 2-core AMD EPYC, family 26; see cl/gemm.cl). GPUs and narrower CPUs keep gemm_6x16: a
+// 6x32 tile holds 192 accumulator floats per work-item, and it spills on every GPU target.
 int cg_gemm_tile_default(const cg_device_info *dev) {
     cl_uint width = 0;
     if (!(dev->type & CL_DEVICE_TYPE_CPU) || !dev->device ||
@@ -86,8 +86,9 @@ cg_status cg_gemm_tiles(cg_runtime *rt, const cg_gemm_args *g, size_t kc, float 
 // compute unit.
 cg_status cg_gemm_stripes(cg_runtime *rt, const cg_gemm_args *g, size_t kc, float beta, size_t ap_bstride,
                           size_t b_off, size_t b_stride, size_t c_stride, size_t batch) {
-    // Devices on the wide tiles take 32-column stripes (gemm_stripe32, the same k steps as gemm_6x32).
-    int wide = rt->gemm_policy.own_tile == CG_GEMM_TILE_6X32 || rt->gemm_policy.own_tile == CG_GEMM_TILE_12X32;
+    // Devices on a tile of two B panels take 32-column stripes (gemm_stripe32, gemm_6x32's k steps).
+    int tile = rt->gemm_policy.own_tile;
+    int wide = tile > CG_GEMM_TILE_AUTO && tile < CG_GEMM_TILE_COUNT && tiles[tile].pb == 2;
     const char *name = wide ? "gemm_stripe32" : "gemm_stripe16";
     cl_kernel kern;
     CG_TRY(cg_kernel_get(rt, "gemm", name, &kern));
