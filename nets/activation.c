@@ -1,7 +1,6 @@
 // activation.c — the elementwise activation layers: ReLU, LeakyReLU, tanh and sigmoid (cl/act.cl).
 // ReLU and LeakyReLU differentiate from the input x; tanh and sigmoid from the output y. Every view
 // may carry a sample stride (a channel slice of a concatenated tensor).
-#include "cpu_rows.h"
 #include "kernel_profile.h"
 #include "nets_internal.h"
 

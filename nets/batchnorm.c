@@ -12,7 +12,7 @@
 // Fused with a following ReLU / LeakyReLU (cg_batchnorm_forward_act, cg_batchnorm_backward_act,
 // driven by nets/chain.c): the forward writes the activation's output and never the batch-norm
 // output; the backward takes the gradient of the activation's output. The kernels (cl/bn.cl) take a
-// per-element variant on GPUs and a per-row one on CPUs (cg_batchnorm_force_rows for tests).
+// per-element variant on GPUs and a per-row one on CPUs (cg_rows_variant; cg_im2col_force for tests).
 #include "batchnorm_sync.h"
 #include "kernel_profile.h"
 #include "nets_internal.h"
@@ -60,20 +60,6 @@ static cg_status check_bound(const cg_layer *l, int need_grads) {
     return CG_OK;
 }
 
-static int forced_rows = -1;
-
-int cg_batchnorm_force_rows(int rows) {
-    int old = forced_rows;
-    forced_rows = rows;
-    return old;
-}
-
-// The per-row CPU kernels, or the per-element GPU ones (cl/bn.cl).
-static int use_rows(cg_runtime *rt) {
-    if (forced_rows >= 0) return forced_rows;
-    return (cg_runtime_device(rt)->type & CL_DEVICE_TYPE_CPU) != 0;
-}
-
 // x: [N, C, H, W] -> y: [N, C, H, W], y = act(batch norm of x) (act 0: none).
 static cg_status bn_run_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int training, int act,
                                 float slope) {
@@ -103,7 +89,7 @@ static cg_status bn_run_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor
     cl_uint n = (cl_uint)cg_numel(x), rows = N * C;
     cl_float eps = s->p.eps, momentum = s->p.momentum, cl_slope = slope;
     cl_int cl_act = act;
-    int by_rows = use_rows(rt);
+    int by_rows = cg_rows_variant(ctx);
     cl_int cl_rows = by_rows;
     double bytes = (double)n * sizeof(float);
     cl_kernel k;
@@ -158,7 +144,7 @@ static cg_status bn_run_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tenso
     cl_uint n = (cl_uint)cg_numel(x), rows = N * C;
     cl_int cl_act = act;
     cl_float cl_slope = slope;
-    int by_rows = use_rows(rt);
+    int by_rows = cg_rows_variant(ctx);
     double bytes = (double)n * sizeof(float);
     cl_kernel k;
     CG_TRY(cg_kernel_get(rt, "bn", by_rows ? "bn_bwd_reduce_runs" : "bn_bwd_reduce", &k));

@@ -1,6 +1,5 @@
 // im2col.c — launches of the im2col.cl and bias.cl kernels for the convolution and linear layers,
 // and the batch chunking that keeps their scratch columns under a cap.
-#include "cpu_rows.h"
 #include "kernel_profile.h"
 #include "nets_internal.h"
 #include "seq_limits.h"
@@ -16,12 +15,10 @@ cg_im2col_mode cg_im2col_force(cg_im2col_mode mode) {
     return old;
 }
 
-static int by_rows(const cg_ctx *ctx) {
+int cg_rows_variant(const cg_ctx *ctx) {
     if (forced_mode != CG_IM2COL_AUTO) return forced_mode == CG_IM2COL_ROWS;
     return (cg_runtime_device(ctx->rt)->type & CL_DEVICE_TYPE_CPU) != 0;
 }
-
-int cg_rows_variant(const cg_ctx *ctx) { return by_rows(ctx); }
 
 size_t cg_set_chunk_cap(size_t floats) {
     size_t old = chunk_cap;
@@ -78,7 +75,7 @@ cg_status cg_im2col(cg_ctx *ctx, const cg_im2col_geom *g, cg_tensor img, int n0,
     size_t total = cg_geom_rows(g) * nb * cg_geom_positions(g);
     CG_TRY(check_total(total, "im2col"));
     cl_kernel k;
-    int rows = by_rows(ctx);
+    int rows = cg_rows_variant(ctx);
     if (rows && dcgan_window(g)) {
         cl_ulong off = sample_offset(img, n0), sn = cg_sample_stride(img), coff = cols_off;
         cl_uint n = (cl_uint)((size_t)nb * g->c);
@@ -114,7 +111,7 @@ cg_status cg_col2im(cg_ctx *ctx, const cg_im2col_geom *g, cl_mem cols, size_t co
     CG_TRY(check_total(total, "col2im"));
     CG_TRY(check_total(cg_geom_rows(g) * nb * cg_geom_positions(g), "col2im columns"));
     cl_kernel k;
-    int rows = by_rows(ctx);
+    int rows = cg_rows_variant(ctx);
     cl_ulong coff = cols_off, off = sample_offset(img, n0), sn = cg_sample_stride(img);
     int has_bias = bias != NULL;
     cl_mem bbuf = bias ? bias->buf : cols; // any valid buffer when unused
@@ -144,7 +141,7 @@ cg_status cg_nchw_to_wide(cg_ctx *ctx, cg_tensor t, int n0, int nb, cl_mem dst, 
     CG_TRY(check_total(total, "nchw_to_wide"));
     cl_kernel k;
     // CPUs with runs of P >= 4 floats: a work-item per run (nb * C of them).
-    int rows = by_rows(ctx) && p >= 4;
+    int rows = cg_rows_variant(ctx) && p >= 4;
     CG_TRY(cg_kernel_get(ctx->rt, "im2col", rows ? "nchw_to_wide_rows" : "nchw_to_wide", &k));
     cl_ulong off = sample_offset(t, n0), sn = cg_sample_stride(t), doff = dst_off;
     size_t items = rows ? (size_t)nb * t.c : total;
@@ -160,7 +157,7 @@ cg_status cg_wide_to_nchw(cg_ctx *ctx, cl_mem src, size_t src_off, cg_tensor t, 
     size_t p = (size_t)t.h * t.w, total = (size_t)nb * cg_sample_size(t);
     CG_TRY(check_total(total, "wide_to_nchw"));
     cl_kernel k;
-    int rows = by_rows(ctx) && p >= 4; // as cg_nchw_to_wide
+    int rows = cg_rows_variant(ctx) && p >= 4; // as cg_nchw_to_wide
     CG_TRY(cg_kernel_get(ctx->rt, "im2col", rows ? "wide_to_nchw_rows" : "wide_to_nchw", &k));
     cl_ulong soff = src_off, off = sample_offset(t, n0), sn = cg_sample_stride(t);
     size_t items = rows ? (size_t)nb * t.c : total;

@@ -4,9 +4,8 @@
 // of the most recent forward are kept on the device for backward, sized for the largest batch.
 // The layer never initialises its parameters: weight = 1 and bias = 0 are the container's or the
 // initialiser's job.
-#include "cpu_rows.h"
 #include "kernel_profile.h"
-#include "nets.h"
+#include "nets_internal.h"
 
 #include <stdlib.h>
 

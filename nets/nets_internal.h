@@ -24,12 +24,14 @@ typedef struct {
 static inline size_t cg_geom_rows(const cg_im2col_geom *g) { return (size_t)g->c * g->kh * g->kw; }
 static inline size_t cg_geom_positions(const cg_im2col_geom *g) { return (size_t)g->oh * g->ow; }
 
-// How im2col and col2im split their work (cl/im2col.cl): one work-item per element (GPUs) or per
-// image plane, vectorised along rows (CPUs: the *_rows kernels); AUTO picks by device type. The
-// results are bit-identical.
+// How the layers' kernels split their work: one work-item per element (GPUs) or, on CPUs, per row,
+// chunk, plane or column block, vectorised (the *_rows / *_cols / *_runs kernels of cl/im2col.cl,
+// bn.cl, act.cl); AUTO picks by device type. The results are bit-identical.
 typedef enum { CG_IM2COL_AUTO = 0, CG_IM2COL_ELEMENTS, CG_IM2COL_ROWS } cg_im2col_mode;
 // Test hook: forces a decomposition (AUTO restores the choice by device type); returns the previous.
 cg_im2col_mode cg_im2col_force(cg_im2col_mode mode);
+// 1: the CPU decomposition.
+int cg_rows_variant(const cg_ctx *ctx);
 
 // cols [c*kh*kw, nb*P] (dense, at cols_off) <- samples [n0, n0 + nb) of img.
 cg_status cg_im2col(cg_ctx *ctx, const cg_im2col_geom *g, cg_tensor img, int n0, int nb, cl_mem cols,
@@ -140,9 +142,6 @@ int cg_batchnorm_fused(const cg_layer *l);
 cg_status cg_batchnorm_forward_act(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, int training, float slope);
 // dy (gradient of act's output) -> dx (NULL: parameter gradients only), after a fused forward.
 cg_status cg_batchnorm_backward_act(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor dy, const cg_tensor *dx);
-// Test hook: 1 forces the per-row (CPU) kernels, 0 the per-element (GPU) ones, -1 picks by device
-// type; returns the previous setting.
-int cg_batchnorm_force_rows(int rows);
 // 1 with *slope set when l is a ReLU (slope 0) or LeakyReLU.
 int cg_act_leaky_slope(const cg_layer *l, float *slope);
 

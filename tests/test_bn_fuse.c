@@ -179,7 +179,7 @@ static void pair_case(cg_ctx *ctx, shape sh, int pairs, float slope, int trainin
     char at[160];
     snprintf(at, sizeof at, "[%d,%d,%d,%d] %d pair(s) %s %s %s kernels", sh.n, sh.c, sh.h, sh.w, pairs,
              slope < 0 ? "relu" : "leaky_relu(0.2)", training ? "training" : "eval", rows ? "per-row" : "per-element");
-    cg_batchnorm_force_rows(rows);
+    cg_im2col_force(rows ? CG_IM2COL_ROWS : CG_IM2COL_ELEMENTS);
     uint32_t seed = (uint32_t)(sh.n * 1000 + sh.c * 100 + sh.h * 10 + sh.w);
     cg_seq *fused = make_net(ctx, sh, pairs, slope, seed), *kept = make_net(ctx, sh, pairs, slope, seed);
     cg_seq *again = make_net(ctx, sh, pairs, slope, seed);
@@ -230,7 +230,7 @@ static void pair_case(cg_ctx *ctx, shape sh, int pairs, float slope, int trainin
     free(x), free(dy), free(w), free(b), free(rm), free(rv);
     cg_buffer_release(dxb);
     cg_seq_free(fused), cg_seq_free(kept), cg_seq_free(again);
-    cg_batchnorm_force_rows(-1);
+    cg_im2col_force(CG_IM2COL_AUTO);
 }
 
 int main(void) {
