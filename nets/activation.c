@@ -30,11 +30,13 @@ static size_t act_workspace(const cg_layer *l, const int in[4]) { return 0; }
 static int same_shape(cg_tensor a, cg_tensor b) { return a.n == b.n && a.c == b.c && a.h == b.h && a.w == b.w; }
 
 // LeakyReLU's CPU variants (cl/act.cl *_rows): a work-item per chunk of ACT_ROW elements of a sample
-// (keep in step with the kernel's default); used when a sample's index fits 32 bits.
+// (keep in step with the kernel's default). Their work-items for n elements of `per` per sample, or
+// 0 where they do not apply (not LeakyReLU, not a CPU, or indices past 32 bits).
 enum { ACT_ROW = 1024 };
-static int leaky_rows(const cg_ctx *ctx, const act_state *s, cl_ulong n, cl_ulong per) {
-    return s->kind == ACT_LEAKY && cg_rows_variant(ctx) && n / per * ((per + ACT_ROW - 1) / ACT_ROW) <= UINT32_MAX &&
-           per <= UINT32_MAX - ACT_ROW;
+static cl_uint leaky_row_items(const cg_ctx *ctx, const act_state *s, cl_ulong n, cl_ulong per) {
+    cl_ulong items = n / per * ((per + ACT_ROW - 1) / ACT_ROW);
+    if (s->kind != ACT_LEAKY || !cg_rows_variant(ctx) || items > UINT32_MAX || per > UINT32_MAX - ACT_ROW) return 0;
+    return (cl_uint)items;
 }
 
 // x: [N, C, H, W] -> y: [N, C, H, W]
@@ -48,8 +50,9 @@ static cg_status act_forward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y,
     cl_ulong xoff = x.off, xsn = cg_sample_stride(x), yoff = y.off, ysn = cg_sample_stride(y);
     cl_kernel k;
     cg_status st;
-    if (leaky_rows(ctx, s, n, per)) {
-        cl_uint p32 = (cl_uint)per, items = (cl_uint)(n / per * ((per + ACT_ROW - 1) / ACT_ROW));
+    cl_uint items = leaky_row_items(ctx, s, n, per);
+    if (items) {
+        cl_uint p32 = (cl_uint)per;
         CG_TRY(cg_kernel_get(ctx->rt, "act", "act_leaky_fwd_rows", &k));
         cg_profile_work(ctx->rt, 0, 2.0 * sizeof(float) * (double)n);
         st = cg_launch1d(ctx->rt, k, items, CG_ARG(x.buf), CG_ARG(xoff), CG_ARG(xsn), CG_ARG(y.buf), CG_ARG(yoff),
@@ -84,8 +87,9 @@ static cg_status act_backward(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y
     cl_ulong gdoff = dy.off, gdsn = cg_sample_stride(dy), gxoff = dx->off, gxsn = cg_sample_stride(*dx);
     cl_kernel k;
     cg_status st;
-    if (leaky_rows(ctx, s, n, per)) {
-        cl_uint p32 = (cl_uint)per, items = (cl_uint)(n / per * ((per + ACT_ROW - 1) / ACT_ROW));
+    cl_uint items = leaky_row_items(ctx, s, n, per);
+    if (items) {
+        cl_uint p32 = (cl_uint)per;
         CG_TRY(cg_kernel_get(ctx->rt, "act", "act_leaky_bwd_rows", &k));
         cg_profile_work(ctx->rt, 0, 3.0 * sizeof(float) * (double)n);
         st = cg_launch1d(ctx->rt, k, items, CG_ARG(src.buf), CG_ARG(soff), CG_ARG(ssn), CG_ARG(dy.buf),
