@@ -15,6 +15,16 @@
 #define NT_ROW(r) (a + (ulong)min(i0 + (r), m - 1) * lda)
 #define NT_COL(r) (b + (ulong)min(j0 + (r), n - 1) * ldb)
 #define NT_FOLD(v) (((v).s0 + (v).s1) + ((v).s2 + (v).s3)) + (((v).s4 + (v).s5) + ((v).s6 + (v).s7))
+
+// Stores a rows x cols corner of a tile r (w columns a row): alpha * r + beta * C (beta = 0 never reads C).
+void nt_store(__global float *o, ulong ldo, const float *r, int w, int rows, int cols, float alpha, float beta) {
+    for (int ii = 0; ii < rows; ii++)
+        for (int jj = 0; jj < cols; jj++) {
+            __global float *e = o + (ulong)ii * ldo + jj;
+            *e = alpha * r[ii * w + jj] + (beta == 0.0f ? 0.0f : beta * *e);
+        }
+}
+
 __kernel void gemm_nt_split(__global const float *a, ulong a_off, ulong lda, __global const float *b, ulong b_off,
                             ulong ldb, __global float *out, ulong out_off, ulong ldo, int m, int n, int k, int kc,
                             float alpha, float beta) {
@@ -55,13 +65,55 @@ __kernel void gemm_nt_split(__global const float *a, ulong a_off, ulong lda, __g
         float x[4] = {a0[kk], a1[kk], a2[kk], a3[kk]}, y[4] = {b0[kk], b1[kk], b2[kk], b3[kk]};
         for (int t = 0; t < 16; t++) r[t] = fma(x[t / 4], y[t % 4], r[t]);
     }
-    __global float *o = out + out_off + ((ulong)s * m + i0) * ldo + j0;
-    int rows = min(4, m - i0), cols = min(4, n - j0);
-    for (int ii = 0; ii < rows; ii++)
-        for (int jj = 0; jj < cols; jj++) {
-            __global float *e = o + (ulong)ii * ldo + jj;
-            *e = alpha * r[ii * 4 + jj] + (beta == 0.0f ? 0.0f : beta * *e);
-        }
+    nt_store(out + out_off + ((ulong)s * m + i0) * ldo + j0, ldo, r, 4, min(4, m - i0), min(4, n - j0), alpha, beta);
+}
+
+// The same sums where floats have 16-lane native vectors (AVX-512 CPUs), a 4x8 tile per work-item:
+// two elements of a row share one float16 accumulator (lanes 0-7 column j, 8-15 column j + 1), so
+// 16 fma of 16 lanes take 4 loads of A (each row's float8 twice) and 8 of B. Each element's lanes,
+// fold and tail are gemm_nt_split's: the same bits.
+float16 nt_pair(float8 v, float8 w) {
+    float16 p; // not (float16)(v, w): Oclgrind 21.10's --uninitialized crashes on that constructor
+    p.lo = v;
+    p.hi = w;
+    return p;
+}
+#define NT_EACH4(X, r) X(r, 0) X(r, 1) X(r, 2) X(r, 3)
+#define NT_ROWS4(X) NT_EACH4(X, 0) NT_EACH4(X, 1) NT_EACH4(X, 2) NT_EACH4(X, 3)
+__kernel void gemm_nt_split16(__global const float *a, ulong a_off, ulong lda, __global const float *b, ulong b_off,
+                              ulong ldb, __global float *out, ulong out_off, ulong ldo, int m, int n, int k, int kc,
+                              float alpha, float beta) {
+    int p = get_global_id(0), q = get_global_id(1), s = get_global_id(2);
+    int i0 = p * 4, j0 = q * 8;
+    if (i0 >= m || j0 >= n) return;
+    int k0 = s * kc, k1 = min(k, k0 + kc);
+    a += a_off + k0;
+    b += b_off + k0;
+    const __global float *a0 = NT_ROW(0), *a1 = NT_ROW(1), *a2 = NT_ROW(2), *a3 = NT_ROW(3);
+    const __global float *b0 = NT_COL(0), *b1 = NT_COL(1), *b2 = NT_COL(2), *b3 = NT_COL(3);
+    const __global float *b4 = NT_COL(4), *b5 = NT_COL(5), *b6 = NT_COL(6), *b7 = NT_COL(7);
+    // c<r><h>: row r, columns 2h and 2h + 1 (an array indexed in a loop stays in memory on PoCL).
+#define NT16_ZERO(r, h) float16 c##r##h = 0.0f;
+    NT_ROWS4(NT16_ZERO)
+    int kk = 0, len = k1 - k0;
+    for (; kk + 8 <= len; kk += 8) {
+        float8 x0 = vload8(0, a0 + kk), x1 = vload8(0, a1 + kk), x2 = vload8(0, a2 + kk), x3 = vload8(0, a3 + kk);
+        float16 y0 = nt_pair(vload8(0, b0 + kk), vload8(0, b1 + kk)), y1 = nt_pair(vload8(0, b2 + kk), vload8(0, b3 + kk));
+        float16 y2 = nt_pair(vload8(0, b4 + kk), vload8(0, b5 + kk)), y3 = nt_pair(vload8(0, b6 + kk), vload8(0, b7 + kk));
+#define NT16_FMA(r, h) c##r##h = fma(nt_pair(x##r, x##r), y##h, c##r##h);
+        NT_ROWS4(NT16_FMA)
+    }
+    float r[32];
+#define NT16_FOLD(rr, h)                                                                            \
+    r[rr * 8 + 2 * h] = NT_FOLD(c##rr##h.lo);                                                       \
+    r[rr * 8 + 2 * h + 1] = NT_FOLD(c##rr##h.hi);
+    NT_ROWS4(NT16_FOLD)
+    for (; kk < len; kk++) {
+        float x[4] = {a0[kk], a1[kk], a2[kk], a3[kk]};
+        float y[8] = {b0[kk], b1[kk], b2[kk], b3[kk], b4[kk], b5[kk], b6[kk], b7[kk]};
+        for (int t = 0; t < 32; t++) r[t] = fma(x[t / 8], y[t % 8], r[t]);
+    }
+    nt_store(out + out_off + ((ulong)s * m + i0) * ldo + j0, ldo, r, 8, min(4, m - i0), min(8, n - j0), alpha, beta);
 }
 
 // Thin products with B untransposed (C = alpha * op(A) B + beta * C, long k, few tiles of C; m = 1

@@ -56,5 +56,8 @@ cg_status cg_gemm_stripes(cg_runtime *rt, const cg_gemm_args *g, size_t kc, floa
 // and running one.
 int cg_gemm_thin_fits(const cg_runtime *rt, const cg_gemm_args *g, size_t batch);
 cg_status cg_gemm_thin(cg_runtime *rt, const cg_gemm_args *g);
+// Test hook: the A B^T split kernel to take (-1 the device's rule, 0 gemm_nt_split, 1 gemm_nt_split16);
+// returns the previous setting.
+int cg_gemm_thin_force_nt(int variant);
 
 #endif

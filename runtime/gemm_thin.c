@@ -1,7 +1,7 @@
 // gemm_thin.c — the own GEMM's thin products (cl/gemm_thin.cl), split along k with no packing:
 // C = A B^T with both operands contiguous along a long k and few tiles of C (weight gradients), or
 // with fewer than 6 rows or columns; C = op(A) B with B untransposed, a long k and few tiles of C
-// (a matrix-vector product when m = 1).
+// (a matrix-vector product when m = 1), or on CPUs a k of at most CG_GEMM_NB_SHORT_K.
 #include "gemm_internal.h"
 
 // Thin A B^T products: k chunk of the split path, and the most 6x16 tiles of C for which it
@@ -16,19 +16,28 @@
 #ifndef CG_GEMM_NB_MAX_TILES
 #define CG_GEMM_NB_MAX_TILES 128
 #endif
+// Longest k for which a product with B untransposed goes gemm_nb_split8 in one launch on CPU devices
+// (a rank-k update: packing op(A) would take a second launch as long as the product).
+#ifndef CG_GEMM_NB_SHORT_K
+#define CG_GEMM_NB_SHORT_K 8
+#endif
 
 // Whether a product goes a split path: one product, and either C = alpha A B^T + beta C (k
 // contiguous in both operands) with few tiles of C and a long k (the packed path would run few
 // work-items per k block, and pack long operands only to read them once) or a C of fewer than 6
 // rows or columns (a 6x16 tile would be mostly padding); or C = alpha op(A) B + beta C with B
-// untransposed, a long k and few tiles (B read where it lies, rows contiguous along n).
+// untransposed, a long k and few tiles (B read where it lies, rows contiguous along n), or on CPUs a
+// short k (one launch instead of packing op(A) and then multiplying; the same fma chain per element,
+// so the same bits as the packed path).
 int cg_gemm_thin_fits(const cg_runtime *rt, const cg_gemm_args *g, size_t batch) {
     if (batch != 1) return 0;
     // The partial tiles must fit one allocation (else the packed path, which blocks k, runs it).
     size_t cap = rt->dev.max_alloc ? (size_t)(rt->dev.max_alloc / sizeof(float)) : (size_t)-1;
     if (g->m * g->n > cap / cg_ceil_div(g->k, CG_GEMM_NT_KC)) return 0;
     size_t tiles = cg_ceil_div(g->m, GEMM_MR) * cg_ceil_div(g->n, GEMM_NR);
-    if (!g->trans_b) return g->k >= CG_GEMM_NT_KC && tiles <= CG_GEMM_NB_MAX_TILES;
+    if (!g->trans_b)
+        return (g->k >= CG_GEMM_NT_KC && tiles <= CG_GEMM_NB_MAX_TILES) ||
+               (g->k <= CG_GEMM_NB_SHORT_K && (rt->dev.type & CL_DEVICE_TYPE_CPU));
     if (g->trans_a) return 0;
     return (g->k >= CG_GEMM_NT_KC && tiles <= CG_GEMM_NT_MAX_TILES) || g->m < GEMM_MR || g->n < GEMM_MR;
 }
@@ -63,9 +72,9 @@ static cg_status thin_gemv(cg_runtime *rt, const cg_gemm_args *g) {
 }
 
 // C = alpha op(A) B + beta C with B untransposed: gemm_nb_split8 over chunks of CG_GEMM_NT_KC along
-// k, then gemm_split_reduce; m = 1 goes to gemm_nb_gemv (the same sum order).
+// k, then gemm_split_reduce; m = 1 with a long k goes to gemm_nb_gemv (the same sum order).
 static cg_status thin_nb(cg_runtime *rt, const cg_gemm_args *g) {
-    if (g->m == 1) return thin_gemv(rt, g);
+    if (g->m == 1 && g->k >= CG_GEMM_NT_KC) return thin_gemv(rt, g);
     size_t splits = cg_ceil_div(g->k, CG_GEMM_NT_KC);
     if (splits > 1) CG_TRY(cg_gemm_temp_reserve(rt, splits * g->m * g->n * sizeof(float)));
     cl_kernel kern;
@@ -89,14 +98,27 @@ static cg_status thin_nb(cg_runtime *rt, const cg_gemm_args *g) {
     return splits > 1 ? split_reduce(rt, g, splits) : CG_OK;
 }
 
+// Test hook: which A B^T kernel the split path takes (-1 the device's, 0 gemm_nt_split, 1 gemm_nt_split16).
+static int nt_forced = -1;
+
+int cg_gemm_thin_force_nt(int variant) {
+    int old = nt_forced;
+    nt_forced = variant;
+    return old;
+}
+
 // The split paths (cl/gemm_thin.cl; gemm_split_reduce when k has several chunks): chunks of
 // CG_GEMM_NT_KC along k, a fixed number for the shape, so the result does not depend on the device.
+// A B^T: 4x4 tiles (gemm_nt_split), or 4x8 (gemm_nt_split16, the same sums) where floats have
+// 16-lane native vectors.
 cg_status cg_gemm_thin(cg_runtime *rt, const cg_gemm_args *g) {
     if (!g->trans_b) return thin_nb(rt, g);
-    size_t splits = cg_ceil_div(g->k, CG_GEMM_NT_KC), mt = cg_ceil_div(g->m, 4), nt = cg_ceil_div(g->n, 4);
+    int wide = nt_forced >= 0 ? nt_forced : cg_gemm_tile_default(&rt->dev) == CG_GEMM_TILE_6X32;
+    size_t splits = cg_ceil_div(g->k, CG_GEMM_NT_KC), mt = cg_ceil_div(g->m, 4), nt = cg_ceil_div(g->n, wide ? 8 : 4);
     if (splits > 1) CG_TRY(cg_gemm_temp_reserve(rt, splits * g->m * g->n * sizeof(float)));
+    const char *name = wide ? "gemm_nt_split16" : "gemm_nt_split";
     cl_kernel kern;
-    CG_TRY(cg_kernel_get(rt, "gemm_thin", "gemm_nt_split", &kern));
+    CG_TRY(cg_kernel_get(rt, "gemm_thin", name, &kern));
     cl_ulong a_off = g->a_off, lda = g->lda, b_off = g->b_off, ldb = g->ldb;
     cl_ulong o_off = splits > 1 ? 0 : g->c_off, ldo = splits > 1 ? g->n : g->ldc;
     cl_mem out = splits > 1 ? rt->gemm_temp : g->c;
@@ -114,6 +136,6 @@ cg_status cg_gemm_thin(cg_runtime *rt, const cg_gemm_args *g) {
     }
     size_t global[3] = {cg_ceil_div(mt, local[0]) * local[0], cg_ceil_div(nt, local[1]) * local[1], splits};
     cg_profile_work(rt, 2.0 * (double)g->m * (double)g->n * (double)g->k, 0);
-    CG_TRY(cg_gemm_enqueue(rt, kern, "gemm_nt_split", global, local));
+    CG_TRY(cg_gemm_enqueue(rt, kern, name, global, local));
     return splits > 1 ? split_reduce(rt, g, splits) : CG_OK;
 }

@@ -3,7 +3,8 @@
 // alpha/beta (beta = 0 must not read C), strided batches, batches sharing one operand, and k
 // split into blocks that accumulate into C; untransposed B with a short k read in place, unpacked;
 // thin A B^T products with a long k (the k-split path); thin op(A) B products with a long k and an
-// untransposed B (gemm_nb_split8, and gemm_nb_gemv for one row);
+// untransposed B (gemm_nb_split8, and gemm_nb_gemv for one row); op(A) B with a short k (one
+// gemm_nb_split8 launch on CPUs);
 // every product twice, bit for bit the same.
 // oclgrind: run
 #include "gemm_test_util.h"
@@ -78,6 +79,11 @@ int main(void) {
         {0, 0, 1, 5, 1030, 1, 0, 1.0f, 0.0f, 1, 0},
         {0, 0, 1, 48, 17500, 0, 1, -2.0f, 0.25f, 1, 0},
         {0, 0, 1, 3, 9300, 2, 0, 1.0f, 0.0f, 1, 0},
+        // op(A) B with k <= 8 (CG_GEMM_NB_SHORT_K): one gemm_nb_split8 launch on CPUs (bit for bit
+        // against the packed path in test_gemm_thin); a batch of them is packed.
+        {1, 0, 8192, 64, 1, 0, 0, 1.0f, 0.0f, 1, 0}, // D5 dX
+        {0, 0, 19, 23, 7, 3, 1, 0.5f, 1.5f, 1, 0},
+        {1, 0, 19, 23, 7, 3, 1, 0.5f, 1.5f, 2, 0},
     };
     // Whole k at once, then k in blocks of 7 (odd, so blocks end inside the unrolled loop and the
     // packing kernels' 8-wide chunks); later blocks accumulate into C.
