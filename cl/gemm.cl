@@ -1,5 +1,6 @@
 // gemm.cl — clgan's own SGEMM micro-kernels: a register tile of C over packed panels of op(A) and
-// op(B) (gemm_pack.cl makes them), and gemm_stripe16 for short k with B read where it lies.
+// op(B) (gemm_pack.cl makes them), gemm_stripe16 for short k with B read where it lies, and
+// gemm_conv6x32 for stride-1 convolutions with B read from the image.
 // Written for CPU OpenCL (PoCL): no local memory (emulated in RAM there) and no reliance on
 // vectorisation across work-items; each work-item works with explicit float8 vectors, like a BLAS
 // micro-kernel. Other devices use it only where `clgan tune` measured it faster than CLBlast.
@@ -317,4 +318,94 @@ __kernel void gemm_stripe32(__global const float *ap, ulong ap_off, ulong ap_bst
         __global float *cr = cb + (ulong)i0 * ldc;
         GEMM_STORE6W(cr, c, min(6, m - i0), cols, alpha, beta)
     }
+}
+
+// ---- stride-1 convolutions with B read from the image: gemm_conv6x32 -----------------------------
+// C = alpha * W cols(x) + beta * C for a convolution of stride 1, without packing the im2col matrix:
+// on a grid of positions g = oy*Wp + ox as wide as the (padded) input rows, row kk = (c*kh + ki)*kw
+// + kj of the im2col matrix at grid columns g .. g+15 is the 16 consecutive floats of x at
+// c*plane + ki*Wp + kj + g. So each k step is two float16 loads straight from x (padded beforehand
+// by gemm_pad_image when the convolution pads), the same six broadcasts and twelve fma as
+// gemm_6x32, in the same k order: C equals what gemm_6x32 makes from packed panels, bit for bit.
+// Grid columns ox >= OW (the last Wp - OW of each row: kw - 1 of them) are computed and dropped.
+// Reads run up to 15 floats past a sample's last plane (c*plane floats); the host leaves them readable.
+
+// Writes grid columns g0 .. g0+15 of one row of C (values v; (oy, ox) the grid position of g0) to
+// row cr: those inside the grid (g < n_grid) and inside an output row (ox < OW), at oy*OW + ox.
+// The same expressions as gemm_store_row16.
+void gemm_conv_store16(__global float *cr, float16 v, int g0, int n_grid, int oy, int ox, int Wp, int OW,
+                       float alpha, float beta) {
+    if (g0 >= n_grid) return;
+    if (ox + 16 <= OW) { // inside one output row, so inside the grid too
+        gemm_store_row16(cr + oy * OW + ox, v, 16, alpha, beta);
+        return;
+    }
+    float t[16];
+    vstore16(v, 0, t);
+    for (int j = 0; j < 16 && g0 + j < n_grid; j++) {
+        if (ox < OW) {
+            __global float *e = cr + oy * OW + ox;
+            *e = alpha * t[j] + (beta == 0.0f ? 0.0f : beta * *e);
+        }
+        if (++ox == Wp) ox = 0, oy++;
+    }
+}
+
+// Both halves of a 32-column tile row: u at grid column g0 = oy*Wp + ox, v at g0 + 16.
+void gemm_conv_store_row(__global float *cr, float16 u, float16 v, int g0, int n_grid, int oy, int ox, int Wp,
+                         int OW, float alpha, float beta) {
+    gemm_conv_store16(cr, u, g0, n_grid, oy, ox, Wp, OW, alpha, beta);
+    ox += 16;
+    while (ox >= Wp) ox -= Wp, oy++;
+    gemm_conv_store16(cr, v, g0 + 16, n_grid, oy, ox, Wp, OW, alpha, beta);
+}
+
+// gemm_conv6x32: A panels: ap[p][kk][r] over the whole K (k0 selects the block [k0, k0 + kc)). x: the sample at
+// x_off + b*x_sn, channel planes `plane` apart, rows Wp apart. C: row i of sample b at
+// c_off + b*c_bstride + i*ldc, position oy*OW + ox. n_grid = (OH - 1)*Wp + OW.
+__kernel void gemm_conv6x32(__global const float *ap, int K, __global const float *x, ulong x_off, ulong x_sn,
+                            ulong plane, int Wp, int kh, int kw, int OW, int n_grid, int k0, int kc,
+                            __global float *c, ulong c_off, ulong ldc, ulong c_bstride, int m, float alpha,
+                            float beta) {
+    int p = get_global_id(0), q = get_global_id(1), b = get_global_id(2);
+    if (p * 6 >= m || q * 32 >= n_grid) return;
+    const __global float *a0 = ap + ((ulong)p * K + k0) * 6;
+    int g0 = q * 32, hi = g0 + 16 < n_grid ? 16 : 0; // an edge tile without a second half reads the first twice
+    int r = k0 / kw, kj = k0 - r * kw, ci = r / kh, ki = r - ci * kh;
+    const __global float *row = x + x_off + b * x_sn + (ulong)ci * plane + (ulong)ki * Wp + g0;
+    GEMM_ACC6W(c)
+    if (kh == 1 && kw == 1) { // pointwise: one plane per k step
+        for (int kk = 0; kk < kc; kk++) {
+            GEMM_FMA6W(a0, vload16(0, row), vload16(0, row + hi), c)
+            a0 += 6;
+            row += plane;
+        }
+    } else {
+        int left = kc;
+        while (left > 0) { // one window row (c, ki) per pass: kw consecutive floats
+            int run = min(kw - kj, left);
+            const __global float *s = row + kj;
+            for (int e = 0; e < run; e++) {
+                GEMM_FMA6W(a0, vload16(0, s + e), vload16(0, s + e + hi), c)
+                a0 += 6;
+            }
+            left -= run;
+            kj = 0;
+            if (++ki == kh) {
+                ki = 0;
+                row += plane - (ulong)(kh - 1) * Wp;
+            } else {
+                row += Wp;
+            }
+        }
+    }
+    int rows = min(6, m - p * 6);
+    __global float *cr = c + c_off + b * c_bstride + (ulong)p * 6 * ldc;
+    int oy = g0 / Wp, ox = g0 - oy * Wp;
+    if (rows > 0) gemm_conv_store_row(cr, c0a, c0b, g0, n_grid, oy, ox, Wp, OW, alpha, beta);
+    if (rows > 1) gemm_conv_store_row(cr + ldc, c1a, c1b, g0, n_grid, oy, ox, Wp, OW, alpha, beta);
+    if (rows > 2) gemm_conv_store_row(cr + 2 * ldc, c2a, c2b, g0, n_grid, oy, ox, Wp, OW, alpha, beta);
+    if (rows > 3) gemm_conv_store_row(cr + 3 * ldc, c3a, c3b, g0, n_grid, oy, ox, Wp, OW, alpha, beta);
+    if (rows > 4) gemm_conv_store_row(cr + 4 * ldc, c4a, c4b, g0, n_grid, oy, ox, Wp, OW, alpha, beta);
+    if (rows > 5) gemm_conv_store_row(cr + 5 * ldc, c5a, c5b, g0, n_grid, oy, ox, Wp, OW, alpha, beta);
 }

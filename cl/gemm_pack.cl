@@ -2,7 +2,8 @@
 // op(A) [m, k] into panels of 6 rows and op(B) [k, n] into panels of 16 columns, each panel
 // storing, for each k in turn, its 6 (or 16) values next to each other, zero past m or n:
 //   ap[p][kk][r] = op(A)[6p + r, kk],   bp[q][kk][c] = op(B)[kk, 16q + c].
-// Also B panels straight from images (a convolution without an im2col pass). Pure data movement:
+// Also B panels straight from images (a convolution without an im2col pass), and padded copies of
+// images for the convolutions that read B from the image (gemm.cl gemm_conv6x32). Pure data movement:
 // every kernel here writes the source's values unchanged.
 //
 // Batches: dimension 2 of every launch is the batch index. Sources advance by their batch stride,
@@ -117,5 +118,31 @@ __kernel void gemm_pack_im2col16(__global const float *img, ulong img_off, ulong
         ox = 0;
         ih += sh;
         iw = -pw + kj;
+    }
+}
+
+// Padded copies of image samples for gemm_conv6x32 (stride-1 convolutions that read B from the
+// image): dst[b][c][ph + y][pw + x] = x[b][c][y][x], zero in the borders, planes of Hp*Wp floats
+// (Hp = H + 2ph, Wp = W + 2pw), samples dst_sn apart, and the floats from C*Hp*Wp up to dst_sn
+// (what gemm_conv6x32 may read past the last plane) zero too. One work-item: one padded row of one
+// channel (dimension 0 the row, 1 the channel, 2 the sample; x's samples x_sn apart).
+__kernel void gemm_pad_image(__global const float *x, ulong x_off, ulong x_sn, int C, int H, int W, int ph, int pw,
+                             __global float *dst, ulong dst_off, ulong dst_sn) {
+    int yp = get_global_id(0), c = get_global_id(1), b = get_global_id(2);
+    int Hp = H + 2 * ph, Wp = W + 2 * pw;
+    if (yp >= Hp || c >= C) return;
+    __global float *d = dst + dst_off + b * dst_sn + ((ulong)c * Hp + yp) * Wp;
+    int y = yp - ph;
+    if (y < 0 || y >= H) {
+        for (int j = 0; j < Wp; j++) d[j] = 0.0f;
+    } else {
+        const __global float *s = x + x_off + b * x_sn + ((ulong)c * H + y) * W;
+        for (int j = 0; j < pw; j++) d[j] = 0.0f;
+        for (int j = 0; j < W; j++) d[pw + j] = s[j];
+        for (int j = pw + W; j < Wp; j++) d[j] = 0.0f;
+    }
+    if (c == C - 1 && yp == Hp - 1) { // the sample's tail
+        __global float *t = dst + dst_off + b * dst_sn;
+        for (ulong j = (ulong)C * Hp * Wp; j < dst_sn; j++) t[j] = 0.0f;
     }
 }

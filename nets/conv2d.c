@@ -19,11 +19,6 @@ typedef struct {
 
 void cg_conv2d_fuse_relu(cg_layer *l) { ((conv_state *)l->state)->relu = 1; }
 
-// 1x1, stride 1, unpadded: the columns of a sample are the sample itself.
-static int pointwise(const conv_state *s) {
-    return s->kh == 1 && s->kw == 1 && s->stride == 1 && s->pad_h == 0 && s->pad_w == 0;
-}
-
 static cg_im2col_geom geom(const conv_state *s, int h, int w) {
     cg_im2col_geom g = {s->in_c, h, w, s->kh, s->kw, s->stride, s->stride, s->pad_h, s->pad_w, 0, 0};
     g.oh = (h + 2 * s->pad_h - s->kh) / s->stride + 1;
@@ -60,8 +55,9 @@ static int direct_forward(cg_ctx *ctx, const conv_state *s, const cg_im2col_geom
 }
 
 // x: [N, Cin, H, W] -> y: [N, Cout, OH, OW] through the direct products, one per sample; then bias
-// and ReLU in one pass. The columns are packed straight from x (cg_gemm_image_b), so there is no
-// im2col pass and no column buffer; pointwise convolutions read x as the columns as it is.
+// and ReLU in one pass. cg_gemm_image_b reads the columns from x (stride 1 on CPUs with the wide
+// tiles) or packs them straight from x, so there is no im2col pass and no column buffer;
+// pointwise convolutions read x as the columns as it is.
 static cg_status conv_apply_direct(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, const cg_tensor *bias,
                                    int relu, const cg_im2col_geom *g) {
     const conv_state *s = l->state;
@@ -71,13 +67,8 @@ static cg_status conv_apply_direct(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_ten
     // y[n] [Cout, P] = W [Cout, K] * cols[n] [K, P]
     cg_gemm_args mm = {.m = co, .n = P, .k = K, .alpha = 1.0f, .beta = 0.0f, .a = w.buf, .a_off = w.off, .lda = K,
                        .c = y.buf, .c_off = y.off, .ldc = P};
-    if (pointwise(s)) {
-        mm.b = x.buf, mm.b_off = x.off, mm.ldb = P;
-        CG_TRY(cg_gemm_batched(ctx->rt, &mm, 0, x_sn, y_sn, (size_t)x.n));
-    } else {
-        cg_gemm_image im = {x.buf, x.off, x_sn, g->c, g->h, g->w, g->kh, g->kw, g->sh, g->sw, g->ph, g->pw, g->oh, g->ow};
-        CG_TRY(cg_gemm_image_b(ctx->rt, &mm, &im, y_sn, (size_t)x.n));
-    }
+    cg_gemm_image im = {x.buf, x.off, x_sn, g->c, g->h, g->w, g->kh, g->kw, g->sh, g->sw, g->ph, g->pw, g->oh, g->ow};
+    CG_TRY(cg_gemm_image_b(ctx->rt, &mm, &im, y_sn, (size_t)x.n));
     return cg_bias_act(ctx, y, bias, relu);
 }
 

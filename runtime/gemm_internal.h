@@ -38,9 +38,18 @@ cg_status cg_gemm_pack_panels(cg_runtime *rt, int w, int rmajor, cl_mem src, siz
                               size_t src_bstride, size_t rows, size_t k, size_t batch, cl_mem dst, size_t dst_off,
                               size_t dst_bstride);
 
+// Floats of B per pack-then-multiply step on this device (CG_GEMM_B_BLOCK on CPUs,
+// $CLGAN_GEMM_B_BLOCK; 0: whole operands).
+cg_status cg_gemm_b_block_floats(const cg_runtime *rt, size_t *out);
+
 // The device's default register tile (CG_GEMM_TILE_*): wide tiles where floats have 16-lane native
 // vectors, CPUs only (gemm_tile.c).
 int cg_gemm_tile_default(const cg_device_info *dev);
+
+// Whether the runtime's tile reads two B panels (32 columns: gemm_6x32, gemm_12x32), and the
+// work-group for a micro-kernel k over mp x np tiles of `batch` products.
+int cg_gemm_tile_wide(const cg_runtime *rt);
+void cg_gemm_tile_local(const cg_runtime *rt, cl_kernel k, size_t mp, size_t np, size_t batch, size_t local[3]);
 
 // C = alpha op(A) op(B) + beta C for k = kc, from A panels at ap_off and B panels at bp_off of the
 // GEMM temporary buffer (ap_bstride / bp_bstride between products, 0 when shared).
@@ -51,6 +60,15 @@ cg_status cg_gemm_tiles(cg_runtime *rt, const cg_gemm_args *g, size_t kc, float 
 // b_stride between products): gemm_stripe16, no B panels; A panels at the start of the temporary buffer.
 cg_status cg_gemm_stripes(cg_runtime *rt, const cg_gemm_args *g, size_t kc, float beta, size_t ap_bstride,
                           size_t b_off, size_t b_stride, size_t c_stride, size_t batch);
+
+// Stride-1 convolutions with B read from the image (gemm_conv.c, cl/gemm.cl gemm_conv6x32): whether
+// the runtime takes that path for im, and cg_gemm_image_b's product through it (bit-identical to the
+// packed path). Padded copies of samples [b0, b0 + batch) of im for it (gemm_pack.c): planes of
+// (h + 2ph) x (w + 2pw) at dst_off, a sample every dst_sn floats, zero from c planes up to dst_sn.
+int cg_gemm_conv_fits(const cg_runtime *rt, const cg_gemm_image *im);
+cg_status cg_gemm_conv(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_image *im, size_t c_stride, size_t batch);
+cg_status cg_gemm_pad_image(cg_runtime *rt, const cg_gemm_image *im, size_t b0, size_t batch, cl_mem dst,
+                            size_t dst_off, size_t dst_sn);
 
 // Whether the thin path (gemm_thin.c) runs a product of `batch` (only single products go there),
 // and running one.

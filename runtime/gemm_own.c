@@ -2,7 +2,7 @@
 // gemm_thin.c; else k blocks, each packing op(A) and op(B) into panels (gemm_pack.c) and running the
 // micro-kernel on them (gemm_tile.c), B in cache-sized steps on CPUs; an untransposed B with a
 // short k is read in place), splits batches to fit the device's largest allocation; strided batches
-// and B from images too.
+// and B from images too (stride-1 convolutions to gemm_conv.c where the device takes them).
 #include "gemm_internal.h"
 
 #include <errno.h>
@@ -41,7 +41,7 @@ cg_status cg_gemm_enqueue(cg_runtime *rt, cl_kernel k, const char *name, const s
 #endif
 
 // Floats of B panels per step: CLGAN_GEMM_B_BLOCK (bytes, 0 = whole operands) overrides the default.
-static cg_status b_block_floats(const cg_runtime *rt, size_t *out) {
+cg_status cg_gemm_b_block_floats(const cg_runtime *rt, size_t *out) {
     const char *e = getenv("CLGAN_GEMM_B_BLOCK");
     unsigned long long bytes = (rt->dev.type & CL_DEVICE_TYPE_CPU) ? CG_GEMM_B_BLOCK : 0;
     if (e && *e) {
@@ -72,7 +72,7 @@ static cg_status own_block(cg_runtime *rt, const cg_gemm_args *g, size_t k0, siz
     int pack_b = im || g->trans_b || kc > CG_GEMM_UB_MAX_K;
     // Step: nq panels of each of ns packed operands.
     size_t nq = np, ns = b_batches, budget = 0;
-    if (pack_b) CG_TRY(b_block_floats(rt, &budget));
+    if (pack_b) CG_TRY(cg_gemm_b_block_floats(rt, &budget));
     if (budget && np * panel * b_batches > budget) {
         if (np * panel <= budget) ns = budget / (np * panel);
         else ns = 1, nq = budget / panel > 0 ? budget / panel : 1;
@@ -158,6 +158,13 @@ cg_status cg_gemm_image_b(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_i
         return cg_fail(CG_ERR_INVALID_ARG, "gemm over an image needs the own GEMM kernels (m=%zu n=%zu k=%zu)", g->m,
                        g->n, g->k);
     if (g->m == 0 || g->n == 0 || batch == 0) return CG_OK;
+    if (cg_gemm_conv_fits(rt, src)) return cg_gemm_conv(rt, g, src, c_stride, batch);
+    if (src->kh == 1 && src->kw == 1 && src->sh == 1 && src->sw == 1 && !src->ph && !src->pw) {
+        // Pointwise: each sample is its own B [c, h*w].
+        cg_gemm_args b = *g;
+        b.b = src->img, b.b_off = src->off, b.ldb = P;
+        return own(rt, &b, 0, src->sample_stride, c_stride, batch, NULL);
+    }
     // b_stride 1 only marks B as per-product (one packed operand per sample); offsets come from src.
     return own(rt, g, 0, 1, c_stride, batch, src);
 }

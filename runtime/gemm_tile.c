@@ -38,10 +38,15 @@ int cg_gemm_tile_default(const cg_device_info *dev) {
     return width >= 16 ? CG_GEMM_TILE_6X32 : CG_GEMM_TILE_6X16;
 }
 
+int cg_gemm_tile_wide(const cg_runtime *rt) {
+    int tile = rt->gemm_policy.own_tile;
+    return tile > CG_GEMM_TILE_AUTO && tile < CG_GEMM_TILE_COUNT && tiles[tile].pb == 2;
+}
+
 // The micro-kernel's work-group: the device rule's size, clamped to what the kernel allows, and
 // shrunk while there would be fewer than 8 work-groups per compute unit, so that skinny products
 // (few tiles, long k) still spread evenly over the cores.
-static void tile_local(const cg_runtime *rt, cl_kernel k, size_t mp, size_t np, size_t batch, size_t local[3]) {
+void cg_gemm_tile_local(const cg_runtime *rt, cl_kernel k, size_t mp, size_t np, size_t batch, size_t local[3]) {
     size_t lx = rt->gemm_policy.own_lx > 0 ? (size_t)rt->gemm_policy.own_lx : 8;
     size_t ly = rt->gemm_policy.own_ly > 0 ? (size_t)rt->gemm_policy.own_ly : 8;
     size_t kmax = 0;
@@ -76,7 +81,7 @@ cg_status cg_gemm_tiles(cg_runtime *rt, const cg_gemm_args *g, size_t kc, float 
                                      CG_ARG(b_o), CG_ARG(bp_bs), CG_ARG(g->c), CG_ARG(c_off), CG_ARG(ldc),
                                      CG_ARG(c_bs), CG_ARG(m), CG_ARG(n), CG_ARG(k), CG_ARG(g->alpha), CG_ARG(beta))));
     size_t local[3];
-    tile_local(rt, kern, mp, np, batch, local);
+    cg_gemm_tile_local(rt, kern, mp, np, batch, local);
     size_t global[3] = {cg_ceil_div(mp, local[0]) * local[0], cg_ceil_div(np, local[1]) * local[1], batch};
     cg_profile_work(rt, 2.0 * (double)g->m * (double)g->n * (double)kc * (double)batch, 0);
     return cg_gemm_enqueue(rt, kern, tiles[tile].kernel, global, local);
@@ -87,8 +92,7 @@ cg_status cg_gemm_tiles(cg_runtime *rt, const cg_gemm_args *g, size_t kc, float 
 cg_status cg_gemm_stripes(cg_runtime *rt, const cg_gemm_args *g, size_t kc, float beta, size_t ap_bstride,
                           size_t b_off, size_t b_stride, size_t c_stride, size_t batch) {
     // Devices on a tile of two B panels take 32-column stripes (gemm_stripe32, gemm_6x32's k steps).
-    int tile = rt->gemm_policy.own_tile;
-    int wide = tile > CG_GEMM_TILE_AUTO && tile < CG_GEMM_TILE_COUNT && tiles[tile].pb == 2;
+    int wide = cg_gemm_tile_wide(rt);
     const char *name = wide ? "gemm_stripe32" : "gemm_stripe16";
     cl_kernel kern;
     CG_TRY(cg_kernel_get(rt, "gemm", name, &kern));

@@ -232,6 +232,8 @@ static void img(cg_runtime *rt, img_case c, size_t kc) {
 int main(void) {
     cg_runtime *rt = test_runtime();
     cg_gemm_force(rt, CG_GEMM_OWN);
+    // Stride-1 convolutions packed too (not read from the image by gemm_conv6x32: test_gemm_conv).
+    setenv("CLGAN_GEMM_CONV_DIRECT", "0", 1);
     const mat_case mats[] = {
         {0, 0, 13, 83, 70, 3, 1, 0.0f},   // B packed (k > 64), A shared: 6 panels, the last partial
         {1, 1, 19, 100, 9, 2, 0, 0.5f},   // B transposed (rmajor16), A per product
@@ -241,7 +243,7 @@ int main(void) {
     const img_case imgs[] = {
         {3, 23, 19, 3, 3, 1, 1, 1, 1, 10, 3, 0.0f}, // P = 437: 28 panels, the last partial
         {2, 21, 40, 3, 3, 2, 2, 0, 0, 13, 2, 0.5f}, // stride 2, 19-wide rows
-        {4, 9, 9, 1, 1, 1, 1, 0, 0, 6, 4, 0.0f},    // 1x1: P = 81
+        {70, 9, 9, 1, 1, 1, 1, 0, 0, 6, 4, 0.0f},   // 1x1 (x itself as B, packed since k > 64): P = 81
     };
     for (int pass = 0; pass < 2; pass++) {
         size_t kc = pass ? 7 : 0;
@@ -253,7 +255,8 @@ int main(void) {
         // Untransposed B in k blocks of 7 is read in place (gemm_stripe16): nothing to step.
         for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++)
             if (!kc || mats[i].tb) mat(rt, mats[i], kc);
-        for (size_t i = 0; i < sizeof imgs / sizeof imgs[0]; i++) img(rt, imgs[i], kc);
+        for (size_t i = 0; i < sizeof imgs / sizeof imgs[0]; i++)
+            if (!kc || imgs[i].kh * imgs[i].kw > 1) img(rt, imgs[i], kc); // 1x1 is such a B
     }
     // A malformed budget is refused, naming the variable.
     setenv("CLGAN_GEMM_B_BLOCK", "12kb", 1);

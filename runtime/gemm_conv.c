@@ -1,0 +1,104 @@
+// gemm_conv.c — stride-1 convolutions whose B operand is read from the image by the micro-kernel
+// (cl/gemm.cl gemm_conv6x32) instead of packed into im2col panels: the A panels are packed once,
+// padded convolutions first copy their samples with zero borders (a step of samples at a time, so
+// the copy stays in cache), and the k blocks run as in the packed path (own.kc), so C is the same
+// bit for bit. Unpadded convolutions (1x1 included) read x where it lies.
+#include "gemm_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+// Grid geometry: positions oy*Wp + ox over rows as wide as the padded input.
+typedef struct {
+    size_t wp, plane, n_grid; // padded row, padded plane, grid columns up to the last position + 1
+    size_t sample;            // floats a gemm_conv6x32 sample spans: its planes and the 16 it may read past
+} conv_grid;
+
+static conv_grid grid_of(const cg_gemm_image *im) {
+    conv_grid gr;
+    gr.wp = (size_t)im->w + 2 * (size_t)im->pw;
+    gr.plane = ((size_t)im->h + 2 * (size_t)im->ph) * gr.wp;
+    gr.n_grid = ((size_t)im->oh - 1) * gr.wp + (size_t)im->ow;
+    gr.sample = (size_t)im->c * gr.plane + 16;
+    return gr;
+}
+
+// $CLGAN_GEMM_CONV_DIRECT: 0 never, 1 every stride-1 convolution on any device, unset (or empty) the rule.
+int cg_gemm_conv_fits(const cg_runtime *rt, const cg_gemm_image *im) {
+    if (im->sh != 1 || im->sw != 1 || im->oh <= 0 || im->ow <= 0) return 0;
+    const char *e = getenv("CLGAN_GEMM_CONV_DIRECT");
+    if (e && *e) return strcmp(e, "0") != 0;
+    // Devices on the wide tiles (CPUs with 512-bit vectors), windows wider than one pixel (a 1x1
+    // product reads a new channel plane, two or three cache lines, every k step: packed panels
+    // measured faster for Inception's 768-channel 1x1s), at most half of each grid row dropped.
+    return cg_gemm_tile_wide(rt) && im->kh * im->kw > 1 && 2 * (size_t)im->ow >= grid_of(im).wp;
+}
+
+// Whether the 16 floats after the last sample's planes lie inside x's buffer (gemm_conv6x32 may read them).
+static int tail_readable(const cg_gemm_image *im, const conv_grid *gr, size_t batch) {
+    size_t bytes = 0;
+    if (clGetMemObjectInfo(im->img, CL_MEM_SIZE, sizeof bytes, &bytes, NULL) != CL_SUCCESS) return 0;
+    return (im->off + (batch - 1) * im->sample_stride + gr->sample) * sizeof(float) <= bytes;
+}
+
+// C of nb samples, k block [k0, k0 + kc), from samples at x_off, x_sn apart, laid out as the grid says.
+static cg_status conv_block(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_image *im, const conv_grid *gr,
+                            cl_mem x, size_t x_off, size_t x_sn, size_t k0, size_t kc, float beta, size_t c_off,
+                            size_t c_stride, size_t nb) {
+    cl_kernel kern;
+    CG_TRY(cg_kernel_get(rt, "gemm", "gemm_conv6x32", &kern));
+    cl_int K = (cl_int)g->k, wp = (cl_int)gr->wp, ow = im->ow, n_grid = (cl_int)gr->n_grid, ck0 = (cl_int)k0,
+           ckc = (cl_int)kc, m = (cl_int)g->m;
+    cl_ulong xo = x_off, xs = x_sn, plane = gr->plane, co = c_off, ldc = g->ldc, cbs = c_stride;
+    CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(rt->gemm_temp), CG_ARG(K), CG_ARG(x), CG_ARG(xo), CG_ARG(xs), CG_ARG(plane),
+                                     CG_ARG(wp), CG_ARG(im->kh), CG_ARG(im->kw), CG_ARG(ow), CG_ARG(n_grid),
+                                     CG_ARG(ck0), CG_ARG(ckc), CG_ARG(g->c), CG_ARG(co), CG_ARG(ldc), CG_ARG(cbs),
+                                     CG_ARG(m), CG_ARG(g->alpha), CG_ARG(beta))));
+    size_t mp = cg_ceil_div(g->m, GEMM_MR), nq = cg_ceil_div(gr->n_grid, 2 * GEMM_NR), local[3];
+    cg_gemm_tile_local(rt, kern, mp, nq, nb, local);
+    size_t global[3] = {cg_ceil_div(mp, local[0]) * local[0], cg_ceil_div(nq, local[1]) * local[1], nb};
+    cg_profile_work(rt, 2.0 * (double)g->m * (double)g->n * (double)kc * (double)nb, 0);
+    return cg_gemm_enqueue(rt, kern, "gemm_conv6x32", global, local);
+}
+
+// Every k block of own.kc (the packed path shortens them further only when its panels would exceed
+// the device's largest allocation) for nb samples from x.
+static cg_status conv_blocks(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_image *im, const conv_grid *gr,
+                             cl_mem x, size_t x_off, size_t x_sn, size_t c_off, size_t c_stride, size_t nb) {
+    size_t kc = rt->gemm_policy.own_kc > 0 ? (size_t)rt->gemm_policy.own_kc : g->k;
+    for (size_t k0 = 0; k0 < g->k; k0 += kc) {
+        size_t n = g->k - k0 < kc ? g->k - k0 : kc;
+        CG_TRY(conv_block(rt, g, im, gr, x, x_off, x_sn, k0, n, k0 ? 1.0f : g->beta, c_off, c_stride, nb));
+    }
+    return CG_OK;
+}
+
+cg_status cg_gemm_conv(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_image *im, size_t c_stride, size_t batch) {
+    if (g->k > 0x7fffffff || g->m > 0x7fffffff || (size_t)im->c * im->h * im->w > 0x7fffffff)
+        return cg_fail(CG_ERR_INVALID_ARG, "convolution gemm: m=%zu k=%zu or %dx%dx%d samples exceed 2^31", g->m,
+                       g->k, im->c, im->h, im->w);
+    conv_grid gr = grid_of(im);
+    // Unpadded samples are read where they lie, all but a last one whose tail is not readable;
+    // the others are copied with their borders, `step` samples at a time.
+    size_t direct = 0;
+    if (!im->ph && !im->pw) direct = tail_readable(im, &gr, batch) ? batch : batch - 1;
+    size_t copies = batch - direct, step = copies, sn = cg_ceil_div(gr.sample, 16) * 16;
+    if (copies) {
+        size_t budget;
+        CG_TRY(cg_gemm_b_block_floats(rt, &budget));
+        if (budget) step = budget / sn > 0 ? budget / sn : 1;
+        if (step > copies) step = copies;
+    }
+    size_t a_floats = cg_ceil_div(g->m, GEMM_MR) * GEMM_MR * g->k, at = cg_ceil_div(a_floats, 16) * 16;
+    CG_TRY(cg_gemm_temp_reserve(rt, (at + step * sn) * sizeof(float)));
+    CG_TRY(cg_gemm_pack_panels(rt, GEMM_MR, !g->trans_a, g->a, g->a_off, g->lda, 0, g->m, g->k, 1, rt->gemm_temp, 0,
+                               0));
+    if (direct)
+        CG_TRY(conv_blocks(rt, g, im, &gr, im->img, im->off, im->sample_stride, g->c_off, c_stride, direct));
+    for (size_t s0 = direct; s0 < batch; s0 += step) {
+        size_t n = batch - s0 < step ? batch - s0 : step;
+        CG_TRY(cg_gemm_pad_image(rt, im, s0, n, rt->gemm_temp, at, sn));
+        CG_TRY(conv_blocks(rt, g, im, &gr, rt->gemm_temp, at, sn, g->c_off + s0 * c_stride, c_stride, n));
+    }
+    return CG_OK;
+}
