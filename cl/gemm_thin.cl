@@ -235,15 +235,24 @@ __kernel void gemm_nb_gemv(__global const float *a, ulong a_off, ulong a_sk, __g
 }
 
 // C[i, j] = alpha * (part[0][i][j] + part[1][i][j] + ...) + beta * C[i, j] (beta = 0 never reads C).
-// One work-item: one element (dimension 0 the column).
+// One work-item: 8 columns of a row (dimension 0 the column block), one float8 lane per element.
 __kernel void gemm_split_reduce(__global const float *part, ulong part_off, int splits, int m, int n,
                                 __global float *c, ulong c_off, ulong ldc, float alpha, float beta) {
-    int j = get_global_id(0), i = get_global_id(1);
-    if (i >= m || j >= n) return;
-    const __global float *pp = part + part_off + (ulong)i * n + j;
+    int j0 = get_global_id(0) * 8, i = get_global_id(1);
+    if (i >= m || j0 >= n) return;
+    const __global float *pp = part + part_off + (ulong)i * n + j0;
     ulong step = (ulong)m * n;
-    float acc = 0.0f;
-    for (int s = 0; s < splits; s++) acc += pp[s * step];
-    __global float *cp = c + c_off + (ulong)i * ldc + j;
-    *cp = alpha * acc + (beta == 0.0f ? 0.0f : beta * *cp);
+    __global float *cp = c + c_off + (ulong)i * ldc + j0;
+    int cols = min(8, n - j0);
+    if (cols == 8) {
+        float8 acc = 0.0f;
+        for (int s = 0; s < splits; s++) acc += vload8(0, pp + s * step);
+        vstore8(alpha * acc + (beta == 0.0f ? (float8)0.0f : beta * vload8(0, cp)), 0, cp);
+        return;
+    }
+    for (int j = 0; j < cols; j++) {
+        float acc = 0.0f;
+        for (int s = 0; s < splits; s++) acc += pp[s * step + j];
+        cp[j] = alpha * acc + (beta == 0.0f ? 0.0f : beta * cp[j]);
+    }
 }

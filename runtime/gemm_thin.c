@@ -52,7 +52,9 @@ static cg_status split_reduce(cg_runtime *rt, const cg_gemm_args *g, size_t spli
                                      CG_ARG(g->c), CG_ARG(c_off), CG_ARG(ldc), CG_ARG(g->alpha), CG_ARG(g->beta))));
     size_t rl = cg_kernel_local_size(rt, kern);
     if (rl > 64) rl = 64;
-    size_t rlocal[3] = {rl, 1, 1}, rglobal[3] = {cg_ceil_div(g->n, rl) * rl, g->m, 1};
+    size_t cb = cg_ceil_div(g->n, 8); // 8-column blocks
+    if (rl > cb) rl = cb;
+    size_t rlocal[3] = {rl, 1, 1}, rglobal[3] = {cg_ceil_div(cb, rl) * rl, g->m, 1};
     cg_profile_work(rt, (double)g->m * (double)g->n * (double)splits, 0);
     return cg_gemm_enqueue(rt, kern, "gemm_split_reduce", rglobal, rlocal);
 }
