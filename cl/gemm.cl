@@ -326,7 +326,8 @@ __kernel void gemm_stripe32(__global const float *ap, ulong ap_off, ulong ap_bst
 // + kj of the im2col matrix at grid columns g .. g+15 is the 16 consecutive floats of x at
 // c*plane + ki*Wp + kj + g. So each k step is two float16 loads straight from x (padded beforehand
 // by gemm_pad_image when the convolution pads), the same six broadcasts and twelve fma as
-// gemm_6x32, in the same k order: C equals what gemm_6x32 makes from packed panels, bit for bit.
+// gemm_6x32, in the same k order over the whole K: C equals what gemm_6x32 makes from packed
+// panels in one k block, bit for bit.
 // Grid columns ox >= OW (the last Wp - OW of each row: kw - 1 of them) are computed and dropped.
 // Reads run up to 15 floats past a sample's last plane (c*plane floats); the host leaves them readable.
 
@@ -360,37 +361,31 @@ void gemm_conv_store_row(__global float *cr, float16 u, float16 v, int g0, int n
     gemm_conv_store16(cr, v, g0 + 16, n_grid, oy, ox, Wp, OW, alpha, beta);
 }
 
-// gemm_conv6x32: A panels: ap[p][kk][r] over the whole K (k0 selects the block [k0, k0 + kc)). x: the sample at
+// gemm_conv6x32: A panels: ap[p][kk][r] over the whole K. x: the sample at
 // x_off + b*x_sn, channel planes `plane` apart, rows Wp apart. C: row i of sample b at
 // c_off + b*c_bstride + i*ldc, position oy*OW + ox. n_grid = (OH - 1)*Wp + OW.
 __kernel void gemm_conv6x32(__global const float *ap, int K, __global const float *x, ulong x_off, ulong x_sn,
-                            ulong plane, int Wp, int kh, int kw, int OW, int n_grid, int k0, int kc,
-                            __global float *c, ulong c_off, ulong ldc, ulong c_bstride, int m, float alpha,
-                            float beta) {
+                            ulong plane, int Wp, int kh, int kw, int OW, int n_grid, __global float *c, ulong c_off,
+                            ulong ldc, ulong c_bstride, int m, float alpha, float beta) {
     int p = get_global_id(0), q = get_global_id(1), b = get_global_id(2);
     if (p * 6 >= m || q * 32 >= n_grid) return;
-    const __global float *a0 = ap + ((ulong)p * K + k0) * 6;
+    const __global float *a0 = ap + (ulong)p * K * 6;
     int g0 = q * 32, hi = g0 + 16 < n_grid ? 16 : 0; // an edge tile without a second half reads the first twice
-    int r = k0 / kw, kj = k0 - r * kw, ci = r / kh, ki = r - ci * kh;
-    const __global float *row = x + x_off + b * x_sn + (ulong)ci * plane + (ulong)ki * Wp + g0;
+    const __global float *row = x + x_off + b * x_sn + g0;
     GEMM_ACC6W(c)
     if (kh == 1 && kw == 1) { // pointwise: one plane per k step
-        for (int kk = 0; kk < kc; kk++) {
+        for (int kk = 0; kk < K; kk++) {
             GEMM_FMA6W(a0, vload16(0, row), vload16(0, row + hi), c)
             a0 += 6;
             row += plane;
         }
     } else {
-        int left = kc;
-        while (left > 0) { // one window row (c, ki) per pass: kw consecutive floats
-            int run = min(kw - kj, left);
-            const __global float *s = row + kj;
-            for (int e = 0; e < run; e++) {
-                GEMM_FMA6W(a0, vload16(0, s + e), vload16(0, s + e + hi), c)
+        int ki = 0;
+        for (int r = 0; r < K; r += kw) { // one window row (c, ki) per pass: kw consecutive floats
+            for (int kj = 0; kj < kw; kj++) {
+                GEMM_FMA6W(a0, vload16(0, row + kj), vload16(0, row + kj + hi), c)
                 a0 += 6;
             }
-            left -= run;
-            kj = 0;
             if (++ki == kh) {
                 ki = 0;
                 row += plane - (ulong)(kh - 1) * Wp;

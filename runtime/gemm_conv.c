@@ -1,8 +1,8 @@
 // gemm_conv.c — stride-1 convolutions whose B operand is read from the image by the micro-kernel
 // (cl/gemm.cl gemm_conv6x32) instead of packed into im2col panels: the A panels are packed once,
 // padded convolutions first copy their samples with zero borders (a step of samples at a time, so
-// the copy stays in cache), and the k blocks run as in the packed path (own.kc), so C is the same
-// bit for bit. Unpadded convolutions (1x1 included) read x where it lies.
+// the copy stays in cache), and each element of C is one fma chain over the whole K: the packed
+// path's result with own.kc = 0, bit for bit. Unpadded convolutions read x where it lies.
 #include "gemm_internal.h"
 
 #include <stdlib.h>
@@ -28,10 +28,14 @@ int cg_gemm_conv_fits(const cg_runtime *rt, const cg_gemm_image *im) {
     if (im->sh != 1 || im->sw != 1 || im->oh <= 0 || im->ow <= 0) return 0;
     const char *e = getenv("CLGAN_GEMM_CONV_DIRECT");
     if (e && *e) return strcmp(e, "0") != 0;
-    // Devices on the wide tiles (CPUs with 512-bit vectors), windows wider than one pixel (a 1x1
+    // Devices on the wide tiles (CPUs with 512-bit vectors), for windows wider than 1x1 (a 1x1
     // product reads a new channel plane, two or three cache lines, every k step: packed panels
-    // measured faster for Inception's 768-channel 1x1s), at most half of each grid row dropped.
-    return cg_gemm_tile_wide(rt) && im->kh * im->kw > 1 && 2 * (size_t)im->ow >= grid_of(im).wp;
+    // measured faster for Inception's 768-channel 1x1s) whose grid needs at most 4/3 of the packed
+    // path's 32-column tiles (8x8 images padded by one, 96 grid columns for 64 positions, measured
+    // faster packed; 17x17 with 1x7 windows, 416 for 320, about even).
+    conv_grid gr = grid_of(im);
+    size_t grid_cols = cg_ceil_div(gr.n_grid, 32), packed_cols = cg_ceil_div((size_t)im->oh * im->ow, 32);
+    return cg_gemm_tile_wide(rt) && im->kh * im->kw > 1 && 3 * grid_cols <= 4 * packed_cols;
 }
 
 // Whether the 16 floats after the last sample's planes lie inside x's buffer (gemm_conv6x32 may read them).
@@ -41,36 +45,23 @@ static int tail_readable(const cg_gemm_image *im, const conv_grid *gr, size_t ba
     return (im->off + (batch - 1) * im->sample_stride + gr->sample) * sizeof(float) <= bytes;
 }
 
-// C of nb samples, k block [k0, k0 + kc), from samples at x_off, x_sn apart, laid out as the grid says.
-static cg_status conv_block(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_image *im, const conv_grid *gr,
-                            cl_mem x, size_t x_off, size_t x_sn, size_t k0, size_t kc, float beta, size_t c_off,
-                            size_t c_stride, size_t nb) {
+// C of nb samples from samples at x_off, x_sn apart, laid out as the grid says: one launch over the
+// whole K (no k blocks: nothing is packed, so nothing has to stay in cache but the kernel's reads).
+static cg_status conv_launch(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_image *im, const conv_grid *gr,
+                             cl_mem x, size_t x_off, size_t x_sn, size_t c_off, size_t c_stride, size_t nb) {
     cl_kernel kern;
     CG_TRY(cg_kernel_get(rt, "gemm", "gemm_conv6x32", &kern));
-    cl_int K = (cl_int)g->k, wp = (cl_int)gr->wp, ow = im->ow, n_grid = (cl_int)gr->n_grid, ck0 = (cl_int)k0,
-           ckc = (cl_int)kc, m = (cl_int)g->m;
+    cl_int K = (cl_int)g->k, wp = (cl_int)gr->wp, ow = im->ow, n_grid = (cl_int)gr->n_grid, m = (cl_int)g->m;
     cl_ulong xo = x_off, xs = x_sn, plane = gr->plane, co = c_off, ldc = g->ldc, cbs = c_stride;
     CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(rt->gemm_temp), CG_ARG(K), CG_ARG(x), CG_ARG(xo), CG_ARG(xs), CG_ARG(plane),
                                      CG_ARG(wp), CG_ARG(im->kh), CG_ARG(im->kw), CG_ARG(ow), CG_ARG(n_grid),
-                                     CG_ARG(ck0), CG_ARG(ckc), CG_ARG(g->c), CG_ARG(co), CG_ARG(ldc), CG_ARG(cbs),
-                                     CG_ARG(m), CG_ARG(g->alpha), CG_ARG(beta))));
+                                     CG_ARG(g->c), CG_ARG(co), CG_ARG(ldc), CG_ARG(cbs), CG_ARG(m), CG_ARG(g->alpha),
+                                     CG_ARG(g->beta))));
     size_t mp = cg_ceil_div(g->m, GEMM_MR), nq = cg_ceil_div(gr->n_grid, 2 * GEMM_NR), local[3];
     cg_gemm_tile_local(rt, kern, mp, nq, nb, local);
     size_t global[3] = {cg_ceil_div(mp, local[0]) * local[0], cg_ceil_div(nq, local[1]) * local[1], nb};
-    cg_profile_work(rt, 2.0 * (double)g->m * (double)g->n * (double)kc * (double)nb, 0);
+    cg_profile_work(rt, 2.0 * (double)g->m * (double)g->n * (double)g->k * (double)nb, 0);
     return cg_gemm_enqueue(rt, kern, "gemm_conv6x32", global, local);
-}
-
-// Every k block of own.kc (the packed path shortens them further only when its panels would exceed
-// the device's largest allocation) for nb samples from x.
-static cg_status conv_blocks(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_image *im, const conv_grid *gr,
-                             cl_mem x, size_t x_off, size_t x_sn, size_t c_off, size_t c_stride, size_t nb) {
-    size_t kc = rt->gemm_policy.own_kc > 0 ? (size_t)rt->gemm_policy.own_kc : g->k;
-    for (size_t k0 = 0; k0 < g->k; k0 += kc) {
-        size_t n = g->k - k0 < kc ? g->k - k0 : kc;
-        CG_TRY(conv_block(rt, g, im, gr, x, x_off, x_sn, k0, n, k0 ? 1.0f : g->beta, c_off, c_stride, nb));
-    }
-    return CG_OK;
 }
 
 cg_status cg_gemm_conv(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_image *im, size_t c_stride, size_t batch) {
@@ -94,11 +85,11 @@ cg_status cg_gemm_conv(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_imag
     CG_TRY(cg_gemm_pack_panels(rt, GEMM_MR, !g->trans_a, g->a, g->a_off, g->lda, 0, g->m, g->k, 1, rt->gemm_temp, 0,
                                0));
     if (direct)
-        CG_TRY(conv_blocks(rt, g, im, &gr, im->img, im->off, im->sample_stride, g->c_off, c_stride, direct));
+        CG_TRY(conv_launch(rt, g, im, &gr, im->img, im->off, im->sample_stride, g->c_off, c_stride, direct));
     for (size_t s0 = direct; s0 < batch; s0 += step) {
         size_t n = batch - s0 < step ? batch - s0 : step;
         CG_TRY(cg_gemm_pad_image(rt, im, s0, n, rt->gemm_temp, at, sn));
-        CG_TRY(conv_blocks(rt, g, im, &gr, rt->gemm_temp, at, sn, g->c_off + s0 * c_stride, c_stride, n));
+        CG_TRY(conv_launch(rt, g, im, &gr, rt->gemm_temp, at, sn, g->c_off + s0 * c_stride, c_stride, n));
     }
     return CG_OK;
 }

@@ -1,15 +1,19 @@
 // test_gemm_conv.c — stride-1 convolution products with B read from the image (runtime/gemm_conv.c,
 // cl/gemm.cl gemm_conv6x32) through cg_gemm_image_b, the call conv2d.c's forward makes: C bit for
-// bit equal to the packed path's (CLGAN_GEMM_CONV_DIRECT=1 against =0) and within rounding of a
-// plain C im2col + GEMM in double. Shapes: grid rows narrower than a 16-column half (8x8 padded to
-// 10), between 16 and 32, wide; 1x7 / 7x1 / 5x5 / 3x3 windows padded and unpadded; 1x1; K over one
-// k block (own.kc = 1024); m not a multiple of 6; samples with a stride and an offset (a view), C
+// bit equal to the packed path's in one k block (CLGAN_GEMM_CONV_DIRECT=1 against =0, own.kc = 0:
+// one fma chain over K per element in both) and within rounding of a plain C im2col + GEMM in
+// double. Shapes: grid rows narrower than a 16-column half (8x8 padded to
+// 10), between 16 and 32, wide; 1x7 / 7x1 / 5x5 / 3x3 windows padded and unpadded; 1x1; K = 1170
+// (over the default k block); m not a multiple of 6; samples with a stride and an offset (a view), C
 // with a sample stride and an offset (a branch of a concatenation: what lies between is untouched);
 // beta 0 (C full of NaN), beta 1 and alpha 0.5 / beta 0.25; A transposed; an unpadded last sample
 // at the very end of its buffer (copied, since the kernel reads past its planes) and with room
-// after it (read in place). The launches show which path ran; stride 2 never takes this path.
+// after it (read in place). The launches show which path ran; stride 2 never takes this path, and
+// the device rule (no override) takes it for a 35x35 3x3 only with the wide tiles, never for 1x1 or
+// for an 8x8 3x3 (a grid 1.5 times the packed tiles).
 // oclgrind: run
 #include "gemm_image.h"
+#include "gemm_internal.h"
 #include "kernel_profile.h"
 #include "test_util.h"
 
@@ -79,22 +83,20 @@ static void one(cg_runtime *rt, conv_case c) {
                       .trans_a = c.trans_a, .c = dc, .c_off = c.c_lead, .ldc = P};
     cg_gemm_image im = {dx, c.x_lead, x_sn, c.c, c.h, c.w, c.kh, c.kw, c.sh, c.sh, c.ph, c.pw, oh, ow};
     char what[200];
-    snprintf(what, sizeof what, "c%d %dx%d k%dx%d s%d p%d,%d m=%zu batch=%zu alpha=%g beta=%g ta=%d gaps %zu/%zu tail %zu",
-             c.c, c.h, c.w, c.kh, c.kw, c.sh, c.ph, c.pw, c.m, c.batch, c.alpha, c.beta, c.trans_a, c.x_gap, c.c_gap,
-             c.x_tail);
+    snprintf(what, sizeof what,
+             "c%d %dx%d k%dx%d s%d p%d,%d m=%zu batch=%zu alpha=%g beta=%g ta=%d gaps %zu/%zu tail %zu", c.c, c.h, c.w,
+             c.kh, c.kw, c.sh, c.ph, c.pw, c.m, c.batch, c.alpha, c.beta, c.trans_a, c.x_gap, c.c_gap, c.x_tail);
     path_calls pd, pp;
     run(rt, "1", &g, &im, c0, c_len, c_sn, c.batch, direct, &pd);
     run(rt, "0", &g, &im, c0, c_len, c_sn, c.batch, packed, &pp);
-    size_t kblocks = (K + 1023) / 1024;
     if (c.sh == 1) {
         // Padded samples are copied (in steps); unpadded ones read in place, except a last one that
         // ends its buffer (the kernel reads up to 15 floats past its planes): that one alone is copied.
         int padded = c.ph || c.pw, tail_ok = c.x_tail >= 16;
         long in_place = !padded && (c.batch > 1 || tail_ok);
         CHECK(padded ? pd.pad >= 1 : pd.pad == (tail_ok ? 0 : 1), "%s: %ld gemm_pad_image launches", what, pd.pad);
-        CHECK(pd.conv == (long)kblocks * (pd.pad + in_place) && pd.packs == 0,
-              "%s: direct: %ld gemm_conv6x32 launches (k blocks %zu, %ld pads), %ld B packs", what, pd.conv, kblocks,
-              pd.pad, pd.packs);
+        CHECK(pd.conv == pd.pad + in_place && pd.packs == 0,
+              "%s: direct: %ld gemm_conv6x32 launches (%ld pads), %ld B packs", what, pd.conv, pd.pad, pd.packs);
     } else {
         CHECK(pd.conv == 0 && pd.packs > 0, "%s: stride %d took gemm_conv6x32 (%ld launches)", what, c.sh, pd.conv);
     }
@@ -146,6 +148,12 @@ static void one(cg_runtime *rt, conv_case c) {
 int main(void) {
     cg_runtime *rt = test_runtime();
     cg_gemm_force(rt, CG_GEMM_OWN);
+    // The packed path in one k block, as the direct path sums (own.kc = 1024 would split K = 1170).
+    cg_gemm_tuning t;
+    cg_gemm_tuning_init(cg_runtime_device(rt), &t);
+    t.own_enabled = 1;
+    t.own_kc = 0;
+    CHECK_OK(cg_gemm_tuning_set(rt, &t, "test"));
     int quick = getenv("CLGAN_TEST_QUICK") != NULL;
     const conv_case cases[] = {
         // c, h, w, kh, kw, ph, pw, sh, m, batch, alpha, beta, ta, x_gap, x_lead, c_gap, c_lead, x_tail
@@ -158,7 +166,7 @@ int main(void) {
         {3, 13, 40, 3, 3, 0, 0, 1, 9, 3, 1.0f, 0.0f, 0, 0, 0, 0, 0, 16},      // unpadded, all read in place
         {70, 9, 9, 1, 1, 0, 0, 1, 6, 4, 1.0f, 0.0f, 0, 9, 4, 81, 5, 40},      // 1x1, views, read in place
         {20, 9, 9, 1, 1, 0, 0, 1, 17, 3, 1.0f, 1.0f, 0, 0, 0, 0, 0, 0},       // 1x1, the last sample copied
-        {130, 6, 6, 3, 3, 1, 1, 1, 20, 2, 1.0f, 0.0f, 0, 0, 0, 0, 0, 0},      // K = 1170: two k blocks
+        {130, 6, 6, 3, 3, 1, 1, 1, 20, 2, 1.0f, 0.0f, 0, 0, 0, 0, 0, 0},      // K = 1170
         {6, 11, 14, 3, 3, 1, 1, 1, 11, 2, 0.5f, 0.25f, 0, 0, 0, 0, 0, 0},     // alpha and beta
         {6, 11, 14, 3, 3, 1, 1, 1, 11, 2, 1.0f, 0.0f, 1, 0, 0, 0, 0, 0},      // A transposed
         {3, 21, 40, 3, 3, 0, 0, 2, 13, 2, 1.0f, 0.0f, 0, 0, 0, 0, 0, 0},      // stride 2: packed
@@ -167,6 +175,21 @@ int main(void) {
     size_t n = sizeof cases / sizeof cases[0];
     for (size_t i = 0; i < n; i++)
         if (!quick || cases[i].c * cases[i].h * cases[i].w * cases[i].m <= 20000) one(rt, cases[i]);
+    // The device rule.
+    cg_gemm_image r35 = {NULL, 0, 0, 64, 35, 35, 3, 3, 1, 1, 1, 1, 35, 35};
+    cg_gemm_image r8 = {NULL, 0, 0, 64, 8, 8, 3, 3, 1, 1, 1, 1, 8, 8};
+    cg_gemm_image r1 = {NULL, 0, 0, 64, 35, 35, 1, 1, 1, 1, 0, 0, 35, 35};
+    cg_gemm_image s2 = {NULL, 0, 0, 64, 35, 35, 3, 3, 2, 2, 0, 0, 17, 17};
+    CHECK(cg_gemm_conv_fits(rt, &r35) == cg_gemm_tile_wide(rt), "35x35 3x3: rule %d, wide tiles %d",
+          cg_gemm_conv_fits(rt, &r35), cg_gemm_tile_wide(rt));
+    CHECK(!cg_gemm_conv_fits(rt, &r8) && !cg_gemm_conv_fits(rt, &r1) && !cg_gemm_conv_fits(rt, &s2),
+          "the rule takes an 8x8 3x3 (%d), a 1x1 (%d) or a stride 2 (%d)", cg_gemm_conv_fits(rt, &r8),
+          cg_gemm_conv_fits(rt, &r1), cg_gemm_conv_fits(rt, &s2));
+    setenv("CLGAN_GEMM_CONV_DIRECT", "1", 1);
+    CHECK(cg_gemm_conv_fits(rt, &r8) && cg_gemm_conv_fits(rt, &r1) && !cg_gemm_conv_fits(rt, &s2),
+          "CLGAN_GEMM_CONV_DIRECT=1: 8x8 %d, 1x1 %d, stride 2 %d", cg_gemm_conv_fits(rt, &r8),
+          cg_gemm_conv_fits(rt, &r1), cg_gemm_conv_fits(rt, &s2));
+    unsetenv("CLGAN_GEMM_CONV_DIRECT");
     cg_gemm_force(rt, CG_GEMM_AUTO);
     cg_runtime_free(rt);
     return test_finish("gemm_conv");
