@@ -116,6 +116,47 @@ __kernel void gemm_nt_split16(__global const float *a, ulong a_off, ulong lda, _
     nt_store(out + out_off + ((ulong)s * m + i0) * ldo + j0, ldo, r, 8, min(4, m - i0), min(8, n - j0), alpha, beta);
 }
 
+// The same sums for one row of C (m = 1: gemm_nt_split16 would compute three copies of it), 16
+// columns per work-item in eight float16 accumulators (two columns each), A's float8 loaded once
+// for 8 fma. Each work-item takes one row (dimension 0), so any m works.
+#define NT_EACH8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+__kernel void gemm_nt_row16(__global const float *a, ulong a_off, ulong lda, __global const float *b, ulong b_off,
+                            ulong ldb, __global float *out, ulong out_off, ulong ldo, int m, int n, int k, int kc,
+                            float alpha, float beta) {
+    int i0 = get_global_id(0), q = get_global_id(1), s = get_global_id(2);
+    int j0 = q * 16;
+    if (i0 >= m || j0 >= n) return;
+    int k0 = s * kc, k1 = min(k, k0 + kc);
+    a += a_off + k0;
+    b += b_off + k0;
+    const __global float *a0 = NT_ROW(0);
+    // b<2h>, b<2h+1>: the columns of accumulator c<h>.
+#define NTR_DECL(h)                                                                                 \
+    const __global float *bl##h = NT_COL(2 * h), *bh##h = NT_COL(2 * h + 1);                        \
+    float16 c##h = 0.0f;
+    NT_EACH8(NTR_DECL)
+    int kk = 0, len = k1 - k0;
+    for (; kk + 8 <= len; kk += 8) {
+        float8 x = vload8(0, a0 + kk);
+        float16 xx = nt_pair(x, x);
+#define NTR_FMA(h) c##h = fma(xx, nt_pair(vload8(0, bl##h + kk), vload8(0, bh##h + kk)), c##h);
+        NT_EACH8(NTR_FMA)
+    }
+    float r[16];
+#define NTR_FOLD(h)                                                                                 \
+    r[2 * h] = NT_FOLD(c##h.lo);                                                                    \
+    r[2 * h + 1] = NT_FOLD(c##h.hi);
+    NT_EACH8(NTR_FOLD)
+    for (; kk < len; kk++) {
+        float x = a0[kk];
+#define NTR_TAIL(h)                                                                                 \
+    r[2 * h] = fma(x, bl##h[kk], r[2 * h]);                                                         \
+    r[2 * h + 1] = fma(x, bh##h[kk], r[2 * h + 1]);
+        NT_EACH8(NTR_TAIL)
+    }
+    nt_store(out + out_off + ((ulong)s * m + i0) * ldo + j0, ldo, r, 16, 1, min(16, n - j0), alpha, beta);
+}
+
 // Thin products with B untransposed (C = alpha * op(A) B + beta * C, long k, few tiles of C; m = 1
 // is a matrix-vector product): op(A)[i, kk] at a[a_off + i*a_si + kk*a_sk] (a_si = lda, a_sk = 1
 // untransposed; a_si = 1, a_sk = lda transposed), B [k, n] row-major read where it lies. k is cut

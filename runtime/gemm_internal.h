@@ -74,8 +74,8 @@ cg_status cg_gemm_pad_image(cg_runtime *rt, const cg_gemm_image *im, size_t b0, 
 // and running one.
 int cg_gemm_thin_fits(const cg_runtime *rt, const cg_gemm_args *g, size_t batch);
 cg_status cg_gemm_thin(cg_runtime *rt, const cg_gemm_args *g);
-// Test hook: the A B^T split kernel to take (-1 the device's rule, 0 gemm_nt_split, 1 gemm_nt_split16);
-// returns the previous setting.
+// Test hook: the A B^T split kernel to take (-1 the device's rule, 0 gemm_nt_split, 1 gemm_nt_split16,
+// 2 gemm_nt_row16); returns the previous setting.
 int cg_gemm_thin_force_nt(int variant);
 
 #endif

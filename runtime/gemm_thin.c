@@ -100,7 +100,13 @@ static cg_status thin_nb(cg_runtime *rt, const cg_gemm_args *g) {
     return splits > 1 ? split_reduce(rt, g, splits) : CG_OK;
 }
 
-// Test hook: which A B^T kernel the split path takes (-1 the device's, 0 gemm_nt_split, 1 gemm_nt_split16).
+// The A B^T split kernels: tile rows and columns per work-item.
+static const struct {
+    const char *name;
+    size_t rows, cols;
+} nt_kernels[] = {{"gemm_nt_split", 4, 4}, {"gemm_nt_split16", 4, 8}, {"gemm_nt_row16", 1, 16}};
+
+// Test hook: which A B^T kernel the split path takes (-1 the device's rule, else an index of nt_kernels).
 static int nt_forced = -1;
 
 int cg_gemm_thin_force_nt(int variant) {
@@ -111,14 +117,16 @@ int cg_gemm_thin_force_nt(int variant) {
 
 // The split paths (cl/gemm_thin.cl; gemm_split_reduce when k has several chunks): chunks of
 // CG_GEMM_NT_KC along k, a fixed number for the shape, so the result does not depend on the device.
-// A B^T: 4x4 tiles (gemm_nt_split), or 4x8 (gemm_nt_split16, the same sums) where floats have
-// 16-lane native vectors.
+// A B^T: 4x4 tiles (gemm_nt_split), or where floats have 16-lane native vectors 4x8 (gemm_nt_split16)
+// and for one row 1x16 (gemm_nt_row16); all three give the same sums.
 cg_status cg_gemm_thin(cg_runtime *rt, const cg_gemm_args *g) {
     if (!g->trans_b) return thin_nb(rt, g);
-    int wide = nt_forced >= 0 ? nt_forced : cg_gemm_tile_default(&rt->dev) == CG_GEMM_TILE_6X32;
-    size_t splits = cg_ceil_div(g->k, CG_GEMM_NT_KC), mt = cg_ceil_div(g->m, 4), nt = cg_ceil_div(g->n, wide ? 8 : 4);
+    int v = nt_forced;
+    if (v < 0 || v > 2) v = cg_gemm_tile_default(&rt->dev) != CG_GEMM_TILE_6X32 ? 0 : g->m == 1 ? 2 : 1;
+    size_t splits = cg_ceil_div(g->k, CG_GEMM_NT_KC);
+    size_t mt = cg_ceil_div(g->m, nt_kernels[v].rows), nt = cg_ceil_div(g->n, nt_kernels[v].cols);
     if (splits > 1) CG_TRY(cg_gemm_temp_reserve(rt, splits * g->m * g->n * sizeof(float)));
-    const char *name = wide ? "gemm_nt_split16" : "gemm_nt_split";
+    const char *name = nt_kernels[v].name;
     cl_kernel kern;
     CG_TRY(cg_kernel_get(rt, "gemm_thin", name, &kern));
     cl_ulong a_off = g->a_off, lda = g->lda, b_off = g->b_off, ldb = g->ldb;

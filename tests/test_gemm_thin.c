@@ -1,6 +1,7 @@
 // test_gemm_thin.c — the own GEMM's thin path (runtime/gemm_thin.c, cl/gemm_thin.cl) bit for bit:
-// C = A B^T split along k through gemm_nt_split (4x4 tiles) and gemm_nt_split16 (4x8 tiles, two
-// elements per float16; forced with cg_gemm_thin_force_nt) gives the same bits on both and equals a
+// C = A B^T split along k through gemm_nt_split (4x4 tiles), gemm_nt_split16 (4x8 tiles, two
+// elements per float16) and gemm_nt_row16 (1x16; each forced with cg_gemm_thin_force_nt) gives the
+// same bits on all three and equals a
 // plain C model of the kernels' sum order (per chunk of 1024: eight lanes along k, each an fma
 // chain, folded in a fixed tree, the tail added in k order; chunks summed in order); C = op(A) B
 // with a short k (one gemm_nb_split8 launch on CPUs) equals the packed path (the same product run
@@ -85,18 +86,24 @@ static void run_nt(cg_runtime *rt, gemm_test_case c) {
     gemm_test_operands_make(rt, &c, &o);
     cg_gemm_args g = {.trans_b = 1, .m = c.m, .n = c.n, .k = c.k};
     CHECK(cg_gemm_thin_fits(rt, &g, 1), "A B^T m=%zu n=%zu k=%zu should take the thin path", c.m, c.n, c.k);
-    float *narrow = malloc(o.c_len * 4), *wide = malloc(o.c_len * 4), *model = malloc(o.c_len * 4);
+    float *narrow = malloc(o.c_len * 4), *wide = malloc(o.c_len * 4), *row = malloc(o.c_len * 4);
+    float *model = malloc(o.c_len * 4);
     cg_gemm_thin_force_nt(0);
     gemm_test_product(rt, &c, &o, narrow);
     cg_gemm_thin_force_nt(1);
     gemm_test_product(rt, &c, &o, wide);
+    cg_gemm_thin_force_nt(2);
+    gemm_test_product(rt, &c, &o, row);
     cg_gemm_thin_force_nt(-1);
     model_nt(&c, &o, model);
     check_same(&c, narrow, model, o.c_len, "gemm_nt_split against the C model of its sum order");
     check_same(&c, wide, narrow, o.c_len, "gemm_nt_split16 against gemm_nt_split");
+    check_same(&c, row, narrow, o.c_len, "gemm_nt_row16 against gemm_nt_split");
     check_ref(&c, &o, wide, "gemm_nt_split16");
+    check_ref(&c, &o, row, "gemm_nt_row16");
     free(narrow);
     free(wide);
+    free(row);
     free(model);
     gemm_test_operands_free(&o);
 }
@@ -146,6 +153,8 @@ int main(void) {
         {0, 1, 5, 3, 1029, 0, 0, 2.0f, 0.0f, 1, 0},     // n < 8: one partial tile
         {0, 1, 9, 17, 2053, 2, 1, 0.5f, -2.0f, 1, 0},   // n = 17: a tile of one column
         {0, 1, 1, 203, 64, 2, 1, 1.0f, 0.0f, 1, 0},     // m = 1, one chunk straight into C
+        {0, 1, 1, 8192, 64, 0, 0, 1.0f, 0.0f, 1, 0},    // D5 dW
+        {0, 1, 1, 37, 2100, 1, 0, -1.0f, 0.5f, 1, 0},   // m = 1, three chunks
         {0, 1, 3, 41, 5, 0, 0, 0.5f, 2.0f, 1, 0},       // k < 8: the tail only
         {0, 1, 37, 2, 1100, 0, 0, 1.0f, 0.5f, 1, 0},
         {0, 1, 5, 9, 13, 3, 2, -4.0f, 0.25f, 1, 0},     // m < 6: the thin path with a short k
