@@ -331,14 +331,27 @@ __kernel void gemm_stripe32(__global const float *ap, ulong ap_off, ulong ap_bst
 // Grid columns ox >= OW (the last Wp - OW of each row: kw - 1 of them) are computed and dropped.
 // Reads run up to 15 floats past a sample's last plane (c*plane floats); the host leaves them readable.
 
+// A convolution's epilogue as cl/bias.cl's bias_act computes it: + b (has_b), then ReLU (relu; +0
+// for every non-positive value). Statements of their own, so nothing contracts with the product.
+#define GEMM_CONV_ACT(v, b, has_b, relu)                                                             \
+    {                                                                                               \
+        if (has_b) v = v + (b);                                                                     \
+        if (relu) v = v > 0.0f ? v : 0.0f;                                                          \
+    }
+
 // Writes grid columns g0 .. g0+15 of one row of C (values v; (oy, ox) the grid position of g0) to
-// row cr: those inside the grid (g < n_grid) and inside an output row (ox < OW), at oy*OW + ox.
-// The same expressions as gemm_store_row16.
+// row cr: those inside the grid (g < n_grid) and inside an output row (ox < OW), at oy*OW + ox;
+// alpha * v + beta * C as gemm_store_row16 computes it, then the epilogue (bias b).
 void gemm_conv_store16(__global float *cr, float16 v, int g0, int n_grid, int oy, int ox, int Wp, int OW,
-                       float alpha, float beta) {
+                       float alpha, float beta, float b, int has_b, int relu) {
     if (g0 >= n_grid) return;
     if (ox + 16 <= OW) { // inside one output row, so inside the grid too
-        gemm_store_row16(cr + oy * OW + ox, v, 16, alpha, beta);
+        __global float *d = cr + oy * OW + ox;
+        float16 o;
+        if (beta == 0.0f) o = alpha * v;
+        else o = alpha * v + beta * vload16(0, d);
+        GEMM_CONV_ACT(o, b, has_b, relu)
+        vstore16(o, 0, d);
         return;
     }
     float t[16];
@@ -346,7 +359,9 @@ void gemm_conv_store16(__global float *cr, float16 v, int g0, int n_grid, int oy
     for (int j = 0; j < 16 && g0 + j < n_grid; j++) {
         if (ox < OW) {
             __global float *e = cr + oy * OW + ox;
-            *e = alpha * t[j] + (beta == 0.0f ? 0.0f : beta * *e);
+            float o = alpha * t[j] + (beta == 0.0f ? 0.0f : beta * *e);
+            GEMM_CONV_ACT(o, b, has_b, relu)
+            *e = o;
         }
         if (++ox == Wp) ox = 0, oy++;
     }
@@ -354,19 +369,21 @@ void gemm_conv_store16(__global float *cr, float16 v, int g0, int n_grid, int oy
 
 // Both halves of a 32-column tile row: u at grid column g0 = oy*Wp + ox, v at g0 + 16.
 void gemm_conv_store_row(__global float *cr, float16 u, float16 v, int g0, int n_grid, int oy, int ox, int Wp,
-                         int OW, float alpha, float beta) {
-    gemm_conv_store16(cr, u, g0, n_grid, oy, ox, Wp, OW, alpha, beta);
+                         int OW, float alpha, float beta, float b, int has_b, int relu) {
+    gemm_conv_store16(cr, u, g0, n_grid, oy, ox, Wp, OW, alpha, beta, b, has_b, relu);
     ox += 16;
     while (ox >= Wp) ox -= Wp, oy++;
-    gemm_conv_store16(cr, v, g0 + 16, n_grid, oy, ox, Wp, OW, alpha, beta);
+    gemm_conv_store16(cr, v, g0 + 16, n_grid, oy, ox, Wp, OW, alpha, beta, b, has_b, relu);
 }
 
 // gemm_conv6x32: A panels: ap[p][kk][r] over the whole K. x: the sample at
 // x_off + b*x_sn, channel planes `plane` apart, rows Wp apart. C: row i of sample b at
-// c_off + b*c_bstride + i*ldc, position oy*OW + ox. n_grid = (OH - 1)*Wp + OW.
+// c_off + b*c_bstride + i*ldc, position oy*OW + ox. n_grid = (OH - 1)*Wp + OW. Epilogue: row i
+// adds bias[bias_off + i] (has_bias), then ReLU (relu).
 __kernel void gemm_conv6x32(__global const float *ap, int K, __global const float *x, ulong x_off, ulong x_sn,
                             ulong plane, int Wp, int kh, int kw, int OW, int n_grid, __global float *c, ulong c_off,
-                            ulong ldc, ulong c_bstride, int m, float alpha, float beta) {
+                            ulong ldc, ulong c_bstride, int m, float alpha, float beta, __global const float *bias,
+                            ulong bias_off, int has_bias, int relu) {
     int p = get_global_id(0), q = get_global_id(1), b = get_global_id(2);
     if (p * 6 >= m || q * 32 >= n_grid) return;
     const __global float *a0 = ap + (ulong)p * K * 6;
@@ -397,10 +414,15 @@ __kernel void gemm_conv6x32(__global const float *ap, int K, __global const floa
     int rows = min(6, m - p * 6);
     __global float *cr = c + c_off + b * c_bstride + (ulong)p * 6 * ldc;
     int oy = g0 / Wp, ox = g0 - oy * Wp;
-    if (rows > 0) gemm_conv_store_row(cr, c0a, c0b, g0, n_grid, oy, ox, Wp, OW, alpha, beta);
-    if (rows > 1) gemm_conv_store_row(cr + ldc, c1a, c1b, g0, n_grid, oy, ox, Wp, OW, alpha, beta);
-    if (rows > 2) gemm_conv_store_row(cr + 2 * ldc, c2a, c2b, g0, n_grid, oy, ox, Wp, OW, alpha, beta);
-    if (rows > 3) gemm_conv_store_row(cr + 3 * ldc, c3a, c3b, g0, n_grid, oy, ox, Wp, OW, alpha, beta);
-    if (rows > 4) gemm_conv_store_row(cr + 4 * ldc, c4a, c4b, g0, n_grid, oy, ox, Wp, OW, alpha, beta);
-    if (rows > 5) gemm_conv_store_row(cr + 5 * ldc, c5a, c5b, g0, n_grid, oy, ox, Wp, OW, alpha, beta);
+    const __global float *bi = bias + bias_off + p * 6;
+#define GEMM_CONV_STORE(r)                                                                           \
+    gemm_conv_store_row(cr + (r) * ldc, c##r##a, c##r##b, g0, n_grid, oy, ox, Wp, OW, alpha, beta,    \
+                        has_bias ? bi[r] : 0.0f, has_bias, relu)
+    if (rows > 0) GEMM_CONV_STORE(0);
+    if (rows > 1) GEMM_CONV_STORE(1);
+    if (rows > 2) GEMM_CONV_STORE(2);
+    if (rows > 3) GEMM_CONV_STORE(3);
+    if (rows > 4) GEMM_CONV_STORE(4);
+    if (rows > 5) GEMM_CONV_STORE(5);
+#undef GEMM_CONV_STORE
 }

@@ -55,9 +55,9 @@ static int direct_forward(cg_ctx *ctx, const conv_state *s, const cg_im2col_geom
 }
 
 // x: [N, Cin, H, W] -> y: [N, Cout, OH, OW] through the direct products, one per sample; then bias
-// and ReLU in one pass. cg_gemm_image_b reads the columns from x (stride 1 on CPUs with the wide
-// tiles) or packs them straight from x, so there is no im2col pass and no column buffer;
-// pointwise convolutions read x as the columns as it is.
+// and ReLU in one pass, or in the product's store where its path fuses them. cg_gemm_image_b reads
+// the columns from x (stride 1 on CPUs with the wide tiles) or packs them straight from x, so there
+// is no im2col pass and no column buffer; pointwise convolutions read x as the columns as it is.
 static cg_status conv_apply_direct(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_tensor y, const cg_tensor *bias,
                                    int relu, const cg_im2col_geom *g) {
     const conv_state *s = l->state;
@@ -68,8 +68,10 @@ static cg_status conv_apply_direct(cg_layer *l, cg_ctx *ctx, cg_tensor x, cg_ten
     cg_gemm_args mm = {.m = co, .n = P, .k = K, .alpha = 1.0f, .beta = 0.0f, .a = w.buf, .a_off = w.off, .lda = K,
                        .c = y.buf, .c_off = y.off, .ldc = P};
     cg_gemm_image im = {x.buf, x.off, x_sn, g->c, g->h, g->w, g->kh, g->kw, g->sh, g->sw, g->ph, g->pw, g->oh, g->ow};
-    CG_TRY(cg_gemm_image_b(ctx->rt, &mm, &im, y_sn, (size_t)x.n));
-    return cg_bias_act(ctx, y, bias, relu);
+    cg_gemm_epilogue ep = {bias ? bias->buf : NULL, bias ? bias->off : 0, relu};
+    int fused;
+    CG_TRY(cg_gemm_image_b(ctx->rt, &mm, &im, y_sn, (size_t)x.n, &ep, &fused));
+    return fused ? CG_OK : cg_bias_act(ctx, y, bias, relu);
 }
 
 static size_t conv_workspace(const cg_layer *l, const int in[4]) {

@@ -48,15 +48,19 @@ static int tail_readable(const cg_gemm_image *im, const conv_grid *gr, size_t ba
 // C of nb samples from samples at x_off, x_sn apart, laid out as the grid says: one launch over the
 // whole K (no k blocks: nothing is packed, so nothing has to stay in cache but the kernel's reads).
 static cg_status conv_launch(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_image *im, const conv_grid *gr,
-                             cl_mem x, size_t x_off, size_t x_sn, size_t c_off, size_t c_stride, size_t nb) {
+                             const cg_gemm_epilogue *ep, cl_mem x, size_t x_off, size_t x_sn, size_t c_off,
+                             size_t c_stride, size_t nb) {
     cl_kernel kern;
     CG_TRY(cg_kernel_get(rt, "gemm", "gemm_conv6x32", &kern));
     cl_int K = (cl_int)g->k, wp = (cl_int)gr->wp, ow = im->ow, n_grid = (cl_int)gr->n_grid, m = (cl_int)g->m;
     cl_ulong xo = x_off, xs = x_sn, plane = gr->plane, co = c_off, ldc = g->ldc, cbs = c_stride;
+    cl_mem bias = ep && ep->bias ? ep->bias : g->c; // any buffer when there is no bias
+    cl_ulong b_off = ep && ep->bias ? ep->bias_off : 0;
+    cl_int has_bias = ep && ep->bias, relu = ep && ep->relu;
     CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(rt->gemm_temp), CG_ARG(K), CG_ARG(x), CG_ARG(xo), CG_ARG(xs), CG_ARG(plane),
                                      CG_ARG(wp), CG_ARG(im->kh), CG_ARG(im->kw), CG_ARG(ow), CG_ARG(n_grid),
                                      CG_ARG(g->c), CG_ARG(co), CG_ARG(ldc), CG_ARG(cbs), CG_ARG(m), CG_ARG(g->alpha),
-                                     CG_ARG(g->beta))));
+                                     CG_ARG(g->beta), CG_ARG(bias), CG_ARG(b_off), CG_ARG(has_bias), CG_ARG(relu))));
     size_t mp = cg_ceil_div(g->m, GEMM_MR), nq = cg_ceil_div(gr->n_grid, 2 * GEMM_NR), local[3];
     cg_gemm_tile_local(rt, kern, mp, nq, nb, local);
     size_t global[3] = {cg_ceil_div(mp, local[0]) * local[0], cg_ceil_div(nq, local[1]) * local[1], nb};
@@ -64,7 +68,8 @@ static cg_status conv_launch(cg_runtime *rt, const cg_gemm_args *g, const cg_gem
     return cg_gemm_enqueue(rt, kern, "gemm_conv6x32", global, local);
 }
 
-cg_status cg_gemm_conv(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_image *im, size_t c_stride, size_t batch) {
+cg_status cg_gemm_conv(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_image *im, size_t c_stride, size_t batch,
+                       const cg_gemm_epilogue *ep) {
     if (g->k > 0x7fffffff || g->m > 0x7fffffff || (size_t)im->c * im->h * im->w > 0x7fffffff)
         return cg_fail(CG_ERR_INVALID_ARG, "convolution gemm: m=%zu k=%zu or %dx%dx%d samples exceed 2^31", g->m,
                        g->k, im->c, im->h, im->w);
@@ -85,11 +90,11 @@ cg_status cg_gemm_conv(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_imag
     CG_TRY(cg_gemm_pack_panels(rt, GEMM_MR, !g->trans_a, g->a, g->a_off, g->lda, 0, g->m, g->k, 1, rt->gemm_temp, 0,
                                0));
     if (direct)
-        CG_TRY(conv_launch(rt, g, im, &gr, im->img, im->off, im->sample_stride, g->c_off, c_stride, direct));
+        CG_TRY(conv_launch(rt, g, im, &gr, ep, im->img, im->off, im->sample_stride, g->c_off, c_stride, direct));
     for (size_t s0 = direct; s0 < batch; s0 += step) {
         size_t n = batch - s0 < step ? batch - s0 : step;
         CG_TRY(cg_gemm_pad_image(rt, im, s0, n, rt->gemm_temp, at, sn));
-        CG_TRY(conv_launch(rt, g, im, &gr, rt->gemm_temp, at, sn, g->c_off + s0 * c_stride, c_stride, n));
+        CG_TRY(conv_launch(rt, g, im, &gr, ep, rt->gemm_temp, at, sn, g->c_off + s0 * c_stride, c_stride, n));
     }
     return CG_OK;
 }

@@ -15,11 +15,21 @@ typedef struct {
     int oh, ow;                // window positions
 } cg_gemm_image;
 
+// A convolution's epilogue on its product: row i of C_b gets + bias[bias_off + i] (bias != NULL),
+// then ReLU (relu), as cl/bias.cl's bias_act computes them.
+typedef struct {
+    cl_mem bias;
+    size_t bias_off;
+    int relu;
+} cg_gemm_epilogue;
+
 // For b < batch: C_b = alpha * op(A) * cols(sample b) + beta * C_b, C_b at c_off + b * c_stride.
 // g->n must be oh*ow and g->k c*kh*kw; g->b, b_off, ldb and trans_b are ignored; A is shared by
-// the batch. Own kernels only (CG_ERR_INVALID_ARG when cg_gemm_pick does not pick them).
+// the batch. Own kernels only (CG_ERR_INVALID_ARG when cg_gemm_pick does not pick them). With ep,
+// *fused says whether the epilogue was applied too (in the store of the path that reads B from the
+// image; bit for bit what bias_act makes of the stored product); when 0 it is the caller's.
 cg_status cg_gemm_image_b(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_image *src, size_t c_stride,
-                          size_t batch);
+                          size_t batch, const cg_gemm_epilogue *ep, int *fused);
 
 // The B-side packing steps on their own (the tests compare them): 16-column panels of op(B) [k, n]
 // (element (kk, j) at src[off + kk*ld + j], or src[off + j*ld + kk] when trans), `batch` operands

@@ -148,7 +148,8 @@ cg_status cg_gemm_own(cg_runtime *rt, const cg_gemm_args *g, size_t a_stride, si
 }
 
 cg_status cg_gemm_image_b(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_image *src, size_t c_stride,
-                          size_t batch) {
+                          size_t batch, const cg_gemm_epilogue *ep, int *fused) {
+    if (fused) *fused = 0;
     size_t P = (size_t)src->oh * src->ow, K = (size_t)src->c * src->kh * src->kw;
     if (g->n != P || g->k != K || g->trans_b)
         return cg_fail(CG_ERR_INVALID_ARG, "gemm over an image: n=%zu k=%zu (trans_b %d) do not match the %dx%d "
@@ -158,7 +159,11 @@ cg_status cg_gemm_image_b(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_i
         return cg_fail(CG_ERR_INVALID_ARG, "gemm over an image needs the own GEMM kernels (m=%zu n=%zu k=%zu)", g->m,
                        g->n, g->k);
     if (g->m == 0 || g->n == 0 || batch == 0) return CG_OK;
-    if (cg_gemm_conv_fits(rt, src)) return cg_gemm_conv(rt, g, src, c_stride, batch);
+    if (cg_gemm_conv_fits(rt, src)) {
+        CG_TRY(cg_gemm_conv(rt, g, src, c_stride, batch, ep));
+        if (fused) *fused = ep != NULL;
+        return CG_OK;
+    }
     if (src->kh == 1 && src->kw == 1 && src->sh == 1 && src->sw == 1 && !src->ph && !src->pw) {
         // Pointwise: each sample is its own B [c, h*w].
         cg_gemm_args b = *g;

@@ -10,7 +10,8 @@
 // at the very end of its buffer (copied, since the kernel reads past its planes) and with room
 // after it (read in place). The launches show which path ran; stride 2 never takes this path, and
 // the device rule (no override) takes it for a 35x35 3x3 only with the wide tiles, never for 1x1 or
-// for an 8x8 3x3 (a grid 1.5 times the packed tiles).
+// for an 8x8 3x3 (a grid 1.5 times the packed tiles). The epilogue (bias, ReLU) fused into the
+// direct path's store equals bias_act's arithmetic on the packed product, bit for bit.
 // oclgrind: run
 #include "gemm_image.h"
 #include "gemm_internal.h"
@@ -44,14 +45,17 @@ typedef struct {
     long conv, pad, packs; // launches of gemm_conv6x32, gemm_pad_image, gemm_pack_im2col16
 } path_calls;
 
-// C from c0, then cg_gemm_image_b with CLGAN_GEMM_CONV_DIRECT = mode; C read back into out.
+// C from c0, then cg_gemm_image_b with CLGAN_GEMM_CONV_DIRECT = mode (and the epilogue ep, which
+// must be fused exactly when the image is read directly); C read back into out.
 static void run(cg_runtime *rt, const char *mode, const cg_gemm_args *g0, const cg_gemm_image *im, const float *c0,
-                size_t c_len, size_t c_stride, size_t batch, float *out, path_calls *pc) {
+                size_t c_len, size_t c_stride, size_t batch, const cg_gemm_epilogue *ep, float *out, path_calls *pc) {
     setenv("CLGAN_GEMM_CONV_DIRECT", mode, 1);
     CHECK_OK(cg_tensor_write(rt, cg_view(g0->c, 0, 1, 1, 1, (int)c_len), c0));
     cg_kernel_profile p = {0};
     CHECK_OK(cg_profile_begin(rt));
-    CHECK_OK(cg_gemm_image_b(rt, g0, im, c_stride, batch));
+    int fused = -1;
+    CHECK_OK(cg_gemm_image_b(rt, g0, im, c_stride, batch, ep, &fused));
+    CHECK(fused == (ep && cg_gemm_conv_fits(rt, im)), "mode %s: fused %d with epilogue %d", mode, fused, ep != NULL);
     CHECK_OK(cg_profile_end(rt, &p));
     pc->conv = calls(&p, "gemm_conv6x32");
     pc->pad = calls(&p, "gemm_pad_image");
@@ -87,8 +91,8 @@ static void one(cg_runtime *rt, conv_case c) {
              "c%d %dx%d k%dx%d s%d p%d,%d m=%zu batch=%zu alpha=%g beta=%g ta=%d gaps %zu/%zu tail %zu", c.c, c.h, c.w,
              c.kh, c.kw, c.sh, c.ph, c.pw, c.m, c.batch, c.alpha, c.beta, c.trans_a, c.x_gap, c.c_gap, c.x_tail);
     path_calls pd, pp;
-    run(rt, "1", &g, &im, c0, c_len, c_sn, c.batch, direct, &pd);
-    run(rt, "0", &g, &im, c0, c_len, c_sn, c.batch, packed, &pp);
+    run(rt, "1", &g, &im, c0, c_len, c_sn, c.batch, NULL, direct, &pd);
+    run(rt, "0", &g, &im, c0, c_len, c_sn, c.batch, NULL, packed, &pp);
     if (c.sh == 1) {
         // Padded samples are copied (in steps); unpadded ones read in place, except a last one that
         // ends its buffer (the kernel reads up to 15 floats past its planes): that one alone is copied.
@@ -133,6 +137,34 @@ static void one(cg_runtime *rt, conv_case c) {
     }
     CHECK(bad == 0, "%s: %zu elements off the C reference", what, bad);
     CHECK(touched == 0, "%s: %zu elements outside the product's blocks changed", what, touched);
+    // The epilogue a convolution fuses (alpha 1, as conv2d calls it): + bias (half the values
+    // negative) and/or ReLU, bit for bit what bias_act makes of the packed path's product.
+    if (c.sh == 1 && c.alpha == 1.0f) {
+        float *bias0 = malloc((c.m + 3) * 4), *bias = bias0 + 3;
+        for (size_t i = 0; i < c.m + 3; i++) bias0[i] = frand(&seed);
+        cl_mem db;
+        CHECK_OK(cg_buffer_alloc(rt, c.m + 3, &db));
+        CHECK_OK(cg_tensor_write(rt, cg_view(db, 0, 1, 1, 1, (int)c.m + 3), bias0));
+        for (int v = 0; v < 3; v++) {
+            int has_bias = v != 2, relu = v != 1;
+            cg_gemm_epilogue ep = {has_bias ? db : NULL, 3, relu};
+            run(rt, "1", &g, &im, c0, c_len, c_sn, c.batch, &ep, direct, &pd);
+            size_t off = 0;
+            for (size_t i = 0; i < c_len; i++) {
+                size_t j = i < c.c_lead ? SIZE_MAX : (i - c.c_lead) % c_sn;
+                float want = packed[i];
+                if (j < c.m * P) {
+                    if (has_bias) want = want + bias[j / P];
+                    if (relu) want = want > 0.0f ? want : 0.0f;
+                }
+                if (memcmp(&direct[i], &want, 4) && !(isnan(direct[i]) && isnan(want))) off++;
+            }
+            CHECK(off == 0, "%s: bias %d relu %d: %zu elements differ from bias_act on the packed product", what,
+                  has_bias, relu, off);
+        }
+        cg_buffer_release(db);
+        free(bias0);
+    }
     cg_buffer_release(dx);
     cg_buffer_release(dw);
     cg_buffer_release(dc);

@@ -168,7 +168,7 @@ static void run_img(cg_runtime *rt, const void *vctx, float *out, long *packs) {
                       .c = x->dc, .ldc = x->P};
     cg_kernel_profile p = {0};
     CHECK_OK(cg_profile_begin(rt));
-    CHECK_OK(cg_gemm_image_b(rt, &g, &x->im, x->c.m * x->P, x->c.batch));
+    CHECK_OK(cg_gemm_image_b(rt, &g, &x->im, x->c.m * x->P, x->c.batch, NULL, NULL));
     CHECK_OK(cg_profile_end(rt, &p));
     *packs = b_pack_calls(&p);
     cg_kernel_profile_free(&p);
