@@ -8,6 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+// Smallest image (output positions) whose stride-1 convolutions read B from the image. Measured in
+// Inception-v3's forward on the 2-core EPYC (bench --suite inception, profile per layer, idle): the
+// direct path wins on 147x147, 71x71 and 35x35 outputs (Conv2d_2a 174 -> 96 ms, Conv2d_2b 209 ->
+// 157, each 5x5 51 -> 35) and loses on 17x17 ones (each 7x1 / 1x7 about 20 -> 33 ms), although
+// the same 17x17 products run faster direct than packed when timed alone (24 vs 27 ms).
+#ifndef CG_GEMM_CONV_MIN_POSITIONS
+#define CG_GEMM_CONV_MIN_POSITIONS 1024
+#endif
+
 // Grid geometry: positions oy*Wp + ox over rows as wide as the padded input.
 typedef struct {
     size_t wp, plane, n_grid; // padded row, padded plane, grid columns up to the last position + 1
@@ -30,12 +39,13 @@ int cg_gemm_conv_fits(const cg_runtime *rt, const cg_gemm_image *im) {
     if (e && *e) return strcmp(e, "0") != 0;
     // Devices on the wide tiles (CPUs with 512-bit vectors), for windows wider than 1x1 (a 1x1
     // product reads a new channel plane, two or three cache lines, every k step: packed panels
-    // measured faster for Inception's 768-channel 1x1s) whose grid needs at most 4/3 of the packed
-    // path's 32-column tiles (8x8 images padded by one, 96 grid columns for 64 positions, measured
-    // faster packed; 17x17 with 1x7 windows, 416 for 320, about even).
+    // measured faster for Inception's 768-channel 1x1s), on images of at least
+    // CG_GEMM_CONV_MIN_POSITIONS output positions, whose grid needs at most 4/3 of the packed path's
+    // 32-column tiles (8x8 images padded by one: 96 grid columns for 64 positions).
     conv_grid gr = grid_of(im);
     size_t grid_cols = cg_ceil_div(gr.n_grid, 32), packed_cols = cg_ceil_div((size_t)im->oh * im->ow, 32);
-    return cg_gemm_tile_wide(rt) && im->kh * im->kw > 1 && 3 * grid_cols <= 4 * packed_cols;
+    return cg_gemm_tile_wide(rt) && im->kh * im->kw > 1 && (size_t)im->oh * im->ow >= CG_GEMM_CONV_MIN_POSITIONS &&
+           3 * grid_cols <= 4 * packed_cols;
 }
 
 // Whether the 16 floats after the last sample's planes lie inside x's buffer (gemm_conv6x32 may read them).

@@ -9,9 +9,9 @@
 // beta 0 (C full of NaN), beta 1 and alpha 0.5 / beta 0.25; A transposed; an unpadded last sample
 // at the very end of its buffer (copied, since the kernel reads past its planes) and with room
 // after it (read in place). The launches show which path ran; stride 2 never takes this path, and
-// the device rule (no override) takes it for a 35x35 3x3 only with the wide tiles, never for 1x1 or
-// for an 8x8 3x3 (a grid 1.5 times the packed tiles). The epilogue (bias, ReLU) fused into the
-// direct path's store equals bias_act's arithmetic on the packed product, bit for bit.
+// the device rule (no override) takes it for a 35x35 3x3 only with the wide tiles, never for 1x1,
+// for a 17x17 7x1 (under CG_GEMM_CONV_MIN_POSITIONS) or for an 8x8 3x3. The epilogue (bias, ReLU)
+// fused into the direct path's store equals bias_act's arithmetic on the packed product, bit for bit.
 // oclgrind: run
 #include "gemm_image.h"
 #include "gemm_internal.h"
@@ -210,13 +210,16 @@ int main(void) {
     // The device rule.
     cg_gemm_image r35 = {NULL, 0, 0, 64, 35, 35, 3, 3, 1, 1, 1, 1, 35, 35};
     cg_gemm_image r8 = {NULL, 0, 0, 64, 8, 8, 3, 3, 1, 1, 1, 1, 8, 8};
+    cg_gemm_image r17 = {NULL, 0, 0, 64, 17, 17, 7, 1, 1, 1, 3, 0, 17, 17};
     cg_gemm_image r1 = {NULL, 0, 0, 64, 35, 35, 1, 1, 1, 1, 0, 0, 35, 35};
     cg_gemm_image s2 = {NULL, 0, 0, 64, 35, 35, 3, 3, 2, 2, 0, 0, 17, 17};
     CHECK(cg_gemm_conv_fits(rt, &r35) == cg_gemm_tile_wide(rt), "35x35 3x3: rule %d, wide tiles %d",
           cg_gemm_conv_fits(rt, &r35), cg_gemm_tile_wide(rt));
-    CHECK(!cg_gemm_conv_fits(rt, &r8) && !cg_gemm_conv_fits(rt, &r1) && !cg_gemm_conv_fits(rt, &s2),
-          "the rule takes an 8x8 3x3 (%d), a 1x1 (%d) or a stride 2 (%d)", cg_gemm_conv_fits(rt, &r8),
-          cg_gemm_conv_fits(rt, &r1), cg_gemm_conv_fits(rt, &s2));
+    CHECK(!cg_gemm_conv_fits(rt, &r8) && !cg_gemm_conv_fits(rt, &r17) && !cg_gemm_conv_fits(rt, &r1) &&
+              !cg_gemm_conv_fits(rt, &s2),
+          "the rule takes an 8x8 3x3 (%d), a 17x17 7x1 (%d), a 1x1 (%d) or a stride 2 (%d)",
+          cg_gemm_conv_fits(rt, &r8), cg_gemm_conv_fits(rt, &r17), cg_gemm_conv_fits(rt, &r1),
+          cg_gemm_conv_fits(rt, &s2));
     setenv("CLGAN_GEMM_CONV_DIRECT", "1", 1);
     CHECK(cg_gemm_conv_fits(rt, &r8) && cg_gemm_conv_fits(rt, &r1) && !cg_gemm_conv_fits(rt, &s2),
           "CLGAN_GEMM_CONV_DIRECT=1: 8x8 %d, 1x1 %d, stride 2 %d", cg_gemm_conv_fits(rt, &r8),
