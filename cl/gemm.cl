@@ -390,25 +390,17 @@ __kernel void gemm_conv6x32(__global const float *ap, int K, __global const floa
     int g0 = q * 32, hi = g0 + 16 < n_grid ? 16 : 0; // an edge tile without a second half reads the first twice
     const __global float *row = x + x_off + b * x_sn + g0;
     GEMM_ACC6W(c)
-    if (kh == 1 && kw == 1) { // pointwise: one plane per k step
-        for (int kk = 0; kk < K; kk++) {
-            GEMM_FMA6W(a0, vload16(0, row), vload16(0, row + hi), c)
+    int ki = 0;
+    for (int r = 0; r < K; r += kw) { // one window row (c, ki) per pass: kw consecutive floats
+        for (int kj = 0; kj < kw; kj++) {
+            GEMM_FMA6W(a0, vload16(0, row + kj), vload16(0, row + kj + hi), c)
             a0 += 6;
-            row += plane;
         }
-    } else {
-        int ki = 0;
-        for (int r = 0; r < K; r += kw) { // one window row (c, ki) per pass: kw consecutive floats
-            for (int kj = 0; kj < kw; kj++) {
-                GEMM_FMA6W(a0, vload16(0, row + kj), vload16(0, row + kj + hi), c)
-                a0 += 6;
-            }
-            if (++ki == kh) {
-                ki = 0;
-                row += plane - (ulong)(kh - 1) * Wp;
-            } else {
-                row += Wp;
-            }
+        if (++ki == kh) {
+            ki = 0;
+            row += plane - (ulong)(kh - 1) * Wp;
+        } else {
+            row += Wp;
         }
     }
     int rows = min(6, m - p * 6);
