@@ -63,8 +63,9 @@ cg_status cg_gemm_stripes(cg_runtime *rt, const cg_gemm_args *g, size_t kc, floa
 
 // Stride-1 convolutions with B read from the image (gemm_conv.c, cl/gemm.cl gemm_conv6x32): whether
 // the runtime takes that path for im, and cg_gemm_image_b's product through it (bit-identical to the
-// packed path in one k block), with the epilogue ep (NULL: none) in its store. Padded copies of samples [b0, b0 + batch) of im for it (gemm_pack.c): planes of
-// (h + 2ph) x (w + 2pw) at dst_off, a sample every dst_sn floats, zero from c planes up to dst_sn.
+// packed path in one k block), with the epilogue ep (NULL: none) in its store. Padded copies of
+// samples [b0, b0 + batch) of im for it (gemm_pack.c): planes of (h + 2ph) x (w + 2pw) at dst_off,
+// a sample every dst_sn floats, zero from c planes up to dst_sn.
 int cg_gemm_conv_fits(const cg_runtime *rt, const cg_gemm_image *im);
 cg_status cg_gemm_conv(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_image *im, size_t c_stride, size_t batch,
                        const cg_gemm_epilogue *ep);

@@ -208,6 +208,13 @@ cg_status cg_profile_end(cg_runtime *rt, cg_kernel_profile *out) {
     return st;
 }
 
+long cg_kernel_profile_calls(const cg_kernel_profile *p, const char *kernel) {
+    long n = 0;
+    for (int i = 0; i < p->n_rows; i++)
+        if (!strcmp(p->rows[i].kernel, kernel)) n += p->rows[i].calls;
+    return n;
+}
+
 void cg_kernel_profile_free(cg_kernel_profile *p) {
     if (!p) return;
     free(p->rows);

@@ -49,6 +49,8 @@ void cg_profile_record(cg_runtime *rt, cl_kernel k, const char *name, cl_event e
 cl_event *cg_profile_event_slot(cg_runtime *rt, cl_event *slot);
 
 void cg_kernel_profile_free(cg_kernel_profile *p);
+// Launches of `kernel` over all layers.
+long cg_kernel_profile_calls(const cg_kernel_profile *p, const char *kernel);
 // Markdown: the top max_rows (layer, kernel) rows, then one row per kernel over all layers. Per
 // iteration: calls, ms, share of kernel time, GFLOP/s and GB/s with their share of the peak.
 char *cg_kernel_profile_markdown(const cg_kernel_profile *p, int max_rows); // malloc'd

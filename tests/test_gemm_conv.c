@@ -34,13 +34,6 @@ static float frand(uint32_t *s) {
     return ((*s >> 8) / 16777216.0f) * 2.0f - 1.0f;
 }
 
-static long calls(const cg_kernel_profile *p, const char *kernel) {
-    long n = 0;
-    for (int i = 0; i < p->n_rows; i++)
-        if (!strcmp(p->rows[i].kernel, kernel)) n += p->rows[i].calls;
-    return n;
-}
-
 typedef struct {
     long conv, pad, packs; // launches of gemm_conv6x32, gemm_pad_image, gemm_pack_im2col16
 } path_calls;
@@ -57,9 +50,9 @@ static void run(cg_runtime *rt, const char *mode, const cg_gemm_args *g0, const 
     CHECK_OK(cg_gemm_image_b(rt, g0, im, c_stride, batch, ep, &fused));
     CHECK(fused == (ep && cg_gemm_conv_fits(rt, im)), "mode %s: fused %d with epilogue %d", mode, fused, ep != NULL);
     CHECK_OK(cg_profile_end(rt, &p));
-    pc->conv = calls(&p, "gemm_conv6x32");
-    pc->pad = calls(&p, "gemm_pad_image");
-    pc->packs = calls(&p, "gemm_pack_im2col16") + calls(&p, "gemm_pack_kmajor16");
+    pc->conv = cg_kernel_profile_calls(&p, "gemm_conv6x32");
+    pc->pad = cg_kernel_profile_calls(&p, "gemm_pad_image");
+    pc->packs = cg_kernel_profile_calls(&p, "gemm_pack_im2col16") + cg_kernel_profile_calls(&p, "gemm_pack_kmajor16");
     cg_kernel_profile_free(&p);
     CHECK_OK(cg_tensor_read(rt, cg_view(g0->c, 0, 1, 1, 1, (int)c_len), out));
     unsetenv("CLGAN_GEMM_CONV_DIRECT");

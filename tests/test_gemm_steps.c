@@ -38,12 +38,8 @@ static void set_budget(size_t bytes) {
 
 // Launches of the B packing kernels in a profile.
 static long b_pack_calls(const cg_kernel_profile *p) {
-    long n = 0;
-    for (int i = 0; i < p->n_rows; i++)
-        if (!strcmp(p->rows[i].kernel, "gemm_pack_kmajor16") || !strcmp(p->rows[i].kernel, "gemm_pack_rmajor16") ||
-            !strcmp(p->rows[i].kernel, "gemm_pack_im2col16"))
-            n += p->rows[i].calls;
-    return n;
+    return cg_kernel_profile_calls(p, "gemm_pack_kmajor16") + cg_kernel_profile_calls(p, "gemm_pack_rmajor16") +
+           cg_kernel_profile_calls(p, "gemm_pack_im2col16");
 }
 
 // Budgets (bytes) for a product of np panels per packed operand and kc rows per k block: one float
