@@ -333,6 +333,13 @@ __kernel void gemm_stripe32(__global const float *ap, ulong ap_off, ulong ap_bst
 
 // A convolution's epilogue as cl/bias.cl's bias_act computes it: + b (has_b), then ReLU (relu; +0
 // for every non-positive value). Statements of their own, so nothing contracts with the product.
+//
+// has_b and relu are compile-time constants: each epilogue is a kernel of its own (gemm_conv6x32,
+// _bias, _relu, _bias_relu below), and the store functions are inlined into it. As runtime flags,
+// LLVM turned `if (has_b) v = v + b` into v + (has_b ? b : -0.0f) with a masked load of -0.0f from
+// the kernel binary's constant page; with a bias the mask is always off, so nothing ever reads
+// that page in, and on this Zen 5 every masked-off load from a page not yet mapped takes a
+// microcode assist: the whole Inception-v3 forward ran 1.6x slower (docs/performance.md, round 5).
 #define GEMM_CONV_ACT(v, b, has_b, relu)                                                             \
     {                                                                                               \
         if (has_b) v = v + (b);                                                                     \
@@ -342,8 +349,9 @@ __kernel void gemm_stripe32(__global const float *ap, ulong ap_off, ulong ap_bst
 // Writes grid columns g0 .. g0+15 of one row of C (values v; (oy, ox) the grid position of g0) to
 // row cr: those inside the grid (g < n_grid) and inside an output row (ox < OW), at oy*OW + ox;
 // alpha * v + beta * C as gemm_store_row16 computes it, then the epilogue (bias b).
-void gemm_conv_store16(__global float *cr, float16 v, int g0, int n_grid, int oy, int ox, int Wp, int OW,
-                       float alpha, float beta, float b, int has_b, int relu) {
+__attribute__((always_inline)) void gemm_conv_store16(__global float *cr, float16 v, int g0, int n_grid, int oy,
+                                                      int ox, int Wp, int OW, float alpha, float beta, float b,
+                                                      const int has_b, const int relu) {
     if (g0 >= n_grid) return;
     if (ox + 16 <= OW) { // inside one output row, so inside the grid too
         __global float *d = cr + oy * OW + ox;
@@ -368,22 +376,26 @@ void gemm_conv_store16(__global float *cr, float16 v, int g0, int n_grid, int oy
 }
 
 // Both halves of a 32-column tile row: u at grid column g0 = oy*Wp + ox, v at g0 + 16.
-void gemm_conv_store_row(__global float *cr, float16 u, float16 v, int g0, int n_grid, int oy, int ox, int Wp,
-                         int OW, float alpha, float beta, float b, int has_b, int relu) {
+__attribute__((always_inline)) void gemm_conv_store_row(__global float *cr, float16 u, float16 v, int g0, int n_grid,
+                                                        int oy, int ox, int Wp, int OW, float alpha, float beta,
+                                                        float b, const int has_b, const int relu) {
     gemm_conv_store16(cr, u, g0, n_grid, oy, ox, Wp, OW, alpha, beta, b, has_b, relu);
     ox += 16;
     while (ox >= Wp) ox -= Wp, oy++;
     gemm_conv_store16(cr, v, g0 + 16, n_grid, oy, ox, Wp, OW, alpha, beta, b, has_b, relu);
 }
 
-// gemm_conv6x32: A panels: ap[p][kk][r] over the whole K. x: the sample at
-// x_off + b*x_sn, channel planes `plane` apart, rows Wp apart. C: row i of sample b at
+// gemm_conv6x32 and its epilogue kernels: A panels: ap[p][kk][r] over the whole K. x: the sample
+// at x_off + b*x_sn, channel planes `plane` apart, rows Wp apart. C: row i of sample b at
 // c_off + b*c_bstride + i*ldc, position oy*OW + ox. n_grid = (OH - 1)*Wp + OW. Epilogue: row i
-// adds bias[bias_off + i] (has_bias), then ReLU (relu).
-__kernel void gemm_conv6x32(__global const float *ap, int K, __global const float *x, ulong x_off, ulong x_sn,
-                            ulong plane, int Wp, int kh, int kw, int OW, int n_grid, __global float *c, ulong c_off,
-                            ulong ldc, ulong c_bstride, int m, float alpha, float beta, __global const float *bias,
-                            ulong bias_off, int has_bias, int relu) {
+// adds bias[bias_off + i] (has_b), then ReLU (relu); kernels without a bias never read `bias`.
+#define GEMM_CONV_ARGS                                                                              \
+    __global const float *ap, int K, __global const float *x, ulong x_off, ulong x_sn, ulong plane, int Wp, int kh, \
+        int kw, int OW, int n_grid, __global float *c, ulong c_off, ulong ldc, ulong c_bstride, int m, float alpha, \
+        float beta, __global const float *bias, ulong bias_off
+#define GEMM_CONV_PASS ap, K, x, x_off, x_sn, plane, Wp, kh, kw, OW, n_grid, c, c_off, ldc, c_bstride, m, alpha, beta, bias, bias_off
+
+__attribute__((always_inline)) void gemm_conv6x32_body(GEMM_CONV_ARGS, const int has_b, const int relu) {
     int p = get_global_id(0), q = get_global_id(1), b = get_global_id(2);
     if (p * 6 >= m || q * 32 >= n_grid) return;
     const __global float *a0 = ap + (ulong)p * K * 6;
@@ -409,7 +421,7 @@ __kernel void gemm_conv6x32(__global const float *ap, int K, __global const floa
     const __global float *bi = bias + bias_off + p * 6;
 #define GEMM_CONV_STORE(r)                                                                           \
     gemm_conv_store_row(cr + (r) * ldc, c##r##a, c##r##b, g0, n_grid, oy, ox, Wp, OW, alpha, beta,    \
-                        has_bias ? bi[r] : 0.0f, has_bias, relu)
+                        has_b ? bi[r] : 0.0f, has_b, relu)
     if (rows > 0) GEMM_CONV_STORE(0);
     if (rows > 1) GEMM_CONV_STORE(1);
     if (rows > 2) GEMM_CONV_STORE(2);
@@ -418,3 +430,10 @@ __kernel void gemm_conv6x32(__global const float *ap, int K, __global const floa
     if (rows > 5) GEMM_CONV_STORE(5);
 #undef GEMM_CONV_STORE
 }
+
+__kernel void gemm_conv6x32(GEMM_CONV_ARGS) { gemm_conv6x32_body(GEMM_CONV_PASS, 0, 0); }
+__kernel void gemm_conv6x32_bias(GEMM_CONV_ARGS) { gemm_conv6x32_body(GEMM_CONV_PASS, 1, 0); }
+__kernel void gemm_conv6x32_relu(GEMM_CONV_ARGS) { gemm_conv6x32_body(GEMM_CONV_PASS, 0, 1); }
+__kernel void gemm_conv6x32_bias_relu(GEMM_CONV_ARGS) { gemm_conv6x32_body(GEMM_CONV_PASS, 1, 1); }
+#undef GEMM_CONV_ARGS
+#undef GEMM_CONV_PASS

@@ -8,15 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-// Smallest image (output positions) whose stride-1 convolutions read B from the image. Measured in
-// Inception-v3's forward on the 2-core EPYC (bench --suite inception, profile per layer, idle): the
-// direct path wins on 147x147, 71x71 and 35x35 outputs (Conv2d_2a 174 -> 96 ms, Conv2d_2b 209 ->
-// 157, each 5x5 51 -> 35) and loses on 17x17 ones (each 7x1 / 1x7 about 20 -> 33 ms), although
-// the same 17x17 products run faster direct than packed when timed alone (24 vs 27 ms).
-#ifndef CG_GEMM_CONV_MIN_POSITIONS
-#define CG_GEMM_CONV_MIN_POSITIONS 1024
-#endif
-
 // Grid geometry: positions oy*Wp + ox over rows as wide as the padded input.
 typedef struct {
     size_t wp, plane, n_grid; // padded row, padded plane, grid columns up to the last position + 1
@@ -39,13 +30,12 @@ int cg_gemm_conv_fits(const cg_runtime *rt, const cg_gemm_image *im) {
     if (e && *e) return strcmp(e, "0") != 0;
     // Devices on the wide tiles (CPUs with 512-bit vectors), for windows wider than 1x1 (a 1x1
     // product reads a new channel plane, two or three cache lines, every k step: packed panels
-    // measured faster for Inception's 768-channel 1x1s), on images of at least
-    // CG_GEMM_CONV_MIN_POSITIONS output positions, whose grid needs at most 4/3 of the packed path's
-    // 32-column tiles (8x8 images padded by one: 96 grid columns for 64 positions).
+    // measured faster for Inception's 768-channel 1x1s), whose grid needs at most 4/3 of the packed
+    // path's 32-column tiles (not 8x8 images padded by one: 96 grid columns for 64 positions). Every
+    // such layer of Inception-v3 measured faster direct, 147x147 down to 8x8 (3x1 windows).
     conv_grid gr = grid_of(im);
     size_t grid_cols = cg_ceil_div(gr.n_grid, 32), packed_cols = cg_ceil_div((size_t)im->oh * im->ow, 32);
-    return cg_gemm_tile_wide(rt) && im->kh * im->kw > 1 && (size_t)im->oh * im->ow >= CG_GEMM_CONV_MIN_POSITIONS &&
-           3 * grid_cols <= 4 * packed_cols;
+    return cg_gemm_tile_wide(rt) && im->kh * im->kw > 1 && 3 * grid_cols <= 4 * packed_cols;
 }
 
 // Whether the 16 floats after the last sample's planes lie inside x's buffer (gemm_conv6x32 may read them).
@@ -60,22 +50,26 @@ static int tail_readable(const cg_gemm_image *im, const conv_grid *gr, size_t ba
 static cg_status conv_launch(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_image *im, const conv_grid *gr,
                              const cg_gemm_epilogue *ep, cl_mem x, size_t x_off, size_t x_sn, size_t c_off,
                              size_t c_stride, size_t nb) {
+    // The epilogue is a kernel of its own (cl/gemm.cl says why it is not a flag).
+    int has_bias = ep && ep->bias, relu = ep && ep->relu;
+    static const char *const names[2][2] = {{"gemm_conv6x32", "gemm_conv6x32_relu"},
+                                            {"gemm_conv6x32_bias", "gemm_conv6x32_bias_relu"}};
+    const char *name = names[has_bias][relu];
     cl_kernel kern;
-    CG_TRY(cg_kernel_get(rt, "gemm", "gemm_conv6x32", &kern));
+    CG_TRY(cg_kernel_get(rt, "gemm", name, &kern));
     cl_int K = (cl_int)g->k, wp = (cl_int)gr->wp, ow = im->ow, n_grid = (cl_int)gr->n_grid, m = (cl_int)g->m;
     cl_ulong xo = x_off, xs = x_sn, plane = gr->plane, co = c_off, ldc = g->ldc, cbs = c_stride;
-    cl_mem bias = ep && ep->bias ? ep->bias : g->c; // any buffer when there is no bias
-    cl_ulong b_off = ep && ep->bias ? ep->bias_off : 0;
-    cl_int has_bias = ep && ep->bias, relu = ep && ep->relu;
+    cl_mem bias = has_bias ? ep->bias : g->c; // any buffer when there is no bias: never read
+    cl_ulong b_off = has_bias ? ep->bias_off : 0;
     CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(rt->gemm_temp), CG_ARG(K), CG_ARG(x), CG_ARG(xo), CG_ARG(xs), CG_ARG(plane),
                                      CG_ARG(wp), CG_ARG(im->kh), CG_ARG(im->kw), CG_ARG(ow), CG_ARG(n_grid),
                                      CG_ARG(g->c), CG_ARG(co), CG_ARG(ldc), CG_ARG(cbs), CG_ARG(m), CG_ARG(g->alpha),
-                                     CG_ARG(g->beta), CG_ARG(bias), CG_ARG(b_off), CG_ARG(has_bias), CG_ARG(relu))));
+                                     CG_ARG(g->beta), CG_ARG(bias), CG_ARG(b_off))));
     size_t mp = cg_ceil_div(g->m, GEMM_MR), nq = cg_ceil_div(gr->n_grid, 2 * GEMM_NR), local[3];
     cg_gemm_tile_local(rt, kern, mp, nq, nb, local);
     size_t global[3] = {cg_ceil_div(mp, local[0]) * local[0], cg_ceil_div(nq, local[1]) * local[1], nb};
     cg_profile_work(rt, 2.0 * (double)g->m * (double)g->n * (double)g->k * (double)nb, 0);
-    return cg_gemm_enqueue(rt, kern, "gemm_conv6x32", global, local);
+    return cg_gemm_enqueue(rt, kern, name, global, local);
 }
 
 cg_status cg_gemm_conv(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_image *im, size_t c_stride, size_t batch,

@@ -9,9 +9,10 @@
 // beta 0 (C full of NaN), beta 1 and alpha 0.5 / beta 0.25; A transposed; an unpadded last sample
 // at the very end of its buffer (copied, since the kernel reads past its planes) and with room
 // after it (read in place). The launches show which path ran; stride 2 never takes this path, and
-// the device rule (no override) takes it for a 35x35 3x3 only with the wide tiles, never for 1x1,
-// for a 17x17 7x1 (under CG_GEMM_CONV_MIN_POSITIONS) or for an 8x8 3x3. The epilogue (bias, ReLU)
-// fused into the direct path's store equals bias_act's arithmetic on the packed product, bit for bit.
+// the device rule (no override) takes it for a 35x35 3x3, a 17x17 7x1 and an 8x8 3x1 only with the
+// wide tiles, never for 1x1 or for an 8x8 3x3 padded to rows of 10. The epilogue (bias, ReLU) fused
+// into the direct path's store, each by a kernel of its own, equals bias_act's arithmetic on the
+// packed product, bit for bit.
 // oclgrind: run
 #include "gemm_image.h"
 #include "gemm_internal.h"
@@ -35,8 +36,13 @@ static float frand(uint32_t *s) {
 }
 
 typedef struct {
-    long conv, pad, packs; // launches of gemm_conv6x32, gemm_pad_image, gemm_pack_im2col16
+    long conv, pad, packs; // launches of gemm_conv6x32 (any epilogue), gemm_pad_image, gemm_pack_im2col16
+    long fitting;          // launches of the gemm_conv6x32 kernel for the call's epilogue
 } path_calls;
+
+// The direct kernel of each epilogue: [has_bias][relu].
+static const char *const conv_kernels[2][2] = {{"gemm_conv6x32", "gemm_conv6x32_relu"},
+                                               {"gemm_conv6x32_bias", "gemm_conv6x32_bias_relu"}};
 
 // C from c0, then cg_gemm_image_b with CLGAN_GEMM_CONV_DIRECT = mode (and the epilogue ep, which
 // must be fused exactly when the image is read directly); C read back into out.
@@ -50,7 +56,10 @@ static void run(cg_runtime *rt, const char *mode, const cg_gemm_args *g0, const 
     CHECK_OK(cg_gemm_image_b(rt, g0, im, c_stride, batch, ep, &fused));
     CHECK(fused == (ep && cg_gemm_conv_fits(rt, im)), "mode %s: fused %d with epilogue %d", mode, fused, ep != NULL);
     CHECK_OK(cg_profile_end(rt, &p));
-    pc->conv = cg_kernel_profile_calls(&p, "gemm_conv6x32");
+    pc->conv = 0;
+    for (int b = 0; b < 2; b++)
+        for (int r = 0; r < 2; r++) pc->conv += cg_kernel_profile_calls(&p, conv_kernels[b][r]);
+    pc->fitting = cg_kernel_profile_calls(&p, conv_kernels[ep && ep->bias][ep && ep->relu]);
     pc->pad = cg_kernel_profile_calls(&p, "gemm_pad_image");
     pc->packs = cg_kernel_profile_calls(&p, "gemm_pack_im2col16") + cg_kernel_profile_calls(&p, "gemm_pack_kmajor16");
     cg_kernel_profile_free(&p);
@@ -154,6 +163,8 @@ static void one(cg_runtime *rt, conv_case c) {
             }
             CHECK(off == 0, "%s: bias %d relu %d: %zu elements differ from bias_act on the packed product", what,
                   has_bias, relu, off);
+            CHECK(pd.fitting > 0 && pd.fitting == pd.conv, "%s: bias %d relu %d: %ld of %ld launches were %s", what,
+                  has_bias, relu, pd.fitting, pd.conv, conv_kernels[has_bias][relu]);
         }
         cg_buffer_release(db);
         free(bias0);
@@ -202,17 +213,19 @@ int main(void) {
         if (!quick || cases[i].c * cases[i].h * cases[i].w * cases[i].m <= 20000) one(rt, cases[i]);
     // The device rule.
     cg_gemm_image r35 = {NULL, 0, 0, 64, 35, 35, 3, 3, 1, 1, 1, 1, 35, 35};
-    cg_gemm_image r8 = {NULL, 0, 0, 64, 8, 8, 3, 3, 1, 1, 1, 1, 8, 8};
     cg_gemm_image r17 = {NULL, 0, 0, 64, 17, 17, 7, 1, 1, 1, 3, 0, 17, 17};
+    cg_gemm_image r8t = {NULL, 0, 0, 64, 8, 8, 3, 1, 1, 1, 1, 0, 8, 8};
+    cg_gemm_image r8 = {NULL, 0, 0, 64, 8, 8, 3, 3, 1, 1, 1, 1, 8, 8};
     cg_gemm_image r1 = {NULL, 0, 0, 64, 35, 35, 1, 1, 1, 1, 0, 0, 35, 35};
     cg_gemm_image s2 = {NULL, 0, 0, 64, 35, 35, 3, 3, 2, 2, 0, 0, 17, 17};
-    CHECK(cg_gemm_conv_fits(rt, &r35) == cg_gemm_tile_wide(rt), "35x35 3x3: rule %d, wide tiles %d",
-          cg_gemm_conv_fits(rt, &r35), cg_gemm_tile_wide(rt));
-    CHECK(!cg_gemm_conv_fits(rt, &r8) && !cg_gemm_conv_fits(rt, &r17) && !cg_gemm_conv_fits(rt, &r1) &&
-              !cg_gemm_conv_fits(rt, &s2),
-          "the rule takes an 8x8 3x3 (%d), a 17x17 7x1 (%d), a 1x1 (%d) or a stride 2 (%d)",
-          cg_gemm_conv_fits(rt, &r8), cg_gemm_conv_fits(rt, &r17), cg_gemm_conv_fits(rt, &r1),
-          cg_gemm_conv_fits(rt, &s2));
+    int wide = cg_gemm_tile_wide(rt);
+    CHECK(cg_gemm_conv_fits(rt, &r35) == wide && cg_gemm_conv_fits(rt, &r17) == wide &&
+              cg_gemm_conv_fits(rt, &r8t) == wide,
+          "35x35 3x3 / 17x17 7x1 / 8x8 3x1: rule %d %d %d, wide tiles %d", cg_gemm_conv_fits(rt, &r35),
+          cg_gemm_conv_fits(rt, &r17), cg_gemm_conv_fits(rt, &r8t), wide);
+    CHECK(!cg_gemm_conv_fits(rt, &r8) && !cg_gemm_conv_fits(rt, &r1) && !cg_gemm_conv_fits(rt, &s2),
+          "the rule takes an 8x8 3x3 (%d), a 1x1 (%d) or a stride 2 (%d)", cg_gemm_conv_fits(rt, &r8),
+          cg_gemm_conv_fits(rt, &r1), cg_gemm_conv_fits(rt, &s2));
     setenv("CLGAN_GEMM_CONV_DIRECT", "1", 1);
     CHECK(cg_gemm_conv_fits(rt, &r8) && cg_gemm_conv_fits(rt, &r1) && !cg_gemm_conv_fits(rt, &s2),
           "CLGAN_GEMM_CONV_DIRECT=1: 8x8 %d, 1x1 %d, stride 2 %d", cg_gemm_conv_fits(rt, &r8),
