@@ -119,7 +119,9 @@ const bench_suite *const *bench_suites(int *count); // in the order `clgan bench
 const bench_suite *bench_suite_find(const char *name);
 
 // ---------------------------------------------------------------------------------------------
-// Timing (registry.c): warmup untimed calls, then reps timed ones; each call must finish its work.
+// Timing (registry.c): one untimed call that sizes a rep, warmup untimed calls, then reps timed
+// reps of one call or (short cases) as many as last BENCH_MIN_REP_S; times are per call. Each call
+// must finish its work.
 typedef cg_status (*bench_fn)(void *ctx);
 cg_status bench_time(bench_fn fn, void *ctx, int warmup, int reps, double *median, double *min, double *max);
 
