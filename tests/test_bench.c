@@ -1,12 +1,14 @@
 // test_bench.c — `clgan bench --quick` end to end (every report parses and holds the expected,
 // checked rows of every suite, train, inception and preprocess included) and the pieces behind it: report formats,
-// the GEMM check catching a wrong product, and the timing loop. Nothing here depends on speed.
+// the GEMM check catching a wrong product, and the timing loop (calls per rep counted, not timed:
+// a sleep of 25 ms only bounds a slow call from below). Nothing here depends on speed.
 #include "bench.h"
 #include "test_util.h"
 
 #include <cJSON.h>
 #include <dirent.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char root[256];
@@ -230,11 +232,29 @@ static cg_status count_call(void *ctx) {
     return ++calls == 4 ? CG_ERR_NUMERIC : CG_OK;
 }
 
+// A call of at least 25 ms (more than a rep's 20 ms minimum).
+static cg_status slow_call(void *ctx) {
+    (void)ctx;
+    calls++;
+    struct timespec d = {0, 25 * 1000 * 1000};
+    while (nanosleep(&d, &d)) {
+    }
+    return CG_OK;
+}
+
 static void test_timing(void) {
     double med, lo, hi;
-    calls = -100;
+    // A call of nanoseconds: one sizing call, the warm-up, then reps of 1000 calls each (the most a
+    // rep runs), timed per call.
+    calls = -10000;
     CHECK_OK(bench_time(count_call, NULL, 2, 3, &med, &lo, &hi));
-    CHECK(calls == -95 && lo <= med && med <= hi, "warm-up + reps calls: %d", calls + 100);
+    CHECK(calls == -10000 + 1 + 2 + 3 * 1000 && lo <= med && med <= hi && hi < 1e-3,
+          "instant call: %d calls, per-call %g <= %g <= %g s", calls + 10000, lo, med, hi);
+    // A call longer than a rep's minimum: one call per rep.
+    calls = 0;
+    CHECK_OK(bench_time(slow_call, NULL, 1, 2, &med, &lo, &hi));
+    CHECK(calls == 1 + 1 + 2 && lo >= 0.025 && lo <= med && med <= hi, "slow call: %d calls, %g <= %g <= %g s",
+          calls, lo, med, hi);
     calls = 0;
     CHECK(bench_time(count_call, NULL, 1, 5, &med, &lo, &hi) == CG_ERR_NUMERIC, "a failing run stops the timing");
 }
