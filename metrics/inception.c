@@ -227,6 +227,17 @@ static cg_status bind(cg_inception *net) {
         c->conv->params[0].w = incep_param_view(net, c->w_off, c->cout, c->cin, c->kh, c->kw);
         c->conv->params[1].w = incep_param_view(net, c->b_off, c->cout, 1, 1, 1);
     }
+    // The branch_pool convolutions that follow an average pool: the last of blocks A and C, the
+    // last of E_1 (incep_pool_conv_relu).
+    for (int b = 0; b < net->n_blocks; b++) {
+        const incep_block *blk = &net->blocks[b];
+        int last = blk->kind == BLOCK_A ? 6 : blk->kind == BLOCK_C ? 9 : blk->kind == BLOCK_E1 ? 8 : -1;
+        if (last < 0) continue;
+        incep_conv *c = &net->convs[blk->first + last];
+        CG_TRY(cg_conv2d_create2((cg_conv_params){c->cin, c->cout, 1, 1, 1, 0, 0}, 0, 0, &c->linear));
+        snprintf(c->linear->name, sizeof c->linear->name, "%s.conv", c->name);
+        c->linear->params[0].w = incep_param_view(net, c->w_off, c->cout, c->cin, 1, 1);
+    }
     for (int i = 0; i < net->n_merges; i++) {
         incep_merge *m = &net->merges[i];
         cg_conv_params p = {m->cin, m->cout, 1, 1, 1, 0, 1};
@@ -321,8 +332,10 @@ cg_status cg_inception_create(cg_runtime *rt, int max_batch, cg_inception **out)
 
 void cg_inception_free(cg_inception *net) {
     if (!net) return;
-    for (int i = 0; i < net->n_convs; i++)
+    for (int i = 0; i < net->n_convs; i++) {
         if (net->convs[i].conv) cg_layer_free(net->convs[i].conv);
+        if (net->convs[i].linear) cg_layer_free(net->convs[i].linear);
+    }
     for (int i = 0; i < net->n_merges; i++)
         if (net->merges[i].conv) cg_layer_free(net->merges[i].conv);
     cg_layer *ls[] = {net->relu, net->avg3, net->max3s1, net->max3s2, net->gap, net->fc, net->fc_nobias};
@@ -490,6 +503,18 @@ static cg_status conv_relu(cg_inception *net, cg_layer *conv, const char *label,
 
 cg_status incep_conv_relu(cg_inception *net, int i, cg_tensor x, cg_tensor y) {
     return conv_relu(net, net->convs[i].conv, net->convs[i].name, x, y);
+}
+
+cg_status incep_pool_conv_relu(cg_inception *net, int i, cg_tensor x, cg_tensor y, cl_mem t) {
+    const incep_conv *c = &net->convs[i];
+    if (!c->linear) return cg_fail(CG_ERR_INVALID_ARG, "inception: %s is not a branch_pool convolution", c->name);
+    cg_tensor u = cg_view(t, 0, x.n, c->cout, x.h, x.w); // x: [N, cin, H, W] -> u: [N, cout, H, W]
+    cg_profile_push(net->ctx.rt, c->name);
+    cg_status st = c->linear->ops->forward(c->linear, &net->ctx, x, u, 0);
+    if (st == CG_OK) st = net->avg3->ops->forward(net->avg3, &net->ctx, u, y, 0); // y: [N, cout, H, W]
+    if (st == CG_OK) st = cg_bias_act(&net->ctx, y, &c->conv->params[1].w, 1);
+    cg_profile_pop(net->ctx.rt);
+    return st;
 }
 
 cg_status incep_merge_relu(cg_inception *net, int m, cg_tensor x, cg_tensor y) {

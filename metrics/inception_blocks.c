@@ -1,7 +1,8 @@
 // inception_blocks.c — the forward passes of Inception-v3's Mixed blocks as pytorch-fid runs
 // them: FIDInceptionA (5b-d), InceptionB (6a), FIDInceptionC (6b-e), InceptionD (7a),
 // FIDInceptionE_1 (7b, average branch pool) and FIDInceptionE_2 (7c, max branch pool). Every
-// branch writes straight into its channels of the block's output (torch.cat order).
+// branch writes straight into its channels of the block's output (torch.cat order). An average-
+// pooled branch_pool (A, C, E_1) runs its 1x1 convolution before the pool (incep_pool_conv_relu).
 //
 // With net->merged (the default), the 1x1 convolutions that read the block's input run as one
 // product (incep_merge, stacked in the order inception.c gives) whose output channels the next
@@ -25,12 +26,11 @@ static cg_status block_a(cg_inception *net, int f, int m, cg_tensor x, cg_tensor
     if (m >= 0) {
         // y[0, 176): [branch1x1 (final) | branch3x3dbl_1 | branch5x5_1]
         CG_TRY(incep_merge_relu(net, m, x, cg_channels(y, 0, 176)));
-        cg_tensor b = tmp(t1, x, 96, x.h, x.w), a = tmp(t0, x, x.c, x.h, x.w);
+        cg_tensor b = tmp(t1, x, 96, x.h, x.w);
         CG_TRY(incep_conv_relu(net, f + 4, cg_channels(y, 64, 64), b));
         CG_TRY(incep_conv_relu(net, f + 2, cg_channels(y, 128, 48), cg_channels(y, 64, 64)));
         CG_TRY(incep_conv_relu(net, f + 5, b, cg_channels(y, 128, 96)));
-        CG_TRY(net->avg3->ops->forward(net->avg3, &net->ctx, x, a, 0));
-        return incep_conv_relu(net, f + 6, a, cg_channels(y, 224, pf));
+        return incep_pool_conv_relu(net, f + 6, x, cg_channels(y, 224, pf), t0);
     }
     CG_TRY(incep_conv_relu(net, f + 0, x, cg_channels(y, 0, 64)));
     cg_tensor a = tmp(t0, x, 48, x.h, x.w);
@@ -41,9 +41,7 @@ static cg_status block_a(cg_inception *net, int f, int m, cg_tensor x, cg_tensor
     CG_TRY(incep_conv_relu(net, f + 3, x, a));
     CG_TRY(incep_conv_relu(net, f + 4, a, b));
     CG_TRY(incep_conv_relu(net, f + 5, b, cg_channels(y, 128, 96)));
-    a = tmp(t0, x, x.c, x.h, x.w);
-    CG_TRY(net->avg3->ops->forward(net->avg3, &net->ctx, x, a, 0));
-    return incep_conv_relu(net, f + 6, a, cg_channels(y, 224, pf));
+    return incep_pool_conv_relu(net, f + 6, x, cg_channels(y, 224, pf), t0);
 }
 
 // x: [N, 288, 35, 35] -> y: [N, 768, 17, 17]
@@ -70,9 +68,7 @@ static cg_status block_c(cg_inception *net, int f, int m, cg_tensor x, cg_tensor
         CG_TRY(incep_conv_relu(net, f + 8, a, cg_channels(y, 384, 192)));
         CG_TRY(incep_conv_relu(net, f + 2, cg_channels(y, 192, c7), a));
         CG_TRY(incep_conv_relu(net, f + 3, a, cg_channels(y, 192, 192)));
-        a = tmp(t0, x, x.c, x.h, x.w);
-        CG_TRY(net->avg3->ops->forward(net->avg3, &net->ctx, x, a, 0));
-        return incep_conv_relu(net, f + 9, a, cg_channels(y, 576, 192));
+        return incep_pool_conv_relu(net, f + 9, x, cg_channels(y, 576, 192), t0);
     }
     CG_TRY(incep_conv_relu(net, f + 0, x, cg_channels(y, 0, 192)));
     CG_TRY(incep_conv_relu(net, f + 1, x, a));
@@ -83,9 +79,7 @@ static cg_status block_c(cg_inception *net, int f, int m, cg_tensor x, cg_tensor
     CG_TRY(incep_conv_relu(net, f + 6, b, a));
     CG_TRY(incep_conv_relu(net, f + 7, a, b));
     CG_TRY(incep_conv_relu(net, f + 8, b, cg_channels(y, 384, 192)));
-    a = tmp(t0, x, x.c, x.h, x.w);
-    CG_TRY(net->avg3->ops->forward(net->avg3, &net->ctx, x, a, 0));
-    return incep_conv_relu(net, f + 9, a, cg_channels(y, 576, 192));
+    return incep_pool_conv_relu(net, f + 9, x, cg_channels(y, 576, 192), t0);
 }
 
 // x: [N, 768, 17, 17] -> y: [N, 1280, 8, 8]
@@ -135,9 +129,9 @@ static cg_status block_e(cg_inception *net, int f, int m, int max_pool, cg_tenso
     }
     CG_TRY(incep_conv_relu(net, f + 6, b, cg_channels(y, 1088, 384)));
     CG_TRY(incep_conv_relu(net, f + 7, b, cg_channels(y, 1472, 384)));
+    if (!max_pool) return incep_pool_conv_relu(net, f + 8, x, cg_channels(y, 1856, 192), t0);
     cg_tensor a = tmp(t0, x, x.c, x.h, x.w);
-    cg_layer *pool = max_pool ? net->max3s1 : net->avg3;
-    CG_TRY(pool->ops->forward(pool, &net->ctx, x, a, 0));
+    CG_TRY(net->max3s1->ops->forward(net->max3s1, &net->ctx, x, a, 0));
     return incep_conv_relu(net, f + 8, a, cg_channels(y, 1856, 192));
 }
 

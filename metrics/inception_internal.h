@@ -18,6 +18,10 @@ typedef struct {
     size_t w_off, b_off; // in the parameter buffer
     int merge;           // the incep_merge holding it, -1 for none
     cg_layer *conv;
+    // The branch_pool convolutions after an average pool (blocks A, C, E_1) also get the same
+    // weights without bias and ReLU: the 1x1 convolution runs first and the pool on its output
+    // (incep_pool_conv_relu), as a 3x3 mean and a 1x1 convolution commute.
+    cg_layer *linear;
 } incep_conv;
 
 // The 1x1 convolutions of a block that share its input, run as one product: their weights lie
@@ -73,6 +77,11 @@ int incep_fit_batch(const cg_device_info *dev, size_t n_params, size_t buf_float
 
 // y = relu(conv_i(x)); y may be a channel view of a concatenation.
 cg_status incep_conv_relu(cg_inception *net, int i, cg_tensor x, cg_tensor y);
+// y = relu(avgpool3x3(x) conv_i): the 1x1 convolution of x without its bias into t (conv_i's
+// cout channels), then the pool into y, then bias and ReLU on y. pytorch-fid pools first; pooling
+// (count_include_pad=False: a mean over the window's inputs) and a 1x1 convolution commute, and the
+// pool then reads conv_i's cout channels instead of x's (4-7x fewer). Same value up to rounding.
+cg_status incep_pool_conv_relu(cg_inception *net, int i, cg_tensor x, cg_tensor y, cl_mem t);
 // y = relu(merge_m(x)): every member's output channels, in stacking order.
 cg_status incep_merge_relu(cg_inception *net, int m, cg_tensor x, cg_tensor y);
 // Runs block b: x [N, cin, H, W] -> y [N, cout, H', W']; t0, t1 are scratch buffers of
