@@ -1,6 +1,6 @@
 // gemm.cl — clgan's own SGEMM micro-kernels: a register tile of C over packed panels of op(A) and
 // op(B) (gemm_pack.cl makes them), gemm_stripe16 for short k with B read where it lies, and
-// gemm_conv6x32 for stride-1 convolutions with B read from the image.
+// gemm_conv6x32 for stride-1 and stride-2 convolutions with B read from the image.
 // Written for CPU OpenCL (PoCL): no local memory (emulated in RAM there) and no reliance on
 // vectorisation across work-items; each work-item works with explicit float8 vectors, like a BLAS
 // micro-kernel. Other devices use it only where `clgan tune` measured it faster than CLBlast.
@@ -320,9 +320,9 @@ __kernel void gemm_stripe32(__global const float *ap, ulong ap_off, ulong ap_bst
     }
 }
 
-// ---- stride-1 convolutions with B read from the image: gemm_conv6x32 -----------------------------
-// C = alpha * W cols(x) + beta * C for a convolution of stride 1, without packing the im2col matrix:
-// on a grid of positions g = oy*Wp + ox as wide as the (padded) input rows, row kk = (c*kh + ki)*kw
+// ---- stride-1/2 convolutions with B read from the image: gemm_conv6x32 ---------------------------
+// C = alpha * W cols(x) + beta * C for a convolution of stride 1 (stride 2 below), without packing
+// the im2col matrix: on a grid of positions g = oy*Wp + ox as wide as the (padded) input rows, row kk = (c*kh + ki)*kw
 // + kj of the im2col matrix at grid columns g .. g+15 is the 16 consecutive floats of x at
 // c*plane + ki*Wp + kj + g. So each k step is two float16 loads straight from x (padded beforehand
 // by gemm_pad_image when the convolution pads), the same six broadcasts and twelve fma as
@@ -330,6 +330,12 @@ __kernel void gemm_stripe32(__global const float *ap, ulong ap_off, ulong ap_bst
 // panels in one k block, bit for bit.
 // Grid columns ox >= OW (the last Wp - OW of each row: kw - 1 of them) are computed and dropped.
 // Reads run up to 15 floats past a sample's last plane (c*plane floats); the host leaves them readable.
+//
+// Stride 2 (gemm_conv6x32_s2*): the host first splits each padded sample into four phase images per
+// channel (gemm_phase_image: P[c][pr][pc][y][x] = xpad[c][2y + pr][2x + pc], Hq x Wq each, Wq =
+// ceil(Wp/2)); output (oy, ox) of tap (ki, kj) is P[c][ki&1][kj&1][oy + (ki>>1)][ox + (kj>>1)], so on
+// the grid g = oy*Wq + ox a tap again reads 16 consecutive floats, at a per-tap offset. The same k
+// order (c, ki, kj), so again the packed path's bits; Wq - OW grid columns per row are dropped.
 
 // A convolution's epilogue as cl/bias.cl's bias_act computes it: + b (has_b), then ReLU (relu; +0
 // for every non-positive value). Statements of their own, so nothing contracts with the product.
@@ -395,20 +401,33 @@ __attribute__((always_inline)) void gemm_conv_store_row(__global float *cr, floa
         float beta, __global const float *bias, ulong bias_off
 #define GEMM_CONV_PASS ap, K, x, x_off, x_sn, plane, Wp, kh, kw, OW, n_grid, c, c_off, ldc, c_bstride, m, alpha, beta, bias, bias_off
 
-__attribute__((always_inline)) void gemm_conv6x32_body(GEMM_CONV_ARGS, const int has_b, const int relu) {
+// stride2 (a compile-time constant) reads phase images (gemm_phase_image): Wp is then the phase
+// row Wq, pq the floats of one phase plane and `plane` the 4*pq of a channel; tap (ki, kj) of
+// channel c reads phase (ki&1, kj&1) at (ki>>1)*Wq + (kj>>1) + g. Stride 1 ignores pq.
+__attribute__((always_inline)) void gemm_conv6x32_body(GEMM_CONV_ARGS, const int stride2, int pq, const int has_b,
+                                                       const int relu) {
     int p = get_global_id(0), q = get_global_id(1), b = get_global_id(2);
     if (p * 6 >= m || q * 32 >= n_grid) return;
     const __global float *a0 = ap + (ulong)p * K * 6;
     int g0 = q * 32, hi = g0 + 16 < n_grid ? 16 : 0; // an edge tile without a second half reads the first twice
-    const __global float *row = x + x_off + b * x_sn + g0;
+    const __global float *row = x + x_off + b * x_sn + g0, *chan = row;
     GEMM_ACC6W(c)
     int ki = 0;
-    for (int r = 0; r < K; r += kw) { // one window row (c, ki) per pass: kw consecutive floats
+    for (int r = 0; r < K; r += kw) { // one window row (c, ki) per pass: kw taps
         for (int kj = 0; kj < kw; kj++) {
-            GEMM_FMA6W(a0, vload16(0, row + kj), vload16(0, row + kj + hi), c)
+            const __global float *t = stride2 ? row + (kj & 1) * pq + (kj >> 1) : row + kj;
+            GEMM_FMA6W(a0, vload16(0, t), vload16(0, t + hi), c)
             a0 += 6;
         }
-        if (++ki == kh) {
+        if (stride2) {
+            if (++ki == kh) {
+                ki = 0;
+                chan += plane;
+                row = chan;
+            } else {
+                row = chan + (ki & 1) * 2 * pq + (ki >> 1) * Wp;
+            }
+        } else if (++ki == kh) {
             ki = 0;
             row += plane - (ulong)(kh - 1) * Wp;
         } else {
@@ -431,9 +450,14 @@ __attribute__((always_inline)) void gemm_conv6x32_body(GEMM_CONV_ARGS, const int
 #undef GEMM_CONV_STORE
 }
 
-__kernel void gemm_conv6x32(GEMM_CONV_ARGS) { gemm_conv6x32_body(GEMM_CONV_PASS, 0, 0); }
-__kernel void gemm_conv6x32_bias(GEMM_CONV_ARGS) { gemm_conv6x32_body(GEMM_CONV_PASS, 1, 0); }
-__kernel void gemm_conv6x32_relu(GEMM_CONV_ARGS) { gemm_conv6x32_body(GEMM_CONV_PASS, 0, 1); }
-__kernel void gemm_conv6x32_bias_relu(GEMM_CONV_ARGS) { gemm_conv6x32_body(GEMM_CONV_PASS, 1, 1); }
+__kernel void gemm_conv6x32(GEMM_CONV_ARGS) { gemm_conv6x32_body(GEMM_CONV_PASS, 0, 0, 0, 0); }
+__kernel void gemm_conv6x32_bias(GEMM_CONV_ARGS) { gemm_conv6x32_body(GEMM_CONV_PASS, 0, 0, 1, 0); }
+__kernel void gemm_conv6x32_relu(GEMM_CONV_ARGS) { gemm_conv6x32_body(GEMM_CONV_PASS, 0, 0, 0, 1); }
+__kernel void gemm_conv6x32_bias_relu(GEMM_CONV_ARGS) { gemm_conv6x32_body(GEMM_CONV_PASS, 0, 0, 1, 1); }
+// Stride 2 (pq: floats of one phase plane).
+__kernel void gemm_conv6x32_s2(GEMM_CONV_ARGS, int pq) { gemm_conv6x32_body(GEMM_CONV_PASS, 1, pq, 0, 0); }
+__kernel void gemm_conv6x32_s2_bias(GEMM_CONV_ARGS, int pq) { gemm_conv6x32_body(GEMM_CONV_PASS, 1, pq, 1, 0); }
+__kernel void gemm_conv6x32_s2_relu(GEMM_CONV_ARGS, int pq) { gemm_conv6x32_body(GEMM_CONV_PASS, 1, pq, 0, 1); }
+__kernel void gemm_conv6x32_s2_bias_relu(GEMM_CONV_ARGS, int pq) { gemm_conv6x32_body(GEMM_CONV_PASS, 1, pq, 1, 1); }
 #undef GEMM_CONV_ARGS
 #undef GEMM_CONV_PASS

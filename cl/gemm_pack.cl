@@ -2,8 +2,9 @@
 // op(A) [m, k] into panels of 6 rows and op(B) [k, n] into panels of 16 columns, each panel
 // storing, for each k in turn, its 6 (or 16) values next to each other, zero past m or n:
 //   ap[p][kk][r] = op(A)[6p + r, kk],   bp[q][kk][c] = op(B)[kk, 16q + c].
-// Also B panels straight from images (a convolution without an im2col pass), and padded copies of
-// images for the convolutions that read B from the image (gemm.cl gemm_conv6x32). Pure data movement:
+// Also B panels straight from images (a convolution without an im2col pass), and padded copies and
+// stride-2 phase images of images for the convolutions that read B from the image (gemm.cl
+// gemm_conv6x32, gemm_conv6x32_s2). Pure data movement:
 // every kernel here writes the source's values unchanged.
 //
 // Batches: dimension 2 of every launch is the batch index. Sources advance by their batch stride,
@@ -144,5 +145,36 @@ __kernel void gemm_pad_image(__global const float *x, ulong x_off, ulong x_sn, i
     if (c == C - 1 && yp == Hp - 1) { // the sample's tail
         __global float *t = dst + dst_off + b * dst_sn;
         for (ulong j = (ulong)C * Hp * Wp; j < dst_sn; j++) t[j] = 0.0f;
+    }
+}
+
+// Phase images for gemm_conv6x32_s2 (stride-2 convolutions that read B from the image): with xpad
+// the sample padded as gemm_pad_image pads it (Hp x Wp), dst[b][c][pr][pc][y][x] = xpad[c][2y + pr]
+// [2x + pc] for y < Hq = ceil(Hp/2), x < Wq = ceil(Wp/2), zero where 2y + pr or 2x + pc lies past
+// xpad; phase planes of Hq*Wq floats, channels 4*Hq*Wq apart, samples dst_sn apart, and the floats
+// from 4*C*Hq*Wq up to dst_sn zero. One work-item: padded row yp (< 2*Hq) of one channel, written
+// to row yp>>1 of phases (yp&1, 0) and (yp&1, 1) (dimension 1 the channel, 2 the sample).
+__kernel void gemm_phase_image(__global const float *x, ulong x_off, ulong x_sn, int C, int H, int W, int ph,
+                               int pw, __global float *dst, ulong dst_off, ulong dst_sn) {
+    int yp = get_global_id(0), c = get_global_id(1), b = get_global_id(2);
+    int Hq = (H + 2 * ph + 1) / 2, Wq = (W + 2 * pw + 1) / 2;
+    if (yp >= 2 * Hq || c >= C) return;
+    ulong pq = (ulong)Hq * Wq;
+    __global float *d0 = dst + dst_off + b * dst_sn + ((ulong)c * 4 + (yp & 1) * 2) * pq + (ulong)(yp >> 1) * Wq;
+    __global float *d1 = d0 + pq;
+    int y = yp - ph;
+    if (y < 0 || y >= H) {
+        for (int j = 0; j < Wq; j++) d0[j] = 0.0f, d1[j] = 0.0f;
+    } else {
+        const __global float *s = x + x_off + b * x_sn + ((ulong)c * H + y) * W;
+        for (int j = 0; j < Wq; j++) { // padded columns 2j and 2j + 1
+            int u = 2 * j - pw, v = u + 1;
+            d0[j] = u >= 0 && u < W ? s[u] : 0.0f;
+            d1[j] = v >= 0 && v < W ? s[v] : 0.0f;
+        }
+    }
+    if (c == C - 1 && yp == 2 * Hq - 1) { // the sample's tail
+        __global float *t = dst + dst_off + b * dst_sn;
+        for (ulong j = (ulong)C * 4 * pq; j < dst_sn; j++) t[j] = 0.0f;
     }
 }

@@ -1,31 +1,40 @@
-// gemm_conv.c — stride-1 convolutions whose B operand is read from the image by the micro-kernel
-// (cl/gemm.cl gemm_conv6x32) instead of packed into im2col panels: the A panels are packed once,
-// padded convolutions first copy their samples with zero borders (a step of samples at a time, so
-// the copy stays in cache), and each element of C is one fma chain over the whole K: the packed
-// path's result with own.kc = 0, bit for bit. Unpadded convolutions read x where it lies.
+// gemm_conv.c — stride-1 and stride-2 convolutions whose B operand is read from the image by the
+// micro-kernel (cl/gemm.cl gemm_conv6x32, gemm_conv6x32_s2) instead of packed into im2col panels:
+// the A panels are packed once, padded stride-1 convolutions first copy their samples with zero
+// borders and stride-2 ones split them into four phase images per channel (a step of samples at a
+// time, so the copy stays in cache), and each element of C is one fma chain over the whole K: the
+// packed path's result with own.kc = 0, bit for bit. Unpadded stride-1 convolutions read x where it lies.
 #include "gemm_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-// Grid geometry: positions oy*Wp + ox over rows as wide as the padded input.
+// Grid geometry: positions oy*wp + ox over rows as wide as the padded input (stride 1) or as its
+// phase images (stride 2: wp = ceil(Wp/2), four phase planes of pq floats per channel).
 typedef struct {
-    size_t wp, plane, n_grid; // padded row, padded plane, grid columns up to the last position + 1
+    int s2;                   // stride 2: phase images
+    size_t wp, pq, plane;     // grid row, phase plane (stride 2), floats between channels
+    size_t n_grid;            // grid columns up to the last position + 1
     size_t sample;            // floats a gemm_conv6x32 sample spans: its planes and the 16 it may read past
 } conv_grid;
 
 static conv_grid grid_of(const cg_gemm_image *im) {
     conv_grid gr;
-    gr.wp = (size_t)im->w + 2 * (size_t)im->pw;
-    gr.plane = ((size_t)im->h + 2 * (size_t)im->ph) * gr.wp;
+    size_t wp = (size_t)im->w + 2 * (size_t)im->pw, hp = (size_t)im->h + 2 * (size_t)im->ph;
+    gr.s2 = im->sh == 2;
+    gr.wp = gr.s2 ? cg_ceil_div(wp, 2) : wp;
+    gr.pq = gr.s2 ? cg_ceil_div(hp, 2) * gr.wp : 0;
+    gr.plane = gr.s2 ? 4 * gr.pq : hp * wp;
     gr.n_grid = ((size_t)im->oh - 1) * gr.wp + (size_t)im->ow;
     gr.sample = (size_t)im->c * gr.plane + 16;
     return gr;
 }
 
-// $CLGAN_GEMM_CONV_DIRECT: 0 never, 1 every stride-1 convolution on any device, unset (or empty) the rule.
+// $CLGAN_GEMM_CONV_DIRECT: 0 never, 1 every stride-1 or stride-2 convolution on any device, unset
+// (or empty) the rule.
 int cg_gemm_conv_fits(const cg_runtime *rt, const cg_gemm_image *im) {
-    if (im->sh != 1 || im->sw != 1 || im->oh <= 0 || im->ow <= 0) return 0;
+    int stride = im->sh == im->sw && (im->sh == 1 || im->sh == 2) ? im->sh : 0;
+    if (!stride || im->oh <= 0 || im->ow <= 0) return 0;
     const char *e = getenv("CLGAN_GEMM_CONV_DIRECT");
     if (e && *e) return strcmp(e, "0") != 0;
     // Devices on the wide tiles (CPUs with 512-bit vectors), for windows wider than 1x1 (a 1x1
@@ -35,7 +44,25 @@ int cg_gemm_conv_fits(const cg_runtime *rt, const cg_gemm_image *im) {
     // such layer of Inception-v3 measured faster direct, 147x147 down to 8x8 (3x1 windows).
     conv_grid gr = grid_of(im);
     size_t grid_cols = cg_ceil_div(gr.n_grid, 32), packed_cols = cg_ceil_div((size_t)im->oh * im->ow, 32);
+    // Stride 2 (CG_GEMM_CONV_S2_RULE): windows at least 2x2, so that every phase image serves a tap.
+    if (stride == 2 && (!CG_GEMM_CONV_S2_RULE || im->kh < 2 || im->kw < 2)) return 0;
     return cg_gemm_tile_wide(rt) && im->kh * im->kw > 1 && 3 * grid_cols <= 4 * packed_cols;
+}
+
+// Phase images of samples [b0, b0 + batch) of im for gemm_conv6x32_s2 (cl/gemm_pack.cl gemm_phase_image).
+static cg_status phase_image(cg_runtime *rt, const cg_gemm_image *im, const conv_grid *gr, size_t b0, size_t batch,
+                             cl_mem dst, size_t dst_off, size_t dst_sn) {
+    cl_kernel kern;
+    CG_TRY(cg_kernel_get(rt, "gemm_pack", "gemm_phase_image", &kern));
+    cl_ulong off = im->off + b0 * im->sample_stride, sn = im->sample_stride, d_off = dst_off, d_sn = dst_sn;
+    CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(im->img), CG_ARG(off), CG_ARG(sn), CG_ARG(im->c), CG_ARG(im->h),
+                                     CG_ARG(im->w), CG_ARG(im->ph), CG_ARG(im->pw), CG_ARG(dst), CG_ARG(d_off),
+                                     CG_ARG(d_sn))));
+    size_t rows = 2 * (gr->pq / gr->wp), lx = cg_kernel_local_size(rt, kern);
+    if (lx > rows) lx = rows;
+    size_t local[3] = {lx, 1, 1}, global[3] = {cg_ceil_div(rows, lx) * lx, (size_t)im->c, batch};
+    cg_profile_work(rt, 0, sizeof(float) * ((double)im->c * im->h * im->w + (double)dst_sn) * (double)batch);
+    return cg_gemm_enqueue(rt, kern, "gemm_phase_image", global, local);
 }
 
 // Whether the 16 floats after the last sample's planes lie inside x's buffer (gemm_conv6x32 may read them).
@@ -52,19 +79,22 @@ static cg_status conv_launch(cg_runtime *rt, const cg_gemm_args *g, const cg_gem
                              size_t c_stride, size_t nb) {
     // The epilogue is a kernel of its own (cl/gemm.cl says why it is not a flag).
     int has_bias = ep && ep->bias, relu = ep && ep->relu;
-    static const char *const names[2][2] = {{"gemm_conv6x32", "gemm_conv6x32_relu"},
-                                            {"gemm_conv6x32_bias", "gemm_conv6x32_bias_relu"}};
-    const char *name = names[has_bias][relu];
+    static const char *const names[2][2][2] = {
+        {{"gemm_conv6x32", "gemm_conv6x32_relu"}, {"gemm_conv6x32_bias", "gemm_conv6x32_bias_relu"}},
+        {{"gemm_conv6x32_s2", "gemm_conv6x32_s2_relu"}, {"gemm_conv6x32_s2_bias", "gemm_conv6x32_s2_bias_relu"}}};
+    const char *name = names[gr->s2][has_bias][relu];
     cl_kernel kern;
     CG_TRY(cg_kernel_get(rt, "gemm", name, &kern));
     cl_int K = (cl_int)g->k, wp = (cl_int)gr->wp, ow = im->ow, n_grid = (cl_int)gr->n_grid, m = (cl_int)g->m;
     cl_ulong xo = x_off, xs = x_sn, plane = gr->plane, co = c_off, ldc = g->ldc, cbs = c_stride;
     cl_mem bias = has_bias ? ep->bias : g->c; // any buffer when there is no bias: never read
     cl_ulong b_off = has_bias ? ep->bias_off : 0;
-    CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(rt->gemm_temp), CG_ARG(K), CG_ARG(x), CG_ARG(xo), CG_ARG(xs), CG_ARG(plane),
-                                     CG_ARG(wp), CG_ARG(im->kh), CG_ARG(im->kw), CG_ARG(ow), CG_ARG(n_grid),
-                                     CG_ARG(g->c), CG_ARG(co), CG_ARG(ldc), CG_ARG(cbs), CG_ARG(m), CG_ARG(g->alpha),
-                                     CG_ARG(g->beta), CG_ARG(bias), CG_ARG(b_off))));
+    cl_int pq = (cl_int)gr->pq;
+    const cg_arg args[] = {CG_ARG(rt->gemm_temp), CG_ARG(K), CG_ARG(x), CG_ARG(xo), CG_ARG(xs), CG_ARG(plane),
+                           CG_ARG(wp), CG_ARG(im->kh), CG_ARG(im->kw), CG_ARG(ow), CG_ARG(n_grid), CG_ARG(g->c),
+                           CG_ARG(co), CG_ARG(ldc), CG_ARG(cbs), CG_ARG(m), CG_ARG(g->alpha), CG_ARG(g->beta),
+                           CG_ARG(bias), CG_ARG(b_off), CG_ARG(pq)}; // pq: the stride-2 kernels only
+    CG_TRY(cg_set_args(kern, args, gr->s2 ? 21 : 20));
     size_t mp = cg_ceil_div(g->m, GEMM_MR), nq = cg_ceil_div(gr->n_grid, 2 * GEMM_NR), local[3];
     cg_gemm_tile_local(rt, kern, mp, nq, nb, local);
     size_t global[3] = {cg_ceil_div(mp, local[0]) * local[0], cg_ceil_div(nq, local[1]) * local[1], nb};
@@ -74,14 +104,15 @@ static cg_status conv_launch(cg_runtime *rt, const cg_gemm_args *g, const cg_gem
 
 cg_status cg_gemm_conv(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_image *im, size_t c_stride, size_t batch,
                        const cg_gemm_epilogue *ep) {
-    if (g->k > 0x7fffffff || g->m > 0x7fffffff || (size_t)im->c * im->h * im->w > 0x7fffffff)
+    conv_grid gr = grid_of(im);
+    if (g->k > 0x7fffffff || g->m > 0x7fffffff || (size_t)im->c * im->h * im->w > 0x7fffffff ||
+        gr.sample > 0x7fffffff)
         return cg_fail(CG_ERR_INVALID_ARG, "convolution gemm: m=%zu k=%zu or %dx%dx%d samples exceed 2^31", g->m,
                        g->k, im->c, im->h, im->w);
-    conv_grid gr = grid_of(im);
-    // Unpadded samples are read where they lie, all but a last one whose tail is not readable;
-    // the others are copied with their borders, `step` samples at a time.
+    // Unpadded stride-1 samples are read where they lie, all but a last one whose tail is not
+    // readable; the others are copied with their borders (or as phase images), `step` samples at a time.
     size_t direct = 0;
-    if (!im->ph && !im->pw) direct = tail_readable(im, &gr, batch) ? batch : batch - 1;
+    if (!gr.s2 && !im->ph && !im->pw) direct = tail_readable(im, &gr, batch) ? batch : batch - 1;
     size_t copies = batch - direct, step = copies, sn = cg_ceil_div(gr.sample, 16) * 16;
     if (copies) {
         size_t budget;
@@ -97,7 +128,8 @@ cg_status cg_gemm_conv(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_imag
         CG_TRY(conv_launch(rt, g, im, &gr, ep, im->img, im->off, im->sample_stride, g->c_off, c_stride, direct));
     for (size_t s0 = direct; s0 < batch; s0 += step) {
         size_t n = batch - s0 < step ? batch - s0 : step;
-        CG_TRY(cg_gemm_pad_image(rt, im, s0, n, rt->gemm_temp, at, sn));
+        if (gr.s2) CG_TRY(phase_image(rt, im, &gr, s0, n, rt->gemm_temp, at, sn));
+        else CG_TRY(cg_gemm_pad_image(rt, im, s0, n, rt->gemm_temp, at, sn));
         CG_TRY(conv_launch(rt, g, im, &gr, ep, rt->gemm_temp, at, sn, g->c_off + s0 * c_stride, c_stride, n));
     }
     return CG_OK;

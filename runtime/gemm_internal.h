@@ -61,9 +61,16 @@ cg_status cg_gemm_tiles(cg_runtime *rt, const cg_gemm_args *g, size_t kc, float 
 cg_status cg_gemm_stripes(cg_runtime *rt, const cg_gemm_args *g, size_t kc, float beta, size_t ap_bstride,
                           size_t b_off, size_t b_stride, size_t c_stride, size_t batch);
 
-// Stride-1 convolutions with B read from the image (gemm_conv.c, cl/gemm.cl gemm_conv6x32): whether
-// the runtime takes that path for im, and cg_gemm_image_b's product through it (bit-identical to the
-// packed path in one k block), with the epilogue ep (NULL: none) in its store. Padded copies of
+// Whether the device rule sends stride-2 convolutions to the path that reads B from the image
+// (gemm_conv.c; CLGAN_GEMM_CONV_DIRECT=1 sends them there whatever this says).
+#ifndef CG_GEMM_CONV_S2_RULE
+#define CG_GEMM_CONV_S2_RULE 0
+#endif
+
+// Stride-1 and stride-2 convolutions with B read from the image (gemm_conv.c, cl/gemm.cl
+// gemm_conv6x32, gemm_conv6x32_s2 on phase images): whether the runtime takes that path for im, and
+// cg_gemm_image_b's product through it (bit-identical to the packed path in one k block), with the
+// epilogue ep (NULL: none) in its store. Padded copies of
 // samples [b0, b0 + batch) of im for it (gemm_pack.c): planes of (h + 2ph) x (w + 2pw) at dst_off,
 // a sample every dst_sn floats, zero from c planes up to dst_sn.
 int cg_gemm_conv_fits(const cg_runtime *rt, const cg_gemm_image *im);

@@ -1,5 +1,5 @@
-// test_gemm_conv.c — stride-1 convolution products with B read from the image (runtime/gemm_conv.c,
-// cl/gemm.cl gemm_conv6x32) through cg_gemm_image_b, the call conv2d.c's forward makes: C bit for
+// test_gemm_conv.c — stride-1 and stride-2 convolution products with B read from the image
+// (runtime/gemm_conv.c, cl/gemm.cl gemm_conv6x32, gemm_conv6x32_s2 on gemm_phase_image's copies) through cg_gemm_image_b, the call conv2d.c's forward makes: C bit for
 // bit equal to the packed path's in one k block (CLGAN_GEMM_CONV_DIRECT=1 against =0, own.kc = 0:
 // one fma chain over K per element in both) and within rounding of a plain C im2col + GEMM in
 // double. Shapes: grid rows narrower than a 16-column half (8x8 padded to
@@ -8,11 +8,14 @@
 // with a sample stride and an offset (a branch of a concatenation: what lies between is untouched);
 // beta 0 (C full of NaN), beta 1 and alpha 0.5 / beta 0.25; A transposed; an unpadded last sample
 // at the very end of its buffer (copied, since the kernel reads past its planes) and with room
-// after it (read in place). The launches show which path ran; stride 2 never takes this path, and
-// the device rule (no override) takes it for a 35x35 3x3, a 17x17 7x1 and an 8x8 3x1 only with the
-// wide tiles, never for 1x1 or for an 8x8 3x3 padded to rows of 10. The epilogue (bias, ReLU) fused
-// into the direct path's store, each by a kernel of its own, equals bias_act's arithmetic on the
-// packed product, bit for bit.
+// after it (read in place). Stride 2: 3x3 padded and unpadded on odd and even sizes (phase images
+// whose last row or column lies past the padded input), a 35x35 like Mixed_6a's, 5x5 and 1x1 windows,
+// views of x and C, alpha / beta; every sample copied as phase images, never packed. Stride 3 stays
+// packed. The launches show which path ran, and the device rule (no override) takes it for a 35x35
+// 3x3, a 17x17 7x1, an 8x8 3x1 and a 35x35 3x3 stride 2 only with the wide tiles, never for 1x1
+// (of stride 1 or 2) or for an 8x8 3x3 padded to rows of 10. The epilogue (bias, ReLU) fused into
+// the direct path's store, each by a kernel of its own, equals bias_act's arithmetic on the packed
+// product, bit for bit.
 // oclgrind: run
 #include "gemm_image.h"
 #include "gemm_internal.h"
@@ -36,13 +39,15 @@ static float frand(uint32_t *s) {
 }
 
 typedef struct {
-    long conv, pad, packs; // launches of gemm_conv6x32 (any epilogue), gemm_pad_image, gemm_pack_im2col16
-    long fitting;          // launches of the gemm_conv6x32 kernel for the call's epilogue
+    long conv, pad, phase, packs; // launches of gemm_conv6x32* (any stride and epilogue), gemm_pad_image,
+                                  // gemm_phase_image, gemm_pack_im2col16 / kmajor16
+    long fitting;                 // launches of the direct kernel for the call's stride and epilogue
 } path_calls;
 
-// The direct kernel of each epilogue: [has_bias][relu].
-static const char *const conv_kernels[2][2] = {{"gemm_conv6x32", "gemm_conv6x32_relu"},
-                                               {"gemm_conv6x32_bias", "gemm_conv6x32_bias_relu"}};
+// The direct kernel of each stride and epilogue: [stride 2][has_bias][relu].
+static const char *const conv_kernels[2][2][2] = {
+    {{"gemm_conv6x32", "gemm_conv6x32_relu"}, {"gemm_conv6x32_bias", "gemm_conv6x32_bias_relu"}},
+    {{"gemm_conv6x32_s2", "gemm_conv6x32_s2_relu"}, {"gemm_conv6x32_s2_bias", "gemm_conv6x32_s2_bias_relu"}}};
 
 // C from c0, then cg_gemm_image_b with CLGAN_GEMM_CONV_DIRECT = mode (and the epilogue ep, which
 // must be fused exactly when the image is read directly); C read back into out.
@@ -57,10 +62,12 @@ static void run(cg_runtime *rt, const char *mode, const cg_gemm_args *g0, const 
     CHECK(fused == (ep && cg_gemm_conv_fits(rt, im)), "mode %s: fused %d with epilogue %d", mode, fused, ep != NULL);
     CHECK_OK(cg_profile_end(rt, &p));
     pc->conv = 0;
-    for (int b = 0; b < 2; b++)
-        for (int r = 0; r < 2; r++) pc->conv += cg_kernel_profile_calls(&p, conv_kernels[b][r]);
-    pc->fitting = cg_kernel_profile_calls(&p, conv_kernels[ep && ep->bias][ep && ep->relu]);
+    for (int s = 0; s < 2; s++)
+        for (int b = 0; b < 2; b++)
+            for (int r = 0; r < 2; r++) pc->conv += cg_kernel_profile_calls(&p, conv_kernels[s][b][r]);
+    pc->fitting = cg_kernel_profile_calls(&p, conv_kernels[im->sh == 2][ep && ep->bias][ep && ep->relu]);
     pc->pad = cg_kernel_profile_calls(&p, "gemm_pad_image");
+    pc->phase = cg_kernel_profile_calls(&p, "gemm_phase_image");
     pc->packs = cg_kernel_profile_calls(&p, "gemm_pack_im2col16") + cg_kernel_profile_calls(&p, "gemm_pack_kmajor16");
     cg_kernel_profile_free(&p);
     CHECK_OK(cg_tensor_read(rt, cg_view(g0->c, 0, 1, 1, 1, (int)c_len), out));
@@ -101,13 +108,21 @@ static void one(cg_runtime *rt, conv_case c) {
         int padded = c.ph || c.pw, tail_ok = c.x_tail >= 16;
         long in_place = !padded && (c.batch > 1 || tail_ok);
         CHECK(padded ? pd.pad >= 1 : pd.pad == (tail_ok ? 0 : 1), "%s: %ld gemm_pad_image launches", what, pd.pad);
-        CHECK(pd.conv == pd.pad + in_place && pd.packs == 0,
-              "%s: direct: %ld gemm_conv6x32 launches (%ld pads), %ld B packs", what, pd.conv, pd.pad, pd.packs);
+        CHECK(pd.conv == pd.pad + in_place && pd.packs == 0 && pd.phase == 0,
+              "%s: direct: %ld gemm_conv6x32 launches (%ld pads, %ld phase copies), %ld B packs", what, pd.conv,
+              pd.pad, pd.phase, pd.packs);
+    } else if (c.sh == 2) {
+        // Every sample is copied as phase images (in steps), padded or not, and each step runs one launch.
+        CHECK(pd.phase >= 1 && pd.conv == pd.phase && pd.fitting == pd.conv && pd.pad == 0 && pd.packs == 0,
+              "%s: direct: %ld gemm_conv6x32_s2 of %ld direct launches, %ld phase copies, %ld pads, %ld B packs",
+              what, pd.fitting, pd.conv, pd.phase, pd.pad, pd.packs);
     } else {
-        CHECK(pd.conv == 0 && pd.packs > 0, "%s: stride %d took gemm_conv6x32 (%ld launches)", what, c.sh, pd.conv);
+        CHECK(pd.conv == 0 && pd.phase == 0 && pd.packs > 0, "%s: stride %d took gemm_conv6x32 (%ld launches)",
+              what, c.sh, pd.conv);
     }
-    CHECK(pp.conv == 0 && pp.pad == 0, "%s: CLGAN_GEMM_CONV_DIRECT=0 still ran gemm_conv6x32 (%ld) or a pad (%ld)",
-          what, pp.conv, pp.pad);
+    CHECK(pp.conv == 0 && pp.pad == 0 && pp.phase == 0,
+          "%s: CLGAN_GEMM_CONV_DIRECT=0 still ran gemm_conv6x32 (%ld), a pad (%ld) or a phase copy (%ld)", what,
+          pp.conv, pp.pad, pp.phase);
     size_t differ = 0;
     for (size_t i = 0; i < c_len; i++)
         if (memcmp(&direct[i], &packed[i], 4) && !(isnan(direct[i]) && isnan(packed[i]))) differ++;
@@ -141,7 +156,7 @@ static void one(cg_runtime *rt, conv_case c) {
     CHECK(touched == 0, "%s: %zu elements outside the product's blocks changed", what, touched);
     // The epilogue a convolution fuses (alpha 1, as conv2d calls it): + bias (half the values
     // negative) and/or ReLU, bit for bit what bias_act makes of the packed path's product.
-    if (c.sh == 1 && c.alpha == 1.0f) {
+    if (c.sh <= 2 && c.alpha == 1.0f) {
         float *bias0 = malloc((c.m + 3) * 4), *bias = bias0 + 3;
         for (size_t i = 0; i < c.m + 3; i++) bias0[i] = frand(&seed);
         cl_mem db;
@@ -164,7 +179,7 @@ static void one(cg_runtime *rt, conv_case c) {
             CHECK(off == 0, "%s: bias %d relu %d: %zu elements differ from bias_act on the packed product", what,
                   has_bias, relu, off);
             CHECK(pd.fitting > 0 && pd.fitting == pd.conv, "%s: bias %d relu %d: %ld of %ld launches were %s", what,
-                  has_bias, relu, pd.fitting, pd.conv, conv_kernels[has_bias][relu]);
+                  has_bias, relu, pd.fitting, pd.conv, conv_kernels[c.sh == 2][has_bias][relu]);
         }
         cg_buffer_release(db);
         free(bias0);
@@ -205,7 +220,16 @@ int main(void) {
         {130, 6, 6, 3, 3, 1, 1, 1, 20, 2, 1.0f, 0.0f, 0, 0, 0, 0, 0, 0},      // K = 1170
         {6, 11, 14, 3, 3, 1, 1, 1, 11, 2, 0.5f, 0.25f, 0, 0, 0, 0, 0, 0},     // alpha and beta
         {6, 11, 14, 3, 3, 1, 1, 1, 11, 2, 1.0f, 0.0f, 1, 0, 0, 0, 0, 0},      // A transposed
-        {3, 21, 40, 3, 3, 0, 0, 2, 13, 2, 1.0f, 0.0f, 0, 0, 0, 0, 0, 0},      // stride 2: packed
+        {3, 21, 40, 3, 3, 0, 0, 2, 13, 2, 1.0f, 0.0f, 0, 0, 0, 0, 0, 0},      // stride 2, unpadded, odd x even
+        {3, 20, 31, 3, 3, 0, 0, 2, 8, 3, 1.0f, 0.0f, 0, 0, 0, 0, 0, 0},       // stride 2, unpadded, even x odd
+        {4, 19, 19, 3, 3, 1, 1, 2, 10, 2, 1.0f, 1.0f, 0, 0, 0, 0, 0, 0},      // stride 2, padded, odd
+        {4, 16, 22, 3, 3, 1, 1, 2, 7, 2, 1.0f, 0.0f, 0, 0, 0, 0, 0, 0},       // stride 2, padded, even
+        {12, 35, 35, 3, 3, 0, 0, 2, 19, 2, 1.0f, 0.0f, 0, 0, 0, 0, 0, 0},     // Mixed_6a-like: 35x35 -> 17x17
+        {5, 17, 17, 3, 3, 0, 0, 2, 13, 2, 1.0f, 0.0f, 0, 7, 2, 9, 4, 0},      // Mixed_7a-like, views of x and C
+        {3, 23, 18, 5, 5, 2, 2, 2, 9, 2, 0.5f, 0.25f, 0, 0, 0, 0, 0, 0},      // stride 2, 5x5, alpha and beta
+        {6, 11, 14, 3, 3, 1, 1, 2, 11, 2, 1.0f, 0.0f, 1, 0, 0, 0, 0, 0},      // stride 2, A transposed
+        {9, 13, 12, 1, 1, 0, 0, 2, 8, 2, 1.0f, 0.0f, 0, 0, 0, 0, 0, 0},       // stride 2, 1x1 (forced only)
+        {3, 21, 40, 3, 3, 1, 1, 3, 13, 2, 1.0f, 0.0f, 0, 0, 0, 0, 0, 0},      // stride 3: packed
         {32, 37, 37, 3, 3, 1, 1, 1, 64, 2, 1.0f, 0.0f, 0, 0, 0, 0, 0, 0},     // Inception-sized
     };
     size_t n = sizeof cases / sizeof cases[0];
@@ -218,18 +242,25 @@ int main(void) {
     cg_gemm_image r8 = {NULL, 0, 0, 64, 8, 8, 3, 3, 1, 1, 1, 1, 8, 8};
     cg_gemm_image r1 = {NULL, 0, 0, 64, 35, 35, 1, 1, 1, 1, 0, 0, 35, 35};
     cg_gemm_image s2 = {NULL, 0, 0, 64, 35, 35, 3, 3, 2, 2, 0, 0, 17, 17};
+    cg_gemm_image s2p = {NULL, 0, 0, 64, 35, 35, 1, 1, 2, 2, 0, 0, 18, 18};
+    cg_gemm_image s3 = {NULL, 0, 0, 64, 35, 35, 3, 3, 3, 3, 0, 0, 11, 11};
     int wide = cg_gemm_tile_wide(rt);
     CHECK(cg_gemm_conv_fits(rt, &r35) == wide && cg_gemm_conv_fits(rt, &r17) == wide &&
-              cg_gemm_conv_fits(rt, &r8t) == wide,
-          "35x35 3x3 / 17x17 7x1 / 8x8 3x1: rule %d %d %d, wide tiles %d", cg_gemm_conv_fits(rt, &r35),
-          cg_gemm_conv_fits(rt, &r17), cg_gemm_conv_fits(rt, &r8t), wide);
-    CHECK(!cg_gemm_conv_fits(rt, &r8) && !cg_gemm_conv_fits(rt, &r1) && !cg_gemm_conv_fits(rt, &s2),
-          "the rule takes an 8x8 3x3 (%d), a 1x1 (%d) or a stride 2 (%d)", cg_gemm_conv_fits(rt, &r8),
-          cg_gemm_conv_fits(rt, &r1), cg_gemm_conv_fits(rt, &s2));
+              cg_gemm_conv_fits(rt, &r8t) == wide && cg_gemm_conv_fits(rt, &s2) == CG_GEMM_CONV_S2_RULE * wide,
+          "35x35 3x3 / 17x17 7x1 / 8x8 3x1 / 35x35 3x3 stride 2: rule %d %d %d %d, wide tiles %d",
+          cg_gemm_conv_fits(rt, &r35), cg_gemm_conv_fits(rt, &r17), cg_gemm_conv_fits(rt, &r8t),
+          cg_gemm_conv_fits(rt, &s2), wide);
+    CHECK(!cg_gemm_conv_fits(rt, &r8) && !cg_gemm_conv_fits(rt, &r1) && !cg_gemm_conv_fits(rt, &s2p) &&
+              !cg_gemm_conv_fits(rt, &s3),
+          "the rule takes an 8x8 3x3 (%d), a 1x1 (%d), a 1x1 stride 2 (%d) or a stride 3 (%d)",
+          cg_gemm_conv_fits(rt, &r8), cg_gemm_conv_fits(rt, &r1), cg_gemm_conv_fits(rt, &s2p),
+          cg_gemm_conv_fits(rt, &s3));
     setenv("CLGAN_GEMM_CONV_DIRECT", "1", 1);
-    CHECK(cg_gemm_conv_fits(rt, &r8) && cg_gemm_conv_fits(rt, &r1) && !cg_gemm_conv_fits(rt, &s2),
-          "CLGAN_GEMM_CONV_DIRECT=1: 8x8 %d, 1x1 %d, stride 2 %d", cg_gemm_conv_fits(rt, &r8),
-          cg_gemm_conv_fits(rt, &r1), cg_gemm_conv_fits(rt, &s2));
+    CHECK(cg_gemm_conv_fits(rt, &r8) && cg_gemm_conv_fits(rt, &r1) && cg_gemm_conv_fits(rt, &s2) &&
+              cg_gemm_conv_fits(rt, &s2p) && !cg_gemm_conv_fits(rt, &s3),
+          "CLGAN_GEMM_CONV_DIRECT=1: 8x8 %d, 1x1 %d, stride 2 %d, 1x1 stride 2 %d, stride 3 %d",
+          cg_gemm_conv_fits(rt, &r8), cg_gemm_conv_fits(rt, &r1), cg_gemm_conv_fits(rt, &s2),
+          cg_gemm_conv_fits(rt, &s2p), cg_gemm_conv_fits(rt, &s3));
     unsetenv("CLGAN_GEMM_CONV_DIRECT");
     cg_gemm_force(rt, CG_GEMM_AUTO);
     cg_runtime_free(rt);
