@@ -119,11 +119,17 @@ const bench_suite *const *bench_suites(int *count); // in the order `clgan bench
 const bench_suite *bench_suite_find(const char *name);
 
 // ---------------------------------------------------------------------------------------------
-// Timing (registry.c): one untimed call that sizes a rep, warmup untimed calls, then reps timed
-// reps of one call or (short cases) as many as last BENCH_MIN_REP_S; times are per call. Each call
-// must finish its work.
+// Timing (registry.c): warmup untimed calls, then reps timed reps, each of one call or, with
+// min_rep_s > 0, of as many calls as last min_rep_s (sized by one more untimed call first); times
+// are per call. Each call must finish its work. BENCH_MIN_REP_S is the suites' min_rep_s; 0 where
+// the number of calls must not depend on the time (a training iteration: every MPI rank runs the
+// same collectives).
+#ifndef BENCH_MIN_REP_S
+#define BENCH_MIN_REP_S 0.02
+#endif
 typedef cg_status (*bench_fn)(void *ctx);
-cg_status bench_time(bench_fn fn, void *ctx, int warmup, int reps, double *median, double *min, double *max);
+cg_status bench_time(bench_fn fn, void *ctx, int warmup, int reps, double min_rep_s, double *median, double *min,
+                     double *max);
 
 // ---------------------------------------------------------------------------------------------
 // Python peers (bench_python.c): /usr/bin/python3 SCRIPT ARGS (script relative to $CLGAN_SOURCE_DIR,

@@ -39,22 +39,24 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-// Short cases run several calls per timed rep (a rep lasts at least BENCH_MIN_REP_S, counted from
-// one untimed call): one call of a millisecond swings with thread wake-ups and launch latency, so
-// its median over a few reps did too (a thin GEMM moved 0.56-1.28x OpenBLAS between runs). The
-// times are per call; cases of BENCH_MIN_REP_S or more run one call per rep, as before.
-#ifndef BENCH_MIN_REP_S
-#define BENCH_MIN_REP_S 0.02
-#endif
+// Several calls per rep for short cases: one call of a millisecond swings with thread wake-ups and
+// launch latency, so its median over a few reps did too (a thin GEMM moved 0.56-1.28x OpenBLAS
+// between runs of one build).
 #define BENCH_MAX_CALLS 1000
 
-cg_status bench_time(bench_fn fn, void *ctx, int warmup, int reps, double *median, double *min, double *max) {
+cg_status bench_time(bench_fn fn, void *ctx, int warmup, int reps, double min_rep_s, double *median, double *min,
+                     double *max) {
     if (reps < 1) return cg_fail(CG_ERR_INVALID_ARG, "bench_time: reps must be at least 1");
-    double t0 = cg_now_s();
-    CG_TRY(fn(ctx));
-    double once = cg_now_s() - t0;
-    int calls = once >= BENCH_MIN_REP_S ? 1 : once * BENCH_MAX_CALLS <= BENCH_MIN_REP_S ? BENCH_MAX_CALLS
-                                                                                         : (int)(BENCH_MIN_REP_S / once) + 1;
+    int calls = 1;
+    double t0;
+    if (min_rep_s > 0) {
+        t0 = cg_now_s();
+        CG_TRY(fn(ctx));
+        double once = cg_now_s() - t0;
+        calls = once >= min_rep_s                    ? 1
+                : once * BENCH_MAX_CALLS <= min_rep_s ? BENCH_MAX_CALLS
+                                                      : (int)(min_rep_s / once) + 1;
+    }
     for (int i = 0; i < warmup; i++) CG_TRY(fn(ctx));
     double *t = malloc((size_t)reps * sizeof *t);
     if (!t) return cg_fail(CG_ERR_NOMEM, "out of host memory");

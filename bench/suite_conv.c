@@ -239,8 +239,8 @@ static cg_status bench_layer(cg_runtime *rt, int device_index, const conv_layer 
         row->check_err = err;
         cg_status ts = st;
         if (ts == CG_OK)
-            ts = bench_time(i ? run_backward : run_forward, &r, opt->warmup, opt->reps, &row->median_s, &row->min_s,
-                            &row->max_s);
+            ts = bench_time(i ? run_backward : run_forward, &r, opt->warmup, opt->reps, BENCH_MIN_REP_S,
+                            &row->median_s, &row->min_s, &row->max_s);
         if (ts == CG_OK) snprintf(row->status, sizeof row->status, "ok");
         else snprintf(row->status, sizeof row->status, "failed: %s", cg_last_error());
         if (opt->log)

@@ -48,7 +48,8 @@ static cg_status time_blas(const bench_gemm_shape *s, bench_gemm_case *gc, const
     if (!(worst <= bench_gemm_tolerance(s->k)))
         st = cg_fail(CG_ERR_NUMERIC, "OpenBLAS result is wrong: worst relative error %.3g", worst);
     if (st == CG_OK)
-        st = bench_time(blas_run, &job, opt->warmup, opt->reps, &row->ref_median_s, &row->ref_min_s, &row->ref_max_s);
+        st = bench_time(blas_run, &job, opt->warmup, opt->reps, BENCH_MIN_REP_S, &row->ref_median_s, &row->ref_min_s,
+                        &row->ref_max_s);
     if (st == CG_OK) snprintf(row->ref_name, sizeof row->ref_name, "openblas");
     free(c);
     return st;
@@ -88,7 +89,9 @@ static void time_device(cg_runtime *rt, bench_gemm_case *gc, const bench_gemm_sh
     cg_status st = bench_gemm_case_run(gc);
     if (st == CG_OK) st = bench_gemm_case_check(gc, CHECK_SAMPLES, &row->check_err);
     row->checked = st == CG_OK || st == CG_ERR_NUMERIC;
-    if (st == CG_OK) st = bench_time(device_run, gc, opt->warmup, opt->reps, &row->median_s, &row->min_s, &row->max_s);
+    if (st == CG_OK)
+        st = bench_time(device_run, gc, opt->warmup, opt->reps, BENCH_MIN_REP_S, &row->median_s, &row->min_s,
+                        &row->max_s);
     if (st == CG_OK && opt->profile) st = profile_device(rt, gc, opt, row, rep);
     if (st != CG_OK) fail_row(row, cg_last_error());
     else snprintf(row->status, sizeof row->status, "ok");

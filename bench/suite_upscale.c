@@ -128,7 +128,8 @@ static cg_status run_upscale(cg_runtime *rt, int device_index, const bench_optio
     }
     if (st == CG_OK) st = check(&c, batch, size, scale, x, &row->check_err);
     row->checked = st == CG_OK || st == CG_ERR_NUMERIC;
-    if (st == CG_OK) st = bench_time(forward, &c, opt->warmup, opt->reps, &row->median_s, &row->min_s, &row->max_s);
+    if (st == CG_OK)
+        st = bench_time(forward, &c, opt->warmup, opt->reps, BENCH_MIN_REP_S, &row->median_s, &row->min_s, &row->max_s);
     if (st == CG_OK) snprintf(row->status, sizeof row->status, "ok");
     else snprintf(row->status, sizeof row->status, "failed: %s", cg_last_error());
     char reason[256] = "";

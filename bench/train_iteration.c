@@ -53,7 +53,7 @@ cg_status bench_train_iteration_profiled(cg_runtime *rt, const cg_model_config *
     iteration_call call = {t, rt};
     if (st == CG_OK) st = cg_trainer_iterate(t, 1); // the check: finite losses
     double median = 0, min = 0, max = 0;
-    if (st == CG_OK) st = bench_time(one_iteration, &call, 0, reps, &median, &min, &max);
+    if (st == CG_OK) st = bench_time(one_iteration, &call, 0, reps, 0, &median, &min, &max);
     if (st == CG_OK) *out = (cg_bench_iter){mc->type, batch, mc->image_size, 1e3 * median, 1e3 * min, batch / median};
     if (st == CG_OK && prof) {
         st = cg_profile_begin(rt);

@@ -61,7 +61,7 @@ static cg_status measure(tuner *t, bench_gemm_case *c, const bench_gemm_shape *s
     double err, med, lo, hi;
     cg_status st = bench_gemm_case_run(c);
     if (st == CG_OK) st = bench_gemm_case_check(c, 64, &err);
-    if (st == CG_OK) st = bench_time(run_case, c, 1, t->opt->reps, &med, &lo, &hi);
+    if (st == CG_OK) st = bench_time(run_case, c, 1, t->opt->reps, BENCH_MIN_REP_S, &med, &lo, &hi);
     cg_gemm_force(t->rt, CG_GEMM_AUTO);
     *gflops = st == CG_OK ? 2.0 * (double)s->m * (double)s->n * (double)s->k / med * 1e-9 : 0;
     return st;

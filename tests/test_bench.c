@@ -247,16 +247,21 @@ static void test_timing(void) {
     // A call of nanoseconds: one sizing call, the warm-up, then reps of 1000 calls each (the most a
     // rep runs), timed per call.
     calls = -10000;
-    CHECK_OK(bench_time(count_call, NULL, 2, 3, &med, &lo, &hi));
+    CHECK_OK(bench_time(count_call, NULL, 2, 3, BENCH_MIN_REP_S, &med, &lo, &hi));
     CHECK(calls == -10000 + 1 + 2 + 3 * 1000 && lo <= med && med <= hi && hi < 1e-3,
           "instant call: %d calls, per-call %g <= %g <= %g s", calls + 10000, lo, med, hi);
     // A call longer than a rep's minimum: one call per rep.
     calls = 0;
-    CHECK_OK(bench_time(slow_call, NULL, 1, 2, &med, &lo, &hi));
+    CHECK_OK(bench_time(slow_call, NULL, 1, 2, BENCH_MIN_REP_S, &med, &lo, &hi));
     CHECK(calls == 1 + 1 + 2 && lo >= 0.025 && lo <= med && med <= hi, "slow call: %d calls, %g <= %g <= %g s",
           calls, lo, med, hi);
+    // min_rep_s 0 (training iterations, where every MPI rank must run as many): warm-up + reps calls.
+    calls = -10000;
+    CHECK_OK(bench_time(count_call, NULL, 2, 3, 0, &med, &lo, &hi));
+    CHECK(calls == -10000 + 2 + 3, "one call per rep: %d calls", calls + 10000);
     calls = 0;
-    CHECK(bench_time(count_call, NULL, 1, 5, &med, &lo, &hi) == CG_ERR_NUMERIC, "a failing run stops the timing");
+    CHECK(bench_time(count_call, NULL, 1, 5, BENCH_MIN_REP_S, &med, &lo, &hi) == CG_ERR_NUMERIC,
+          "a failing run stops the timing");
 }
 
 static void test_case_filter(void) {
