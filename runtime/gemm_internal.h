@@ -64,7 +64,7 @@ cg_status cg_gemm_stripes(cg_runtime *rt, const cg_gemm_args *g, size_t kc, floa
 // Whether the device rule sends stride-2 convolutions to the path that reads B from the image
 // (gemm_conv.c; CLGAN_GEMM_CONV_DIRECT=1 sends them there whatever this says).
 #ifndef CG_GEMM_CONV_S2_RULE
-#define CG_GEMM_CONV_S2_RULE 0
+#define CG_GEMM_CONV_S2_RULE 1
 #endif
 
 // Stride-1 and stride-2 convolutions with B read from the image (gemm_conv.c, cl/gemm.cl

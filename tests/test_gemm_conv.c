@@ -1,21 +1,23 @@
 // test_gemm_conv.c — stride-1 and stride-2 convolution products with B read from the image
-// (runtime/gemm_conv.c, cl/gemm.cl gemm_conv6x32, gemm_conv6x32_s2 on gemm_phase_image's copies) through cg_gemm_image_b, the call conv2d.c's forward makes: C bit for
-// bit equal to the packed path's in one k block (CLGAN_GEMM_CONV_DIRECT=1 against =0, own.kc = 0:
-// one fma chain over K per element in both) and within rounding of a plain C im2col + GEMM in
-// double. Shapes: grid rows narrower than a 16-column half (8x8 padded to
-// 10), between 16 and 32, wide; 1x7 / 7x1 / 5x5 / 3x3 windows padded and unpadded; 1x1; K = 1170
-// (over the default k block); m not a multiple of 6; samples with a stride and an offset (a view), C
-// with a sample stride and an offset (a branch of a concatenation: what lies between is untouched);
-// beta 0 (C full of NaN), beta 1 and alpha 0.5 / beta 0.25; A transposed; an unpadded last sample
-// at the very end of its buffer (copied, since the kernel reads past its planes) and with room
-// after it (read in place). Stride 2: 3x3 padded and unpadded on odd and even sizes (phase images
-// whose last row or column lies past the padded input), a 35x35 like Mixed_6a's, 5x5 and 1x1 windows,
-// views of x and C, alpha / beta; every sample copied as phase images, never packed. Stride 3 stays
-// packed. The launches show which path ran, and the device rule (no override) takes it for a 35x35
-// 3x3, a 17x17 7x1, an 8x8 3x1 and a 35x35 3x3 stride 2 only with the wide tiles, never for 1x1
-// (of stride 1 or 2) or for an 8x8 3x3 padded to rows of 10. The epilogue (bias, ReLU) fused into
-// the direct path's store, each by a kernel of its own, equals bias_act's arithmetic on the packed
-// product, bit for bit.
+// (runtime/gemm_conv.c, cl/gemm.cl gemm_conv6x32, gemm_conv6x32_s2 on gemm_phase_image's copies)
+// through cg_gemm_image_b, the call conv2d.c's forward makes: C bit for bit equal to the packed
+// path's in one k block (CLGAN_GEMM_CONV_DIRECT=1 against =0, own.kc = 0: one fma chain over K per
+// element in both) and within rounding of a plain C im2col + GEMM in double. Shapes: grid rows
+// narrower than a 16-column half (8x8 padded to 10), between 16 and 32, wide; 1x7 / 7x1 / 5x5 / 3x3
+// windows padded and unpadded; 1x1; K = 1170 (over the default k block); m not a multiple of 6;
+// samples with a stride and an offset (a view), C with a sample stride and an offset (a branch of a
+// concatenation: what lies between is untouched); beta 0 (C full of NaN), beta 1 and alpha 0.5 /
+// beta 0.25; A transposed; an unpadded last sample at the very end of its buffer (copied, since the
+// kernel reads past its planes) and with room after it (read in place). Stride 2: 3x3 padded and
+// unpadded on odd and even sizes (phase images whose last row or column lies past the padded
+// input), a 35x35 like Mixed_6a's, 5x5 and 1x1 windows, views of x and C, alpha / beta; every
+// sample copied as phase images, never packed. Stride 3 stays packed. The launches show which path
+// ran, and the device rule (no override) takes it for a 35x35 3x3, a 17x17 7x1, an 8x8 3x1 and a
+// 35x35 3x3 stride 2 (as many grid tiles as packed ones) only with the wide tiles, never for 1x1 (of
+// stride 1 or 2), an 8x8 3x3 padded to rows of 10, or a stride 2 whose grid needs more tiles than
+// packing (17x17 -> 8x8, 299x299 -> 149x149). The epilogue (bias, ReLU) fused into the direct
+// path's store, each by a kernel of its own, equals bias_act's arithmetic on the packed product,
+// bit for bit.
 // oclgrind: run
 #include "gemm_image.h"
 #include "gemm_internal.h"
@@ -244,6 +246,8 @@ int main(void) {
     cg_gemm_image s2 = {NULL, 0, 0, 64, 35, 35, 3, 3, 2, 2, 0, 0, 17, 17};
     cg_gemm_image s2p = {NULL, 0, 0, 64, 35, 35, 1, 1, 2, 2, 0, 0, 18, 18};
     cg_gemm_image s3 = {NULL, 0, 0, 64, 35, 35, 3, 3, 3, 3, 0, 0, 11, 11};
+    cg_gemm_image s2_17 = {NULL, 0, 0, 64, 17, 17, 3, 3, 2, 2, 0, 0, 8, 8};        // 71 grid columns for 64
+    cg_gemm_image s2_299 = {NULL, 0, 0, 3, 299, 299, 3, 3, 2, 2, 0, 0, 149, 149}; // 699 tiles for 694
     int wide = cg_gemm_tile_wide(rt);
     CHECK(cg_gemm_conv_fits(rt, &r35) == wide && cg_gemm_conv_fits(rt, &r17) == wide &&
               cg_gemm_conv_fits(rt, &r8t) == wide && cg_gemm_conv_fits(rt, &s2) == CG_GEMM_CONV_S2_RULE * wide,
@@ -251,10 +255,11 @@ int main(void) {
           cg_gemm_conv_fits(rt, &r35), cg_gemm_conv_fits(rt, &r17), cg_gemm_conv_fits(rt, &r8t),
           cg_gemm_conv_fits(rt, &s2), wide);
     CHECK(!cg_gemm_conv_fits(rt, &r8) && !cg_gemm_conv_fits(rt, &r1) && !cg_gemm_conv_fits(rt, &s2p) &&
-              !cg_gemm_conv_fits(rt, &s3),
-          "the rule takes an 8x8 3x3 (%d), a 1x1 (%d), a 1x1 stride 2 (%d) or a stride 3 (%d)",
+              !cg_gemm_conv_fits(rt, &s3) && !cg_gemm_conv_fits(rt, &s2_17) && !cg_gemm_conv_fits(rt, &s2_299),
+          "the rule takes an 8x8 3x3 (%d), a 1x1 (%d), a 1x1 stride 2 (%d), a stride 3 (%d), or stride 2 "
+          "17x17 (%d) / 299x299 (%d)",
           cg_gemm_conv_fits(rt, &r8), cg_gemm_conv_fits(rt, &r1), cg_gemm_conv_fits(rt, &s2p),
-          cg_gemm_conv_fits(rt, &s3));
+          cg_gemm_conv_fits(rt, &s3), cg_gemm_conv_fits(rt, &s2_17), cg_gemm_conv_fits(rt, &s2_299));
     setenv("CLGAN_GEMM_CONV_DIRECT", "1", 1);
     CHECK(cg_gemm_conv_fits(rt, &r8) && cg_gemm_conv_fits(rt, &r1) && cg_gemm_conv_fits(rt, &s2) &&
               cg_gemm_conv_fits(rt, &s2p) && !cg_gemm_conv_fits(rt, &s3),
