@@ -46,8 +46,9 @@ int cg_gemm_conv_fits(const cg_runtime *rt, const cg_gemm_image *im) {
     size_t grid_cols = cg_ceil_div(gr.n_grid, 32), packed_cols = cg_ceil_div((size_t)im->oh * im->ow, 32);
     // Stride 2 (CG_GEMM_CONV_S2_RULE): windows at least 2x2 (every phase image serves a tap) and no
     // more grid tiles than packed ones. Each window row there reads two phase planes (one row of x at
-    // stride 1), so a tile costs more than gemm_6x32's on packed panels: measured at batch 50/64, grids of equal tiles won (Mixed_6a's
-    // 35x35 -> 17x17, an 8x8 -> 4x4 k4), one more tile lost (Conv2d_1a, Mixed_7a, DCGAN's 64/32/16 k4).
+    // stride 1), so a tile costs more than gemm_6x32's on packed panels: measured at batch 50/64,
+    // grids of equal tiles won (Mixed_6a's 35x35 -> 17x17, an 8x8 -> 4x4 k4), one more tile lost
+    // (Conv2d_1a, Mixed_7a, DCGAN's 64/32/16 k4).
     if (stride == 2)
         return CG_GEMM_CONV_S2_RULE && cg_gemm_tile_wide(rt) && im->kh >= 2 && im->kw >= 2 &&
                grid_cols <= packed_cols;
