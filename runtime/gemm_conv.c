@@ -55,22 +55,6 @@ int cg_gemm_conv_fits(const cg_runtime *rt, const cg_gemm_image *im) {
     return cg_gemm_tile_wide(rt) && im->kh * im->kw > 1 && 3 * grid_cols <= 4 * packed_cols;
 }
 
-// Phase images of samples [b0, b0 + batch) of im for gemm_conv6x32_s2 (cl/gemm_pack.cl gemm_phase_image).
-static cg_status phase_image(cg_runtime *rt, const cg_gemm_image *im, const conv_grid *gr, size_t b0, size_t batch,
-                             cl_mem dst, size_t dst_off, size_t dst_sn) {
-    cl_kernel kern;
-    CG_TRY(cg_kernel_get(rt, "gemm_pack", "gemm_phase_image", &kern));
-    cl_ulong off = im->off + b0 * im->sample_stride, sn = im->sample_stride, d_off = dst_off, d_sn = dst_sn;
-    CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(im->img), CG_ARG(off), CG_ARG(sn), CG_ARG(im->c), CG_ARG(im->h),
-                                     CG_ARG(im->w), CG_ARG(im->ph), CG_ARG(im->pw), CG_ARG(dst), CG_ARG(d_off),
-                                     CG_ARG(d_sn))));
-    size_t rows = 2 * (gr->pq / gr->wp), lx = cg_kernel_local_size(rt, kern);
-    if (lx > rows) lx = rows;
-    size_t local[3] = {lx, 1, 1}, global[3] = {cg_ceil_div(rows, lx) * lx, (size_t)im->c, batch};
-    cg_profile_work(rt, 0, sizeof(float) * ((double)im->c * im->h * im->w + (double)dst_sn) * (double)batch);
-    return cg_gemm_enqueue(rt, kern, "gemm_phase_image", global, local);
-}
-
 // Whether the 16 floats after the last sample's planes lie inside x's buffer (gemm_conv6x32 may read them).
 static int tail_readable(const cg_gemm_image *im, const conv_grid *gr, size_t batch) {
     size_t bytes = 0;
@@ -134,8 +118,7 @@ cg_status cg_gemm_conv(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_imag
         CG_TRY(conv_launch(rt, g, im, &gr, ep, im->img, im->off, im->sample_stride, g->c_off, c_stride, direct));
     for (size_t s0 = direct; s0 < batch; s0 += step) {
         size_t n = batch - s0 < step ? batch - s0 : step;
-        if (gr.s2) CG_TRY(phase_image(rt, im, &gr, s0, n, rt->gemm_temp, at, sn));
-        else CG_TRY(cg_gemm_pad_image(rt, im, s0, n, rt->gemm_temp, at, sn));
+        CG_TRY(cg_gemm_image_copy(rt, im, gr.s2, s0, n, rt->gemm_temp, at, sn));
         CG_TRY(conv_launch(rt, g, im, &gr, ep, rt->gemm_temp, at, sn, g->c_off + s0 * c_stride, c_stride, n));
     }
     return CG_OK;

@@ -70,14 +70,15 @@ cg_status cg_gemm_stripes(cg_runtime *rt, const cg_gemm_args *g, size_t kc, floa
 // Stride-1 and stride-2 convolutions with B read from the image (gemm_conv.c, cl/gemm.cl
 // gemm_conv6x32, gemm_conv6x32_s2 on phase images): whether the runtime takes that path for im, and
 // cg_gemm_image_b's product through it (bit-identical to the packed path in one k block), with the
-// epilogue ep (NULL: none) in its store. Padded copies of
-// samples [b0, b0 + batch) of im for it (gemm_pack.c): planes of (h + 2ph) x (w + 2pw) at dst_off,
-// a sample every dst_sn floats, zero from c planes up to dst_sn.
+// epilogue ep (NULL: none) in its store. The copies of samples [b0, b0 + batch) of im it reads
+// (gemm_pack.c): padded planes of (h + 2ph) x (w + 2pw), or with phases the four phase planes of
+// each padded plane (cl/gemm_pack.cl gemm_phase_image), at dst_off, a sample every dst_sn floats,
+// zero from the planes up to dst_sn.
 int cg_gemm_conv_fits(const cg_runtime *rt, const cg_gemm_image *im);
 cg_status cg_gemm_conv(cg_runtime *rt, const cg_gemm_args *g, const cg_gemm_image *im, size_t c_stride, size_t batch,
                        const cg_gemm_epilogue *ep);
-cg_status cg_gemm_pad_image(cg_runtime *rt, const cg_gemm_image *im, size_t b0, size_t batch, cl_mem dst,
-                            size_t dst_off, size_t dst_sn);
+cg_status cg_gemm_image_copy(cg_runtime *rt, const cg_gemm_image *im, int phases, size_t b0, size_t batch, cl_mem dst,
+                             size_t dst_off, size_t dst_sn);
 
 // Whether the thin path (gemm_thin.c) runs a product of `batch` (only single products go there),
 // and running one.

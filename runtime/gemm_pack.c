@@ -57,18 +57,21 @@ cg_status cg_gemm_pack_image16(cg_runtime *rt, const cg_gemm_image *im, size_t b
     return pack_image(rt, im, b0, k0, k, batch, q0, nq, dst, dst_off, dst_bstride);
 }
 
-cg_status cg_gemm_pad_image(cg_runtime *rt, const cg_gemm_image *im, size_t b0, size_t batch, cl_mem dst,
-                            size_t dst_off, size_t dst_sn) {
+cg_status cg_gemm_image_copy(cg_runtime *rt, const cg_gemm_image *im, int phases, size_t b0, size_t batch, cl_mem dst,
+                             size_t dst_off, size_t dst_sn) {
     if (batch == 0) return CG_OK;
+    const char *name = phases ? "gemm_phase_image" : "gemm_pad_image";
     cl_kernel kern;
-    CG_TRY(cg_kernel_get(rt, "gemm_pack", "gemm_pad_image", &kern));
+    CG_TRY(cg_kernel_get(rt, "gemm_pack", name, &kern));
     cl_ulong off = im->off + b0 * im->sample_stride, sn = im->sample_stride, d_off = dst_off, d_sn = dst_sn;
     CG_TRY(cg_set_args(kern, CG_ARGS(CG_ARG(im->img), CG_ARG(off), CG_ARG(sn), CG_ARG(im->c), CG_ARG(im->h),
                                      CG_ARG(im->w), CG_ARG(im->ph), CG_ARG(im->pw), CG_ARG(dst), CG_ARG(d_off),
                                      CG_ARG(d_sn))));
-    size_t hp = (size_t)im->h + 2 * (size_t)im->ph, lx = cg_kernel_local_size(rt, kern);
-    if (lx > hp) lx = hp;
-    size_t local[3] = {lx, 1, 1}, global[3] = {cg_ceil_div(hp, lx) * lx, (size_t)im->c, batch};
+    // One work-item per padded row (phase images: rounded up to an even count, one per phase row pair).
+    size_t hp = (size_t)im->h + 2 * (size_t)im->ph, rows = phases ? 2 * cg_ceil_div(hp, 2) : hp;
+    size_t lx = cg_kernel_local_size(rt, kern);
+    if (lx > rows) lx = rows;
+    size_t local[3] = {lx, 1, 1}, global[3] = {cg_ceil_div(rows, lx) * lx, (size_t)im->c, batch};
     cg_profile_work(rt, 0, sizeof(float) * ((double)im->c * im->h * im->w + (double)dst_sn) * (double)batch);
-    return cg_gemm_enqueue(rt, kern, "gemm_pad_image", global, local);
+    return cg_gemm_enqueue(rt, kern, name, global, local);
 }
