@@ -322,9 +322,9 @@ __kernel void gemm_stripe32(__global const float *ap, ulong ap_off, ulong ap_bst
 
 // ---- stride-1/2 convolutions with B read from the image: gemm_conv6x32 ---------------------------
 // C = alpha * W cols(x) + beta * C for a convolution of stride 1 (stride 2 below), without packing
-// the im2col matrix: on a grid of positions g = oy*Wp + ox as wide as the (padded) input rows, row kk = (c*kh + ki)*kw
-// + kj of the im2col matrix at grid columns g .. g+15 is the 16 consecutive floats of x at
-// c*plane + ki*Wp + kj + g. So each k step is two float16 loads straight from x (padded beforehand
+// the im2col matrix: on a grid of positions g = oy*Wp + ox as wide as the (padded) input rows, row
+// kk = (c*kh + ki)*kw + kj of the im2col matrix at grid columns g .. g+15 is the 16 consecutive
+// floats of x at c*plane + ki*Wp + kj + g. So each k step is two float16 loads straight from x (padded beforehand
 // by gemm_pad_image when the convolution pads), the same six broadcasts and twelve fma as
 // gemm_6x32, in the same k order over the whole K: C equals what gemm_6x32 makes from packed
 // panels in one k block, bit for bit.
@@ -399,7 +399,8 @@ __attribute__((always_inline)) void gemm_conv_store_row(__global float *cr, floa
     __global const float *ap, int K, __global const float *x, ulong x_off, ulong x_sn, ulong plane, int Wp, int kh, \
         int kw, int OW, int n_grid, __global float *c, ulong c_off, ulong ldc, ulong c_bstride, int m, float alpha, \
         float beta, __global const float *bias, ulong bias_off
-#define GEMM_CONV_PASS ap, K, x, x_off, x_sn, plane, Wp, kh, kw, OW, n_grid, c, c_off, ldc, c_bstride, m, alpha, beta, bias, bias_off
+#define GEMM_CONV_PASS                                                                              \
+    ap, K, x, x_off, x_sn, plane, Wp, kh, kw, OW, n_grid, c, c_off, ldc, c_bstride, m, alpha, beta, bias, bias_off
 
 // stride2 (a compile-time constant) reads phase images (gemm_phase_image): Wp is then the phase
 // row Wq, pq the floats of one phase plane and `plane` the 4*pq of a channel; tap (ki, kj) of

@@ -83,8 +83,8 @@ static cg_status conv_launch(cg_runtime *rt, const cg_gemm_args *g, const cg_gem
     const cg_arg args[] = {CG_ARG(rt->gemm_temp), CG_ARG(K), CG_ARG(x), CG_ARG(xo), CG_ARG(xs), CG_ARG(plane),
                            CG_ARG(wp), CG_ARG(im->kh), CG_ARG(im->kw), CG_ARG(ow), CG_ARG(n_grid), CG_ARG(g->c),
                            CG_ARG(co), CG_ARG(ldc), CG_ARG(cbs), CG_ARG(m), CG_ARG(g->alpha), CG_ARG(g->beta),
-                           CG_ARG(bias), CG_ARG(b_off), CG_ARG(pq)}; // pq: the stride-2 kernels only
-    CG_TRY(cg_set_args(kern, args, gr->s2 ? 21 : 20));
+                           CG_ARG(bias), CG_ARG(b_off), CG_ARG(pq)};
+    CG_TRY(cg_set_args(kern, args, sizeof args / sizeof args[0] - !gr->s2)); // pq: the stride-2 kernels only
     size_t mp = cg_ceil_div(g->m, GEMM_MR), nq = cg_ceil_div(gr->n_grid, 2 * GEMM_NR), local[3];
     cg_gemm_tile_local(rt, kern, mp, nq, nb, local);
     size_t global[3] = {cg_ceil_div(mp, local[0]) * local[0], cg_ceil_div(nq, local[1]) * local[1], nb};

@@ -122,7 +122,8 @@ int cg_gemm_thin_force_nt(int variant) {
 cg_status cg_gemm_thin(cg_runtime *rt, const cg_gemm_args *g) {
     if (!g->trans_b) return thin_nb(rt, g);
     int v = nt_forced;
-    if (v < 0 || v > 2) v = cg_gemm_tile_default(&rt->dev) != CG_GEMM_TILE_6X32 ? 0 : g->m == 1 ? 2 : 1;
+    if (v < 0 || v >= (int)(sizeof nt_kernels / sizeof nt_kernels[0]))
+        v = cg_gemm_tile_default(&rt->dev) != CG_GEMM_TILE_6X32 ? 0 : g->m == 1 ? 2 : 1;
     size_t splits = cg_ceil_div(g->k, CG_GEMM_NT_KC);
     size_t mt = cg_ceil_div(g->m, nt_kernels[v].rows), nt = cg_ceil_div(g->n, nt_kernels[v].cols);
     if (splits > 1) CG_TRY(cg_gemm_temp_reserve(rt, splits * g->m * g->n * sizeof(float)));
